@@ -1,0 +1,3 @@
+from audiobatch.cli import main
+
+main()

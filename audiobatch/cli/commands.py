@@ -1,0 +1,266 @@
+"""The ``audiobatch`` commands (design §6). Every reading command takes ``--json``."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from audiobatch.cli import views
+from audiobatch.cli.context import (
+    broker_publisher,
+    load_settings,
+    parse_sets,
+    read_voices,
+    ready_database,
+)
+from audiobatch.cli.embedded import embedded_services
+from audiobatch.cli.progress import ticker, wait_for_batches
+from audiobatch.db import migrate
+from audiobatch.db.dispatch import tick
+from audiobatch.db.models import BatchStatus, JobStatus, utcnow
+from audiobatch.db.reports import batch_report, batch_summary, find_batch, job_view, list_batches, list_jobs
+from audiobatch.db.session import session_scope
+from audiobatch.manifest import load_manifests
+from audiobatch.render.families import QUEUES
+from audiobatch.storage import open_storage
+from audiobatch.submission import submit_manifests
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help="Render audio in bulk.")
+db_app = typer.Typer(no_args_is_help=True, help="Database maintenance.")
+app.add_typer(db_app, name="db")
+
+out = Console()
+err = Console(stderr=True)
+
+ManifestPaths = Annotated[list[Path], typer.Argument(help="Manifest files (YAML, JSON, JSONL, CSV).")]
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
+VoicesOption = Annotated[
+    Path | None, typer.Option("--voices", help="YAML/JSON file mapping voice aliases to ids.")
+]
+SetOption = Annotated[
+    list[str], typer.Option("--set", help="A default request field, key=value (repeatable).")
+]
+
+SUCCESS, SOME_FAILED = 0, 1
+
+
+def _print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2) + "\n")
+
+
+def _exit_code(final: dict[str, BatchStatus]) -> int:
+    return SUCCESS if all(s is BatchStatus.SUCCEEDED for s in final.values()) else SOME_FAILED
+
+
+@app.command()
+def validate(
+    manifests: ManifestPaths,
+    json_: JsonFlag = False,
+    voices: VoicesOption = None,
+    set_: SetOption = [],  # noqa: B006 - typer reads the default, never mutates it
+) -> None:
+    """Check manifests without writing anything; every problem is reported with file and line."""
+    loaded = load_manifests(manifests, voices=read_voices(voices), defaults=parse_sets(set_))
+    summary = [{"batch": m.batch, "source": m.source, "jobs": len(m.jobs)} for m in loaded]
+    if json_:
+        _print_json({"valid": True, "batches": summary})
+        return
+    for item in summary:
+        out.print(f"{item['source']}: valid, batch {item['batch']!r}, {item['jobs']} jobs")
+
+
+@app.command()
+def submit(
+    manifests: ManifestPaths,
+    wait: Annotated[bool, typer.Option("--wait", help="Wait until the batches finish.")] = False,
+    json_: JsonFlag = False,
+    voices: VoicesOption = None,
+    set_: SetOption = [],  # noqa: B006
+) -> int:
+    """Validate manifests and queue them as batches for the workers."""
+    settings = load_settings()
+    url = ready_database(settings)
+    publish = broker_publisher(settings)
+    batches = submit_manifests(
+        url,
+        manifests,
+        publish,
+        republish_after_s=settings.republish_after_s,
+        voices=read_voices(voices),
+        defaults=parse_sets(set_),
+    )
+    if not json_:
+        for batch in batches:
+            out.print(f"submitted batch {batch.name} [{batch.id}]: {batch.jobs} jobs")
+    if not wait:
+        if json_:
+            _print_json([{"id": b.id, "name": b.name, "jobs": b.jobs} for b in batches])
+        return SUCCESS
+    on_poll = None
+    if settings.broker_url is None:  # embedded: no scheduler process runs the tick
+        on_poll = ticker(1.0, lambda: tick(url, publish, utcnow(), settings.republish_after_s))
+    final = wait_for_batches(url, [b.id for b in batches], err if json_ else out, on_poll=on_poll)
+    if json_:
+        with session_scope(url) as session:
+            _print_json([batch_report(session, find_batch(session, b.id)) for b in batches])
+    return _exit_code(final)
+
+
+@app.command()
+def run(
+    manifests: ManifestPaths,
+    json_: JsonFlag = False,
+    voices: VoicesOption = None,
+    set_: SetOption = [],  # noqa: B006
+) -> int:
+    """Submit, render with a local worker (and the emulator when no API key is set), and wait."""
+    settings = load_settings()
+    voice_map, defaults = read_voices(voices), parse_sets(set_)
+    load_manifests(manifests, voices=voice_map, defaults=defaults)  # invalid input: nothing starts
+    url = ready_database(settings)
+    console = err if json_ else out
+    with embedded_services(settings, console) as live:
+        publish = broker_publisher(live)
+        batches = submit_manifests(
+            url,
+            manifests,
+            publish,
+            republish_after_s=live.republish_after_s,
+            voices=voice_map,
+            defaults=defaults,
+        )
+        on_poll = ticker(1.0, lambda: tick(url, publish, utcnow(), live.republish_after_s))
+        final = wait_for_batches(url, [b.id for b in batches], console, on_poll=on_poll)
+    with session_scope(url) as session:
+        reports = [batch_report(session, find_batch(session, b.id)) for b in batches]
+    if json_:
+        _print_json(reports)
+    else:
+        for report in reports:
+            views.print_outcome(out, report)
+    return _exit_code(final)
+
+
+@app.command()
+def status(
+    batch: Annotated[str | None, typer.Argument(help="Batch id, id prefix or name.")] = None,
+    json_: JsonFlag = False,
+) -> None:
+    """Show one batch with its jobs, or the latest batches."""
+    settings = load_settings()
+    with session_scope(ready_database(settings)) as session:
+        if batch is None:
+            summaries = [batch_summary(session, b) for b in list_batches(session)]
+            _print_json(summaries) if json_ else views.print_batches(out, summaries)
+            return
+        report = batch_report(session, find_batch(session, batch))
+    _print_json(report) if json_ else views.print_batch(out, report)
+
+
+@app.command()
+def jobs(
+    batch: Annotated[str, typer.Argument(help="Batch id, id prefix or name.")],
+    status: Annotated[JobStatus | None, typer.Option("--status", help="Only jobs in this state.")] = None,
+    json_: JsonFlag = False,
+) -> None:
+    """List a batch's jobs."""
+    settings = load_settings()
+    with session_scope(ready_database(settings)) as session:
+        found = find_batch(session, batch)
+        rows = [job_view(job) for job in list_jobs(session, found.id, status)]
+    _print_json(rows) if json_ else views.print_jobs(out, rows)
+
+
+@app.command()
+def download(
+    batch: Annotated[str, typer.Argument(help="Batch id, id prefix or name.")],
+    dest: Annotated[Path, typer.Argument(help="Folder to copy the outputs into.")],
+) -> None:
+    """Copy a batch's outputs out of storage into DEST/<job id>/<file>."""
+    settings = load_settings()
+    storage = open_storage(settings.storage_url)
+    with session_scope(ready_database(settings)) as session:
+        found = find_batch(session, batch)
+        artifacts = [(job.key, a.name, a.key) for job in list_jobs(session, found.id) for a in job.artifacts]
+    for job_key, name, key in artifacts:
+        target = dest / job_key / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with open(target, "wb") as handle:
+            for chunk in storage.read(key):
+                handle.write(chunk)
+    out.print(f"copied {len(artifacts)} files to {dest}")
+
+
+@app.command()
+def worker(
+    queues: Annotated[
+        str | None, typer.Option("--queues", "-Q", help=f"Comma-separated, of {', '.join(QUEUES)}.")
+    ] = None,
+    concurrency: Annotated[int | None, typer.Option("--concurrency", "-c", min=1)] = None,
+    loglevel: Annotated[str, typer.Option("--loglevel")] = "INFO",
+) -> None:
+    """Run a Celery worker that renders jobs from the queues."""
+    from audiobatch.worker.main import run_worker
+
+    settings = load_settings()
+    ready_database(settings)
+    run_worker(settings, queues=_queues(queues), concurrency=concurrency, loglevel=loglevel)
+
+
+@app.command()
+def scheduler(loglevel: Annotated[str, typer.Option("--loglevel")] = "INFO") -> None:
+    """Run Celery beat: the dispatcher tick (and, later, nightly schedules)."""
+    from audiobatch.worker.main import run_beat
+
+    settings = load_settings()
+    ready_database(settings)
+    run_beat(settings, loglevel=loglevel)
+
+
+@app.command()
+def emulator(
+    host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port")] = 8765,
+    concurrency: Annotated[int, typer.Option("--concurrency", min=1)] = 2,
+    music_concurrency: Annotated[int, typer.Option("--music-concurrency", min=1)] = 2,
+    latency_ms: Annotated[int, typer.Option("--latency-ms", min=0)] = 0,
+    api_key: Annotated[
+        list[str], typer.Option("--api-key", help="Accept only this key (repeatable).")
+    ] = [],  # noqa: B006
+) -> None:
+    """Serve the local stand-in for the ElevenLabs API."""
+    from audiobatch.emulator import EmulatorConfig, serve
+
+    config = EmulatorConfig(
+        concurrency=concurrency,
+        music_concurrency=music_concurrency,
+        latency_ms=latency_ms,
+        api_keys=frozenset(api_key) or None,
+    )
+    err.print(f"emulator listening on http://{host}:{port}")
+    serve(config, host=host, port=port)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply the database migrations."""
+    settings = load_settings()
+    migrate.upgrade(settings.resolved_database_url)
+    out.print("database schema is up to date")
+
+
+def _queues(value: str | None) -> list[str]:
+    if value is None:
+        return list(QUEUES)
+    chosen = [q.strip() for q in value.split(",") if q.strip()]
+    unknown = [q for q in chosen if q not in QUEUES]
+    if unknown:
+        raise typer.BadParameter(f"unknown queue(s) {', '.join(unknown)}; known: {', '.join(QUEUES)}")
+    return chosen
+
+

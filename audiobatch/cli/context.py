@@ -1,0 +1,68 @@
+"""What every command needs: settings read once, the database ready, a way to publish wake-ups."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from audiobatch.config import Settings
+from audiobatch.db.dispatch import Publish
+from audiobatch.db.migrate import ensure_schema
+from audiobatch.errors import ConfigError
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Settings from the environment; a malformed variable is a ConfigError naming it."""
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
+        )
+        raise ConfigError(f"invalid settings: {problems}") from exc
+    return settings.with_overrides(**overrides) if overrides else settings
+
+
+def ready_database(settings: Settings) -> str:
+    """The database URL, with the schema migrated (embedded SQLite) or checked (servers)."""
+    url = settings.resolved_database_url
+    ensure_schema(url, embedded=settings.is_embedded_database)
+    return url
+
+
+def broker_publisher(settings: Settings) -> Publish:
+    from audiobatch.worker.app import create_celery, publisher
+
+    return publisher(create_celery(settings))
+
+
+def read_voices(path: Path | None) -> dict[str, str] | None:
+    """A ``--voices`` file: a YAML or JSON mapping of alias to voice id."""
+    if path is None:
+        return None
+    try:
+        data = yaml.safe_load(path.read_text())
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"--voices {path}: cannot read: {exc}") from exc
+    if not isinstance(data, Mapping) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in data.items()
+    ):
+        raise ConfigError(f"--voices {path}: expected a mapping of alias to voice id")
+    return dict(data)
+
+
+def parse_sets(values: list[str]) -> dict[str, Any] | None:
+    """``--set key=value`` pairs as manifest defaults (values read as YAML scalars)."""
+    if not values:
+        return None
+    defaults: dict[str, Any] = {}
+    for item in values:
+        key, sep, raw = item.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"--set {item!r}: expected key=value")
+        defaults[key.strip()] = yaml.safe_load(raw)
+    return defaults

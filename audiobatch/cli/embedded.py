@@ -1,0 +1,89 @@
+"""The embedded all-in-one: the built-in emulator when no API key is set, and a local worker."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+
+from pydantic import SecretStr
+from rich.console import Console
+
+from audiobatch.config import Settings
+
+EMULATOR_API_KEY = "audiobatch-embedded-emulator"
+WORKER_STOP_GRACE_S = 15.0
+
+
+@contextmanager
+def embedded_services(settings: Settings, console: Console) -> Iterator[Settings]:
+    """Start what ``run`` needs; yields the settings the rest of the run must use."""
+    with ExitStack() as stack:
+        if settings.api_key is None:
+            settings = stack.enter_context(_emulator(settings, console))
+        stack.enter_context(_worker(settings, console))
+        yield settings
+
+
+@contextmanager
+def _emulator(settings: Settings, console: Console) -> Iterator[Settings]:
+    from audiobatch.emulator import EmulatorConfig, serve_in_thread
+
+    config = EmulatorConfig(
+        concurrency=settings.api_concurrency, music_concurrency=settings.music_concurrency
+    )
+    with serve_in_thread(config) as emulator:
+        console.print(
+            f"No ELEVENLABS_API_KEY set: rendering against the built-in emulator at {emulator.url}"
+        )
+        yield settings.with_overrides(
+            api_url=emulator.url, api_key=SecretStr(EMULATOR_API_KEY)
+        )
+
+
+@contextmanager
+def _worker(settings: Settings, console: Console) -> Iterator[None]:
+    settings.home.mkdir(parents=True, exist_ok=True)
+    log_path = (settings.home / "worker.log").resolve()
+    concurrency = settings.api_concurrency + settings.music_concurrency
+    env = dict(os.environ)
+    env.update(worker_environment(settings))
+    with open(log_path, "ab") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "audiobatch", "worker", "--concurrency", str(concurrency)],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
+    console.print(f"Started a local worker (pid {process.pid}); its log is {log_path}")
+    try:
+        yield
+    finally:
+        process.terminate()
+        try:
+            process.wait(WORKER_STOP_GRACE_S)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def worker_environment(settings: Settings) -> dict[str, str]:
+    """The environment that makes a child worker see exactly these settings."""
+    env = {
+        "AUDIOBATCH_API_URL": settings.api_url,
+        "AUDIOBATCH_HOME": str(settings.home.resolve()),
+        "AUDIOBATCH_DATABASE_URL": settings.resolved_database_url,
+        "AUDIOBATCH_STORAGE_URL": settings.storage_url,
+        "AUDIOBATCH_API_CONCURRENCY": str(settings.api_concurrency),
+        "AUDIOBATCH_MUSIC_CONCURRENCY": str(settings.music_concurrency),
+    }
+    if settings.broker_url:
+        env["AUDIOBATCH_BROKER_URL"] = settings.broker_url
+    if settings.redis_url:
+        env["AUDIOBATCH_REDIS_URL"] = settings.redis_url
+    if settings.api_key is not None:
+        env["ELEVENLABS_API_KEY"] = settings.api_key.get_secret_value()
+    return env

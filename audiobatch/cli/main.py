@@ -1,0 +1,46 @@
+"""Entry point: runs the Typer app and turns audiobatch errors into messages and exit codes.
+
+Exit codes: 0 success; 1 some jobs failed or an operation failed; 2 invalid input (a manifest, an
+unknown batch, a setting that cannot work).
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from rich.console import Console
+
+from audiobatch.cli.commands import app
+from audiobatch.errors import (
+    AudiobatchError,
+    ConfigError,
+    ManifestError,
+    NotFoundError,
+)
+
+INVALID_INPUT = 2
+
+
+def main() -> None:
+    err = Console(stderr=True)
+    try:
+        code = app(standalone_mode=False)
+    except ManifestError as exc:
+        err.print(f"[red]invalid manifest:[/] {len(exc.problems)} problem(s)", highlight=False)
+        for problem in exc.problems:
+            err.print(f"  {problem}", highlight=False, markup=False)
+        sys.exit(INVALID_INPUT)
+    except (ConfigError, NotFoundError) as exc:
+        err.print(f"[red]error:[/] {exc}", highlight=False)
+        sys.exit(INVALID_INPUT)
+    except AudiobatchError as exc:
+        err.print(f"[red]error:[/] {exc}", highlight=False)
+        sys.exit(1)
+    except click.exceptions.Abort:
+        err.print("aborted")
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    sys.exit(code if isinstance(code, int) else 0)

@@ -1,0 +1,66 @@
+"""Human-readable views of batches and jobs (the ``--json`` shapes are printed as they are)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+STATUS_STYLES = {
+    "succeeded": "green",
+    "failed": "red",
+    "partial": "yellow",
+    "retrying": "yellow",
+    "running": "cyan",
+    "paused": "magenta",
+    "cancelled": "dim",
+}
+
+
+def _styled(status: str) -> str:
+    style = STATUS_STYLES.get(status)
+    return f"[{style}]{status}[/]" if style else status
+
+
+def _counts(counts: dict[str, int]) -> str:
+    return ", ".join(f"{n} {state}" for state, n in counts.items() if n) or "no jobs"
+
+
+def print_batches(console: Console, summaries: list[dict[str, Any]]) -> None:
+    if not summaries:
+        console.print("no batches yet: `audiobatch submit MANIFEST` or `audiobatch run MANIFEST`")
+        return
+    table = Table("id", "name", "status", "jobs", "created")
+    for s in summaries:
+        table.add_row(s["id"], s["name"], _styled(s["status"]), _counts(s["counts"]), s["created_at"][:19])
+    console.print(table)
+
+
+def print_batch(console: Console, report: dict[str, Any]) -> None:
+    console.print(
+        f"batch [bold]{report['name']}[/] [{report['id']}]: {_styled(report['status'])}"
+        f" ({_counts(report['counts'])})",
+        highlight=False,
+    )
+    if report.get("reason"):
+        console.print(f"  reason: {report['reason']}", markup=False)
+    print_jobs(console, report["jobs"])
+
+
+def print_jobs(console: Console, jobs: list[dict[str, Any]]) -> None:
+    table = Table("job", "kind", "status", "attempts", "outputs / error")
+    for job in jobs:
+        detail = job["error"] or ", ".join(o["name"] for o in job["outputs"])
+        table.add_row(job["id"], job["kind"], _styled(job["status"]), str(job["attempts"]), detail)
+    console.print(table)
+
+
+def print_outcome(console: Console, report: dict[str, Any]) -> None:
+    """What ``run`` prints at the end: the outcome and where every output is."""
+    print_batch(console, report)
+    uris = [o["uri"] for job in report["jobs"] for o in job["outputs"]]
+    if uris:
+        console.print("outputs:")
+        for uri in uris:
+            console.print(f"  {uri}", markup=False, highlight=False)

@@ -1,0 +1,87 @@
+"""Settings: the only reader of the environment.
+
+Every process builds one :class:`Settings` at its edge (CLI command, worker start-up, dashboard) and
+passes explicit values down; library parts never read the environment themselves.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_API_URL = "https://api.elevenlabs.io"
+
+
+class Settings(BaseSettings):
+    """audiobatch's configuration, read from ``AUDIOBATCH_*`` and ``ELEVENLABS_API_KEY``."""
+
+    model_config = SettingsConfigDict(env_prefix="AUDIOBATCH_", extra="ignore", frozen=True)
+
+    api_key: SecretStr | None = Field(default=None, validation_alias="ELEVENLABS_API_KEY")
+    api_url: str = DEFAULT_API_URL
+    home: Path = Path(".audiobatch")
+    database_url: str | None = None
+    broker_url: str | None = None
+    redis_url: str | None = None
+    storage_url: str = "file://./renders"
+    api_concurrency: int = Field(default=2, ge=1)
+    music_concurrency: int = Field(default=2, ge=1)
+    dashboard_token: SecretStr | None = None
+
+    lease_s: float = Field(default=60.0, gt=0)
+    republish_after_s: float = Field(default=300.0, gt=0)
+    max_attempts: int = Field(default=5, ge=1)
+
+    @field_validator("api_url")
+    @classmethod
+    def _strip_trailing_slash(cls, value: str) -> str:
+        return value.rstrip("/")
+
+    @field_validator("api_key", "dashboard_token")
+    @classmethod
+    def _blank_is_unset(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().strip():
+            return None
+        return value
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The SQLAlchemy URL; the embedded SQLite file under ``home`` when none is set."""
+        return self.database_url or f"sqlite:///{(self.home / 'state.db').resolve()}"
+
+    @property
+    def queue_folder(self) -> Path:
+        """Where the embedded filesystem broker keeps its messages."""
+        return (self.home / "queue").resolve()
+
+    @property
+    def resolved_broker_url(self) -> str:
+        """The Celery broker URL; the embedded filesystem broker when none is set."""
+        return self.broker_url or "filesystem://"
+
+    @property
+    def resolved_redis_url(self) -> str | None:
+        """Redis for the shared limiter: explicit, else the broker when it is Redis, else None."""
+        if self.redis_url:
+            return self.redis_url
+        if self.broker_url and self.broker_url.startswith(("redis://", "rediss://")):
+            return self.broker_url
+        return None
+
+    @property
+    def is_embedded_database(self) -> bool:
+        return self.resolved_database_url.startswith("sqlite")
+
+    @property
+    def api_key_hash(self) -> str | None:
+        """A short, stable name for the API key that never reveals it (for limiter keys and logs)."""
+        if self.api_key is None:
+            return None
+        return hashlib.sha256(self.api_key.get_secret_value().encode()).hexdigest()[:16]
+
+    def with_overrides(self, **values: object) -> Settings:
+        """A copy with some values replaced (e.g. the embedded emulator's URL and key)."""
+        return self.model_copy(update=values)

@@ -1,0 +1,100 @@
+"""The dispatcher tick: brings SQL and the broker back in step.
+
+It re-queues retries whose wait is over and jobs whose worker lost its lease, then publishes a
+wake-up for every queued job that has none (never published, or published so long ago that the
+message was likely lost). Running it twice at once is harmless: duplicates lose their claim.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
+
+from audiobatch.db.models import Job, JobStatus
+from audiobatch.db.session import session_scope
+
+Publish = Callable[[list[tuple[int, str]]], None]
+"""Sends one wake-up per (job id, queue)."""
+
+PUBLISH_CHUNK = 2000
+
+
+@dataclass(frozen=True)
+class TickResult:
+    retries_due: int
+    leases_expired: int
+    published: int
+
+
+def tick(database_url: str, publish: Publish, now: datetime, republish_after_s: float) -> TickResult:
+    """One pass of the dispatcher."""
+    with session_scope(database_url) as session:
+        retries = requeue_due_retries(session, now)
+        expired = requeue_expired_leases(session, now)
+    published = publish_queued(database_url, publish, now, republish_after_s)
+    return TickResult(retries_due=retries, leases_expired=expired, published=published)
+
+
+def publish_queued(
+    database_url: str, publish: Publish, now: datetime, republish_after_s: float
+) -> int:
+    """Announce queued jobs that need a wake-up, in chunks, marking each chunk once sent."""
+    total = 0
+    while True:
+        with session_scope(database_url) as session:
+            due = wakeups_due(session, now, republish_after_s, PUBLISH_CHUNK)
+        if not due:
+            return total
+        publish(due)
+        with session_scope(database_url) as session:
+            mark_published(session, [job_id for job_id, _ in due], now)
+        total += len(due)
+
+
+def requeue_due_retries(session: Session, now: datetime) -> int:
+    """``retrying`` jobs whose wait is over become ``queued`` again."""
+    return int(
+        session.execute(
+            update(Job)
+            .where(Job.status == JobStatus.RETRYING, Job.next_attempt_at <= now)
+            .values(status=JobStatus.QUEUED, next_attempt_at=None, published_at=None)
+        ).rowcount
+    )
+
+
+def requeue_expired_leases(session: Session, now: datetime) -> int:
+    """``running`` jobs whose worker stopped renewing its lease go back to ``queued``."""
+    return int(
+        session.execute(
+            update(Job)
+            .where(Job.status == JobStatus.RUNNING, Job.lease_expires_at < now)
+            .values(
+                status=JobStatus.QUEUED, lease_owner=None, lease_expires_at=None, published_at=None
+            )
+        ).rowcount
+    )
+
+
+def wakeups_due(
+    session: Session, now: datetime, republish_after_s: float, limit: int
+) -> list[tuple[int, str]]:
+    """Queued jobs never announced, or announced so long ago that the wake-up was likely lost."""
+    stale = now - timedelta(seconds=republish_after_s)
+    rows = session.execute(
+        select(Job.id, Job.queue)
+        .where(
+            Job.status == JobStatus.QUEUED,
+            or_(Job.published_at.is_(None), Job.published_at < stale),
+        )
+        .order_by(Job.id)
+        .limit(limit)
+    ).tuples()
+    return list(rows)
+
+
+def mark_published(session: Session, job_ids: list[int], now: datetime) -> None:
+    session.execute(update(Job).where(Job.id.in_(job_ids)).values(published_at=now))

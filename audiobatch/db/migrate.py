@@ -1,0 +1,56 @@
+"""Schema migrations: Alembic, driven from code so ``audiobatch db upgrade`` needs no alembic.ini."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
+
+from audiobatch.db.session import get_engine
+from audiobatch.errors import ConfigError
+
+MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
+
+
+def alembic_config(url: str) -> Config:
+    """An Alembic config for ``url`` pointing at the project's ``migrations/`` folder."""
+    if not (MIGRATIONS_DIR / "env.py").is_file():
+        raise ConfigError(f"migrations folder not found at {MIGRATIONS_DIR}")
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.attributes["url"] = url
+    return config
+
+
+def upgrade(url: str, revision: str = "head") -> None:
+    """Bring the database at ``url`` to ``revision`` (the newest by default)."""
+    try:
+        command.upgrade(alembic_config(url), revision)
+    except SQLAlchemyError as exc:
+        raise ConfigError(f"could not migrate {_without_password(url)}: {exc}") from exc
+
+
+def ensure_schema(url: str, *, embedded: bool) -> None:
+    """Migrate the embedded database on the fly; refuse to run on an unmigrated server database."""
+    if embedded:
+        upgrade(url)
+        return
+    script = ScriptDirectory.from_config(alembic_config(url))
+    try:
+        with get_engine(url).connect() as connection:
+            current = set(MigrationContext.configure(connection).get_current_heads())
+    except SQLAlchemyError as exc:
+        raise ConfigError(f"cannot reach the database: {_without_password(url)}: {exc.orig or exc}") from exc
+    if current != set(script.get_heads()):
+        raise ConfigError(
+            "the database schema is not up to date: run `audiobatch db upgrade` first"
+        )
+
+
+def _without_password(url: str) -> str:
+    return make_url(url).render_as_string(hide_password=True)

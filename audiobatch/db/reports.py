@@ -1,0 +1,108 @@
+"""Read models for the CLI, the dashboard and ``results.json``: plain dicts in the public shapes."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
+
+from audiobatch.db.models import Artifact, Batch, Job, JobStatus
+from audiobatch.errors import NotFoundError
+from audiobatch.storage import Storage, StoredObject
+
+
+def find_batch(session: Session, ref: str) -> Batch:
+    """A batch by id, unique id prefix, or name (the newest of that name)."""
+    batch = session.get(Batch, ref)
+    if batch is not None:
+        return batch
+    by_name = session.scalars(
+        select(Batch).where(Batch.name == ref).order_by(Batch.created_at.desc()).limit(1)
+    ).first()
+    if by_name is not None:
+        return by_name
+    prefixed = list(session.scalars(select(Batch).where(Batch.id.startswith(ref)).limit(2)))
+    if len(prefixed) == 1:
+        return prefixed[0]
+    if prefixed:
+        raise NotFoundError(f"batch id prefix {ref!r} is ambiguous: give more characters")
+    raise NotFoundError(f"no batch with id or name {ref!r} (see `audiobatch status`)")
+
+
+def job_counts(session: Session, batch_id: str) -> dict[str, int]:
+    counts = {status.value: 0 for status in JobStatus}
+    rows = session.execute(
+        select(Job.status, func.count()).where(Job.batch_id == batch_id).group_by(Job.status)
+    ).tuples()
+    for status, count in rows:
+        counts[status.value] = count
+    return counts
+
+
+def batch_summary(session: Session, batch: Batch) -> dict[str, Any]:
+    """A batch without its jobs: id, name, status, counts, times."""
+    return {
+        "id": batch.id,
+        "name": batch.name,
+        "status": batch.status.value,
+        "reason": batch.status_reason,
+        "source": batch.source,
+        "created_at": batch.created_at.isoformat(),
+        "finished_at": batch.finished_at.isoformat() if batch.finished_at else None,
+        "counts": job_counts(session, batch.id),
+    }
+
+
+def job_view(job: Job) -> dict[str, Any]:
+    return {
+        "id": job.key,
+        "kind": job.kind,
+        "status": job.status.value,
+        "attempts": job.attempts,
+        "error": job.error,
+        "outputs": [artifact_view(a) for a in job.artifacts],
+    }
+
+
+def artifact_view(artifact: Artifact) -> dict[str, Any]:
+    return {
+        "name": artifact.name,
+        "uri": artifact.uri,
+        "bytes": artifact.bytes,
+        "sha256": artifact.sha256,
+        "content_type": artifact.content_type,
+    }
+
+
+def list_jobs(session: Session, batch_id: str, status: JobStatus | None = None) -> list[Job]:
+    query = (
+        select(Job)
+        .where(Job.batch_id == batch_id)
+        .options(selectinload(Job.artifacts))
+        .order_by(Job.id)
+    )
+    if status is not None:
+        query = query.where(Job.status == status)
+    return list(session.scalars(query))
+
+
+def batch_report(session: Session, batch: Batch) -> dict[str, Any]:
+    """The ``status BATCH --json`` shape: the summary plus every job with its outputs."""
+    report = batch_summary(session, batch)
+    report["jobs"] = [job_view(job) for job in list_jobs(session, batch.id)]
+    return report
+
+
+def list_batches(session: Session, limit: int = 50) -> list[Batch]:
+    return list(session.scalars(select(Batch).order_by(Batch.created_at.desc()).limit(limit)))
+
+
+def write_results(session: Session, storage: Storage, batch_id: str) -> StoredObject:
+    """Store ``results.json`` beside the batch's outputs: every job's status, attempts and outputs."""
+    batch = session.get_one(Batch, batch_id)
+    body = json.dumps(batch_report(session, batch), indent=2).encode()
+    stored = storage.write(f"{batch.name}/{batch.id}/results.json", [body], "application/json")
+    storage.verify(stored)
+    return stored

@@ -1,0 +1,186 @@
+"""The ElevenLabs HTTP client: one method per endpoint, every answer streamed.
+
+httpx errors are translated here, and only here, into :mod:`audiobatch.errors`. A success is handed
+back as an :class:`ApiAnswer` whose body is read lazily, so callers can stream it into storage.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from audiobatch.elevenlabs.errors import error_from_response
+from audiobatch.errors import ApiTransportError
+
+ERROR_BODY_LIMIT_BYTES = 64 * 1024
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    """Per-call timeouts. ``read_s`` is the longest silence allowed between two chunks."""
+
+    connect_s: float = 5.0
+    read_s: float = 120.0
+    write_s: float = 60.0
+    pool_s: float = 60.0
+
+    def for_httpx(self) -> httpx.Timeout:
+        return httpx.Timeout(
+            connect=self.connect_s, read=self.read_s, write=self.write_s, pool=self.pool_s
+        )
+
+
+class ApiAnswer:
+    """A successful (2xx) answer whose body has not been read yet."""
+
+    def __init__(self, response: httpx.Response) -> None:
+        self._response = response
+        headers = response.headers
+        self.status = response.status_code
+        self.request_id: str | None = headers.get("request-id")
+        self.character_cost = _int_header(headers, "character-cost")
+        self.max_concurrency = _int_header(headers, "maximum-concurrent-requests")
+        self.content_type: str = headers.get("content-type", "application/octet-stream")
+        self.headers = headers
+
+    def iter_bytes(self, chunk_bytes: int = 64 * 1024) -> Iterator[bytes]:
+        """The body, chunk by chunk; a body cut short raises :class:`ApiTransportError`."""
+        expected = _int_header(self._response.headers, "content-length")
+        encoded = "content-encoding" in self._response.headers
+        received = 0
+        try:
+            for chunk in self._response.iter_bytes(chunk_bytes):
+                received += len(chunk)
+                yield chunk
+        except httpx.HTTPError as exc:
+            raise _transport_error(exc, self.request_id) from exc
+        if expected is not None and not encoded and received != expected:
+            raise ApiTransportError(
+                f"body cut short: {received} of {expected} bytes arrived",
+                status=self.status,
+                request_id=self.request_id,
+            )
+
+    def iter_lines(self) -> Iterator[str]:
+        """The body's non-empty lines (for newline-delimited JSON)."""
+        buffer = b""
+        for chunk in self.iter_bytes():
+            buffer += chunk
+            *lines, buffer = buffer.split(b"\n")
+            yield from (line.decode() for line in lines if line.strip())
+        if buffer.strip():
+            yield buffer.decode()
+
+    def read(self) -> bytes:
+        return b"".join(self.iter_bytes())
+
+
+class ElevenLabsClient:
+    """A client for the generation endpoints, authenticated with one API key."""
+
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str,
+        *,
+        timeouts: Timeouts = Timeouts(),
+        transport: httpx.BaseTransport | None = None,
+        max_connections: int = 64,
+    ) -> None:
+        self._timeouts = timeouts
+        self._http = httpx.Client(
+            base_url=base_url,
+            headers={"xi-api-key": api_key, "user-agent": "audiobatch"},
+            timeout=timeouts.for_httpx(),
+            transport=transport,
+            limits=httpx.Limits(max_connections=max_connections),
+        )
+
+    def close(self) -> None:
+        self._http.close()
+
+    def text_to_dialogue(
+        self, body: Mapping[str, Any], output_format: str
+    ) -> AbstractContextManager[ApiAnswer]:
+        """POST /v1/text-to-dialogue: the audio."""
+        return self._post("/v1/text-to-dialogue", body, output_format)
+
+    def text_to_dialogue_stream(
+        self, body: Mapping[str, Any], output_format: str
+    ) -> AbstractContextManager[ApiAnswer]:
+        """POST /v1/text-to-dialogue/stream: the audio, streamed as it is generated."""
+        return self._post("/v1/text-to-dialogue/stream", body, output_format)
+
+    def text_to_dialogue_with_timestamps(
+        self, body: Mapping[str, Any], output_format: str
+    ) -> AbstractContextManager[ApiAnswer]:
+        """POST /v1/text-to-dialogue/with-timestamps: one JSON object with base64 audio."""
+        return self._post("/v1/text-to-dialogue/with-timestamps", body, output_format)
+
+    def text_to_dialogue_stream_with_timestamps(
+        self, body: Mapping[str, Any], output_format: str
+    ) -> AbstractContextManager[ApiAnswer]:
+        """POST /v1/text-to-dialogue/stream/with-timestamps: newline-delimited JSON chunks."""
+        return self._post("/v1/text-to-dialogue/stream/with-timestamps", body, output_format)
+
+    def _post(
+        self,
+        path: str,
+        body: Mapping[str, Any],
+        output_format: str | None,
+        *,
+        read_timeout_s: float | None = None,
+    ) -> AbstractContextManager[ApiAnswer]:
+        params = {"output_format": output_format} if output_format else {}
+        timeout = self._timeouts.for_httpx()
+        if read_timeout_s is not None:
+            timeout = httpx.Timeout(timeout, read=read_timeout_s)
+        request = self._http.build_request(
+            "POST", path, json=dict(body), params=params, timeout=timeout
+        )
+        return _send(self._http, request)
+
+
+@contextmanager
+def _send(http: httpx.Client, request: httpx.Request) -> Iterator[ApiAnswer]:
+    try:
+        response = http.send(request, stream=True)
+    except httpx.HTTPError as exc:
+        raise _transport_error(exc, None) from exc
+    try:
+        if response.status_code >= 400:
+            raise error_from_response(response, _read_error_body(response))
+        yield ApiAnswer(response)
+    finally:
+        response.close()
+
+
+def _read_error_body(response: httpx.Response) -> bytes:
+    body = b""
+    try:
+        for chunk in response.iter_bytes():
+            body += chunk
+            if len(body) >= ERROR_BODY_LIMIT_BYTES:
+                break
+    except httpx.HTTPError:
+        pass  # an error answer cut short still tells its status
+    return body
+
+
+def _transport_error(exc: httpx.HTTPError, request_id: str | None) -> ApiTransportError:
+    kind = type(exc).__name__
+    return ApiTransportError(
+        f"no complete answer from the API ({kind}: {exc})", request_id=request_id
+    )
+
+
+def _int_header(headers: httpx.Headers, name: str) -> int | None:
+    value = headers.get(name)
+    try:
+        return int(value) if value is not None else None
+    except ValueError:
+        return None

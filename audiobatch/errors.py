@@ -1,0 +1,128 @@
+"""The audiobatch error tree.
+
+Every error audiobatch raises on purpose derives from :class:`AudiobatchError`. Foreign errors
+(httpx, botocore, SQLAlchemy, PyYAML) are translated into this tree at one boundary each and
+re-raised with ``raise ... from exc``::
+
+    AudiobatchError
+    ├── ConfigError                 settings that cannot work
+    ├── ManifestError               a manifest that cannot be read or validated (all problems at once)
+    ├── NotFoundError               a batch, job or schedule that does not exist
+    ├── LimiterUnavailableError     the shared limiter's Redis cannot be reached: try again later
+    ├── StorageError                object storage failed
+    │   ├── StorageUnavailableError the store could not be reached: try again later
+    │   └── StorageIntegrityError   a stored object does not match what was written
+    └── ApiError                    the generation API answered with an error, or not at all
+        ├── RetryableApiError       the same request may succeed later
+        │   ├── ConcurrencyLimitError   429 too_many_concurrent_requests / concurrent_limit_exceeded
+        │   ├── ApiBusyError            429 system_busy / rate_limit_exceeded, 5xx
+        │   └── ApiTransportError       timeout, disconnect, truncated or malformed body
+        └── FatalApiError           the same request will fail again: fail the job
+            └── AccountError            401: the key is invalid or out of quota
+
+Whether an error is retried is decided by its class, never by matching message strings.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class AudiobatchError(Exception):
+    """Root of every error audiobatch raises on purpose."""
+
+
+class ConfigError(AudiobatchError):
+    """A setting is missing, malformed or inconsistent with the others."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One located problem in a manifest: where it is and what is wrong."""
+
+    file: str
+    line: int | None
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line is not None else self.file
+        field = f" {self.field}:" if self.field else ""
+        return f"{where}:{field} {self.message}"
+
+
+class ManifestError(AudiobatchError):
+    """A manifest could not be read or is invalid; carries every problem found, not just the first."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+class NotFoundError(AudiobatchError):
+    """A batch, job or schedule named by the user does not exist."""
+
+
+class LimiterUnavailableError(AudiobatchError):
+    """The shared concurrency limiter's Redis cannot be reached; the job is retried later."""
+
+
+class StorageError(AudiobatchError):
+    """Object storage failed."""
+
+
+class StorageUnavailableError(StorageError):
+    """The store could not be reached or refused the operation for now; the write can be retried."""
+
+
+class StorageIntegrityError(StorageError):
+    """A stored object's size or sha256 differs from what was written."""
+
+
+class ApiError(AudiobatchError):
+    """The generation API answered with an error, or did not answer properly.
+
+    ``status`` is the HTTP status (None when no response arrived), ``code`` the API's error code
+    (``detail.code``, falling back to the legacy ``detail.status``), ``request_id`` the id the API
+    gave the request, when it gave one.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        code: str | None = None,
+        request_id: str | None = None,
+        retry_after_s: float | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.code = code
+        self.request_id = request_id
+        self.retry_after_s = retry_after_s
+
+
+class RetryableApiError(ApiError):
+    """The same request may succeed if sent again later."""
+
+
+class ConcurrencyLimitError(RetryableApiError):
+    """429: the account's concurrent-request limit is reached; retry once a slot frees."""
+
+
+class ApiBusyError(RetryableApiError):
+    """429 system_busy or rate_limit_exceeded, or a 5xx: back off exponentially and retry."""
+
+
+class ApiTransportError(RetryableApiError):
+    """No usable answer: connect or read timeout, disconnect, truncated or malformed body."""
+
+
+class FatalApiError(ApiError):
+    """The API refused the request itself (400, 403, 404, 422): sending it again will not help."""
+
+
+class AccountError(FatalApiError):
+    """401: the API key is invalid, lacks permissions, or the account is out of quota."""

@@ -1,0 +1,45 @@
+"""What a renderer gets to do its work: the API client, storage, and a heartbeat for its lease."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+
+from audiobatch.elevenlabs.client import ApiAnswer, ElevenLabsClient
+from audiobatch.storage import Storage, StoredObject
+
+
+@dataclass
+class CallInfo:
+    """What the API said about the call that succeeded at the HTTP level."""
+
+    http_status: int
+    request_id: str | None
+    character_cost: int | None
+
+
+@dataclass
+class RenderContext:
+    """One job's rendering: where its outputs go, and the hooks that keep its lease alive."""
+
+    client: ElevenLabsClient
+    storage: Storage
+    prefix: str  # "<batch>/<batch id>/<job id>"
+    heartbeat: Callable[[], None]
+    call: CallInfo | None = None
+    outputs: list[tuple[str, StoredObject]] = field(default_factory=list)
+
+    def answered(self, answer: ApiAnswer) -> None:
+        """Note the API's answer headers for the attempt record."""
+        self.call = CallInfo(answer.status, answer.request_id, answer.character_cost)
+
+    def store(self, name: str, chunks: Iterable[bytes], content_type: str) -> StoredObject:
+        """Stream ``chunks`` into ``<prefix>/<name>``, renewing the lease as data flows."""
+        stored = self.storage.write(f"{self.prefix}/{name}", self._beating(chunks), content_type)
+        self.outputs.append((name, stored))
+        return stored
+
+    def _beating(self, chunks: Iterable[bytes]) -> Iterator[bytes]:
+        for chunk in chunks:
+            self.heartbeat()
+            yield chunk

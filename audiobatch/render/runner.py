@@ -1,0 +1,191 @@
+"""Running one job: claim it, render it under a limiter slot, verify, and record the outcome in SQL."""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from audiobatch.db import jobs
+from audiobatch.db.dispatch import Publish
+from audiobatch.db.models import Attempt, BatchStatus, utcnow
+from audiobatch.db.reports import write_results
+from audiobatch.db.session import session_scope
+from audiobatch.elevenlabs.client import ElevenLabsClient
+from audiobatch.errors import ApiError, AudiobatchError
+from audiobatch.limiter import Limiter
+from audiobatch.render.context import RenderContext
+from audiobatch.render.families import FAMILIES
+from audiobatch.render.kinds import render_spec
+from audiobatch.retry import RetryPolicy, decide
+from audiobatch.storage import Storage
+
+log = logging.getLogger(__name__)
+
+class LeaseLostError(AudiobatchError):
+    """This worker's lease on the job expired and the job was handed to another worker."""
+
+
+@dataclass
+class Runtime:
+    """Everything a worker process shares between the jobs it runs."""
+
+    database_url: str
+    storage: Storage
+    client: ElevenLabsClient
+    limiter: Limiter
+    publish: Publish
+    worker: str
+    lease_s: float = 60.0
+    policy: RetryPolicy = field(default_factory=RetryPolicy)
+    rng: random.Random = field(default_factory=random.Random)
+    clock: Callable[[], datetime] = utcnow
+
+
+def run_job(job_id: int, rt: Runtime) -> None:
+    """Render job ``job_id`` if this worker wins its claim; a duplicate wake-up does nothing."""
+    with session_scope(rt.database_url) as session:
+        kind = jobs.claimable_kind(session, job_id)
+    if kind is None:
+        log.debug("job %s: not queued, wake-up ignored", job_id)
+        return
+    # The slot is taken before the claim, so a job never holds a lease while it waits for a slot.
+    with rt.limiter.slot(FAMILIES[kind].pool):
+        _claim_and_render(job_id, rt)
+
+
+def _claim_and_render(job_id: int, rt: Runtime) -> None:
+    with session_scope(rt.database_url) as session:
+        claim = jobs.claim(session, job_id, rt.worker, rt.lease_s, rt.clock())
+    if claim is None:
+        log.debug("job %s: claimed by another worker, wake-up ignored", job_id)
+        return
+    log.info("job %s (%s/%s): claimed by %s", job_id, claim.batch_name, claim.key, rt.worker)
+    ctx = RenderContext(
+        client=rt.client,
+        storage=rt.storage,
+        prefix=f"{claim.batch_name}/{claim.batch_id}/{claim.key}",
+        heartbeat=_heartbeat(rt, job_id),
+    )
+    started_at, started = rt.clock(), time.monotonic()
+    try:
+        render_spec(claim.kind, claim.spec, ctx)
+        for _name, stored in ctx.outputs:
+            rt.storage.verify(stored)
+    except LeaseLostError:
+        log.warning("job %s: lease lost to another worker; abandoning this attempt", job_id)
+        _record(rt, claim, ctx, started_at, started, "abandoned", None)
+        return
+    except AudiobatchError as error:
+        _on_error(rt, claim, ctx, started_at, started, error)
+        return
+    except Exception as exc:  # a bug must fail the job, not loop it through lease expiry
+        log.exception("job %s: unexpected error", job_id)
+        _on_error(rt, claim, ctx, started_at, started, AudiobatchError(f"internal error: {exc!r}"))
+        return
+    with session_scope(rt.database_url) as session:
+        jobs.record_attempt(session, _attempt(rt, claim, ctx, started_at, started, "succeeded", None))
+        finish = jobs.succeed(session, claim, rt.worker, ctx.outputs, rt.clock())
+    log.info("job %s: succeeded with %d outputs", job_id, len(ctx.outputs))
+    _after_finish(rt, claim, finish)
+
+
+def _on_error(
+    rt: Runtime,
+    claim: jobs.Claim,
+    ctx: RenderContext,
+    started_at: datetime,
+    started: float,
+    error: AudiobatchError,
+) -> None:
+    decision = decide(error, claim.attempts + 1, rt.policy, rt.rng)
+    message = str(error)
+    code = error.code if isinstance(error, ApiError) else None
+    now = rt.clock()
+    with session_scope(rt.database_url) as session:
+        attempt = _attempt(rt, claim, ctx, started_at, started, "retry" if decision.retry else "failed", error)
+        jobs.record_attempt(session, attempt)
+        if decision.retry:
+            jobs.retry_later(
+                session, claim.job_id, rt.worker, message, code, now + timedelta(seconds=decision.delay_s)
+            )
+            finish = None
+        else:
+            finish = jobs.fail(session, claim, rt.worker, message, code, now)
+    if finish is None:
+        log.info("job %s: %s; retry in %.1f s (%s)", claim.job_id, message, decision.delay_s, decision.reason)
+    else:
+        log.warning("job %s: failed: %s", claim.job_id, message)
+        _after_finish(rt, claim, finish)
+
+
+def _after_finish(rt: Runtime, claim: jobs.Claim, finish: jobs.Finish) -> None:
+    if finish.queued:
+        rt.publish(finish.queued)
+    if finish.batch_status is not None:
+        _end_batch(rt, claim, finish.batch_status)
+
+
+def _end_batch(rt: Runtime, claim: jobs.Claim, status: BatchStatus) -> None:
+    with session_scope(rt.database_url) as session:
+        stored = write_results(session, rt.storage, claim.batch_id)
+    log.info("batch %s (%s): %s; results at %s", claim.batch_id, claim.batch_name, status, stored.uri)
+
+
+def _record(
+    rt: Runtime,
+    claim: jobs.Claim,
+    ctx: RenderContext,
+    started_at: datetime,
+    started: float,
+    outcome: str,
+    error: AudiobatchError | None,
+) -> None:
+    with session_scope(rt.database_url) as session:
+        jobs.record_attempt(session, _attempt(rt, claim, ctx, started_at, started, outcome, error))
+
+
+def _attempt(
+    rt: Runtime,
+    claim: jobs.Claim,
+    ctx: RenderContext,
+    started_at: datetime,
+    started: float,
+    outcome: str,
+    error: AudiobatchError | None,
+) -> Attempt:
+    api = error if isinstance(error, ApiError) else None
+    call = ctx.call
+    return Attempt(
+        job_id=claim.job_id,
+        number=claim.attempts + 1,
+        worker=rt.worker,
+        started_at=started_at,
+        finished_at=rt.clock(),
+        outcome=outcome,
+        http_status=call.http_status if call else (api.status if api else None),
+        error_code=api.code if api else None,
+        error_message=str(error) if error else None,
+        request_id=call.request_id if call else (api.request_id if api else None),
+        latency_ms=int((time.monotonic() - started) * 1000),
+        character_cost=call.character_cost if call else None,
+    )
+
+
+def _heartbeat(rt: Runtime, job_id: int) -> Callable[[], None]:
+    """Renew the lease at most every third of its length while data flows."""
+    last = time.monotonic()
+
+    def beat() -> None:
+        nonlocal last
+        if time.monotonic() - last < rt.lease_s / 3:
+            return
+        last = time.monotonic()
+        with session_scope(rt.database_url) as session:
+            if not jobs.extend_lease(session, job_id, rt.worker, rt.lease_s, rt.clock()):
+                raise LeaseLostError(f"job {job_id}: lease lost")
+
+    return beat

@@ -1,0 +1,67 @@
+"""The retry policy: a pure function from an error and the attempt count to a decision.
+
+- A concurrency 429 waits briefly (a slot frees within a request's time), with jitter.
+- Everything else retryable (busy, 5xx, timeouts, disconnects, truncated bodies, storage outages)
+  backs off exponentially with full jitter and a cap, honouring ``Retry-After`` when the API sends it.
+- Fatal errors and exhausted attempts fail the job with the API's message.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+from audiobatch.errors import (
+    AudiobatchError,
+    ConcurrencyLimitError,
+    LimiterUnavailableError,
+    RetryableApiError,
+    StorageUnavailableError,
+)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How often and how long to wait; ``max_attempts`` counts every API call of a job."""
+
+    max_attempts: int = 5
+    base_delay_s: float = 1.0
+    max_delay_s: float = 60.0
+    concurrency_delay_s: tuple[float, float] = (0.5, 3.0)
+
+
+@dataclass(frozen=True)
+class RetryDecision:
+    retry: bool
+    delay_s: float = 0.0
+    reason: str = ""
+
+
+def is_retryable(error: AudiobatchError) -> bool:
+    return isinstance(
+        error, RetryableApiError | StorageUnavailableError | LimiterUnavailableError
+    )
+
+
+def decide(
+    error: AudiobatchError,
+    attempt: int,
+    policy: RetryPolicy,
+    rng: random.Random | None = None,
+) -> RetryDecision:
+    """Whether to retry after ``attempt`` (1-based) failed with ``error``, and after how long."""
+    rng = rng or random.Random()
+    if not is_retryable(error):
+        return RetryDecision(retry=False, reason="not retryable")
+    if attempt >= policy.max_attempts:
+        return RetryDecision(retry=False, reason=f"gave up after {attempt} attempts")
+    retry_after_s = getattr(error, "retry_after_s", None)
+    if retry_after_s is not None:
+        return RetryDecision(
+            retry=True, delay_s=min(retry_after_s, policy.max_delay_s), reason="retry-after"
+        )
+    if isinstance(error, ConcurrencyLimitError):
+        low, high = policy.concurrency_delay_s
+        return RetryDecision(retry=True, delay_s=rng.uniform(low, high), reason="concurrency")
+    ceiling = min(policy.max_delay_s, policy.base_delay_s * 2 ** (attempt - 1))
+    return RetryDecision(retry=True, delay_s=rng.uniform(0, ceiling), reason="backoff")

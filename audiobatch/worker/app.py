@@ -1,0 +1,69 @@
+"""The Celery app: one queue per job family plus ``control`` for the dispatcher tick.
+
+The broker only carries wake-ups ("render job N"); SQL holds the truth. Tasks are acked late and
+idempotent (a claim only one worker can win), so any redelivery is harmless.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import Celery
+from kombu import Queue
+
+from audiobatch.config import Settings
+from audiobatch.render.families import CONTROL_QUEUE, QUEUES
+from audiobatch.db.dispatch import Publish
+
+RENDER_TASK = "audiobatch.render"
+DISPATCH_TASK = "audiobatch.dispatch"
+DISPATCH_INTERVAL_S = 2.0
+
+
+def create_celery(settings: Settings) -> Celery:
+    """A Celery app for ``settings``' broker; tasks are registered by :mod:`audiobatch.worker.tasks`."""
+    app = Celery("audiobatch", broker=settings.resolved_broker_url, set_as_current=False)
+    app.conf.update(
+        task_queues=[Queue(name) for name in QUEUES],
+        task_default_queue=CONTROL_QUEUE,
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        task_ignore_result=True,
+        worker_prefetch_multiplier=1,
+        worker_hijack_root_logger=False,
+        broker_connection_retry_on_startup=True,
+        broker_transport_options=_transport_options(settings),
+        beat_schedule={
+            "dispatch": {
+                "task": DISPATCH_TASK,
+                "schedule": DISPATCH_INTERVAL_S,
+                "options": {"queue": CONTROL_QUEUE, "expires": DISPATCH_INTERVAL_S * 5},
+            }
+        },
+    )
+    return app
+
+
+def _transport_options(settings: Settings) -> dict[str, Any]:
+    if settings.broker_url is None:
+        folder = settings.queue_folder
+        folder.mkdir(parents=True, exist_ok=True)
+        return {
+            "data_folder_in": str(folder),
+            "data_folder_out": str(folder),
+            "store_processed": False,
+            "polling_interval": 0.1,
+        }
+    # Recovery comes from SQL leases; a short visibility timeout only speeds up redelivery.
+    return {"visibility_timeout": 600}
+
+
+def publisher(app: Celery) -> Publish:
+    """A function that sends one wake-up per (job id, queue)."""
+
+    def publish(wakeups: list[tuple[int, str]]) -> None:
+        with app.producer_or_acquire() as producer:
+            for job_id, queue in wakeups:
+                app.send_task(RENDER_TASK, args=[job_id], queue=queue, producer=producer)
+
+    return publish

@@ -1,0 +1,44 @@
+"""Per-process resources of a worker, built from settings on first use (after any fork)."""
+
+from __future__ import annotations
+
+import os
+import socket
+
+import redis
+
+from audiobatch.config import Settings
+from audiobatch.elevenlabs.client import ElevenLabsClient
+from audiobatch.errors import ConfigError
+from audiobatch.limiter import Limiter, LocalLimiter, RedisLimiter
+from audiobatch.db.dispatch import Publish
+from audiobatch.render.runner import Runtime
+from audiobatch.retry import RetryPolicy
+from audiobatch.storage import open_storage
+
+
+def build_runtime(settings: Settings, publish: Publish) -> Runtime:
+    """A :class:`Runtime` for this process: client, storage, limiter and SQL location."""
+    if settings.api_key is None:
+        raise ConfigError(
+            "ELEVENLABS_API_KEY is not set: a worker needs a key (or use `audiobatch run`, "
+            "which starts the built-in emulator)"
+        )
+    return Runtime(
+        database_url=settings.resolved_database_url,
+        storage=open_storage(settings.storage_url),
+        client=ElevenLabsClient(settings.api_url, settings.api_key.get_secret_value()),
+        limiter=build_limiter(settings),
+        publish=publish,
+        worker=f"{socket.gethostname()}:{os.getpid()}",
+        lease_s=settings.lease_s,
+        policy=RetryPolicy(max_attempts=settings.max_attempts),
+    )
+
+
+def build_limiter(settings: Settings) -> Limiter:
+    limits = {"general": settings.api_concurrency, "music": settings.music_concurrency}
+    url = settings.resolved_redis_url
+    if url is None:
+        return LocalLimiter(limits)
+    return RedisLimiter(redis.Redis.from_url(url), settings.api_key_hash or "anonymous", limits)
