@@ -23,7 +23,14 @@ from audiobatch.cli.progress import ticker, wait_for_batches
 from audiobatch.db import migrate
 from audiobatch.db.dispatch import tick
 from audiobatch.db.models import BatchStatus, JobStatus, utcnow
-from audiobatch.db.reports import batch_report, batch_summary, find_batch, job_view, list_batches, list_jobs
+from audiobatch.db.reports import (
+    batch_report,
+    batch_summary,
+    find_batch,
+    job_view,
+    list_batches,
+    list_jobs,
+)
 from audiobatch.db.session import session_scope
 from audiobatch.manifest import load_manifests
 from audiobatch.render.families import QUEUES
@@ -37,7 +44,9 @@ app.add_typer(db_app, name="db")
 out = Console()
 err = Console(stderr=True)
 
-ManifestPaths = Annotated[list[Path], typer.Argument(help="Manifest files (YAML, JSON, JSONL, CSV).")]
+ManifestPaths = Annotated[
+    list[Path], typer.Argument(help="Manifest files (YAML, JSON, JSONL, CSV).")
+]
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
 VoicesOption = Annotated[
     Path | None, typer.Option("--voices", help="YAML/JSON file mapping voice aliases to ids.")
@@ -165,7 +174,9 @@ def status(
 @app.command()
 def jobs(
     batch: Annotated[str, typer.Argument(help="Batch id, id prefix or name.")],
-    status: Annotated[JobStatus | None, typer.Option("--status", help="Only jobs in this state.")] = None,
+    status: Annotated[
+        JobStatus | None, typer.Option("--status", help="Only jobs in this state.")
+    ] = None,
     json_: JsonFlag = False,
 ) -> None:
     """List a batch's jobs."""
@@ -186,7 +197,9 @@ def download(
     storage = open_storage(settings.storage_url)
     with session_scope(ready_database(settings)) as session:
         found = find_batch(session, batch)
-        artifacts = [(job.key, a.name, a.key) for job in list_jobs(session, found.id) for a in job.artifacts]
+        artifacts = [
+            (job.key, a.name, a.key) for job in list_jobs(session, found.id) for a in job.artifacts
+        ]
     for job_key, name, key in artifacts:
         target = dest / job_key / name
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -246,6 +259,21 @@ def emulator(
     serve(config, host=host, port=port)
 
 
+@app.command()
+def dashboard(
+    host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port")] = 8000,
+) -> None:
+    """Serve the dashboard (JSON API and pages) over the SQL state."""
+    import uvicorn
+
+    from audiobatch.dashboard.app import create_app
+
+    settings = load_settings()
+    ready_database(settings)
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+
+
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply the database migrations."""
@@ -260,7 +288,7 @@ def _queues(value: str | None) -> list[str]:
     chosen = [q.strip() for q in value.split(",") if q.strip()]
     unknown = [q for q in chosen if q not in QUEUES]
     if unknown:
-        raise typer.BadParameter(f"unknown queue(s) {', '.join(unknown)}; known: {', '.join(QUEUES)}")
+        raise typer.BadParameter(
+            f"unknown queue(s) {', '.join(unknown)}; known: {', '.join(QUEUES)}"
+        )
     return chosen
-
-

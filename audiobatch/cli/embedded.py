@@ -38,9 +38,7 @@ def _emulator(settings: Settings, console: Console) -> Iterator[Settings]:
         console.print(
             f"No ELEVENLABS_API_KEY set: rendering against the built-in emulator at {emulator.url}"
         )
-        yield settings.with_overrides(
-            api_url=emulator.url, api_key=SecretStr(EMULATOR_API_KEY)
-        )
+        yield settings.with_overrides(api_url=emulator.url, api_key=SecretStr(EMULATOR_API_KEY))
 
 
 @contextmanager

@@ -80,5 +80,3 @@ def ticker(every_s: float, action: Callable[[], object]) -> Callable[[], None]:
             action()
 
     return maybe_tick
-
-

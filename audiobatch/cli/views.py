@@ -33,7 +33,9 @@ def print_batches(console: Console, summaries: list[dict[str, Any]]) -> None:
         return
     table = Table("id", "name", "status", "jobs", "created")
     for s in summaries:
-        table.add_row(s["id"], s["name"], _styled(s["status"]), _counts(s["counts"]), s["created_at"][:19])
+        table.add_row(
+            s["id"], s["name"], _styled(s["status"]), _counts(s["counts"]), s["created_at"][:19]
+        )
     console.print(table)
 
 

@@ -15,7 +15,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from audiobatch.db.models import Job, JobStatus
-from audiobatch.db.session import session_scope
+from audiobatch.db.session import rows_affected, session_scope
 
 Publish = Callable[[list[tuple[int, str]]], None]
 """Sends one wake-up per (job id, queue)."""
@@ -30,7 +30,9 @@ class TickResult:
     published: int
 
 
-def tick(database_url: str, publish: Publish, now: datetime, republish_after_s: float) -> TickResult:
+def tick(
+    database_url: str, publish: Publish, now: datetime, republish_after_s: float
+) -> TickResult:
     """One pass of the dispatcher."""
     with session_scope(database_url) as session:
         retries = requeue_due_retries(session, now)
@@ -58,24 +60,31 @@ def publish_queued(
 def requeue_due_retries(session: Session, now: datetime) -> int:
     """``retrying`` jobs whose wait is over become ``queued`` again."""
     return int(
-        session.execute(
-            update(Job)
-            .where(Job.status == JobStatus.RETRYING, Job.next_attempt_at <= now)
-            .values(status=JobStatus.QUEUED, next_attempt_at=None, published_at=None)
-        ).rowcount
+        rows_affected(
+            session.execute(
+                update(Job)
+                .where(Job.status == JobStatus.RETRYING, Job.next_attempt_at <= now)
+                .values(status=JobStatus.QUEUED, next_attempt_at=None, published_at=None)
+            )
+        )
     )
 
 
 def requeue_expired_leases(session: Session, now: datetime) -> int:
     """``running`` jobs whose worker stopped renewing its lease go back to ``queued``."""
     return int(
-        session.execute(
-            update(Job)
-            .where(Job.status == JobStatus.RUNNING, Job.lease_expires_at < now)
-            .values(
-                status=JobStatus.QUEUED, lease_owner=None, lease_expires_at=None, published_at=None
+        rows_affected(
+            session.execute(
+                update(Job)
+                .where(Job.status == JobStatus.RUNNING, Job.lease_expires_at < now)
+                .values(
+                    status=JobStatus.QUEUED,
+                    lease_owner=None,
+                    lease_expires_at=None,
+                    published_at=None,
+                )
             )
-        ).rowcount
+        )
     )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from audiobatch.storage import StoredObject
 from sqlalchemy import delete, exists, func, select, update
 from sqlalchemy.orm import Session, aliased
 
@@ -24,7 +25,7 @@ from audiobatch.db.models import (
     JobDependency,
     JobStatus,
 )
-from audiobatch.storage import StoredObject
+from audiobatch.db.session import rows_affected
 
 DEPENDENCY_FAILED = "dependency failed"
 
@@ -56,18 +57,22 @@ def claimable_kind(session: Session, job_id: int) -> str | None:
     return session.scalar(select(Job.kind).where(Job.id == job_id, Job.status == JobStatus.QUEUED))
 
 
-def claim(session: Session, job_id: int, worker: str, lease_s: float, now: datetime) -> Claim | None:
+def claim(
+    session: Session, job_id: int, worker: str, lease_s: float, now: datetime
+) -> Claim | None:
     """Take a queued job under a lease; None when another worker has it or it is not queued."""
-    won = session.execute(
-        update(Job)
-        .where(Job.id == job_id, Job.status == JobStatus.QUEUED)
-        .values(
-            status=JobStatus.RUNNING,
-            lease_owner=worker,
-            lease_expires_at=now + timedelta(seconds=lease_s),
-            started_at=func.coalesce(Job.started_at, now),
+    won = rows_affected(
+        session.execute(
+            update(Job)
+            .where(Job.id == job_id, Job.status == JobStatus.QUEUED)
+            .values(
+                status=JobStatus.RUNNING,
+                lease_owner=worker,
+                lease_expires_at=now + timedelta(seconds=lease_s),
+                started_at=func.coalesce(Job.started_at, now),
+            )
         )
-    ).rowcount
+    )
     if not won:
         return None
     job = session.get_one(Job, job_id)
@@ -90,11 +95,13 @@ def claim(session: Session, job_id: int, worker: str, lease_s: float, now: datet
 def extend_lease(session: Session, job_id: int, worker: str, lease_s: float, now: datetime) -> bool:
     """Push the lease forward; False when the job is no longer this worker's."""
     return bool(
-        session.execute(
-            update(Job)
-            .where(Job.id == job_id, Job.status == JobStatus.RUNNING, Job.lease_owner == worker)
-            .values(lease_expires_at=now + timedelta(seconds=lease_s))
-        ).rowcount
+        rows_affected(
+            session.execute(
+                update(Job)
+                .where(Job.id == job_id, Job.status == JobStatus.RUNNING, Job.lease_owner == worker)
+                .values(lease_expires_at=now + timedelta(seconds=lease_s))
+            )
+        )
     )
 
 
@@ -130,7 +137,9 @@ def succeed(
         for name, obj in outputs
     )
     queued = _queue_ready_dependants(session, claim_.job_id)
-    return Finish(won=True, queued=queued, batch_status=_end_batch_if_done(session, claim_.batch_id, now))
+    return Finish(
+        won=True, queued=queued, batch_status=_end_batch_if_done(session, claim_.batch_id, now)
+    )
 
 
 def retry_later(
@@ -143,19 +152,21 @@ def retry_later(
 ) -> bool:
     """Park the job in ``retrying`` until ``next_attempt_at``; the dispatcher re-queues it."""
     return bool(
-        session.execute(
-            update(Job)
-            .where(Job.id == job_id, Job.status == JobStatus.RUNNING, Job.lease_owner == worker)
-            .values(
-                status=JobStatus.RETRYING,
-                next_attempt_at=next_attempt_at,
-                error=error,
-                error_code=error_code,
-                lease_owner=None,
-                lease_expires_at=None,
-                published_at=None,
+        rows_affected(
+            session.execute(
+                update(Job)
+                .where(Job.id == job_id, Job.status == JobStatus.RUNNING, Job.lease_owner == worker)
+                .values(
+                    status=JobStatus.RETRYING,
+                    next_attempt_at=next_attempt_at,
+                    error=error,
+                    error_code=error_code,
+                    lease_owner=None,
+                    lease_expires_at=None,
+                    published_at=None,
+                )
             )
-        ).rowcount
+        )
     )
 
 
@@ -172,7 +183,9 @@ def fail(
     if not _finish_job(session, claim_.job_id, worker, JobStatus.FAILED, error, error_code, now):
         return Finish(won=False, queued=[])
     _fail_dependants(session, claim_.job_id, now)
-    return Finish(won=True, queued=[], batch_status=_end_batch_if_done(session, claim_.batch_id, now))
+    return Finish(
+        won=True, queued=[], batch_status=_end_batch_if_done(session, claim_.batch_id, now)
+    )
 
 
 def _lock_batch(session: Session, batch_id: str) -> None:
@@ -189,19 +202,21 @@ def _finish_job(
     now: datetime,
 ) -> bool:
     return bool(
-        session.execute(
-            update(Job)
-            .where(Job.id == job_id, Job.status == JobStatus.RUNNING, Job.lease_owner == worker)
-            .values(
-                status=status,
-                error=error,
-                error_code=error_code,
-                finished_at=now,
-                lease_owner=None,
-                lease_expires_at=None,
-                next_attempt_at=None,
+        rows_affected(
+            session.execute(
+                update(Job)
+                .where(Job.id == job_id, Job.status == JobStatus.RUNNING, Job.lease_owner == worker)
+                .values(
+                    status=status,
+                    error=error,
+                    error_code=error_code,
+                    finished_at=now,
+                    lease_owner=None,
+                    lease_expires_at=None,
+                    next_attempt_at=None,
+                )
             )
-        ).rowcount
+        )
     )
 
 
@@ -269,11 +284,13 @@ def _end_batch_if_done(session: Session, batch_id: str, now: datetime) -> BatchS
     if any(status not in TERMINAL_JOB_STATUSES for status in counts):
         return None
     final = batch_outcome(counts)
-    ended = session.execute(
-        update(Batch)
-        .where(Batch.id == batch_id, Batch.status.not_in(TERMINAL_BATCH_STATUSES))
-        .values(status=final, finished_at=now)
-    ).rowcount
+    ended = rows_affected(
+        session.execute(
+            update(Batch)
+            .where(Batch.id == batch_id, Batch.status.not_in(TERMINAL_BATCH_STATUSES))
+            .values(status=final, finished_at=now)
+        )
+    )
     return final if ended else None
 
 
@@ -288,5 +305,3 @@ def batch_outcome(counts: dict[JobStatus, int]) -> BatchStatus:
     if succeeded or not counts:
         return BatchStatus.SUCCEEDED
     return BatchStatus.CANCELLED
-
-

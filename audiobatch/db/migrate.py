@@ -45,7 +45,7 @@ def ensure_schema(url: str, *, embedded: bool) -> None:
         with get_engine(url).connect() as connection:
             current = set(MigrationContext.configure(connection).get_current_heads())
     except SQLAlchemyError as exc:
-        raise ConfigError(f"cannot reach the database: {_without_password(url)}: {exc.orig or exc}") from exc
+        raise ConfigError(f"cannot reach the database: {_without_password(url)}: {exc}") from exc
     if current != set(script.get_heads()):
         raise ConfigError(
             "the database schema is not up to date: run `audiobatch db upgrade` first"

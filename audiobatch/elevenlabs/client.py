@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, BinaryIO
 
 import httpx
 
@@ -17,6 +17,22 @@ from audiobatch.elevenlabs.errors import error_from_response
 from audiobatch.errors import ApiTransportError
 
 ERROR_BODY_LIMIT_BYTES = 64 * 1024
+# Music and stems may take minutes before the first byte (behaviour notes §3, §8).
+MUSIC_READ_TIMEOUT_S = 600.0
+
+AnswerContext = AbstractContextManager["ApiAnswer"]
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A file sent in a multipart request: its name, an open binary stream, its content type."""
+
+    filename: str
+    stream: BinaryIO
+    content_type: str = "application/octet-stream"
+
+    def as_httpx(self) -> tuple[str, BinaryIO, str]:
+        return (self.filename, self.stream, self.content_type)
 
 
 @dataclass(frozen=True)
@@ -103,44 +119,102 @@ class ElevenLabsClient:
     def close(self) -> None:
         self._http.close()
 
-    def text_to_dialogue(
-        self, body: Mapping[str, Any], output_format: str
-    ) -> AbstractContextManager[ApiAnswer]:
+    def text_to_dialogue(self, body: Mapping[str, Any], output_format: str) -> AnswerContext:
         """POST /v1/text-to-dialogue: the audio."""
         return self._post("/v1/text-to-dialogue", body, output_format)
 
-    def text_to_dialogue_stream(
-        self, body: Mapping[str, Any], output_format: str
-    ) -> AbstractContextManager[ApiAnswer]:
+    def text_to_dialogue_stream(self, body: Mapping[str, Any], output_format: str) -> AnswerContext:
         """POST /v1/text-to-dialogue/stream: the audio, streamed as it is generated."""
         return self._post("/v1/text-to-dialogue/stream", body, output_format)
 
     def text_to_dialogue_with_timestamps(
         self, body: Mapping[str, Any], output_format: str
-    ) -> AbstractContextManager[ApiAnswer]:
+    ) -> AnswerContext:
         """POST /v1/text-to-dialogue/with-timestamps: one JSON object with base64 audio."""
         return self._post("/v1/text-to-dialogue/with-timestamps", body, output_format)
 
     def text_to_dialogue_stream_with_timestamps(
         self, body: Mapping[str, Any], output_format: str
-    ) -> AbstractContextManager[ApiAnswer]:
+    ) -> AnswerContext:
         """POST /v1/text-to-dialogue/stream/with-timestamps: newline-delimited JSON chunks."""
         return self._post("/v1/text-to-dialogue/stream/with-timestamps", body, output_format)
+
+    def music(self, body: Mapping[str, Any], output_format: str | None) -> AnswerContext:
+        """POST /v1/music: the composed audio."""
+        return self._post("/v1/music", body, output_format, read_timeout_s=MUSIC_READ_TIMEOUT_S)
+
+    def music_stream(self, body: Mapping[str, Any], output_format: str | None) -> AnswerContext:
+        """POST /v1/music/stream: the composed audio, streamed as it is generated."""
+        return self._post(
+            "/v1/music/stream", body, output_format, read_timeout_s=MUSIC_READ_TIMEOUT_S
+        )
+
+    def music_detailed(self, body: Mapping[str, Any], output_format: str | None) -> AnswerContext:
+        """POST /v1/music/detailed: multipart/mixed, a JSON part then the audio part."""
+        return self._post(
+            "/v1/music/detailed", body, output_format, read_timeout_s=MUSIC_READ_TIMEOUT_S
+        )
+
+    def music_plan(self, body: Mapping[str, Any]) -> AnswerContext:
+        """POST /v1/music/plan: a composition plan as JSON (free of charge, rate limited)."""
+        return self._post("/v1/music/plan", body, None)
+
+    def stem_separation(
+        self,
+        audio: Upload,
+        output_format: str | None,
+        *,
+        stem_variation_id: str | None = None,
+    ) -> AnswerContext:
+        """POST /v1/music/stem-separation: a ZIP with one file per stem."""
+        fields = {"stem_variation_id": stem_variation_id} if stem_variation_id else {}
+        return self._post(
+            "/v1/music/stem-separation",
+            None,
+            output_format,
+            files={"file": audio.as_httpx()},
+            data=fields,
+            read_timeout_s=MUSIC_READ_TIMEOUT_S,
+        )
+
+    def speech_to_speech(
+        self,
+        voice_id: str,
+        audio: Upload,
+        output_format: str | None,
+        fields: Mapping[str, str],
+    ) -> AnswerContext:
+        """POST /v1/speech-to-speech/{voice_id}: the uploaded speech in another voice."""
+        return self._post(
+            f"/v1/speech-to-speech/{voice_id}",
+            None,
+            output_format,
+            files={"audio": audio.as_httpx()},
+            data=dict(fields),
+        )
 
     def _post(
         self,
         path: str,
-        body: Mapping[str, Any],
+        body: Mapping[str, Any] | None,
         output_format: str | None,
         *,
+        files: Mapping[str, Any] | None = None,
+        data: Mapping[str, str] | None = None,
         read_timeout_s: float | None = None,
-    ) -> AbstractContextManager[ApiAnswer]:
+    ) -> AnswerContext:
         params = {"output_format": output_format} if output_format else {}
         timeout = self._timeouts.for_httpx()
         if read_timeout_s is not None:
-            timeout = httpx.Timeout(timeout, read=read_timeout_s)
+            timeout = httpx.Timeout(timeout, read=max(read_timeout_s, self._timeouts.read_s))
         request = self._http.build_request(
-            "POST", path, json=dict(body), params=params, timeout=timeout
+            "POST",
+            path,
+            json=dict(body) if body is not None else None,
+            files=files,
+            data=data,
+            params=params,
+            timeout=timeout,
         )
         return _send(self._http, request)
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
-from audiobatch.elevenlabs.client import ApiAnswer, ElevenLabsClient
 from audiobatch.storage import Storage, StoredObject
+
+from audiobatch.elevenlabs.client import ApiAnswer, ElevenLabsClient
 
 
 @dataclass

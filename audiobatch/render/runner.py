@@ -9,6 +9,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from audiobatch.storage import Storage
+
 from audiobatch.db import jobs
 from audiobatch.db.dispatch import Publish
 from audiobatch.db.models import Attempt, BatchStatus, utcnow
@@ -21,9 +23,9 @@ from audiobatch.render.context import RenderContext
 from audiobatch.render.families import FAMILIES
 from audiobatch.render.kinds import render_spec
 from audiobatch.retry import RetryPolicy, decide
-from audiobatch.storage import Storage
 
 log = logging.getLogger(__name__)
+
 
 class LeaseLostError(AudiobatchError):
     """This worker's lease on the job expired and the job was handed to another worker."""
@@ -87,7 +89,9 @@ def _claim_and_render(job_id: int, rt: Runtime) -> None:
         _on_error(rt, claim, ctx, started_at, started, AudiobatchError(f"internal error: {exc!r}"))
         return
     with session_scope(rt.database_url) as session:
-        jobs.record_attempt(session, _attempt(rt, claim, ctx, started_at, started, "succeeded", None))
+        jobs.record_attempt(
+            session, _attempt(rt, claim, ctx, started_at, started, "succeeded", None)
+        )
         finish = jobs.succeed(session, claim, rt.worker, ctx.outputs, rt.clock())
     log.info("job %s: succeeded with %d outputs", job_id, len(ctx.outputs))
     _after_finish(rt, claim, finish)
@@ -106,17 +110,30 @@ def _on_error(
     code = error.code if isinstance(error, ApiError) else None
     now = rt.clock()
     with session_scope(rt.database_url) as session:
-        attempt = _attempt(rt, claim, ctx, started_at, started, "retry" if decision.retry else "failed", error)
+        attempt = _attempt(
+            rt, claim, ctx, started_at, started, "retry" if decision.retry else "failed", error
+        )
         jobs.record_attempt(session, attempt)
         if decision.retry:
             jobs.retry_later(
-                session, claim.job_id, rt.worker, message, code, now + timedelta(seconds=decision.delay_s)
+                session,
+                claim.job_id,
+                rt.worker,
+                message,
+                code,
+                now + timedelta(seconds=decision.delay_s),
             )
             finish = None
         else:
             finish = jobs.fail(session, claim, rt.worker, message, code, now)
     if finish is None:
-        log.info("job %s: %s; retry in %.1f s (%s)", claim.job_id, message, decision.delay_s, decision.reason)
+        log.info(
+            "job %s: %s; retry in %.1f s (%s)",
+            claim.job_id,
+            message,
+            decision.delay_s,
+            decision.reason,
+        )
     else:
         log.warning("job %s: failed: %s", claim.job_id, message)
         _after_finish(rt, claim, finish)
@@ -132,7 +149,9 @@ def _after_finish(rt: Runtime, claim: jobs.Claim, finish: jobs.Finish) -> None:
 def _end_batch(rt: Runtime, claim: jobs.Claim, status: BatchStatus) -> None:
     with session_scope(rt.database_url) as session:
         stored = write_results(session, rt.storage, claim.batch_id)
-    log.info("batch %s (%s): %s; results at %s", claim.batch_id, claim.batch_name, status, stored.uri)
+    log.info(
+        "batch %s (%s): %s; results at %s", claim.batch_id, claim.batch_name, status, stored.uri
+    )
 
 
 def _record(

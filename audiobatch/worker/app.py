@@ -9,11 +9,11 @@ from __future__ import annotations
 from typing import Any
 
 from celery import Celery
-from kombu import Queue
+from kombu.entity import Queue
 
 from audiobatch.config import Settings
-from audiobatch.render.families import CONTROL_QUEUE, QUEUES
 from audiobatch.db.dispatch import Publish
+from audiobatch.render.families import CONTROL_QUEUE, QUEUES
 
 RENDER_TASK = "audiobatch.render"
 DISPATCH_TASK = "audiobatch.dispatch"
@@ -24,7 +24,7 @@ def create_celery(settings: Settings) -> Celery:
     """A Celery app for ``settings``' broker; tasks are registered by :mod:`audiobatch.worker.tasks`."""
     app = Celery("audiobatch", broker=settings.resolved_broker_url, set_as_current=False)
     app.conf.update(
-        task_queues=[Queue(name) for name in QUEUES],
+        task_queues=[Queue(name) for name in QUEUES],  # type: ignore[no-untyped-call]
         task_default_queue=CONTROL_QUEUE,
         task_acks_late=True,
         task_reject_on_worker_lost=True,

@@ -14,7 +14,9 @@ def run_worker(
     settings: Settings, *, queues: list[str], concurrency: int | None, loglevel: str
 ) -> None:
     """Run a Celery worker in this process (threads pool: the work is waiting on HTTP)."""
-    logging.basicConfig(level=loglevel.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=loglevel.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     app = create_celery(settings)
     register_tasks(app, settings)
     threads = concurrency or (settings.api_concurrency + settings.music_concurrency)
@@ -39,7 +41,9 @@ def run_worker(
 
 def run_beat(settings: Settings, *, loglevel: str) -> None:
     """Run Celery beat, which sends the dispatcher tick to the control queue."""
-    logging.basicConfig(level=loglevel.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=loglevel.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     app = create_celery(settings)
     settings.home.mkdir(parents=True, exist_ok=True)
     app.Beat(

@@ -7,9 +7,9 @@ import os
 from celery import Celery
 
 from audiobatch.config import Settings
+from audiobatch.db.dispatch import tick
 from audiobatch.db.models import utcnow
 from audiobatch.render.runner import Runtime, run_job
-from audiobatch.db.dispatch import tick
 from audiobatch.worker.app import DISPATCH_TASK, RENDER_TASK, publisher
 from audiobatch.worker.runtime import build_runtime
 

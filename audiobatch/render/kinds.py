@@ -1,0 +1,35 @@
+"""From a stored job spec to its renderer."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from audiobatch.manifest import JobSpec
+from pydantic import TypeAdapter, ValidationError
+
+from audiobatch.errors import AudiobatchError
+from audiobatch.render.context import RenderContext
+from audiobatch.render.dialogue import render_dialogue
+
+_SPEC = TypeAdapter[Any](JobSpec)
+
+RENDERERS: dict[str, Callable[[Any, RenderContext], None]] = {
+    "dialogue": render_dialogue,
+}
+
+
+class UnrenderableJobError(AudiobatchError):
+    """A stored job cannot be rendered by this version of audiobatch."""
+
+
+def render_spec(kind: str, spec: dict[str, Any], ctx: RenderContext) -> None:
+    """Render one job described by its stored spec, storing its outputs through ``ctx``."""
+    renderer = RENDERERS.get(kind)
+    if renderer is None:
+        raise UnrenderableJobError(f"jobs of kind {kind!r} cannot be rendered by this version")
+    try:
+        job = _SPEC.validate_python(spec)
+    except ValidationError as exc:
+        raise UnrenderableJobError(f"stored job spec no longer validates: {exc}") from exc
+    renderer(job, ctx)

@@ -1,0 +1,167 @@
+"""Job state transitions on real databases: one claim wins, a batch ends once, the tick recovers."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+from audiobatch.storage import StoredObject
+from sqlalchemy import select
+
+from audiobatch.db import dispatch, jobs
+from audiobatch.db.models import Batch, BatchStatus, Job, JobDependency, JobStatus, utcnow
+from audiobatch.db.session import session_scope
+
+
+def make_batch(
+    url: str, keys: list[str], parents: dict[str, list[str]] | None = None
+) -> dict[str, int]:
+    parents = parents or {}
+    now = utcnow()
+    with session_scope(url) as session:
+        session.add(
+            Batch(
+                id="b1",
+                name="demo",
+                status=BatchStatus.QUEUED,
+                manifest_sha256="0" * 64,
+                source="t",
+                created_at=now,
+            )
+        )
+        rows = {
+            key: Job(
+                batch_id="b1",
+                key=key,
+                kind="dialogue",
+                queue="dialogue",
+                spec={},
+                status=JobStatus.PENDING if parents.get(key) else JobStatus.QUEUED,
+                created_at=now,
+            )
+            for key in keys
+        }
+        session.add_all(rows.values())
+        session.flush()
+        for key, ps in parents.items():
+            session.add_all(JobDependency(job_id=rows[key].id, parent_id=rows[p].id) for p in ps)
+        return {key: job.id for key, job in rows.items()}
+
+
+def status_of(url: str, job_id: int) -> JobStatus:
+    with session_scope(url) as session:
+        return session.get_one(Job, job_id).status
+
+
+def claim(url: str, job_id: int, worker: str = "w1", lease_s: float = 60) -> jobs.Claim:
+    with session_scope(url) as session:
+        c = jobs.claim(session, job_id, worker, lease_s, utcnow())
+    assert c is not None
+    return c
+
+
+OUTPUT = StoredObject(key="k", uri="file:///k", bytes=1, sha256="a" * 64, content_type="audio/mpeg")
+
+
+def test_only_one_of_many_concurrent_claimants_wins(database_url: str) -> None:
+    ids = make_batch(database_url, ["a"])
+    winners: list[str] = []
+
+    def try_claim(worker: str) -> None:
+        with session_scope(database_url) as session:
+            if jobs.claim(session, ids["a"], worker, 60, utcnow()) is not None:
+                winners.append(worker)
+
+    threads = [threading.Thread(target=try_claim, args=(f"w{i}",)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(winners) == 1
+    assert status_of(database_url, ids["a"]) is JobStatus.RUNNING
+
+
+def test_the_batch_ends_exactly_once_when_its_last_jobs_finish_together(database_url: str) -> None:
+    keys = [f"j{i}" for i in range(6)]
+    ids = make_batch(database_url, keys)
+    claims = [claim(database_url, ids[k], worker=k) for k in keys]
+    endings: list[BatchStatus] = []
+    barrier = threading.Barrier(len(claims))
+
+    def finish(c: jobs.Claim) -> None:
+        barrier.wait()
+        with session_scope(database_url) as session:
+            result = jobs.succeed(session, c, c.key, [("audio.mp3", OUTPUT)], utcnow())
+        if result.batch_status is not None:
+            endings.append(result.batch_status)
+
+    threads = [threading.Thread(target=finish, args=(c,)) for c in claims]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert endings == [BatchStatus.SUCCEEDED]
+    with session_scope(database_url) as session:
+        assert session.get_one(Batch, "b1").status is BatchStatus.SUCCEEDED
+
+
+def test_a_worker_that_lost_its_lease_cannot_finish_the_job(database_url: str) -> None:
+    ids = make_batch(database_url, ["a"])
+    c = claim(database_url, ids["a"], worker="old", lease_s=-1)  # already expired
+    with session_scope(database_url) as session:
+        assert dispatch.requeue_expired_leases(session, utcnow()) == 1
+    claim(database_url, ids["a"], worker="new")
+    with session_scope(database_url) as session:
+        assert not jobs.succeed(session, c, "old", [("audio.mp3", OUTPUT)], utcnow()).won
+    assert status_of(database_url, ids["a"]) is JobStatus.RUNNING
+
+
+def test_dependants_are_queued_when_all_their_parents_succeed(database_url: str) -> None:
+    ids = make_batch(database_url, ["p1", "p2", "child"], {"child": ["p1", "p2"]})
+    c1, c2 = claim(database_url, ids["p1"]), claim(database_url, ids["p2"])
+    with session_scope(database_url) as session:
+        assert jobs.succeed(session, c1, "w1", [], utcnow()).queued == []
+    assert status_of(database_url, ids["child"]) is JobStatus.PENDING
+    with session_scope(database_url) as session:
+        assert jobs.succeed(session, c2, "w1", [], utcnow()).queued == [(ids["child"], "dialogue")]
+    assert status_of(database_url, ids["child"]) is JobStatus.QUEUED
+
+
+def test_a_failed_parent_fails_its_descendants_and_ends_the_batch(database_url: str) -> None:
+    ids = make_batch(database_url, ["p", "c", "gc", "other"], {"c": ["p"], "gc": ["c"]})
+    other = claim(database_url, ids["other"])
+    with session_scope(database_url) as session:
+        jobs.succeed(session, other, "w1", [], utcnow())
+    c = claim(database_url, ids["p"])
+    with session_scope(database_url) as session:
+        finish = jobs.fail(session, c, "w1", "boom", "bad", utcnow())
+    assert finish.batch_status is BatchStatus.PARTIAL
+    with session_scope(database_url) as session:
+        rows = {j.key: j for j in session.scalars(select(Job))}
+    assert rows["gc"].status is JobStatus.FAILED
+    assert rows["gc"].error == jobs.DEPENDENCY_FAILED
+
+
+def test_the_tick_requeues_due_retries_and_announces_them(database_url: str) -> None:
+    ids = make_batch(database_url, ["a", "b"])
+    sent: list[tuple[int, str]] = []
+    now = utcnow()
+    assert dispatch.tick(database_url, sent.extend, now, 300).published == 2
+    assert dispatch.tick(database_url, sent.extend, now, 300).published == 0  # already announced
+    c = claim(database_url, ids["a"])
+    with session_scope(database_url) as session:
+        jobs.retry_later(session, c.job_id, "w1", "busy", "system_busy", now + timedelta(seconds=5))
+    assert dispatch.tick(database_url, sent.extend, now, 300).retries_due == 0
+    later = now + timedelta(seconds=6)
+    result = dispatch.tick(database_url, sent.extend, later, 300)
+    assert (result.retries_due, result.published) == (1, 1)
+    assert sent[-1] == (ids["a"], "dialogue")
+
+
+def test_a_wakeup_lost_long_ago_is_sent_again(database_url: str) -> None:
+    make_batch(database_url, ["a"])
+    sent: list[tuple[int, str]] = []
+    now = utcnow()
+    dispatch.tick(database_url, sent.extend, now, 300)
+    dispatch.tick(database_url, sent.extend, now + timedelta(seconds=301), 300)
+    assert len(sent) == 2

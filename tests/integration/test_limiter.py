@@ -1,0 +1,96 @@
+"""The limiter bounds in-flight work fleet-wide, and a dead holder's slot comes back."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+import redis
+
+from audiobatch.limiter import Limiter, LocalLimiter, RedisLimiter
+
+
+def most_at_once(limiter: Limiter, pool: str, workers: int, hold_s: float) -> int:
+    inside, peak = 0, 0
+    lock = threading.Lock()
+
+    def work() -> None:
+        nonlocal inside, peak
+        with limiter.slot(pool):
+            with lock:
+                inside += 1
+                peak = max(peak, inside)
+            time.sleep(hold_s)
+            with lock:
+                inside -= 1
+
+    threads = [threading.Thread(target=work) for _ in range(workers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return peak
+
+
+@pytest.fixture
+def redis_client(redis_url: str) -> redis.Redis:
+    return redis.Redis.from_url(redis_url)
+
+
+def test_the_local_limiter_keeps_each_pool_at_its_size() -> None:
+    limiter = LocalLimiter({"general": 3, "music": 1})
+    assert most_at_once(limiter, "general", 12, 0.02) == 3
+    assert most_at_once(limiter, "music", 4, 0.02) == 1
+
+
+def test_two_redis_limiters_on_one_key_share_one_limit(redis_client: redis.Redis) -> None:
+    a = RedisLimiter(redis_client, "key1", {"general": 3, "music": 2})
+    b = RedisLimiter(redis_client, "key1", {"general": 3, "music": 2})
+    inside, peak = 0, 0
+    lock = threading.Lock()
+
+    def work(limiter: RedisLimiter) -> None:
+        nonlocal inside, peak
+        with limiter.slot("general"):
+            with lock:
+                inside += 1
+                peak = max(peak, inside)
+            time.sleep(0.03)
+            with lock:
+                inside -= 1
+
+    threads = [threading.Thread(target=work, args=(a if i % 2 else b,)) for i in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert peak == 3
+    assert a.in_use("general") == 0
+
+
+def test_different_keys_and_pools_do_not_share_slots(redis_client: redis.Redis) -> None:
+    one = RedisLimiter(redis_client, "key1", {"general": 1, "music": 1})
+    two = RedisLimiter(redis_client, "key2", {"general": 1, "music": 1})
+    with one.slot("general"), one.slot("music"), two.slot("general"):
+        assert one.in_use("general") == 1 and two.in_use("general") == 1
+
+
+def test_a_slot_held_by_a_dead_worker_frees_when_its_lease_runs_out(
+    redis_client: redis.Redis,
+) -> None:
+    dead = RedisLimiter(redis_client, "key1", {"general": 1, "music": 1}, lease_s=0.3)
+    slot = dead.slot("general")
+    slot.__enter__()  # never exited: the worker was killed holding it
+    alive = RedisLimiter(redis_client, "key1", {"general": 1, "music": 1}, lease_s=0.3)
+    started = time.monotonic()
+    with alive.slot("general"):
+        waited = time.monotonic() - started
+    assert 0.2 < waited < 2.0
+
+
+def test_no_key_is_stored_in_redis_only_its_hash(redis_client: redis.Redis) -> None:
+    limiter = RedisLimiter(redis_client, "abc123", {"general": 1, "music": 1})
+    with limiter.slot("general"):
+        keys = [k.decode() for k in redis_client.keys("*")]
+    assert keys == ["audiobatch:limiter:abc123:general"]

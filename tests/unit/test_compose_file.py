@@ -1,0 +1,32 @@
+"""The compose file describes the whole production stack."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+COMPOSE = Path(__file__).resolve().parents[2] / "docker-compose.yml"
+
+
+def test_the_compose_file_has_every_service_of_the_stack() -> None:
+    services = yaml.safe_load(COMPOSE.read_text())["services"]
+    assert {
+        "redis",
+        "postgres",
+        "minio",
+        "createbucket",
+        "migrate",
+        "worker",
+        "scheduler",
+        "dashboard",
+    } <= set(services)
+
+
+def test_audiobatch_services_run_after_migrations_and_the_bucket() -> None:
+    services = yaml.safe_load(COMPOSE.read_text())["services"]
+    for name in ("worker", "scheduler", "dashboard"):
+        depends = services[name]["depends_on"]
+        assert depends["migrate"]["condition"] == "service_completed_successfully"
+        assert depends["createbucket"]["condition"] == "service_completed_successfully"
+    assert services["migrate"]["command"] == ["db", "upgrade"]
