@@ -38,9 +38,7 @@ class RetryDecision:
 
 
 def is_retryable(error: AudiobatchError) -> bool:
-    return isinstance(
-        error, RetryableApiError | StorageUnavailableError | LimiterUnavailableError
-    )
+    return isinstance(error, RetryableApiError | StorageUnavailableError | LimiterUnavailableError)
 
 
 def decide(

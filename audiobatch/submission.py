@@ -6,11 +6,11 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from audiobatch.db.dispatch import Publish, publish_queued
 from audiobatch.db.models import utcnow
 from audiobatch.db.session import session_scope
 from audiobatch.db.submit import SubmittedBatch, insert_batch
 from audiobatch.manifest import load_manifests
-from audiobatch.db.dispatch import Publish, publish_queued
 
 
 def submit_manifests(

@@ -20,6 +20,7 @@ from audiobatch.elevenlabs.client import ApiAnswer
 from audiobatch.errors import ApiTransportError
 from audiobatch.render.alignment import Alignment
 from audiobatch.render.context import RenderContext
+from audiobatch.render.subtitles import cues_from_alignment, to_srt, to_vtt
 
 REQUEST_FIELDS = (
     "model_id",
@@ -63,6 +64,9 @@ def render_dialogue(job: DialogueJob, ctx: RenderContext) -> None:
             ctx.store(audio_name, [_audio(chunk, answer)], audio_type)
             alignment.add(chunk)
     ctx.store("alignment.json", [alignment.to_json()], "application/json")
+    cues = cues_from_alignment(alignment.alignment.as_dict(), alignment.voice_segments)
+    ctx.store("subtitles.srt", [to_srt(cues).encode()], "application/x-subrip")
+    ctx.store("subtitles.vtt", [to_vtt(cues).encode()], "text/vtt")
 
 
 def _ndjson_audio(answer: ApiAnswer, alignment: Alignment) -> Iterator[bytes]:

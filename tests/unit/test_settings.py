@@ -1,0 +1,58 @@
+"""Settings read the environment once, derive the embedded defaults, and never show the key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from audiobatch.cli.context import load_settings
+from audiobatch.config import Settings
+from audiobatch.errors import ConfigError
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    for name in list(os.environ):
+        if name.startswith(("AUDIOBATCH_", "ELEVENLABS_")):
+            monkeypatch.delenv(name)
+
+
+def test_embedded_defaults_need_nothing_configured(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AUDIOBATCH_HOME", str(tmp_path))
+    settings = Settings()
+    assert settings.api_key is None
+    assert settings.resolved_database_url == f"sqlite:///{tmp_path / 'state.db'}"
+    assert settings.resolved_broker_url == "filesystem://"
+    assert settings.resolved_redis_url is None
+    assert settings.is_embedded_database
+
+
+def test_a_redis_broker_is_also_the_limiter_redis(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AUDIOBATCH_BROKER_URL", "redis://r:6379/0")
+    assert Settings().resolved_redis_url == "redis://r:6379/0"
+    monkeypatch.setenv("AUDIOBATCH_BROKER_URL", "amqp://guest@rabbit//")
+    assert Settings().resolved_redis_url is None
+
+
+def test_the_api_key_never_shows_in_repr_or_dumps(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ELEVENLABS_API_KEY", "sk_live_secret")
+    settings = Settings()
+    assert "sk_live_secret" not in repr(settings)
+    assert "sk_live_secret" not in settings.model_dump_json()
+    assert settings.api_key_hash and "sk_live_secret" not in settings.api_key_hash
+
+
+def test_a_blank_api_key_means_unset(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ELEVENLABS_API_KEY", "  ")
+    assert Settings().api_key is None
+
+
+def test_a_malformed_variable_is_a_config_error_naming_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AUDIOBATCH_API_CONCURRENCY", "lots")
+    with pytest.raises(ConfigError, match="api_concurrency"):
+        load_settings()
