@@ -1,0 +1,306 @@
+"""Building blocks shared by the job models: the strict base, constrained scalars, voices, sources.
+
+Validation may be given a context (``model_validate(..., context=...)``, see
+:func:`validation_context`): the manifest's voice aliases, the folder relative source paths are
+read from, and whether local source files must exist. Without a context (a stored spec read back by
+a worker), raw voice ids and absolute paths validate as they are and files are not looked at.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Annotated, Any, ClassVar
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Strict,
+    Tag,
+    ValidationInfo,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from audiobatch.elevenlabs.formats import FORMATS_BY_FAMILY, sorted_formats
+
+JOB_ID_PATTERN = r"[a-z0-9][a-z0-9._-]*"
+BATCH_PATTERN = r"[A-Za-z0-9][A-Za-z0-9._-]*"
+VOICE_ID_PATTERN = r"[A-Za-z0-9]{20}"
+ALIAS_PATTERN = r"[A-Za-z0-9_.-]+"
+
+AUDIO_KINDS: frozenset[str] = frozenset({"dialogue", "music", "voice_change"})
+"""Kinds whose output is one audio file another job can read (``source: {from: ...}``)."""
+PLAN_KINDS: frozenset[str] = frozenset({"music_plan"})
+"""Kinds whose output is a composition plan (``composition_plan: {from: ...}``)."""
+PROVIDERS: Mapping[str, frozenset[str]] = {"audio": AUDIO_KINDS, "plan": PLAN_KINDS}
+
+RULE_ERROR = "manifest_rule"
+"""Error type of a rule that ties fields together; its ``ctx["field"]`` names the field to blame."""
+
+
+def rule_error(field: str, message: str) -> PydanticCustomError:
+    """An error for a rule across fields, located at ``field`` by the loader."""
+    return PydanticCustomError(RULE_ERROR, message, {"field": field})
+
+
+def validation_context(
+    voices: Mapping[str, str] | None = None,
+    base_dir: Path | None = None,
+    *,
+    check_files: bool = True,
+) -> dict[str, Any]:
+    """The context the loader validates jobs with: aliases, source folder, file checks."""
+    return {"voices": dict(voices or {}), "base_dir": base_dir, "check_files": check_files}
+
+
+class StrictModel(BaseModel):
+    """Base of every manifest model: unknown fields are errors."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+# ---- constrained scalars ---------------------------------------------------------------------
+
+
+def between(low: float, high: float) -> AfterValidator:
+    """A validator keeping a number within ``low..high`` (inclusive)."""
+
+    def check(value: float) -> float:
+        if not low <= value <= high:
+            raise ValueError(f"must be between {low} and {high}")
+        return value
+
+    return AfterValidator(check)
+
+
+def max_chars(limit: int) -> AfterValidator:
+    """A validator keeping a string at most ``limit`` characters long."""
+
+    def check(value: str) -> str:
+        if len(value) > limit:
+            raise ValueError(f"must be at most {limit} characters, not {len(value)}")
+        return value
+
+    return AfterValidator(check)
+
+
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be empty")
+    return value
+
+
+def _pattern(pattern: str, what: str) -> Callable[[str], str]:
+    compiled = re.compile(pattern)
+
+    def check(value: str) -> str:
+        if not compiled.fullmatch(value):
+            raise ValueError(f"{what} {value!r} must match {pattern}")
+        return value
+
+    return check
+
+
+StrictInt = Annotated[int, Strict()]
+StrictBool = Annotated[bool, Strict()]
+Text = Annotated[str, AfterValidator(_not_blank)]
+"""A string that is not empty or only whitespace."""
+JobId = Annotated[str, AfterValidator(_pattern(JOB_ID_PATTERN, "job id"))]
+BatchName = Annotated[str, AfterValidator(_pattern(BATCH_PATTERN, "batch name"))]
+Seed = Annotated[int, Strict(), between(0, 4_294_967_295)]
+"""The dialogue and voice-changer seed range."""
+Unit = Annotated[float, between(0.0, 1.0)]
+
+
+def output_format_of(family: str) -> Callable[[str], str]:
+    """A validator accepting the ``output_format`` values of one endpoint family."""
+    accepted = FORMATS_BY_FAMILY[family]
+    listed = ", ".join(sorted_formats(accepted))
+
+    def check(value: str) -> str:
+        if value not in accepted:
+            raise ValueError(
+                f"unknown output format {value!r} for {family} jobs; expected one of {listed}"
+            )
+        return value
+
+    return check
+
+
+# ---- voices ------------------------------------------------------------------------------------
+
+_VOICE_ID = re.compile(VOICE_ID_PATTERN)
+
+
+def is_voice_id(value: str) -> bool:
+    """Whether ``value`` has the shape of a raw ElevenLabs voice id (20 letters and digits)."""
+    return _VOICE_ID.fullmatch(value) is not None
+
+
+def _resolve_voice(value: str, info: ValidationInfo) -> str:
+    voices: Mapping[str, str] = (info.context or {}).get("voices") or {}
+    if value in voices:
+        return voices[value]
+    if is_voice_id(value):
+        return value
+    raise ValueError(f"unknown voice alias {value!r}")
+
+
+VoiceRef = Annotated[str, AfterValidator(_resolve_voice)]
+"""A voice alias (resolved through the context's ``voices``) or a raw voice id; stored as the id."""
+
+
+# ---- sources -----------------------------------------------------------------------------------
+
+
+class JobOutput(StrictModel):
+    """Another job's output in the same manifest, written ``{from: job-id}``: a dependency."""
+
+    from_: JobId = Field(alias="from")
+
+
+class LocalFile(StrictModel):
+    """A file on this machine, written as a path; stored absolute, serialized as that path.
+
+    A relative path is read from the manifest's folder. At load time the file must exist.
+    """
+
+    path: Path
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_string(cls, data: Any) -> Any:
+        if isinstance(data, str):
+            if "://" in data:
+                scheme = data.split("://", 1)[0]
+                raise ValueError(
+                    f"unsupported source URL scheme {scheme!r}: use a local path, "
+                    "s3://bucket/key or {from: job-id}"
+                )
+            if not data.strip():
+                raise ValueError("must not be empty")
+            return {"path": data}
+        return data
+
+    @field_validator("path")
+    @classmethod
+    def _absolute_existing(cls, value: Path, info: ValidationInfo) -> Path:
+        context = info.context or {}
+        path = value.expanduser()
+        if not path.is_absolute():
+            base = context.get("base_dir")
+            path = (Path(base) if base is not None else Path.cwd()) / path
+        path = Path(os.path.normpath(path))
+        if context.get("check_files"):
+            if not path.exists():
+                raise ValueError(f"no such file: {path}")
+            if not path.is_file():
+                raise ValueError(f"not a file: {path}")
+        return path
+
+    @model_serializer
+    def _as_string(self) -> str:
+        return str(self.path)
+
+
+_S3_BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+
+
+class S3Object(StrictModel):
+    """An object in S3 (or an S3-compatible store), written and serialized as ``s3://bucket/key``."""
+
+    bucket: str
+    key: str
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_uri(cls, data: Any) -> Any:
+        if isinstance(data, str):
+            bucket, _, key = data.removeprefix("s3://").partition("/")
+            return {"bucket": bucket, "key": key}
+        return data
+
+    @field_validator("bucket")
+    @classmethod
+    def _bucket_name(cls, value: str) -> str:
+        if not _S3_BUCKET.fullmatch(value):
+            raise ValueError(f"invalid S3 bucket name {value!r}")
+        return value
+
+    @field_validator("key")
+    @classmethod
+    def _key(cls, value: str) -> str:
+        if not value or value.endswith("/"):
+            raise ValueError(f"an S3 source needs an object key, not {value!r}")
+        return value
+
+    @property
+    def uri(self) -> str:
+        """``s3://bucket/key``."""
+        return f"s3://{self.bucket}/{self.key}"
+
+    @model_serializer
+    def _as_uri(self) -> str:
+        return self.uri
+
+
+def _source_tag(value: Any) -> str | None:
+    if isinstance(value, JobOutput):
+        return "from"
+    if isinstance(value, LocalFile):
+        return "path"
+    if isinstance(value, S3Object):
+        return "s3"
+    if isinstance(value, str):
+        return "s3" if value.startswith("s3://") else "path"
+    if isinstance(value, dict):
+        if "from" in value:
+            return "from"
+        if "bucket" in value or "key" in value:
+            return "s3"
+        if "path" in value:
+            return "path"
+    return None
+
+
+Source = Annotated[
+    Annotated[JobOutput, Tag("from")]
+    | Annotated[LocalFile, Tag("path")]
+    | Annotated[S3Object, Tag("s3")],
+    Discriminator(
+        _source_tag,
+        custom_error_type="source_type",
+        custom_error_message="expected {from: job-id}, a local file path or s3://bucket/key",
+    ),
+]
+"""Input audio: another job's output (:class:`JobOutput`), a :class:`LocalFile` or an :class:`S3Object`."""
+
+
+# ---- jobs --------------------------------------------------------------------------------------
+
+
+class JobBase(StrictModel):
+    """What every job has: an ``id`` unique in its manifest, and its dependencies."""
+
+    REFERENCES: ClassVar[Mapping[str, str]] = {}
+    """Fields that may read another job's output (``{from: id}``), and what they need from it:
+    ``"audio"`` or ``"plan"`` (see :data:`PROVIDERS`)."""
+
+    id: JobId
+
+    def dependencies(self) -> list[str]:
+        """The ids of the jobs whose outputs this job reads, in field order."""
+        found: list[str] = []
+        for name in self.REFERENCES:
+            value = getattr(self, name)
+            if isinstance(value, JobOutput):
+                found.append(value.from_)
+        return found

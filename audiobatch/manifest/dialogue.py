@@ -1,0 +1,94 @@
+"""The ``dialogue`` job: POST /v1/text-to-dialogue (plain, ``stream``, ``timestamps`` or both)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, Field, field_validator
+
+from audiobatch.elevenlabs.formats import DEFAULT_OUTPUT_FORMAT
+from audiobatch.manifest.common import (
+    JobBase,
+    Seed,
+    StrictBool,
+    StrictModel,
+    Text,
+    Unit,
+    VoiceRef,
+    output_format_of,
+)
+
+MAX_VOICES = 10
+"""The API takes at most 10 different voice ids in one dialogue request."""
+MAX_DICTIONARIES = 3
+
+
+class DialogueInput(StrictModel):
+    """One line of the dialogue: ``{voice: alias-or-id, text: ...}``; ``voice`` is stored as the id."""
+
+    voice: VoiceRef
+    text: Text
+
+    @property
+    def voice_id(self) -> str:
+        """The resolved voice id (the API's ``voice_id``)."""
+        return self.voice
+
+
+class DialogueSettings(StrictModel):
+    """The request's ``settings``: only ``stability`` (0..1) for dialogue."""
+
+    stability: Unit | None = None
+
+
+class PronunciationDictionaryLocator(StrictModel):
+    """One pronunciation dictionary (and optionally its version) to apply."""
+
+    pronunciation_dictionary_id: Text
+    version_id: str | None = None
+
+
+def _at_least_one(inputs: list[DialogueInput]) -> list[DialogueInput]:
+    if not inputs:
+        raise ValueError("a dialogue job needs at least one input")
+    return inputs
+
+
+class DialogueJob(JobBase):
+    """Render a multi-voice dialogue into one audio file (and alignment with ``timestamps``)."""
+
+    kind: Literal["dialogue"] = "dialogue"
+    inputs: Annotated[list[DialogueInput], AfterValidator(_at_least_one)]
+    model_id: Text | None = None
+    output_format: Annotated[str, AfterValidator(output_format_of("dialogue"))] = (
+        DEFAULT_OUTPUT_FORMAT
+    )
+    seed: Seed | None = None
+    language_code: Text | None = None
+    settings: DialogueSettings | None = None
+    pronunciation_dictionary_locators: (
+        Annotated[list[PronunciationDictionaryLocator], Field(max_length=MAX_DICTIONARIES)] | None
+    ) = None
+    apply_text_normalization: Literal["auto", "on", "off"] | None = None
+    stream: StrictBool = False
+    timestamps: StrictBool = False
+
+    @field_validator("apply_text_normalization", mode="before")
+    @classmethod
+    def _yaml_on_off(cls, value: Any) -> Any:
+        # YAML 1.1 reads a bare `on`/`off` as a boolean: take it as the user meant it.
+        if value is True:
+            return "on"
+        if value is False:
+            return "off"
+        return value
+
+    @field_validator("inputs")
+    @classmethod
+    def _few_voices(cls, inputs: list[DialogueInput]) -> list[DialogueInput]:
+        voices = {line.voice for line in inputs}
+        if len(voices) > MAX_VOICES:
+            raise ValueError(
+                f"uses {len(voices)} different voices; a dialogue job takes at most {MAX_VOICES}"
+            )
+        return inputs

@@ -1,0 +1,75 @@
+"""Loading manifests: read every file, validate everything, and either return every manifest or
+raise one :class:`~audiobatch.errors.ManifestError` carrying every problem of every file.
+
+Formats by extension: ``.yaml``/``.yml``, ``.json``, ``.jsonl`` (one job object a line) and
+``.csv`` (``episode,voice,text``: one dialogue job per episode). JSONL and CSV files have no
+``batch``, ``defaults`` or ``voices`` of their own: they come from the arguments (the batch is
+named by ``batch``, else a ``batch`` entry of ``defaults``, else the file's stem).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from audiobatch.errors import ManifestError, Problem
+from audiobatch.manifest.readers import read_document
+from audiobatch.manifest.schema import Manifest
+from audiobatch.manifest.validate import default_problems, validate_document, voice_problems
+
+
+def load_manifests(
+    paths: Sequence[Path],
+    *,
+    voices: Mapping[str, str] | None = None,
+    defaults: Mapping[str, Any] | None = None,
+    batch: str | None = None,
+    check_files: bool = True,
+) -> list[Manifest]:
+    """Read and validate manifest files, one :class:`Manifest` per file, in the order given.
+
+    ``voices`` (alias → voice id, the ``--voices`` flag) and ``defaults`` (field → value, the
+    ``--set`` flag) apply to every file and take precedence over a file's own sections. A
+    ``batch`` entry in ``defaults`` names JSONL and CSV batches, like ``batch``. With
+    ``check_files`` false, local source files are not required to exist.
+
+    Raises :class:`ManifestError` with every problem found, each naming its file, line and field.
+    Nothing is returned unless every file is valid.
+    """
+    problems: list[Problem] = []
+    flag_defaults = dict(defaults or {})
+    named = flag_defaults.pop("batch", None)
+    if batch is None and named is not None:
+        batch = str(named)
+    flag_voices = voice_problems(
+        voices,
+        lambda alias, text: problems.append(Problem("--voices", None, _key("voices", alias), text)),
+    )
+    flag_defaults = default_problems(
+        flag_defaults,
+        lambda key, text: problems.append(Problem("--set", None, _key("", key), text)),
+    )
+
+    manifests: list[Manifest] = []
+    for path in paths:
+        doc = read_document(Path(path), batch)
+        if isinstance(doc, list):
+            problems += doc
+            continue
+        result = validate_document(
+            doc, voices=flag_voices, defaults=flag_defaults, check_files=check_files
+        )
+        if isinstance(result, list):
+            problems += result
+        else:
+            manifests.append(result)
+    if problems:
+        raise ManifestError(problems)
+    return manifests
+
+
+def _key(section: str, key: object) -> str:
+    if key is None:
+        return section
+    return f"{section}.{key}" if section else str(key)

@@ -1,0 +1,100 @@
+"""Turning pydantic errors into located, readable manifest problems.
+
+Field paths read ``jobs[cold-open].inputs[1].voice``: a job is named by its id when it has a
+well-formed one, else by its index; other list items by their index, from 0.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Collection, Mapping, Sequence
+from typing import Any
+
+from pydantic_core import ErrorDetails
+
+from audiobatch.manifest.common import JOB_ID_PATTERN, RULE_ERROR
+from audiobatch.manifest.positions import Path
+
+_JOB_ID = re.compile(JOB_ID_PATTERN)
+
+_SHOW_INPUT = {
+    "bool_type",
+    "dict_type",
+    "float_type",
+    "int_type",
+    "list_type",
+    "literal_error",
+    "string_type",
+    "int_from_float",
+    "float_parsing",
+}
+
+
+def job_label(jobs: Sequence[Any], index: int) -> str:
+    """How a field path names the job at ``index``: its id if well-formed, else the index."""
+    job = jobs[index] if 0 <= index < len(jobs) else None
+    if isinstance(job, Mapping):
+        job_id = job.get("id")
+        if isinstance(job_id, str) and _JOB_ID.fullmatch(job_id):
+            return job_id
+    return str(index)
+
+
+def format_path(path: Path, jobs: Sequence[Any]) -> str:
+    """``("jobs", 2, "inputs", 0, "voice")`` as ``jobs[cold-open].inputs[0].voice``."""
+    text = ""
+    for position, part in enumerate(path):
+        if isinstance(part, int):
+            label = job_label(jobs, part) if path[:position] == ("jobs",) else str(part)
+            text += f"[{label}]"
+        else:
+            text += f".{part}" if text else part
+    return text
+
+
+def data_path(data: Any, loc: Sequence[str | int], error: ErrorDetails) -> Path:
+    """Where in ``data`` a pydantic error points, as a path of keys and indexes.
+
+    Location parts that are not in the data (a union's tag) are skipped, except a last mapping
+    key (a missing field). A rule across fields is placed at the field it names.
+    """
+    path: list[str | int] = []
+    current = data
+    for position, part in enumerate(loc):
+        in_list = isinstance(current, list) and isinstance(part, int) and 0 <= part < len(current)
+        if in_list or (isinstance(current, Mapping) and part in current):
+            current = current[part]
+        elif position == len(loc) - 1 and isinstance(current, Mapping) and isinstance(part, str):
+            current = None
+        else:
+            continue
+        path.append(part)
+    context = error.get("ctx") or {}
+    if error["type"] == RULE_ERROR and isinstance(context.get("field"), str):
+        path.append(context["field"])
+    return tuple(path)
+
+
+def message(error: ErrorDetails, allowed: Collection[str] = ()) -> str:
+    """A short message for a pydantic error; ``allowed`` are the field names next to it."""
+    kind = error["type"]
+    if kind == "missing":
+        return "required field is missing"
+    if kind == "extra_forbidden":
+        name = str(error["loc"][-1]) if error["loc"] else ""
+        close = difflib.get_close_matches(name, sorted(allowed), n=1)
+        return f"unknown field (did you mean {close[0]!r}?)" if close else "unknown field"
+    if kind == "value_error":
+        return str((error.get("ctx") or {}).get("error", error["msg"]))
+    if kind in ("model_type", "model_attributes_type", "dict_type"):
+        return f"must be a mapping, not {_show(error['input'])}"
+    text = error["msg"]
+    if kind in _SHOW_INPUT:
+        text += f", not {_show(error['input'])}"
+    return text
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."

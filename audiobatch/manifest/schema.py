@@ -1,0 +1,116 @@
+"""The validated manifest: :data:`JobSpec` (one model per job kind, discriminated on ``kind``) and
+:class:`Manifest`.
+
+A job's ``model_dump(mode="json", by_alias=True)`` is what the database stores and workers read
+back with ``TypeAdapter(JobSpec).validate_python(...)``: voices are stored as resolved ids, local
+sources as absolute paths, S3 sources as ``s3://bucket/key`` and references as ``{"from": id}``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from typing import Annotated, Self
+
+from pydantic import Field, model_validator
+
+from audiobatch.manifest.audio import StemsJob, VoiceChangeJob
+from audiobatch.manifest.common import BatchName, JobBase, JobOutput, StrictModel
+from audiobatch.manifest.dialogue import DialogueJob
+from audiobatch.manifest.graph import JobNode, Reference, check_graph
+from audiobatch.manifest.music import MusicJob, MusicPlanJob
+
+JobSpec = Annotated[
+    DialogueJob | MusicJob | MusicPlanJob | StemsJob | VoiceChangeJob,
+    Field(discriminator="kind"),
+]
+"""Any job of a manifest; ``kind`` picks the model."""
+
+MODELS: Mapping[str, type[JobBase]] = {
+    "dialogue": DialogueJob,
+    "music": MusicJob,
+    "music_plan": MusicPlanJob,
+    "stems": StemsJob,
+    "voice_change": VoiceChangeJob,
+}
+"""The job model of each ``kind``."""
+
+KINDS: tuple[str, ...] = tuple(MODELS)
+
+REFERENCES_BY_KIND: Mapping[str, Mapping[str, str]] = {
+    kind: model.REFERENCES for kind, model in MODELS.items()
+}
+"""For each kind, the fields that may read another job's output, and what they need from it."""
+
+FIELDS_BY_KIND: Mapping[str, frozenset[str]] = {
+    kind: frozenset(info.alias or name for name, info in model.model_fields.items())
+    for kind, model in MODELS.items()
+}
+"""The fields a job of each kind may set, as written in a manifest."""
+
+NOT_DEFAULTABLE: frozenset[str] = frozenset({"id", "kind"})
+DEFAULTABLE: frozenset[str] = frozenset().union(*FIELDS_BY_KIND.values()) - NOT_DEFAULTABLE
+"""Fields a manifest's ``defaults`` may set: any job field of any kind except ``id`` and ``kind``."""
+
+
+def job_nodes(jobs: Sequence[JobBase]) -> list[JobNode]:
+    """The dependency-graph view of validated jobs."""
+    nodes = []
+    for job in jobs:
+        refs = tuple(
+            Reference(field, value.from_, need)
+            for field, need in job.REFERENCES.items()
+            if isinstance(value := getattr(job, field), JobOutput)
+        )
+        nodes.append(JobNode(job.id, str(getattr(job, "kind", "")), refs))
+    return nodes
+
+
+def canonical_sha256(batch: str, jobs: Sequence[JobBase]) -> str:
+    """sha256 of the batch name and the resolved jobs as canonical JSON (sorted keys, no spaces).
+
+    Two submissions of the same work give the same digest, however their manifests were written.
+    """
+    document = {
+        "batch": batch,
+        "jobs": [job.model_dump(mode="json", by_alias=True) for job in jobs],
+    }
+    text = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+class Manifest(StrictModel):
+    """One validated manifest: a batch of jobs, ready to be written to the database.
+
+    ``defaults`` and ``voices`` of the file are already applied; ``source`` is the file it came
+    from and ``sha256`` the :func:`canonical_sha256` of ``batch`` and ``jobs``.
+    """
+
+    batch: BatchName
+    jobs: Annotated[list[JobSpec], Field(min_length=1)]
+    source: str
+    sha256: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+
+    @model_validator(mode="after")
+    def _consistent_graph(self) -> Self:
+        problems = check_graph(job_nodes(self.jobs))
+        if problems:
+            raise ValueError(
+                "; ".join(f"jobs[{self.jobs[p.index].id}]: {p.message}" for p in problems)
+            )
+        return self
+
+    @classmethod
+    def build(cls, batch: str, jobs: Sequence[JobSpec], source: str) -> Manifest:
+        """A manifest of already validated jobs, with its digest computed."""
+        return cls(
+            batch=batch, jobs=list(jobs), source=source, sha256=canonical_sha256(batch, jobs)
+        )
+
+    def job(self, job_id: str) -> JobSpec:
+        """The job with this id; :class:`KeyError` when there is none."""
+        for job in self.jobs:
+            if job.id == job_id:
+                return job
+        raise KeyError(job_id)

@@ -1,0 +1,237 @@
+"""From a read :class:`~audiobatch.manifest.readers.Document` to a :class:`Manifest`, or to every
+problem it has, each with its file, line and field.
+
+``voices`` and ``defaults`` are resolved here and not kept: aliases become voice ids, and each
+default is copied into the jobs that do not set it and whose kind has the field. Flags
+(``--voices``, ``--set``) take precedence over the file's own sections.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, cast
+
+from pydantic import ValidationError
+
+from audiobatch.errors import Problem
+from audiobatch.manifest.common import (
+    ALIAS_PATTERN,
+    BATCH_PATTERN,
+    is_voice_id,
+    validation_context,
+)
+from audiobatch.manifest.graph import JobNode, check_graph, raw_references
+from audiobatch.manifest.positions import Path
+from audiobatch.manifest.problems import data_path, format_path, message
+from audiobatch.manifest.readers import Document
+from audiobatch.manifest.schema import (
+    DEFAULTABLE,
+    FIELDS_BY_KIND,
+    KINDS,
+    MODELS,
+    NOT_DEFAULTABLE,
+    REFERENCES_BY_KIND,
+    JobSpec,
+    Manifest,
+)
+
+TOP_LEVEL = ("batch", "jobs", "defaults", "voices")
+_ALIAS = re.compile(ALIAS_PATTERN)
+_BATCH = re.compile(BATCH_PATTERN)
+
+
+@dataclass
+class _Checker:
+    """Problems of one document, located through its positions."""
+
+    doc: Document
+    jobs: Sequence[Any] = ()
+    problems: list[Problem] = field(default_factory=list)
+    # a bad default is reported once, at the default, naming the jobs it broke
+    from_defaults: dict[tuple[str, str, str], list[str]] = field(default_factory=dict)
+
+    def add(self, path: Path, text: str, *, line: int | None = None, located: bool = True) -> None:
+        if line is None and located:
+            line = self.doc.positions.line(path)
+        self.problems.append(Problem(self.doc.file, line, format_path(path, self.jobs), text))
+
+
+def voice_problems(voices: Any, report: Any) -> dict[str, str]:
+    """The valid entries of a ``voices`` section; ``report(alias, message)`` gets the others."""
+    if voices is None:
+        return {}
+    if not isinstance(voices, Mapping):
+        report(None, "must be a mapping of alias to voice id")
+        return {}
+    valid: dict[str, str] = {}
+    for alias, voice_id in voices.items():
+        if not isinstance(alias, str) or not _ALIAS.fullmatch(alias):
+            report(alias, f"alias {alias!r} must match {ALIAS_PATTERN}")
+        elif not isinstance(voice_id, str) or not is_voice_id(voice_id):
+            report(alias, f"{voice_id!r} is not a voice id (20 letters and digits)")
+        else:
+            valid[alias] = voice_id
+    return valid
+
+
+def default_problems(defaults: Any, report: Any) -> dict[str, Any]:
+    """The usable entries of a ``defaults`` section; ``report(key, message)`` gets the others."""
+    if defaults is None:
+        return {}
+    if not isinstance(defaults, Mapping):
+        report(None, "must be a mapping of field to value")
+        return {}
+    usable: dict[str, Any] = {}
+    for key, value in defaults.items():
+        if key in NOT_DEFAULTABLE:
+            report(key, f"{key} cannot have a default")
+        elif key not in DEFAULTABLE:
+            report(key, "unknown field: no job kind has it")
+        else:
+            usable[key] = value
+    return usable
+
+
+def validate_document(
+    doc: Document,
+    *,
+    voices: Mapping[str, str],
+    defaults: Mapping[str, Any],
+    check_files: bool = True,
+) -> Manifest | list[Problem]:
+    """Validate one document with the flags' ``voices`` and ``defaults`` (already checked)."""
+    data = doc.data
+    check = _Checker(doc)
+    if not isinstance(data, Mapping):
+        check.add((), "a manifest must be a mapping with batch and jobs")
+        return check.problems
+    jobs = data.get("jobs")
+    check.jobs = jobs if isinstance(jobs, list) else []
+    for dup in doc.duplicates:
+        check.add(dup.path, f"duplicate key (first at line {dup.first_line})", line=dup.line)
+    for key in data:
+        if key not in TOP_LEVEL:
+            check.add((key,), "unknown field; a manifest has batch, jobs, defaults and voices")
+
+    batch = data.get("batch")
+    if "batch" not in data:
+        check.add(("batch",), "required field is missing")
+    elif not isinstance(batch, str) or not _BATCH.fullmatch(batch):
+        check.add(("batch",), f"batch name {batch!r} must match {BATCH_PATTERN}")
+
+    aliases = voice_problems(
+        data.get("voices"), lambda alias, text: check.add(_under("voices", alias), text)
+    )
+    aliases.update(voices)
+    own_defaults = default_problems(
+        data.get("defaults"), lambda key, text: check.add(_under("defaults", key), text)
+    )
+    origins: dict[str, str] = {key: "defaults" for key in own_defaults}
+    origins.update({key: "--set" for key in defaults})
+    merged = {**own_defaults, **defaults}
+
+    if "jobs" not in data:
+        check.add(("jobs",), "required field is missing")
+    elif not isinstance(jobs, list):
+        check.add(("jobs",), "must be a list of jobs")
+    elif not jobs:
+        check.add(("jobs",), "a manifest needs at least one job")
+
+    context = validation_context(aliases, doc.base_dir, check_files=check_files)
+    valid: list[JobSpec] = []
+    resolved: list[Any] = []  # each job with its defaults, as the graph check must see it
+    for index, raw in enumerate(check.jobs):
+        data, applied = _with_defaults(raw, merged)
+        resolved.append(data)
+        job = _validate_job(check, index, data, applied, origins, context)
+        if job is not None:
+            valid.append(job)
+    _check_graph(check, resolved)
+    for (origin, key, text), jobs_hit in check.from_defaults.items():
+        where = ("defaults", key)
+        check.add(
+            where,
+            f"{text} (set by {origin}, for {', '.join(jobs_hit)})",
+            located=origin == "defaults",
+        )
+
+    if check.problems:
+        return sorted(check.problems, key=lambda p: p.line or 0)
+    assert isinstance(batch, str)  # checked above
+    try:
+        return Manifest.build(batch, valid, doc.file)
+    except ValidationError as exc:  # the checks above should have caught it: say so, not crash
+        return [Problem(doc.file, None, "", f"invalid manifest: {exc}")]
+
+
+def _under(section: str, key: Any) -> Path:
+    return (section,) if key is None else (section, str(key))
+
+
+def _with_defaults(raw: Any, defaults: Mapping[str, Any]) -> tuple[Any, set[str]]:
+    """The job with the defaults its kind has and it does not set, and the names of those."""
+    kind = raw.get("kind") if isinstance(raw, Mapping) else None
+    if not isinstance(kind, str) or kind not in MODELS:
+        return raw, set()
+    data = dict(raw)
+    applied: set[str] = set()
+    for key, value in defaults.items():
+        if key in FIELDS_BY_KIND[kind] and key not in data:
+            data[key] = copy.deepcopy(value)
+            applied.add(key)
+    return data, applied
+
+
+def _validate_job(
+    check: _Checker,
+    index: int,
+    data: Any,
+    applied: set[str],
+    origins: Mapping[str, str],
+    context: dict[str, Any],
+) -> JobSpec | None:
+    here: Path = ("jobs", index)
+    if not isinstance(data, Mapping):
+        check.add(here, "a job must be a mapping")
+        return None
+    kind = data.get("kind")
+    if "kind" not in data:
+        check.add((*here, "kind"), "required field is missing")
+        return None
+    if not isinstance(kind, str) or kind not in MODELS:
+        check.add((*here, "kind"), f"unknown kind {kind!r}; expected one of {', '.join(KINDS)}")
+        return None
+    try:
+        job = cast("JobSpec", MODELS[kind].model_validate(data, context=context))
+    except ValidationError as exc:
+        for error in exc.errors():
+            path = data_path(data, error["loc"], error)
+            text = message(error, FIELDS_BY_KIND[kind] if len(path) == 1 else ())
+            if path and path[0] in applied:
+                culprit = (origins[str(path[0])], str(path[0]), text)
+                check.from_defaults.setdefault(culprit, []).append(format_path(here, check.jobs))
+            else:
+                check.add((*here, *path), text)
+        return None
+    return job
+
+
+def _check_graph(check: _Checker, jobs: Sequence[Any]) -> None:
+    nodes = []
+    for raw in jobs:
+        if isinstance(raw, Mapping):
+            job_id, kind = raw.get("id"), raw.get("kind")
+            job_id = job_id if isinstance(job_id, str) else None
+            kind = kind if isinstance(kind, str) and kind in MODELS else None
+            nodes.append(JobNode(job_id, kind, raw_references(kind, raw, REFERENCES_BY_KIND)))
+        else:
+            nodes.append(JobNode(None, None))
+    for problem in check_graph(nodes):
+        text = problem.message
+        if problem.first_index is not None:
+            first = check.doc.positions.line(("jobs", problem.first_index, "id"))
+            text += f" (first used at line {first})" if first is not None else " (used before)"
+        check.add(("jobs", problem.index, *problem.path), text)
