@@ -8,6 +8,7 @@ re-raised with ``raise ... from exc``::
     ├── ConfigError                 settings that cannot work
     ├── ManifestError               a manifest that cannot be read or validated (all problems at once)
     ├── NotFoundError               a batch, job or schedule that does not exist
+    ├── SourceError                 a job's input audio or plan is missing, unreadable or not audio
     ├── LimiterUnavailableError     the shared limiter's Redis cannot be reached: try again later
     ├── StorageError                object storage failed
     │   ├── StorageUnavailableError the store could not be reached: try again later
@@ -61,6 +62,10 @@ class ManifestError(AudiobatchError):
 
 class NotFoundError(AudiobatchError):
     """A batch, job or schedule named by the user does not exist."""
+
+
+class SourceError(AudiobatchError):
+    """A job's input (a source file, an S3 object, another job's output) cannot be used."""
 
 
 class LimiterUnavailableError(AudiobatchError):

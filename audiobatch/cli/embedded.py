@@ -20,6 +20,11 @@ WORKER_STOP_GRACE_S = 15.0
 @contextmanager
 def embedded_services(settings: Settings, console: Console) -> Iterator[Settings]:
     """Start what ``run`` needs; yields the settings the rest of the run must use."""
+    console.print(
+        f"State: {_describe_database(settings)}; broker: {_describe_broker(settings)}; "
+        f"storage: {settings.storage_url}",
+        highlight=False,
+    )
     with ExitStack() as stack:
         if settings.api_key is None:
             settings = stack.enter_context(_emulator(settings, console))
@@ -66,6 +71,18 @@ def _worker(settings: Settings, console: Console) -> Iterator[None]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def _describe_database(settings: Settings) -> str:
+    if settings.is_embedded_database:
+        return f"SQLite at {settings.resolved_database_url.removeprefix('sqlite:///')}"
+    return "the configured database"
+
+
+def _describe_broker(settings: Settings) -> str:
+    if settings.broker_url is None:
+        return f"filesystem queue at {settings.queue_folder}"
+    return "the configured broker"
 
 
 def worker_environment(settings: Settings) -> dict[str, str]:

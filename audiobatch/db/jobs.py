@@ -92,6 +92,17 @@ def claim(
     )
 
 
+def artifacts_of(session: Session, batch_id: str, key: str) -> list[tuple[str, str]]:
+    """(name, storage key) of every stored output of job ``key`` in the batch."""
+    rows = session.execute(
+        select(Artifact.name, Artifact.key)
+        .join(Job, Job.id == Artifact.job_id)
+        .where(Job.batch_id == batch_id, Job.key == key)
+        .order_by(Artifact.id)
+    ).tuples()
+    return list(rows)
+
+
 def extend_lease(session: Session, job_id: int, worker: str, lease_s: float, now: datetime) -> bool:
     """Push the lease forward; False when the job is no longer this worker's."""
     return bool(

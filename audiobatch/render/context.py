@@ -27,6 +27,7 @@ class RenderContext:
     storage: Storage
     prefix: str  # "<batch>/<batch id>/<job id>"
     heartbeat: Callable[[], None]
+    parent_artifacts: Callable[[str], list[tuple[str, str]]]  # job id -> [(name, storage key)]
     call: CallInfo | None = None
     outputs: list[tuple[str, StoredObject]] = field(default_factory=list)
 

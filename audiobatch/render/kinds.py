@@ -5,17 +5,23 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from audiobatch.manifest import JobSpec
 from pydantic import TypeAdapter, ValidationError
 
 from audiobatch.errors import AudiobatchError
+from audiobatch.manifest import JobSpec
 from audiobatch.render.context import RenderContext
 from audiobatch.render.dialogue import render_dialogue
+from audiobatch.render.music import render_music, render_music_plan
+from audiobatch.render.transform import render_stems, render_voice_change
 
 _SPEC = TypeAdapter[Any](JobSpec)
 
 RENDERERS: dict[str, Callable[[Any, RenderContext], None]] = {
     "dialogue": render_dialogue,
+    "music": render_music,
+    "music_plan": render_music_plan,
+    "stems": render_stems,
+    "voice_change": render_voice_change,
 }
 
 

@@ -71,6 +71,7 @@ def _claim_and_render(job_id: int, rt: Runtime) -> None:
         storage=rt.storage,
         prefix=f"{claim.batch_name}/{claim.batch_id}/{claim.key}",
         heartbeat=_heartbeat(rt, job_id),
+        parent_artifacts=lambda key: _artifacts_of(rt, claim.batch_id, key),
     )
     started_at, started = rt.clock(), time.monotonic()
     try:
@@ -192,6 +193,11 @@ def _attempt(
         latency_ms=int((time.monotonic() - started) * 1000),
         character_cost=call.character_cost if call else None,
     )
+
+
+def _artifacts_of(rt: Runtime, batch_id: str, key: str) -> list[tuple[str, str]]:
+    with session_scope(rt.database_url) as session:
+        return jobs.artifacts_of(session, batch_id, key)
 
 
 def _heartbeat(rt: Runtime, job_id: int) -> Callable[[], None]:

@@ -1,0 +1,98 @@
+"""Input audio and plans for jobs that read them: another job's output, a local file, or S3.
+
+An upload needs a seekable file (the request may be sent again), so every source is copied into a
+temporary file first; a missing or unreadable source, or one that is not audio, fails the job
+with a message naming it.
+"""
+
+from __future__ import annotations
+
+import json
+import mimetypes
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import av
+from audiobatch.storage import Storage, open_storage
+
+from audiobatch.elevenlabs.client import Upload
+from audiobatch.errors import NotFoundError, SourceError
+from audiobatch.manifest import JobOutput, LocalFile, S3Object, Source
+from audiobatch.render.context import RenderContext
+
+AUDIO_ARTIFACT_PREFERENCE = ("audio.", "vocals.", "instrumental.")
+
+
+@contextmanager
+def source_upload(source: Source, ctx: RenderContext) -> Iterator[Upload]:
+    """The source as an open, seekable upload; checked to be audio before anything is sent."""
+    with tempfile.TemporaryDirectory(prefix="audiobatch-src-") as folder:
+        path, name = _fetch(source, ctx, Path(folder))
+        _check_audio(path, describe(source))
+        content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
+        with open(path, "rb") as stream:
+            yield Upload(filename=name, stream=stream, content_type=content_type)
+
+
+def parent_plan(ref: JobOutput, ctx: RenderContext) -> dict[str, Any]:
+    """The composition plan a ``music_plan`` job stored as ``plan.json``."""
+    key = _parent_artifact(ref, ctx, ("plan.json",))
+    raw = b"".join(_read(ctx.storage, key, f"the plan of job {ref.from_!r}"))
+    value = json.loads(raw)
+    if not isinstance(value, dict):
+        raise SourceError(f"the plan of job {ref.from_!r} is not a JSON object")
+    return value
+
+
+def describe(source: Source) -> str:
+    if isinstance(source, JobOutput):
+        return f"the output of job {source.from_!r}"
+    if isinstance(source, S3Object):
+        return source.uri
+    return str(source.path)
+
+
+def _fetch(source: Source, ctx: RenderContext, folder: Path) -> tuple[Path, str]:
+    if isinstance(source, LocalFile):
+        if not source.path.is_file():
+            raise SourceError(f"source file {source.path} is missing")
+        return source.path, source.path.name
+    if isinstance(source, S3Object):
+        storage, key = open_storage(f"s3://{source.bucket}"), source.key
+    else:
+        storage, key = ctx.storage, _parent_artifact(source, ctx, AUDIO_ARTIFACT_PREFERENCE)
+    name = key.rsplit("/", 1)[-1]
+    target = folder / name
+    with open(target, "wb") as handle:
+        for chunk in _read(storage, key, describe(source)):
+            handle.write(chunk)
+    return target, name
+
+
+def _read(storage: Storage, key: str, what: str) -> Iterator[bytes]:
+    try:
+        yield from storage.read(key)
+    except NotFoundError as exc:
+        raise SourceError(f"{what} is missing from storage ({key})") from exc
+
+
+def _parent_artifact(ref: JobOutput, ctx: RenderContext, preference: tuple[str, ...]) -> str:
+    artifacts = ctx.parent_artifacts(ref.from_)
+    for prefix in preference:
+        for name, key in artifacts:
+            if name.startswith(prefix):
+                return key
+    names = ", ".join(name for name, _ in artifacts) or "nothing"
+    raise SourceError(f"job {ref.from_!r} stored {names}: no usable output for this job")
+
+
+def _check_audio(path: Path, what: str) -> None:
+    try:
+        with av.open(str(path)) as container:
+            if not container.streams.audio:
+                raise SourceError(f"{what} holds no audio stream")
+    except av.error.FFmpegError as exc:
+        raise SourceError(f"{what} is not audio that can be read: {exc}") from exc
