@@ -4,6 +4,11 @@ Two pools exist because the API limits them separately: ``general`` (dialogue, v
 ``music`` (music and stems). With Redis, slots are leases in a sorted set scored by their expiry, so
 a worker killed mid-request leaks its slot only until the lease runs out; without Redis the limit is
 held in this process (the embedded default runs one worker process).
+
+The number of slots adapts (AIMD, like a TCP congestion window): a 429 concurrency answer halves it
+(at most once per cooldown, so one burst of 429s counts once), each success adds ``1/limit``, and it
+never rises above the ceiling: the configured size, lowered to the API's
+``maximum-concurrent-requests`` header when that is smaller.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, suppress
+from dataclasses import dataclass
 from typing import Protocol
 
 import redis
@@ -20,17 +26,18 @@ import redis
 from audiobatch.errors import LimiterUnavailableError
 
 POOLS = ("general", "music")
+DECREASE_COOLDOWN_S = 1.0
 
-# KEYS[1] = slot set; ARGV = now_ms, lease_ms, limit, token. Drops expired leases, then takes a slot.
-_ACQUIRE = """
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
-if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[3]) then
-  redis.call('ZADD', KEYS[1], ARGV[1] + ARGV[2], ARGV[4])
-  redis.call('PEXPIRE', KEYS[1], ARGV[2])
-  return 1
-end
-return 0
-"""
+
+@dataclass(frozen=True)
+class PoolState:
+    """What the dashboard and CLI show of one pool."""
+
+    pool: str
+    size: int  # configured
+    ceiling: int  # size, lowered by the API's header
+    limit: float  # the adaptive window in force
+    in_use: int
 
 
 class Limiter(Protocol):
@@ -38,65 +45,183 @@ class Limiter(Protocol):
         """Hold one of ``pool``'s slots for the duration of the block (waits for one to free)."""
         ...
 
+    def succeeded(self, pool: str, maximum: int | None) -> None:
+        """A request succeeded; ``maximum`` is the API's maximum-concurrent-requests, if sent."""
+        ...
+
+    def throttled(self, pool: str) -> None:
+        """The API answered 429 too_many_concurrent_requests."""
+        ...
+
+    def state(self, pool: str) -> PoolState: ...
+
+
+@dataclass
+class Window:
+    """AIMD arithmetic for one pool, free of I/O so it can be tested as a table."""
+
+    size: int
+    ceiling: int
+    limit: float
+    last_decrease_s: float = float("-inf")
+
+    @classmethod
+    def of(cls, size: int) -> Window:
+        return cls(size=size, ceiling=size, limit=float(size))
+
+    @property
+    def slots(self) -> int:
+        return max(1, int(self.limit))
+
+    def on_success(self, maximum: int | None) -> None:
+        if maximum is not None and maximum > 0:
+            self.ceiling = min(self.size, maximum)
+        self.limit = min(float(self.ceiling), self.limit + 1.0 / max(self.limit, 1.0))
+
+    def on_throttled(self, now_s: float) -> None:
+        if now_s - self.last_decrease_s >= DECREASE_COOLDOWN_S:
+            self.limit = max(1.0, self.limit / 2)
+            self.last_decrease_s = now_s
+
 
 class LocalLimiter:
-    """In-process limiter: one semaphore per pool."""
+    """In-process limiter: one adaptive window per pool."""
 
-    def __init__(self, limits: dict[str, int]) -> None:
-        self._semaphores = {pool: threading.BoundedSemaphore(n) for pool, n in limits.items()}
+    def __init__(self, sizes: dict[str, int]) -> None:
+        self._windows = {pool: Window.of(n) for pool, n in sizes.items()}
+        self._in_use = dict.fromkeys(sizes, 0)
+        self._changed = threading.Condition()
 
     @contextmanager
     def slot(self, pool: str) -> Iterator[None]:
-        semaphore = self._semaphores[pool]
-        semaphore.acquire()
+        with self._changed:
+            self._changed.wait_for(lambda: self._in_use[pool] < self._windows[pool].slots)
+            self._in_use[pool] += 1
         try:
             yield
         finally:
-            semaphore.release()
+            with self._changed:
+                self._in_use[pool] -= 1
+                self._changed.notify_all()
+
+    def succeeded(self, pool: str, maximum: int | None) -> None:
+        with self._changed:
+            self._windows[pool].on_success(maximum)
+            self._changed.notify_all()
+
+    def throttled(self, pool: str) -> None:
+        with self._changed:
+            self._windows[pool].on_throttled(time.monotonic())
+
+    def state(self, pool: str) -> PoolState:
+        with self._changed:
+            w = self._windows[pool]
+            return PoolState(pool, w.size, w.ceiling, w.limit, self._in_use[pool])
+
+
+# KEYS: slot set, window hash. ARGV: now_ms, lease_ms, size, token.
+# Drops expired leases, then takes a slot if fewer than the window's slots are in use.
+_ACQUIRE = """
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+local limit = tonumber(redis.call('HGET', KEYS[2], 'limit') or ARGV[3])
+if redis.call('ZCARD', KEYS[1]) < math.max(1, math.floor(limit)) then
+  redis.call('ZADD', KEYS[1], ARGV[1] + ARGV[2], ARGV[4])
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return 1
+end
+return 0
+"""
+
+# KEYS: window hash. ARGV: size, maximum (0 = none).
+_SUCCESS = """
+local size = tonumber(ARGV[1])
+local ceiling = tonumber(redis.call('HGET', KEYS[1], 'ceiling') or size)
+if tonumber(ARGV[2]) > 0 then ceiling = math.min(size, tonumber(ARGV[2])) end
+local limit = tonumber(redis.call('HGET', KEYS[1], 'limit') or size)
+limit = math.min(ceiling, limit + 1 / math.max(limit, 1))
+redis.call('HSET', KEYS[1], 'limit', tostring(limit), 'ceiling', ceiling)
+return tostring(limit)
+"""
+
+# KEYS: window hash. ARGV: size, now_ms, cooldown_ms.
+_THROTTLED = """
+local last = tonumber(redis.call('HGET', KEYS[1], 'last_decrease_ms') or 0)
+if tonumber(ARGV[2]) - last < tonumber(ARGV[3]) then return 0 end
+local limit = tonumber(redis.call('HGET', KEYS[1], 'limit') or ARGV[1])
+redis.call('HSET', KEYS[1], 'limit', tostring(math.max(1, limit / 2)), 'last_decrease_ms', ARGV[2])
+return 1
+"""
 
 
 class RedisLimiter:
-    """Fleet-wide limiter: leased slots in Redis, one sorted set per key hash and pool."""
+    """Fleet-wide limiter: leased slots and a shared window in Redis, per key hash and pool."""
 
     def __init__(
         self,
         client: redis.Redis,
         key_hash: str,
-        limits: dict[str, int],
+        sizes: dict[str, int],
         *,
         lease_s: float = 600.0,
-        poll_s: float = 0.02,
+        poll_s: float = 0.01,
     ) -> None:
         self._redis = client
         self._key_hash = key_hash
-        self._limits = limits
+        self._sizes = sizes
         self._lease_ms = int(lease_s * 1000)
         self._poll_s = poll_s
         self._acquire = client.register_script(_ACQUIRE)
+        self._success = client.register_script(_SUCCESS)
+        self._throttled = client.register_script(_THROTTLED)
 
-    def _key(self, pool: str) -> str:
-        return f"audiobatch:limiter:{self._key_hash}:{pool}"
+    def _keys(self, pool: str) -> tuple[str, str]:
+        base = f"audiobatch:limiter:{self._key_hash}:{pool}"
+        return f"{base}:slots", f"{base}:window"
 
     @contextmanager
     def slot(self, pool: str) -> Iterator[None]:
-        key, token = self._key(pool), uuid.uuid4().hex
-        try:
+        slots, window = self._keys(pool)
+        token = uuid.uuid4().hex
+        with _translated():
             while not self._acquire(
-                keys=[key], args=[_now_ms(), self._lease_ms, self._limits[pool], token]
+                keys=[slots, window], args=[_now_ms(), self._lease_ms, self._sizes[pool], token]
             ):
                 time.sleep(self._poll_s)
-        except redis.RedisError as exc:
-            raise LimiterUnavailableError(f"limiter Redis unreachable: {exc}") from exc
         try:
             yield
         finally:
             with suppress(redis.RedisError):  # if Redis is gone, the lease expires by itself
-                self._redis.zrem(key, token)
+                self._redis.zrem(slots, token)
 
-    def in_use(self, pool: str) -> int:
-        key = self._key(pool)
-        self._redis.zremrangebyscore(key, "-inf", _now_ms())
-        return int(self._redis.zcard(key))
+    def succeeded(self, pool: str, maximum: int | None) -> None:
+        with _translated():
+            self._success(keys=[self._keys(pool)[1]], args=[self._sizes[pool], maximum or 0])
+
+    def throttled(self, pool: str) -> None:
+        cooldown_ms = int(DECREASE_COOLDOWN_S * 1000)
+        with _translated():
+            self._throttled(
+                keys=[self._keys(pool)[1]], args=[self._sizes[pool], _now_ms(), cooldown_ms]
+            )
+
+    def state(self, pool: str) -> PoolState:
+        slots, window = self._keys(pool)
+        size = self._sizes[pool]
+        with _translated():
+            self._redis.zremrangebyscore(slots, "-inf", _now_ms())
+            in_use = int(self._redis.zcard(slots))
+            fields = self._redis.hgetall(window)
+        ceiling = int(fields.get(b"ceiling", size))
+        limit = float(fields.get(b"limit", size))
+        return PoolState(pool, size, ceiling, limit, in_use)
+
+
+@contextmanager
+def _translated() -> Iterator[None]:
+    try:
+        yield
+    except redis.RedisError as exc:
+        raise LimiterUnavailableError(f"the limiter's Redis is unreachable: {exc}") from exc
 
 
 def _now_ms() -> int:

@@ -17,6 +17,7 @@ class CallInfo:
     http_status: int
     request_id: str | None
     character_cost: int | None
+    max_concurrency: int | None
 
 
 @dataclass
@@ -33,7 +34,9 @@ class RenderContext:
 
     def answered(self, answer: ApiAnswer) -> None:
         """Note the API's answer headers for the attempt record."""
-        self.call = CallInfo(answer.status, answer.request_id, answer.character_cost)
+        self.call = CallInfo(
+            answer.status, answer.request_id, answer.character_cost, answer.max_concurrency
+        )
 
     def store(self, name: str, chunks: Iterable[bytes], content_type: str) -> StoredObject:
         """Stream ``chunks`` into ``<prefix>/<name>``, renewing the lease as data flows."""

@@ -17,7 +17,7 @@ from audiobatch.db.models import Attempt, BatchStatus, utcnow
 from audiobatch.db.reports import write_results
 from audiobatch.db.session import session_scope
 from audiobatch.elevenlabs.client import ElevenLabsClient
-from audiobatch.errors import ApiError, AudiobatchError
+from audiobatch.errors import ApiError, AudiobatchError, ConcurrencyLimitError
 from audiobatch.limiter import Limiter
 from audiobatch.render.context import RenderContext
 from audiobatch.render.families import FAMILIES
@@ -55,11 +55,12 @@ def run_job(job_id: int, rt: Runtime) -> None:
         log.debug("job %s: not queued, wake-up ignored", job_id)
         return
     # The slot is taken before the claim, so a job never holds a lease while it waits for a slot.
-    with rt.limiter.slot(FAMILIES[kind].pool):
-        _claim_and_render(job_id, rt)
+    pool = FAMILIES[kind].pool
+    with rt.limiter.slot(pool):
+        _claim_and_render(job_id, rt, pool)
 
 
-def _claim_and_render(job_id: int, rt: Runtime) -> None:
+def _claim_and_render(job_id: int, rt: Runtime, pool: str) -> None:
     with session_scope(rt.database_url) as session:
         claim = jobs.claim(session, job_id, rt.worker, rt.lease_s, rt.clock())
     if claim is None:
@@ -83,12 +84,16 @@ def _claim_and_render(job_id: int, rt: Runtime) -> None:
         _record(rt, claim, ctx, started_at, started, "abandoned", None)
         return
     except AudiobatchError as error:
+        if isinstance(error, ConcurrencyLimitError):
+            rt.limiter.throttled(pool)
         _on_error(rt, claim, ctx, started_at, started, error)
         return
     except Exception as exc:  # a bug must fail the job, not loop it through lease expiry
         log.exception("job %s: unexpected error", job_id)
         _on_error(rt, claim, ctx, started_at, started, AudiobatchError(f"internal error: {exc!r}"))
         return
+    if ctx.call is not None:
+        rt.limiter.succeeded(pool, ctx.call.max_concurrency)
     with session_scope(rt.database_url) as session:
         jobs.record_attempt(
             session, _attempt(rt, claim, ctx, started_at, started, "succeeded", None)

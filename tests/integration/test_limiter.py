@@ -66,14 +66,14 @@ def test_two_redis_limiters_on_one_key_share_one_limit(redis_client: redis.Redis
     for t in threads:
         t.join()
     assert peak == 3
-    assert a.in_use("general") == 0
+    assert a.state("general").in_use == 0
 
 
 def test_different_keys_and_pools_do_not_share_slots(redis_client: redis.Redis) -> None:
     one = RedisLimiter(redis_client, "key1", {"general": 1, "music": 1})
     two = RedisLimiter(redis_client, "key2", {"general": 1, "music": 1})
     with one.slot("general"), one.slot("music"), two.slot("general"):
-        assert one.in_use("general") == 1 and two.in_use("general") == 1
+        assert one.state("general").in_use == 1 and two.state("general").in_use == 1
 
 
 def test_a_slot_held_by_a_dead_worker_frees_when_its_lease_runs_out(
@@ -92,5 +92,38 @@ def test_a_slot_held_by_a_dead_worker_frees_when_its_lease_runs_out(
 def test_no_key_is_stored_in_redis_only_its_hash(redis_client: redis.Redis) -> None:
     limiter = RedisLimiter(redis_client, "abc123", {"general": 1, "music": 1})
     with limiter.slot("general"):
-        keys = [k.decode() for k in redis_client.keys("*")]
-    assert keys == ["audiobatch:limiter:abc123:general"]
+        limiter.succeeded("general", None)
+        keys = sorted(k.decode() for k in redis_client.keys("*"))
+    assert keys == [
+        "audiobatch:limiter:abc123:general:slots",
+        "audiobatch:limiter:abc123:general:window",
+    ]
+
+
+@pytest.mark.parametrize("kind", ["local", "redis"])
+def test_throttling_halves_the_window_and_successes_grow_it_back_to_the_ceiling(
+    kind: str, redis_client: redis.Redis
+) -> None:
+    sizes = {"general": 8, "music": 2}
+    limiter: Limiter = (
+        LocalLimiter(sizes) if kind == "local" else RedisLimiter(redis_client, "k", sizes)
+    )
+    limiter.throttled("general")
+    limiter.throttled("general")  # the same burst: counted once
+    assert limiter.state("general").limit == 4
+    for _ in range(200):
+        limiter.succeeded("general", None)
+    assert limiter.state("general").limit == 8
+
+
+@pytest.mark.parametrize("kind", ["local", "redis"])
+def test_the_apis_maximum_header_lowers_the_ceiling(kind: str, redis_client: redis.Redis) -> None:
+    sizes = {"general": 8, "music": 2}
+    limiter: Limiter = (
+        LocalLimiter(sizes) if kind == "local" else RedisLimiter(redis_client, "k", sizes)
+    )
+    for _ in range(10):
+        limiter.succeeded("general", 5)
+    state = limiter.state("general")
+    assert (state.ceiling, state.limit) == (5, 5)
+    assert most_at_once(limiter, "general", 12, 0.02) == 5
