@@ -20,8 +20,8 @@ from audiobatch.cli.context import (
 )
 from audiobatch.cli.embedded import embedded_services
 from audiobatch.cli.progress import ticker, wait_for_batches
-from audiobatch.db import migrate
-from audiobatch.db.dispatch import tick
+from audiobatch.db import migrate, operations
+from audiobatch.db.dispatch import publish_queued, tick
 from audiobatch.db.models import BatchStatus, JobStatus, utcnow
 from audiobatch.db.reports import (
     batch_report,
@@ -207,6 +207,46 @@ def download(
             for chunk in storage.read(key):
                 handle.write(chunk)
     out.print(f"copied {len(artifacts)} files to {dest}")
+
+
+BatchRef = Annotated[str, typer.Argument(help="Batch id, id prefix or name.")]
+
+
+@app.command()
+def retry(
+    batch: BatchRef,
+    job: Annotated[str | None, typer.Option("--job", help="Only this job.")] = None,
+) -> None:
+    """Send a batch's failed jobs back to the queue."""
+    settings = load_settings()
+    url = ready_database(settings)
+    with session_scope(url) as session:
+        found = find_batch(session, batch)
+        count = operations.retry_failed(session, found, job)
+    publish_queued(url, broker_publisher(settings), utcnow(), settings.republish_after_s)
+    out.print(f"{count} failed job(s) of {found.name} [{found.id}] queued again")
+
+
+@app.command()
+def cancel(batch: BatchRef) -> None:
+    """Stop dispatching a batch; jobs already running finish and keep their outputs."""
+    settings = load_settings()
+    with session_scope(ready_database(settings)) as session:
+        found = find_batch(session, batch)
+        count = operations.cancel(session, found, utcnow())
+    out.print(f"{found.name} [{found.id}]: {count} job(s) cancelled")
+
+
+@app.command()
+def resume(batch: BatchRef) -> None:
+    """Continue a paused batch."""
+    settings = load_settings()
+    url = ready_database(settings)
+    with session_scope(url) as session:
+        found = find_batch(session, batch)
+        count = operations.resume(session, found)
+    publish_queued(url, broker_publisher(settings), utcnow(), settings.republish_after_s)
+    out.print(f"{found.name} [{found.id}]: {count} job(s) resumed")
 
 
 @app.command()

@@ -101,7 +101,7 @@ def wakeups_due(
         )
         .order_by(Job.id)
         .limit(limit)
-    ).tuples()
+    )
     return list(rows)
 
 

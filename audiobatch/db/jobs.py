@@ -99,7 +99,7 @@ def artifacts_of(session: Session, batch_id: str, key: str) -> list[tuple[str, s
         .join(Job, Job.id == Artifact.job_id)
         .where(Job.batch_id == batch_id, Job.key == key)
         .order_by(Artifact.id)
-    ).tuples()
+    )
     return list(rows)
 
 
@@ -290,7 +290,7 @@ def _end_batch_if_done(session: Session, batch_id: str, now: datetime) -> BatchS
     counts = dict(
         session.execute(
             select(Job.status, func.count()).where(Job.batch_id == batch_id).group_by(Job.status)
-        ).tuples()
+        ).all()
     )
     if any(status not in TERMINAL_JOB_STATUSES for status in counts):
         return None

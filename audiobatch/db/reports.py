@@ -35,7 +35,7 @@ def job_counts(session: Session, batch_id: str) -> dict[str, int]:
     counts = {status.value: 0 for status in JobStatus}
     rows = session.execute(
         select(Job.status, func.count()).where(Job.batch_id == batch_id).group_by(Job.status)
-    ).tuples()
+    )
     for status, count in rows:
         counts[status.value] = count
     return counts

@@ -55,7 +55,7 @@ def insert_batch(session: Session, manifest: Manifest, now: datetime) -> Submitt
     ids = dict(
         session.execute(
             insert(Job).returning(Job.key, Job.id, sort_by_parameter_order=True), rows
-        ).tuples()
+        ).all()
     )
     edges = [
         {"job_id": ids[job.id], "parent_id": ids[parent]}

@@ -165,3 +165,51 @@ def test_a_wakeup_lost_long_ago_is_sent_again(database_url: str) -> None:
     dispatch.tick(database_url, sent.extend, now, 300)
     dispatch.tick(database_url, sent.extend, now + timedelta(seconds=301), 300)
     assert len(sent) == 2
+
+
+def test_retry_requeues_failed_jobs_and_their_failed_dependants_wait_again(
+    database_url: str,
+) -> None:
+    from audiobatch.db import operations
+
+    ids = make_batch(database_url, ["ok", "p", "c", "solo"], {"c": ["p"]})
+    for key, succeed in (("ok", True), ("p", False), ("solo", False)):
+        c = claim(database_url, ids[key])
+        with session_scope(database_url) as session:
+            if succeed:
+                jobs.succeed(session, c, "w1", [], utcnow())
+            else:
+                jobs.fail(session, c, "w1", "boom", None, utcnow())
+    with session_scope(database_url) as session:
+        batch = session.get_one(Batch, "b1")
+        assert batch.status is BatchStatus.PARTIAL
+        assert operations.retry_failed(session, batch) == 3
+    with session_scope(database_url) as session:
+        rows = {j.key: j for j in session.scalars(select(Job))}
+        assert session.get_one(Batch, "b1").status is BatchStatus.RUNNING
+    assert rows["ok"].status is JobStatus.SUCCEEDED
+    assert (rows["p"].status, rows["solo"].status, rows["c"].status) == (
+        JobStatus.QUEUED,
+        JobStatus.QUEUED,
+        JobStatus.PENDING,
+    )
+    assert rows["p"].attempts == 0 and rows["p"].error is None
+
+
+def test_cancel_stops_waiting_jobs_and_lets_running_ones_finish(database_url: str) -> None:
+    from audiobatch.db import operations
+
+    ids = make_batch(database_url, ["running", "queued", "pending"], {"pending": ["running"]})
+    c = claim(database_url, ids["running"])
+    with session_scope(database_url) as session:
+        assert operations.cancel(session, session.get_one(Batch, "b1"), utcnow()) == 2
+    with session_scope(database_url) as session:
+        assert jobs.succeed(session, c, "w1", [("audio.mp3", OUTPUT)], utcnow()).won
+    with session_scope(database_url) as session:
+        rows = {j.key: j.status for j in session.scalars(select(Job))}
+        assert session.get_one(Batch, "b1").status is BatchStatus.CANCELLED
+    assert rows == {
+        "running": JobStatus.SUCCEEDED,
+        "queued": JobStatus.CANCELLED,
+        "pending": JobStatus.CANCELLED,
+    }

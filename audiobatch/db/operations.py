@@ -1,0 +1,82 @@
+"""Operator actions on a batch: retry failed jobs, cancel what has not run, resume a paused batch."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, aliased
+
+from audiobatch.db.models import (
+    TERMINAL_BATCH_STATUSES,
+    Batch,
+    BatchStatus,
+    Job,
+    JobDependency,
+    JobStatus,
+)
+from audiobatch.db.session import rows_affected
+from audiobatch.errors import NotFoundError
+
+
+def retry_failed(session: Session, batch: Batch, job_key: str | None = None) -> int:
+    """Send failed jobs back to the queue (dependants that failed with them wait again)."""
+    query = select(Job).where(Job.batch_id == batch.id, Job.status == JobStatus.FAILED)
+    if job_key is not None:
+        query = query.where(Job.key == job_key)
+    failed = list(session.scalars(query))
+    if job_key is not None and not failed:
+        raise NotFoundError(f"batch {batch.name} [{batch.id}] has no failed job {job_key!r}")
+    ids = [job.id for job in failed]
+    # A job whose parents have not all succeeded waits in pending; it is queued when they do.
+    parent = aliased(Job)
+    waiting = set(
+        session.scalars(
+            select(JobDependency.job_id)
+            .join(parent, parent.id == JobDependency.parent_id)
+            .where(JobDependency.job_id.in_(ids), parent.status != JobStatus.SUCCEEDED)
+        )
+    )
+    for job in failed:
+        job.status = JobStatus.PENDING if job.id in waiting else JobStatus.QUEUED
+        job.attempts = 0
+        job.error = job.error_code = None
+        job.finished_at = job.next_attempt_at = job.published_at = None
+    if failed:
+        batch.status = BatchStatus.RUNNING
+        batch.finished_at = None
+        batch.status_reason = None
+    return len(failed)
+
+
+def cancel(session: Session, batch: Batch, now: datetime) -> int:
+    """Cancel every job that has not started; running jobs finish and keep their outputs."""
+    if batch.status in TERMINAL_BATCH_STATUSES:
+        return 0
+    waiting = (JobStatus.PENDING, JobStatus.QUEUED, JobStatus.RETRYING, JobStatus.PAUSED)
+    cancelled = rows_affected(
+        session.execute(
+            update(Job)
+            .where(Job.batch_id == batch.id, Job.status.in_(waiting))
+            .values(status=JobStatus.CANCELLED, finished_at=now, error="cancelled by operator")
+        )
+    )
+    batch.status = BatchStatus.CANCELLED
+    batch.status_reason = "cancelled by operator"
+    batch.finished_at = now
+    return cancelled
+
+
+def resume(session: Session, batch: Batch) -> int:
+    """Queue the paused jobs of a paused batch again."""
+    resumed = rows_affected(
+        session.execute(
+            update(Job)
+            .where(Job.batch_id == batch.id, Job.status == JobStatus.PAUSED)
+            .values(status=JobStatus.QUEUED, published_at=None)
+        )
+    )
+    if batch.status is BatchStatus.PAUSED:
+        batch.status = BatchStatus.RUNNING
+        batch.status_reason = None
+    return resumed

@@ -1,0 +1,170 @@
+"""One job through the whole worker path: claim, API call to the emulator over HTTP, storage, SQL."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from audiobatch.emulator import EmulatorConfig, RunningEmulator, serve_in_thread
+from audiobatch.storage import open_storage
+from sqlalchemy import select
+
+from audiobatch.db.models import Artifact, Attempt, Batch, BatchStatus, Job, JobStatus, utcnow
+from audiobatch.db.session import session_scope
+from audiobatch.db.submit import insert_batch
+from audiobatch.elevenlabs.client import ElevenLabsClient
+from audiobatch.limiter import LocalLimiter
+from audiobatch.manifest import Manifest, load_manifests
+from audiobatch.render.runner import Runtime, run_job
+
+KEY = "pipeline-test-key"
+HOST, GUEST = "JBFqnCBsd6RMkjVDRZzb", "Aw4FAjKCGjjNkVhN1Xmq"
+
+
+@pytest.fixture(scope="module")
+def emulator() -> Iterator[RunningEmulator]:
+    with serve_in_thread(EmulatorConfig(concurrency=4, api_keys=frozenset({KEY}))) as running:
+        yield running
+
+
+def manifest(tmp_path: Path, jobs: str) -> Manifest:
+    path = tmp_path / "m.yaml"
+    path.write_text(f"batch: pipe\nvoices: {{host: {HOST}, guest: {GUEST}}}\njobs:\n{jobs}")
+    [loaded] = load_manifests([path])
+    return loaded
+
+
+def runtime(
+    database_url: str, emulator: RunningEmulator, tmp_path: Path, key: str = KEY
+) -> tuple[Runtime, list]:
+    published: list[tuple[int, str]] = []
+    rt = Runtime(
+        database_url=database_url,
+        storage=open_storage(f"file://{tmp_path / 'renders'}"),
+        client=ElevenLabsClient(emulator.url, key),
+        limiter=LocalLimiter({"general": 2, "music": 2}),
+        publish=published.extend,
+        worker="test-worker",
+    )
+    return rt, published
+
+
+def submit(database_url: str, m: Manifest) -> dict[str, int]:
+    with session_scope(database_url) as session:
+        batch = insert_batch(session, m, utcnow())
+        return {
+            job.key: job.id for job in session.scalars(select(Job).where(Job.batch_id == batch.id))
+        }
+
+
+DIALOGUE = """  - id: line
+    kind: dialogue
+    inputs:
+      - {voice: host, text: "Knock knock."}
+      - {voice: guest, text: "Who is there?"}
+"""
+
+
+def test_a_dialogue_job_is_rendered_stored_verified_and_recorded(
+    database_url: str, emulator: RunningEmulator, tmp_path: Path
+) -> None:
+    ids = submit(database_url, manifest(tmp_path, DIALOGUE))
+    rt, _ = runtime(database_url, emulator, tmp_path)
+    run_job(ids["line"], rt)
+    with session_scope(database_url) as session:
+        job = session.get_one(Job, ids["line"])
+        assert job.status is JobStatus.SUCCEEDED
+        [artifact] = job.artifacts
+        [attempt] = job.attempt_rows
+        batch = session.get_one(Batch, job.batch_id)
+        assert batch.status is BatchStatus.SUCCEEDED
+    path = Path(artifact.uri.removeprefix("file://"))
+    data = path.read_bytes()
+    assert (artifact.name, artifact.bytes, artifact.sha256) == (
+        "audio.mp3",
+        len(data),
+        hashlib.sha256(data).hexdigest(),
+    )
+    assert (attempt.http_status, attempt.outcome) == (200, "succeeded")
+    assert attempt.request_id and attempt.character_cost == len("Knock knock.Who is there?")
+    results = json.loads(
+        (tmp_path / "renders" / "pipe" / job.batch_id / "results.json").read_text()
+    )
+    assert results["jobs"][0]["outputs"][0]["sha256"] == artifact.sha256
+
+
+def test_a_duplicate_delivery_does_nothing(
+    database_url: str, emulator: RunningEmulator, tmp_path: Path
+) -> None:
+    ids = submit(database_url, manifest(tmp_path, DIALOGUE))
+    rt, _ = runtime(database_url, emulator, tmp_path)
+    run_job(ids["line"], rt)
+    run_job(ids["line"], rt)
+    with session_scope(database_url) as session:
+        assert len(list(session.scalars(select(Attempt)))) == 1
+        assert len(list(session.scalars(select(Artifact)))) == 1
+
+
+def test_an_invalid_api_key_fails_the_job_with_the_apis_message(
+    database_url: str, emulator: RunningEmulator, tmp_path: Path
+) -> None:
+    ids = submit(database_url, manifest(tmp_path, DIALOGUE))
+    rt, _ = runtime(database_url, emulator, tmp_path, key="wrong-key")
+    run_job(ids["line"], rt)
+    with session_scope(database_url) as session:
+        job = session.get_one(Job, ids["line"])
+        assert job.status is JobStatus.FAILED
+        assert job.error_code == "invalid_api_key"
+        assert "wrong-key" not in (job.error or "")
+        [attempt] = job.attempt_rows
+        assert attempt.http_status == 401
+        assert not job.artifacts
+
+
+def test_timestamps_store_alignment_and_subtitles(
+    database_url: str, emulator: RunningEmulator, tmp_path: Path
+) -> None:
+    jobs = DIALOGUE.replace(
+        "kind: dialogue", "kind: dialogue\n    timestamps: true"
+    ) + DIALOGUE.replace("id: line", "id: streamed").replace(
+        "kind: dialogue", "kind: dialogue\n    timestamps: true\n    stream: true"
+    )
+    ids = submit(database_url, manifest(tmp_path, jobs))
+    rt, _ = runtime(database_url, emulator, tmp_path)
+    for job_id in ids.values():
+        run_job(job_id, rt)
+    with session_scope(database_url) as session:
+        for job_id in ids.values():
+            job = session.get_one(Job, job_id)
+            assert job.status is JobStatus.SUCCEEDED, job.error
+            names = {a.name: a for a in job.artifacts}
+            assert set(names) == {"audio.mp3", "alignment.json", "subtitles.srt", "subtitles.vtt"}
+            alignment = json.loads(
+                Path(names["alignment.json"].uri.removeprefix("file://")).read_text()
+            )
+            assert (
+                "".join(alignment["alignment"]["characters"]).replace(" ", "").startswith("Knock")
+            )
+            assert [s["voice_id"] for s in alignment["voice_segments"]] == [HOST, GUEST]
+            srt = Path(names["subtitles.srt"].uri.removeprefix("file://")).read_text()
+            assert "Knock knock." in srt and "Who is there?" in srt
+
+
+def test_a_dependant_is_queued_and_published_when_its_parent_succeeds(
+    database_url: str, emulator: RunningEmulator, tmp_path: Path
+) -> None:
+    jobs = (
+        DIALOGUE
+        + """  - id: redub
+    kind: voice_change
+    voice: guest
+    source: {from: line}
+"""
+    )
+    ids = submit(database_url, manifest(tmp_path, jobs))
+    rt, published = runtime(database_url, emulator, tmp_path)
+    run_job(ids["line"], rt)
+    assert published == [(ids["redub"], "voice")]

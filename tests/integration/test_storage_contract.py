@@ -1,0 +1,133 @@
+"""One contract, two stores: the local folder and S3 (moto's server) behave the same."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from pathlib import Path
+
+import boto3
+import httpx
+import pytest
+
+from audiobatch.errors import (
+    NotFoundError,
+    StorageError,
+    StorageIntegrityError,
+    StorageUnavailableError,
+)
+from audiobatch.storage import LocalStorage, S3Storage, Storage
+
+MIB = 1024 * 1024
+
+
+@pytest.fixture(params=["local", "s3", "s3-prefixed"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Storage:
+    if request.param == "local":
+        return LocalStorage(tmp_path / "root")
+    endpoint = request.getfixturevalue("s3_server")
+    bucket = request.getfixturevalue("s3_bucket")
+    prefix = "renders/nightly" if request.param == "s3-prefixed" else ""
+    return S3Storage(bucket, prefix, endpoint_url=endpoint)
+
+
+def leftovers(store: Storage) -> list[str]:
+    """Every object or partial write the store holds, by any name."""
+    if isinstance(store, LocalStorage):
+        return sorted(str(p.relative_to(store.root)) for p in store.root.rglob("*") if p.is_file())
+    assert isinstance(store, S3Storage)
+    objects = store.client.list_objects_v2(Bucket=store.bucket).get("Contents", [])
+    uploads = store.client.list_multipart_uploads(Bucket=store.bucket).get("Uploads", [])
+    return sorted([o["Key"] for o in objects] + [f"upload:{u['Key']}" for u in uploads])
+
+
+def chunks(total: int, size: int = 64 * 1024) -> Iterator[bytes]:
+    for start in range(0, total, size):
+        yield bytes([start // size % 256]) * min(size, total - start)
+
+
+def test_an_object_written_reads_back_with_its_size_and_sha256(store: Storage) -> None:
+    obj = store.write("demo/b1/job/audio.mp3", [b"abc", b"def"], "audio/mpeg")
+    assert (obj.bytes, obj.sha256) == (6, hashlib.sha256(b"abcdef").hexdigest())
+    assert b"".join(store.read("demo/b1/job/audio.mp3")) == b"abcdef"
+    assert store.size("demo/b1/job/audio.mp3") == 6
+    store.verify(obj)
+
+
+def test_an_object_of_several_parts_round_trips(store: Storage) -> None:
+    data_hash = hashlib.sha256(b"".join(chunks(20 * MIB))).hexdigest()
+    obj = store.write("big/audio.pcm", chunks(20 * MIB), "audio/pcm")
+    assert (obj.bytes, obj.sha256) == (20 * MIB, data_hash)
+    store.verify(obj)
+    assert leftovers(store) == [k for k in leftovers(store) if not k.startswith("upload:")]
+
+
+@pytest.mark.parametrize("total", [10, 20 * MIB])
+def test_a_failing_stream_leaves_nothing_behind(store: Storage, total: int) -> None:
+    class Cut(Exception):
+        pass
+
+    def broken() -> Iterator[bytes]:
+        yield from chunks(total)
+        raise Cut("connection lost")
+
+    with pytest.raises(Cut):
+        store.write("demo/b1/job/audio.mp3", broken(), "audio/mpeg")
+    assert leftovers(store) == []
+    assert store.size("demo/b1/job/audio.mp3") is None
+
+
+def test_verify_catches_a_changed_and_a_missing_object(store: Storage) -> None:
+    obj = store.write("a/x.json", [b"{}"], "application/json")
+    store.write("a/x.json", [b"{ }"], "application/json")  # changed behind the record's back
+    with pytest.raises(StorageIntegrityError):
+        store.verify(obj)
+    store.delete("a/x.json")
+    store.delete("a/x.json")  # deleting twice is fine
+    with pytest.raises(NotFoundError):
+        store.verify(obj)
+    assert store.size("a/x.json") is None
+
+
+@pytest.mark.parametrize("key", ["../escape", "/abs/key", "a/../b", "a//b", "a\\b", ""])
+def test_keys_that_could_leave_the_root_are_refused(store: Storage, key: str) -> None:
+    with pytest.raises(StorageError, match="invalid storage key"):
+        store.write(key, [b"x"], "text/plain")
+
+
+def test_uris_name_the_object(store: Storage) -> None:
+    obj = store.write("a/b.txt", [b"x"], "text/plain")
+    if isinstance(store, S3Storage):
+        prefix = f"{store.prefix}/" if store.prefix else ""
+        assert obj.uri == f"s3://{store.bucket}/{prefix}a/b.txt"
+        url = store.presigned_url("a/b.txt")
+        assert url is not None and httpx.get(url).content == b"x"
+        head = boto3.client("s3", endpoint_url=store._endpoint_url).head_object(
+            Bucket=store.bucket, Key=f"{prefix}a/b.txt"
+        )
+        assert head["ContentType"] == "text/plain"
+    else:
+        assert obj.uri == (store.root / "a" / "b.txt").as_uri()
+        assert store.presigned_url("a/b.txt") is None
+        assert store.local_path("a/b.txt") == store.root / "a" / "b.txt"
+
+
+def test_an_unreachable_s3_endpoint_is_a_retryable_storage_error() -> None:
+    store = S3Storage("bucket", endpoint_url="http://127.0.0.1:1")
+    with pytest.raises(StorageUnavailableError):
+        store.write("a/b", [b"x"], "text/plain")
+
+
+def test_a_missing_bucket_says_so(s3_server: str) -> None:
+    store = S3Storage("no-such-bucket-here", endpoint_url=s3_server)
+    with pytest.raises(StorageError, match="does not exist"):
+        store.write("a/b", [b"x"], "text/plain")
+
+
+def test_stale_partial_writes_are_cleaned_up(tmp_path: Path) -> None:
+    store = LocalStorage(tmp_path)
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / ".audio.mp3.1234abcd.partial").write_bytes(b"half")
+    store.write("a/audio.mp3", [b"whole"], "audio/mpeg")
+    assert store.remove_partials(older_than_s=0) == 1
+    assert leftovers(store) == ["a/audio.mp3"]
