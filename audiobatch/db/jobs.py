@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from audiobatch.storage import StoredObject
 from sqlalchemy import delete, exists, func, select, update
 from sqlalchemy.orm import Session, aliased
 
@@ -26,6 +25,7 @@ from audiobatch.db.models import (
     JobStatus,
 )
 from audiobatch.db.session import rows_affected
+from audiobatch.storage import StoredObject
 
 DEPENDENCY_FAILED = "dependency failed"
 

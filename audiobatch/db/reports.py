@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from audiobatch.storage import Storage, StoredObject
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from audiobatch.db.models import Artifact, Batch, Job, JobStatus
 from audiobatch.errors import NotFoundError
+from audiobatch.storage import Storage, StoredObject
 
 
 def find_batch(session: Session, ref: str) -> Batch:

@@ -6,11 +6,11 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from audiobatch.manifest import Manifest
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from audiobatch.db.models import Batch, BatchStatus, Job, JobDependency, JobStatus
+from audiobatch.manifest import Manifest
 from audiobatch.render.families import FAMILIES
 
 
