@@ -80,7 +80,9 @@ def validate(
         _print_json({"valid": True, "batches": summary})
         return
     for item in summary:
-        out.print(f"{item['source']}: valid, batch {item['batch']!r}, {item['jobs']} jobs")
+        out.print(
+            f"{item['source']}: valid, batch {item['batch']!r}, {item['jobs']} jobs", markup=False
+        )
 
 
 @app.command()
@@ -105,7 +107,7 @@ def submit(
     )
     if not json_:
         for batch in batches:
-            out.print(f"submitted batch {batch.name} [{batch.id}]: {batch.jobs} jobs")
+            out.print(f"submitted batch {batch.name} [{batch.id}]: {batch.jobs} jobs", markup=False)
     if not wait:
         if json_:
             _print_json([{"id": b.id, "name": b.name, "jobs": b.jobs} for b in batches])
@@ -224,7 +226,7 @@ def retry(
         found = find_batch(session, batch)
         count = operations.retry_failed(session, found, job)
     publish_queued(url, broker_publisher(settings), utcnow(), settings.republish_after_s)
-    out.print(f"{count} failed job(s) of {found.name} [{found.id}] queued again")
+    out.print(f"{count} failed job(s) of {found.name} [{found.id}] queued again", markup=False)
 
 
 @app.command()
@@ -234,7 +236,7 @@ def cancel(batch: BatchRef) -> None:
     with session_scope(ready_database(settings)) as session:
         found = find_batch(session, batch)
         count = operations.cancel(session, found, utcnow())
-    out.print(f"{found.name} [{found.id}]: {count} job(s) cancelled")
+    out.print(f"{found.name} [{found.id}]: {count} job(s) cancelled", markup=False)
 
 
 @app.command()
@@ -246,7 +248,7 @@ def resume(batch: BatchRef) -> None:
         found = find_batch(session, batch)
         count = operations.resume(session, found)
     publish_queued(url, broker_publisher(settings), utcnow(), settings.republish_after_s)
-    out.print(f"{found.name} [{found.id}]: {count} job(s) resumed")
+    out.print(f"{found.name} [{found.id}]: {count} job(s) resumed", markup=False)
 
 
 @app.command()

@@ -24,6 +24,7 @@ def embedded_services(settings: Settings, console: Console) -> Iterator[Settings
         f"State: {_describe_database(settings)}; broker: {_describe_broker(settings)}; "
         f"storage: {settings.storage_url}",
         highlight=False,
+        soft_wrap=True,
     )
     with ExitStack() as stack:
         if settings.api_key is None:
@@ -41,7 +42,8 @@ def _emulator(settings: Settings, console: Console) -> Iterator[Settings]:
     )
     with serve_in_thread(config) as emulator:
         console.print(
-            f"No ELEVENLABS_API_KEY set: rendering against the built-in emulator at {emulator.url}"
+            f"No ELEVENLABS_API_KEY set: rendering against the built-in emulator at {emulator.url}",
+            soft_wrap=True,
         )
         yield settings.with_overrides(api_url=emulator.url, api_key=SecretStr(EMULATOR_API_KEY))
 
@@ -61,7 +63,9 @@ def _worker(settings: Settings, console: Console) -> Iterator[None]:
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
         )
-    console.print(f"Started a local worker (pid {process.pid}); its log is {log_path}")
+    console.print(
+        f"Started a local worker (pid {process.pid}); its log is {log_path}", soft_wrap=True
+    )
     try:
         yield
     finally:

@@ -6,6 +6,7 @@ import time
 from collections.abc import Callable, Sequence
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from audiobatch.db.models import TERMINAL_BATCH_STATUSES, Batch, BatchStatus
@@ -49,7 +50,7 @@ def wait_for_batches(
                     done = sum(counts[s] for s in DONE_STATES)
                     progress.update(
                         tasks[batch_id],
-                        description=f"{batch.name} [{batch.id}]",
+                        description=f"{escape(batch.name)} \\[{batch.id}]",
                         total=sum(counts.values()),
                         completed=done,
                         detail=_detail(counts, batch.status),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 STATUS_STYLES = {
@@ -41,12 +42,12 @@ def print_batches(console: Console, summaries: list[dict[str, Any]]) -> None:
 
 def print_batch(console: Console, report: dict[str, Any]) -> None:
     console.print(
-        f"batch [bold]{report['name']}[/] [{report['id']}]: {_styled(report['status'])}"
+        f"batch [bold]{escape(report['name'])}[/] \\[{report['id']}]: {_styled(report['status'])}"
         f" ({_counts(report['counts'])})",
         highlight=False,
     )
     if report.get("reason"):
-        console.print(f"  reason: {report['reason']}", markup=False)
+        console.print(f"  reason: {report['reason']}", markup=False, highlight=False)
     print_jobs(console, report["jobs"])
 
 
@@ -54,7 +55,13 @@ def print_jobs(console: Console, jobs: list[dict[str, Any]]) -> None:
     table = Table("job", "kind", "status", "attempts", "outputs / error")
     for job in jobs:
         detail = job["error"] or ", ".join(o["name"] for o in job["outputs"])
-        table.add_row(job["id"], job["kind"], _styled(job["status"]), str(job["attempts"]), detail)
+        table.add_row(
+            escape(job["id"]),
+            job["kind"],
+            _styled(job["status"]),
+            str(job["attempts"]),
+            escape(detail),
+        )
     console.print(table)
 
 
@@ -65,4 +72,4 @@ def print_outcome(console: Console, report: dict[str, Any]) -> None:
     if uris:
         console.print("outputs:")
         for uri in uris:
-            console.print(f"  {uri}", markup=False, highlight=False)
+            console.print(f"  {uri}", markup=False, highlight=False, soft_wrap=True)
