@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
-from audiobatch.storage import Storage, StoredObject
-
 from audiobatch.elevenlabs.client import ApiAnswer, ElevenLabsClient
+from audiobatch.storage import Storage, StoredObject
 
 
 @dataclass

@@ -13,11 +13,10 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from audiobatch.elevenlabs.formats import content_type, extension
-from audiobatch.manifest import DialogueJob
-
 from audiobatch.elevenlabs.client import ApiAnswer
+from audiobatch.elevenlabs.formats import content_type, extension
 from audiobatch.errors import ApiTransportError
+from audiobatch.manifest import DialogueJob
 from audiobatch.render.alignment import Alignment
 from audiobatch.render.context import RenderContext
 from audiobatch.render.subtitles import cues_from_alignment, to_srt, to_vtt

@@ -9,8 +9,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from audiobatch.storage import Storage
-
 from audiobatch.db import jobs
 from audiobatch.db.dispatch import Publish
 from audiobatch.db.models import Attempt, BatchStatus, utcnow
@@ -23,6 +21,7 @@ from audiobatch.render.context import RenderContext
 from audiobatch.render.families import FAMILIES
 from audiobatch.render.kinds import render_spec
 from audiobatch.retry import RetryPolicy, decide
+from audiobatch.storage import Storage
 
 log = logging.getLogger(__name__)
 

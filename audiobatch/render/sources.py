@@ -16,12 +16,12 @@ from pathlib import Path
 from typing import Any
 
 import av
-from audiobatch.storage import Storage, open_storage
 
 from audiobatch.elevenlabs.client import Upload
 from audiobatch.errors import NotFoundError, SourceError
 from audiobatch.manifest import JobOutput, LocalFile, S3Object, Source
 from audiobatch.render.context import RenderContext
+from audiobatch.storage import Storage, open_storage
 
 AUDIO_ARTIFACT_PREFERENCE = ("audio.", "vocals.", "instrumental.")
 

@@ -6,7 +6,6 @@ import os
 import socket
 
 import redis
-from audiobatch.storage import open_storage
 
 from audiobatch.config import Settings
 from audiobatch.db.dispatch import Publish
@@ -15,6 +14,7 @@ from audiobatch.errors import ConfigError
 from audiobatch.limiter import Limiter, LocalLimiter, RedisLimiter
 from audiobatch.render.runner import Runtime
 from audiobatch.retry import RetryPolicy
+from audiobatch.storage import open_storage
 
 
 def build_runtime(settings: Settings, publish: Publish) -> Runtime:

@@ -5,12 +5,12 @@ from __future__ import annotations
 import threading
 from datetime import timedelta
 
-from audiobatch.storage import StoredObject
 from sqlalchemy import select
 
 from audiobatch.db import dispatch, jobs
 from audiobatch.db.models import Batch, BatchStatus, Job, JobDependency, JobStatus, utcnow
 from audiobatch.db.session import session_scope
+from audiobatch.storage import StoredObject
 
 
 def make_batch(

@@ -8,17 +8,17 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from audiobatch.emulator import EmulatorConfig, RunningEmulator, serve_in_thread
-from audiobatch.storage import open_storage
 from sqlalchemy import select
 
 from audiobatch.db.models import Artifact, Attempt, Batch, BatchStatus, Job, JobStatus, utcnow
 from audiobatch.db.session import session_scope
 from audiobatch.db.submit import insert_batch
 from audiobatch.elevenlabs.client import ElevenLabsClient
+from audiobatch.emulator import EmulatorConfig, RunningEmulator, serve_in_thread
 from audiobatch.limiter import LocalLimiter
 from audiobatch.manifest import Manifest, load_manifests
 from audiobatch.render.runner import Runtime, run_job
+from audiobatch.storage import open_storage
 
 KEY = "pipeline-test-key"
 HOST, GUEST = "JBFqnCBsd6RMkjVDRZzb", "Aw4FAjKCGjjNkVhN1Xmq"
