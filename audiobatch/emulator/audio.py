@@ -55,7 +55,7 @@ def plan(turns: list[Turn]) -> Plan:
     return Plan(chars, starts, ends, spans, round(t, 3))
 
 
-def _voice_pitch_hz(voice_id: str) -> float:
+def voice_pitch_hz(voice_id: str) -> float:
     return 90.0 + hashlib.sha256(voice_id.encode()).digest()[0] / 255 * 160.0
 
 
@@ -67,7 +67,7 @@ def synthesize(turns: list[Turn], layout: Plan, rate_hz: int) -> np.ndarray:
     envelope = np.hanning(char_samples).astype(np.float32)
     time = np.arange(char_samples, dtype=np.float32) / rate_hz
     for (first, last, _, _), turn in zip(layout.turns, turns, strict=True):
-        pitch = _voice_pitch_hz(turn.voice_id)
+        pitch = voice_pitch_hz(turn.voice_id)
         for i in range(first, last):
             ch = layout.characters[i]
             if ch in SILENT:

@@ -10,7 +10,8 @@ from types import TracebackType
 
 import uvicorn
 
-from audiobatch.emulator.app import EmulatorConfig, create_app
+from audiobatch.emulator.app import create_app
+from audiobatch.emulator.gate import EmulatorConfig
 
 START_TIMEOUT_S = 10.0
 

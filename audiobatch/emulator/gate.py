@@ -1,0 +1,133 @@
+"""What every endpoint shares: the key check, the pool's concurrency, latency, headers, ledger."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from fastapi.responses import JSONResponse, StreamingResponse
+
+from audiobatch.emulator.errors import api_error, new_request_id
+from audiobatch.emulator.state import EmulatorState, key_hash
+
+STREAM_CHUNK_BYTES = 16 * 1024
+
+
+@dataclass(frozen=True)
+class EmulatorConfig:
+    """How the emulator behaves: per-key concurrency per pool, latency, accepted keys."""
+
+    concurrency: int = 2
+    music_concurrency: int = 2
+    latency_ms: int = 0
+    api_keys: frozenset[str] | None = None
+    seed: int = 0
+
+    def limit(self, pool: str) -> int:
+        return self.music_concurrency if pool == "music" else self.concurrency
+
+
+@dataclass(frozen=True)
+class Admission:
+    who: str  # the key's hash: the key itself is never kept
+    pool: str
+    in_flight: int
+
+
+class Gate:
+    def __init__(self, config: EmulatorConfig, state: EmulatorState) -> None:
+        self.config = config
+        self.state = state
+
+    def authorize(self, api_key: str | None) -> str | JSONResponse:
+        if not api_key:
+            self.state.count(401)
+            return api_error(
+                401, "missing_api_key", "Please provide an API key in the xi-api-key header."
+            )
+        if self.config.api_keys is not None and api_key not in self.config.api_keys:
+            self.state.count(401)
+            return api_error(401, "invalid_api_key", "Invalid API key.")
+        return key_hash(api_key)
+
+    def refuse(self, response: JSONResponse) -> JSONResponse:
+        self.state.count(response.status_code)
+        return response
+
+    def admit(self, who: str, pool: str) -> Admission | JSONResponse:
+        limit = self.config.limit(pool)
+        in_flight = self.state.enter(who, pool, limit)
+        if in_flight is None:
+            self.state.count(429)
+            return api_error(
+                429,
+                "concurrent_limit_exceeded",
+                "Too many concurrent requests. Your current subscription is associated with a "
+                f"maximum of {limit} concurrent requests (running in parallel).",
+                legacy_status="too_many_concurrent_requests",
+            )
+        return Admission(who, pool, in_flight)
+
+    def respond(
+        self,
+        admission: Admission,
+        path: str,
+        chunks: list[bytes],
+        media_type: str,
+        *,
+        audio: bytes,
+        character_cost: int,
+        stream: bool,
+        extra_headers: dict[str, str] | None = None,
+    ) -> StreamingResponse:
+        """Send ``chunks`` after the configured latency, then free the pool place and log it."""
+        request_id = new_request_id()
+        served = b"".join(chunks)
+        headers = {
+            "request-id": request_id,
+            "history-item-id": uuid.uuid4().hex[:20],
+            "character-cost": str(character_cost),
+            "current-concurrent-requests": str(admission.in_flight),
+            "maximum-concurrent-requests": str(self.config.limit(admission.pool)),
+            **(extra_headers or {}),
+        }
+        if not stream:
+            headers["content-length"] = str(len(served))
+        chunks = chunks or [b""]
+        state, latency_s = self.state, self.config.latency_ms / 1000
+
+        async def send() -> AsyncIterator[bytes]:
+            # Like the API, the place in the pool is freed when generation ends, which is before
+            # the last bytes have drained through the socket.
+            left = False
+            try:
+                if latency_s:
+                    await asyncio.sleep(latency_s)
+                for n, chunk in enumerate(chunks):
+                    if n == len(chunks) - 1:
+                        state.leave(admission.who, admission.pool)
+                        left = True
+                        state.record(
+                            request_id,
+                            path,
+                            served,
+                            hashlib.sha256(audio).hexdigest(),
+                            admission.who,
+                        )
+                        state.count(200)
+                    yield chunk
+            finally:
+                if not left:
+                    state.leave(admission.who, admission.pool)
+
+        return StreamingResponse(send(), media_type=media_type, headers=headers)
+
+    def release(self, admission: Admission) -> None:
+        self.state.leave(admission.who, admission.pool)
+
+
+def split(data: bytes, size: int = STREAM_CHUNK_BYTES) -> list[bytes]:
+    return [data[i : i + size] for i in range(0, len(data), size)]
