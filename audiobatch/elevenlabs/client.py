@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, BinaryIO
 
 import httpx
@@ -204,9 +204,9 @@ class ElevenLabsClient:
         read_timeout_s: float | None = None,
     ) -> AnswerContext:
         params = {"output_format": output_format} if output_format else {}
-        timeout = self._timeouts.for_httpx()
+        timeouts = self._timeouts
         if read_timeout_s is not None:
-            timeout = httpx.Timeout(timeout, read=max(read_timeout_s, self._timeouts.read_s))
+            timeouts = replace(timeouts, read_s=max(read_timeout_s, timeouts.read_s))
         request = self._http.build_request(
             "POST",
             path,
@@ -214,7 +214,7 @@ class ElevenLabsClient:
             files=files,
             data=data,
             params=params,
-            timeout=timeout,
+            timeout=timeouts.for_httpx(),
         )
         return _send(self._http, request)
 

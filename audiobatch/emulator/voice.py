@@ -142,6 +142,7 @@ def register(app: FastAPI, gate: Gate, cache: RenderCache) -> None:
         )  # fmt: skip
 
     @app.post("/v1/speech-to-speech/{voice_id}")
+    @app.post("/v1/voice-changer/{voice_id}")  # the same endpoint, under the name newer SDKs use
     async def speech_to_speech(
         voice_id: str,
         audio: Annotated[UploadFile, File()],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 
 from celery import Celery
 
@@ -19,12 +20,16 @@ def register_tasks(app: Celery, settings: Settings) -> None:
     runtimes: dict[int, Runtime] = {}
     publish = publisher(app)
 
+    lock = threading.Lock()
+
     def runtime() -> Runtime:
+        # One runtime per process, shared by its threads: they must share one limiter.
         pid = os.getpid()
-        if pid not in runtimes:
-            runtimes.clear()  # a forked child never reuses its parent's clients or engines
-            runtimes[pid] = build_runtime(settings, publish)
-        return runtimes[pid]
+        with lock:
+            if pid not in runtimes:
+                runtimes.clear()  # a forked child never reuses its parent's clients or engines
+                runtimes[pid] = build_runtime(settings, publish)
+            return runtimes[pid]
 
     @app.task(name=RENDER_TASK, ignore_result=True)  # type: ignore[untyped-decorator]
     def render(job_id: int) -> None:
