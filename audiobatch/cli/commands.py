@@ -32,6 +32,7 @@ from audiobatch.db.reports import (
     list_jobs,
 )
 from audiobatch.db.session import session_scope
+from audiobatch.emulator.faults import FAULTS
 from audiobatch.manifest import load_manifests
 from audiobatch.render.families import QUEUES
 from audiobatch.storage import open_storage
@@ -284,6 +285,11 @@ def emulator(
     concurrency: Annotated[int, typer.Option("--concurrency", min=1)] = 2,
     music_concurrency: Annotated[int, typer.Option("--music-concurrency", min=1)] = 2,
     latency_ms: Annotated[int, typer.Option("--latency-ms", min=0)] = 0,
+    fault_rate: Annotated[float, typer.Option("--fault-rate", min=0.0, max=1.0)] = 0.0,
+    faults: Annotated[
+        str, typer.Option("--faults", help=f"Comma-separated mix, of {', '.join(FAULTS)}.")
+    ] = ",".join(FAULTS),
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the fault draw.")] = 0,
     api_key: Annotated[
         list[str], typer.Option("--api-key", help="Accept only this key (repeatable).")
     ] = [],  # noqa: B006
@@ -291,11 +297,20 @@ def emulator(
     """Serve the local stand-in for the ElevenLabs API."""
     from audiobatch.emulator import EmulatorConfig, serve
 
+    unknown = {f.strip() for f in faults.split(",") if f.strip()} - set(FAULTS)
+    if unknown:
+        raise typer.BadParameter(
+            f"unknown fault(s) {', '.join(sorted(unknown))}", param_hint="--faults"
+        )
+
     config = EmulatorConfig(
         concurrency=concurrency,
         music_concurrency=music_concurrency,
         latency_ms=latency_ms,
         api_keys=frozenset(api_key) or None,
+        fault_rate=fault_rate,
+        faults=tuple(f.strip() for f in faults.split(",") if f.strip()),
+        seed=seed,
     )
     err.print(f"emulator listening on http://{host}:{port}")
     serve(config, host=host, port=port)

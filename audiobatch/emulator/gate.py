@@ -11,6 +11,13 @@ from dataclasses import dataclass
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from audiobatch.emulator.errors import api_error, new_request_id
+from audiobatch.emulator.faults import (
+    SLOW_FIRST_BYTE_S,
+    STATUS_FAULTS,
+    FaultPlan,
+    malformed,
+    status_answer,
+)
 from audiobatch.emulator.state import EmulatorState, key_hash
 
 STREAM_CHUNK_BYTES = 16 * 1024
@@ -25,6 +32,8 @@ class EmulatorConfig:
     latency_ms: int = 0
     api_keys: frozenset[str] | None = None
     seed: int = 0
+    fault_rate: float = 0.0
+    faults: tuple[str, ...] = ()  # the mix faults are drawn from; see emulator.faults
 
     def limit(self, pool: str) -> int:
         return self.music_concurrency if pool == "music" else self.concurrency
@@ -35,12 +44,18 @@ class Admission:
     who: str  # the key's hash: the key itself is never kept
     pool: str
     in_flight: int
+    fault: str | None = None  # a body fault to inflict on the answer
+
+
+class Disconnect(Exception):
+    """Raised mid-body to drop the connection, as a failing server does."""
 
 
 class Gate:
     def __init__(self, config: EmulatorConfig, state: EmulatorState) -> None:
         self.config = config
         self.state = state
+        self.faults = FaultPlan(config.fault_rate, config.faults, config.seed)
 
     def authorize(self, api_key: str | None) -> str | JSONResponse:
         if not api_key:
@@ -58,6 +73,11 @@ class Gate:
         return response
 
     def admit(self, who: str, pool: str) -> Admission | JSONResponse:
+        fault = self.faults.draw()
+        if fault in STATUS_FAULTS:
+            answer = status_answer(fault)
+            self.state.count(answer.status_code)
+            return answer
         limit = self.config.limit(pool)
         in_flight = self.state.enter(who, pool, limit)
         if in_flight is None:
@@ -69,7 +89,7 @@ class Gate:
                 f"maximum of {limit} concurrent requests (running in parallel).",
                 legacy_status="too_many_concurrent_requests",
             )
-        return Admission(who, pool, in_flight)
+        return Admission(who, pool, in_flight, fault)
 
     def respond(
         self,
@@ -94,10 +114,18 @@ class Gate:
             "maximum-concurrent-requests": str(self.config.limit(admission.pool)),
             **(extra_headers or {}),
         }
+        fault = admission.fault
+        if fault == "malformed":
+            chunks = malformed(chunks, media_type)
         if not stream:
-            headers["content-length"] = str(len(served))
+            headers["content-length"] = str(len(b"".join(chunks)))
+        if fault in ("truncate", "disconnect"):  # half the body, then the connection drops
+            chunks = [served[: len(served) // 2]]
         chunks = chunks or [b""]
         state, latency_s = self.state, self.config.latency_ms / 1000
+        if fault == "slow":
+            latency_s += SLOW_FIRST_BYTE_S
+        complete = fault in (None, "slow")
 
         async def send() -> AsyncIterator[bytes]:
             # Like the API, the place in the pool is freed when generation ends, which is before
@@ -110,15 +138,18 @@ class Gate:
                     if n == len(chunks) - 1:
                         state.leave(admission.who, admission.pool)
                         left = True
-                        state.record(
-                            request_id,
-                            path,
-                            served,
-                            hashlib.sha256(audio).hexdigest(),
-                            admission.who,
-                        )
+                        if complete:
+                            state.record(
+                                request_id,
+                                path,
+                                served,
+                                hashlib.sha256(audio).hexdigest(),
+                                admission.who,
+                            )
                         state.count(200)
                     yield chunk
+                if fault == "disconnect":
+                    raise Disconnect("connection dropped mid-body")
             finally:
                 if not left:
                     state.leave(admission.who, admission.pool)

@@ -168,3 +168,24 @@ def test_a_dependant_is_queued_and_published_when_its_parent_succeeds(
     rt, published = runtime(database_url, emulator, tmp_path)
     run_job(ids["line"], rt)
     assert published == [(ids["redub"], "voice")]
+
+
+def test_every_dialogue_output_format_is_stored_with_its_extension(
+    database_url: str, emulator: RunningEmulator, tmp_path: Path
+) -> None:
+    from audiobatch.elevenlabs.formats import FORMATS_BY_FAMILY, extension
+
+    formats = sorted(FORMATS_BY_FAMILY["dialogue"])
+    jobs = "".join(
+        f"  - {{id: f{n}, kind: dialogue, output_format: {fmt}, inputs: [{{voice: host, text: Hi.}}]}}\n"
+        for n, fmt in enumerate(formats)
+    )
+    ids = submit(database_url, manifest(tmp_path, jobs))
+    rt, _ = runtime(database_url, emulator, tmp_path)
+    for job_id in ids.values():
+        run_job(job_id, rt)
+    with session_scope(database_url) as session:
+        for n, fmt in enumerate(formats):
+            job = session.get_one(Job, ids[f"f{n}"])
+            assert job.status is JobStatus.SUCCEEDED, (fmt, job.error)
+            assert [a.name for a in job.artifacts] == [f"audio.{extension(fmt)}"]
