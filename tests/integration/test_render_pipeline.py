@@ -189,3 +189,31 @@ def test_every_dialogue_output_format_is_stored_with_its_extension(
             job = session.get_one(Job, ids[f"f{n}"])
             assert job.status is JobStatus.SUCCEEDED, (fmt, job.error)
             assert [a.name for a in job.artifacts] == [f"audio.{extension(fmt)}"]
+
+
+def test_a_voice_change_reads_its_source_from_s3(
+    sqlite_url: str,
+    emulator: RunningEmulator,
+    tmp_path: Path,
+    s3_server: str,
+    s3_bucket: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import boto3
+
+    from audiobatch.db.migrate import upgrade
+
+    upgrade(sqlite_url)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", s3_server)
+    recording = (Path(__file__).resolve().parents[2] / "manifests/audio/line-01.mp3").read_bytes()
+    boto3.client("s3", endpoint_url=s3_server).put_object(
+        Bucket=s3_bucket, Key="takes/line.mp3", Body=recording
+    )
+    jobs = f"  - {{id: redub, kind: voice_change, voice: guest, source: 's3://{s3_bucket}/takes/line.mp3'}}\n"
+    ids = submit(sqlite_url, manifest(tmp_path, jobs))
+    rt, _ = runtime(sqlite_url, emulator, tmp_path)
+    run_job(ids["redub"], rt)
+    with session_scope(sqlite_url) as session:
+        job = session.get_one(Job, ids["redub"])
+        assert job.status is JobStatus.SUCCEEDED, job.error
+        assert [a.name for a in job.artifacts] == ["audio.mp3"]
