@@ -116,25 +116,13 @@ def register(app: FastAPI, gate: Gate, cache: RenderCache) -> None:
         stream: bool,
         timestamps: bool,
     ) -> Response:
-        who = gate.authorize(api_key)
-        if isinstance(who, JSONResponse):
-            return who
-        problem = check(body)
-        if problem is not None:
-            return gate.refuse(problem)
-        admission = gate.admit(who, "general")
+        admission = gate.enter(api_key, "general", lambda: check(body))
         if isinstance(admission, JSONResponse):
             return admission
         fmt = OutputFormat.parse(output_format)
         turns = [Turn(line.voice_id, line.text) for line in body.inputs]
-        try:
-            audio, layout = await cache.get(
-                cache.digest("dialogue", fmt.name, body.model_dump_json()),
-                lambda: render(turns, fmt),
-            )
-        except BaseException:
-            gate.release(admission)
-            raise
+        digest = cache.digest("dialogue", fmt.name, body.model_dump_json())
+        audio, layout = await gate.produce(admission, cache.get(digest, lambda: render(turns, fmt)))
         if timestamps:
             pieces = (
                 _timestamp_lines(audio, layout, body)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from fastapi.responses import JSONResponse, StreamingResponse
 
@@ -21,6 +22,7 @@ from audiobatch.emulator.faults import (
 from audiobatch.emulator.state import EmulatorState, key_hash
 
 STREAM_CHUNK_BYTES = 16 * 1024
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,29 @@ class Gate:
     def refuse(self, response: JSONResponse) -> JSONResponse:
         self.state.count(response.status_code)
         return response
+
+    def enter(
+        self,
+        api_key: str | None,
+        pool: str,
+        check: Callable[[], JSONResponse | None] = lambda: None,
+    ) -> Admission | JSONResponse:
+        """Key, then the request's own limits (``check``), then a place in the pool."""
+        who = self.authorize(api_key)
+        if isinstance(who, JSONResponse):
+            return who
+        problem = check()
+        if problem is not None:
+            return self.refuse(problem)
+        return self.admit(who, pool)
+
+    async def produce(self, admission: Admission, work: Awaitable[T]) -> T:
+        """Await the generation; if it fails, the place in the pool is given back."""
+        try:
+            return await work
+        except BaseException:
+            self.release(admission)
+            raise
 
     def admit(self, who: str, pool: str) -> Admission | JSONResponse:
         fault = self.faults.draw()

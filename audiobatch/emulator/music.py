@@ -158,23 +158,12 @@ def register(app: FastAPI, gate: Gate, cache: RenderCache) -> None:
         stream: bool,
         detailed: bool,
     ) -> Response:
-        who = gate.authorize(api_key)
-        if isinstance(who, JSONResponse):
-            return who
-        problem = check(body)
-        if problem is not None:
-            return gate.refuse(problem)
-        admission = gate.admit(who, "music")
+        admission = gate.enter(api_key, "music", lambda: check(body))
         if isinstance(admission, JSONResponse):
             return admission
         fmt = resolved(output_format, body.model_id)
-        try:
-            audio = await cache.get(
-                cache.digest("music", fmt.name, body.model_dump_json()), lambda: compose(body, fmt)
-            )
-        except BaseException:
-            gate.release(admission)
-            raise
+        digest = cache.digest("music", fmt.name, body.model_dump_json())
+        audio = await gate.produce(admission, cache.get(digest, lambda: compose(body, fmt)))
         song_id = hashlib.sha256(audio).hexdigest()[:20]
         headers = {"song-id": song_id} if body.store_for_inpainting else {}
         if detailed:
@@ -234,10 +223,7 @@ def register(app: FastAPI, gate: Gate, cache: RenderCache) -> None:
 
     @app.post("/v1/music/plan")
     async def composition_plan(body: PlanBody, xi_api_key: Key = None) -> Response:
-        who = gate.authorize(api_key=xi_api_key)
-        if isinstance(who, JSONResponse):
-            return who
-        admission = gate.admit(who, "music")
+        admission = gate.enter(xi_api_key, "music")
         if isinstance(admission, JSONResponse):
             return admission
         raw = json.dumps(plan_for(body)).encode()

@@ -37,8 +37,12 @@ BANDS = {
 }  # fmt: skip
 
 
-class InvalidAudioError(Exception):
-    pass
+class UnusableAudioError(Exception):
+    """An upload the API refuses: ``code`` is its error code."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 def decode(data: bytes, rate_hz: int) -> np.ndarray:
@@ -46,7 +50,9 @@ def decode(data: bytes, rate_hz: int) -> np.ndarray:
     try:
         with av.open(io.BytesIO(data), mode="r") as container:
             if not container.streams.audio:
-                raise InvalidAudioError("no audio stream")
+                raise UnusableAudioError(
+                    "invalid_audio", "The uploaded file holds no audio stream."
+                )
             resampler = av.AudioResampler(format="flt", layout="mono", rate=rate_hz)
             parts = [
                 frame.to_ndarray().reshape(-1)
@@ -54,9 +60,11 @@ def decode(data: bytes, rate_hz: int) -> np.ndarray:
                 for frame in resampler.resample(decoded)
             ]
     except av.error.FFmpegError as exc:
-        raise InvalidAudioError(str(exc)) from exc
+        raise UnusableAudioError(
+            "invalid_audio", f"The uploaded file is not audio we can read: {exc}"
+        ) from exc
     if not parts:
-        raise InvalidAudioError("no audio samples")
+        raise UnusableAudioError("invalid_audio", "The uploaded audio holds no samples.")
     return np.concatenate(parts).astype(np.float32)
 
 
@@ -82,7 +90,9 @@ def revoice(data: bytes, voice_id: str, fmt: OutputFormat) -> tuple[bytes, float
     samples = decode(data, fmt.rate_hz)
     duration_s = len(samples) / fmt.rate_hz
     if duration_s > MAX_STS_SECONDS:
-        raise ValueError(f"{duration_s:.0f} s")
+        raise UnusableAudioError(
+            "audio_too_long", f"The audio is {duration_s:.0f} s long; the limit is 5 minutes."
+        )
     window = max(1, fmt.rate_hz // 50)
     contour = np.convolve(np.abs(samples), np.ones(window) / window, mode="same")
     t = np.arange(len(samples), dtype=np.float32) / fmt.rate_hz
@@ -102,21 +112,16 @@ def register(app: FastAPI, gate: Gate, cache: RenderCache) -> None:
         xi_api_key: Key = None,
         output_format: Format = "mp3_44100_128",
     ) -> Response:
-        who = gate.authorize(xi_api_key)
-        if isinstance(who, JSONResponse):
-            return who
-        if stem_variation_id not in STEMS:
-            return gate.refuse(
-                api_error(
+        data = await file.read(MAX_UPLOAD_BYTES + 1)
+
+        def check() -> JSONResponse | None:
+            if stem_variation_id not in STEMS:
+                return api_error(
                     400, "invalid_parameters", f"Unknown stem_variation_id {stem_variation_id!r}."
                 )
-            )
-        data = await file.read(MAX_UPLOAD_BYTES + 1)
-        if len(data) > MAX_UPLOAD_BYTES:
-            return gate.refuse(
-                api_error(400, "request_too_large", "The file is larger than 50 MB.")
-            )
-        admission = gate.admit(who, "music")
+            return too_large(data)
+
+        admission = gate.enter(xi_api_key, "music", check)
         if isinstance(admission, JSONResponse):
             return admission
         fmt = OutputFormat.parse(output_format)
@@ -124,17 +129,11 @@ def register(app: FastAPI, gate: Gate, cache: RenderCache) -> None:
             "stems", fmt.name, stem_variation_id, hashlib.sha256(data).hexdigest()
         )
         try:
-            archive = await cache.get(digest, lambda: stems_zip(data, stem_variation_id, fmt))
-        except InvalidAudioError as exc:
-            gate.release(admission)
-            return gate.refuse(
-                api_error(
-                    400, "invalid_audio", f"The uploaded file is not audio we can read: {exc}"
-                )
+            archive = await gate.produce(
+                admission, cache.get(digest, lambda: stems_zip(data, stem_variation_id, fmt))
             )
-        except BaseException:
-            gate.release(admission)
-            raise
+        except UnusableAudioError as exc:
+            return gate.refuse(api_error(400, exc.code, str(exc)))
         headers = {"content-disposition": "attachment; filename=stems.zip"}
         return gate.respond(
             admission, "/v1/music/stem-separation", split(archive), "application/zip",
@@ -154,48 +153,31 @@ def register(app: FastAPI, gate: Gate, cache: RenderCache) -> None:
         xi_api_key: Key = None,
         output_format: Format = "mp3_44100_128",
     ) -> Response:
-        who = gate.authorize(xi_api_key)
-        if isinstance(who, JSONResponse):
-            return who
-        if not is_voice_id(voice_id):
-            return gate.refuse(voice_not_found(voice_id))
         data = await audio.read(MAX_UPLOAD_BYTES + 1)
-        if len(data) > MAX_UPLOAD_BYTES:
-            return gate.refuse(
-                api_error(400, "request_too_large", "The audio is larger than 50 MB.")
-            )
-        admission = gate.admit(who, "general")
+
+        def check() -> JSONResponse | None:
+            return too_large(data) if is_voice_id(voice_id) else voice_not_found(voice_id)
+
+        admission = gate.enter(xi_api_key, "general", check)
         if isinstance(admission, JSONResponse):
             return admission
         fmt = OutputFormat.parse(output_format)
-        digest = cache.digest(
-            "sts",
-            fmt.name,
-            voice_id,
-            model_id,
-            voice_settings,
-            seed,
-            hashlib.sha256(data).hexdigest(),
-        )
+        upload = hashlib.sha256(data).hexdigest()
+        digest = cache.digest("sts", fmt.name, voice_id, model_id, voice_settings, seed, upload)
         try:
-            voiced, duration_s = await cache.get(digest, lambda: revoice(data, voice_id, fmt))
-        except InvalidAudioError as exc:
-            gate.release(admission)
-            return gate.refuse(
-                api_error(400, "invalid_audio", f"The uploaded audio cannot be read: {exc}")
+            voiced, duration_s = await gate.produce(
+                admission, cache.get(digest, lambda: revoice(data, voice_id, fmt))
             )
-        except ValueError as exc:
-            gate.release(admission)
-            return gate.refuse(
-                api_error(
-                    400, "audio_too_long", f"The audio is {exc} long; the limit is 5 minutes."
-                )
-            )
-        except BaseException:
-            gate.release(admission)
-            raise
+        except UnusableAudioError as exc:
+            return gate.refuse(api_error(400, exc.code, str(exc)))
         cost = round(duration_s / 60 * 1000)  # billed at 1,000 characters a minute
         return gate.respond(
             admission, f"/v1/speech-to-speech/{voice_id}", split(voiced), fmt.content_type,
             audio=voiced, character_cost=cost, stream=False,
         )  # fmt: skip
+
+
+def too_large(data: bytes) -> JSONResponse | None:
+    if len(data) > MAX_UPLOAD_BYTES:
+        return api_error(400, "request_too_large", "The upload is larger than 50 MB.")
+    return None

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 
 from audiobatch.elevenlabs.client import ApiAnswer, ElevenLabsClient
+from audiobatch.elevenlabs.formats import content_type, extension
 from audiobatch.storage import Storage, StoredObject
 
 
@@ -36,6 +38,16 @@ class RenderContext:
         self.call = CallInfo(
             answer.status, answer.request_id, answer.character_cost, answer.max_concurrency
         )
+
+    def store_audio(self, call: AbstractContextManager[ApiAnswer], output_format: str) -> None:
+        """Send the request, note the answer, stream its body into ``audio.<ext>``."""
+        with call as answer:
+            self.answered(answer)
+            self.store(
+                f"audio.{extension(output_format)}",
+                answer.iter_bytes(),
+                content_type(output_format),
+            )
 
     def store(self, name: str, chunks: Iterable[bytes], content_type: str) -> StoredObject:
         """Stream ``chunks`` into ``<prefix>/<name>``, renewing the lease as data flows."""

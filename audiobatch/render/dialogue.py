@@ -47,9 +47,7 @@ def render_dialogue(job: DialogueJob, ctx: RenderContext) -> None:
     client = ctx.client
     if not job.timestamps:
         call = client.text_to_dialogue_stream if job.stream else client.text_to_dialogue
-        with call(body, fmt) as answer:
-            ctx.answered(answer)
-            ctx.store(audio_name, answer.iter_bytes(), audio_type)
+        ctx.store_audio(call(body, fmt), fmt)
         return
     alignment = Alignment()
     if job.stream:

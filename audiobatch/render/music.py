@@ -47,9 +47,7 @@ def render_music(job: MusicJob, ctx: RenderContext) -> None:
     client = ctx.client
     if not job.detailed:
         call = client.music_stream if job.stream else client.music
-        with call(body, fmt) as answer:
-            ctx.answered(answer)
-            ctx.store(audio_name, answer.iter_bytes(), audio_type)
+        ctx.store_audio(call(body, fmt), fmt)
         return
     with client.music_detailed(body, fmt) as answer:
         ctx.answered(answer)

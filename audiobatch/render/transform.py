@@ -50,12 +50,8 @@ def render_voice_change(job: VoiceChangeJob, ctx: RenderContext) -> None:
     if job.voice_settings is not None:
         fields["voice_settings"] = json.dumps(job.voice_settings.model_dump(exclude_none=True))
     fmt = job.output_format
-    with (
-        source_upload(job.source, ctx) as upload,
-        ctx.client.speech_to_speech(job.voice, upload, fmt, fields) as answer,
-    ):
-        ctx.answered(answer)
-        ctx.store(f"audio.{extension(fmt)}", answer.iter_bytes(), content_type(fmt))
+    with source_upload(job.source, ctx) as upload:
+        ctx.store_audio(ctx.client.speech_to_speech(job.voice, upload, fmt, fields), fmt)
 
 
 def _form_value(value: object) -> str:
