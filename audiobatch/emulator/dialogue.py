@@ -16,36 +16,6 @@ from audiobatch.emulator.errors import api_error
 from audiobatch.emulator.gate import Gate, split
 from audiobatch.emulator.params import Format, Key
 
-OUTPUT_FORMATS = [
-    "mp3_22050_32",
-    "mp3_24000_48",
-    "mp3_44100_32",
-    "mp3_44100_64",
-    "mp3_44100_96",
-    "mp3_44100_128",
-    "mp3_44100_192",
-    "pcm_8000",
-    "pcm_16000",
-    "pcm_22050",
-    "pcm_24000",
-    "pcm_32000",
-    "pcm_44100",
-    "pcm_48000",
-    "ulaw_8000",
-    "alaw_8000",
-    "opus_48000_32",
-    "opus_48000_64",
-    "opus_48000_96",
-    "opus_48000_128",
-    "opus_48000_192",
-]
-OutputFormatName = Literal[
-    "mp3_22050_32", "mp3_24000_48", "mp3_44100_32", "mp3_44100_64", "mp3_44100_96",
-    "mp3_44100_128", "mp3_44100_192", "pcm_8000", "pcm_16000", "pcm_22050", "pcm_24000",
-    "pcm_32000", "pcm_44100", "pcm_48000", "ulaw_8000", "alaw_8000", "opus_48000_32",
-    "opus_48000_64", "opus_48000_96", "opus_48000_128", "opus_48000_192",
-]  # fmt: skip
-
 MAX_VOICES = 10
 MAX_TEXT_CHARS = 5000
 
