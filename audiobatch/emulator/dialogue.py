@@ -16,6 +16,12 @@ from audiobatch.emulator.errors import api_error
 from audiobatch.emulator.gate import Gate, split
 from audiobatch.emulator.params import Format, Key
 
+ROUTES = (  # path, streamed, with timestamps
+    ("/v1/text-to-dialogue", False, False),
+    ("/v1/text-to-dialogue/stream", True, False),
+    ("/v1/text-to-dialogue/with-timestamps", False, True),
+    ("/v1/text-to-dialogue/stream/with-timestamps", True, True),
+)
 MAX_VOICES = 10
 MAX_TEXT_CHARS = 5000
 
@@ -111,52 +117,18 @@ def register(app: FastAPI, gate: Gate, cache: RenderCache) -> None:
             admission, path, chunks, media_type, audio=audio, character_cost=cost, stream=stream
         )
 
-    @app.post("/v1/text-to-dialogue")
-    async def convert(
-        body: DialogueBody, xi_api_key: Key = None, output_format: Format = "mp3_44100_128"
-    ) -> Response:
-        return await dialogue(
-            "/v1/text-to-dialogue", body, output_format, xi_api_key, stream=False, timestamps=False
-        )
+    def route(path: str, *, stream: bool, timestamps: bool) -> None:
+        async def endpoint(
+            body: DialogueBody, xi_api_key: Key = None, output_format: Format = "mp3_44100_128"
+        ) -> Response:
+            return await dialogue(
+                path, body, output_format, xi_api_key, stream=stream, timestamps=timestamps
+            )
 
-    @app.post("/v1/text-to-dialogue/stream")
-    async def stream(
-        body: DialogueBody, xi_api_key: Key = None, output_format: Format = "mp3_44100_128"
-    ) -> Response:
-        return await dialogue(
-            "/v1/text-to-dialogue/stream",
-            body,
-            output_format,
-            xi_api_key,
-            stream=True,
-            timestamps=False,
-        )
+        app.post(path)(endpoint)
 
-    @app.post("/v1/text-to-dialogue/with-timestamps")
-    async def with_timestamps(
-        body: DialogueBody, xi_api_key: Key = None, output_format: Format = "mp3_44100_128"
-    ) -> Response:
-        return await dialogue(
-            "/v1/text-to-dialogue/with-timestamps",
-            body,
-            output_format,
-            xi_api_key,
-            stream=False,
-            timestamps=True,
-        )
-
-    @app.post("/v1/text-to-dialogue/stream/with-timestamps")
-    async def stream_with_timestamps(
-        body: DialogueBody, xi_api_key: Key = None, output_format: Format = "mp3_44100_128"
-    ) -> Response:
-        return await dialogue(
-            "/v1/text-to-dialogue/stream/with-timestamps",
-            body,
-            output_format,
-            xi_api_key,
-            stream=True,
-            timestamps=True,
-        )
+    for path, stream, timestamps in ROUTES:
+        route(path, stream=stream, timestamps=timestamps)
 
 
 def _alignment(layout: Plan, first: int, last: int) -> dict[str, Any]:

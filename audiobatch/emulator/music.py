@@ -19,6 +19,11 @@ from audiobatch.emulator.gate import Gate, split
 from audiobatch.emulator.params import Key, MusicFormat
 
 DEFAULT_LENGTH_MS = 10_000
+ROUTES = (  # path, streamed, detailed (multipart/mixed)
+    ("/v1/music", False, False),
+    ("/v1/music/stream", True, False),
+    ("/v1/music/detailed", False, True),
+)
 MusicLengthMs = Annotated[int, Field(ge=3_000, le=600_000)]
 
 
@@ -197,29 +202,18 @@ def register(app: FastAPI, gate: Gate, cache: RenderCache) -> None:
             extra_headers=headers,
         )
 
-    @app.post("/v1/music")
-    async def compose_music(
-        body: ComposeBody, xi_api_key: Key = None, output_format: MusicFormat = "mp3_44100_128"
-    ) -> Response:
-        return await music(
-            "/v1/music", body, output_format, xi_api_key, stream=False, detailed=False
-        )
+    def route(path: str, *, stream: bool, detailed: bool) -> None:
+        async def endpoint(
+            body: ComposeBody, xi_api_key: Key = None, output_format: MusicFormat = "mp3_44100_128"
+        ) -> Response:
+            return await music(
+                path, body, output_format, xi_api_key, stream=stream, detailed=detailed
+            )
 
-    @app.post("/v1/music/stream")
-    async def stream_music(
-        body: ComposeBody, xi_api_key: Key = None, output_format: MusicFormat = "mp3_44100_128"
-    ) -> Response:
-        return await music(
-            "/v1/music/stream", body, output_format, xi_api_key, stream=True, detailed=False
-        )
+        app.post(path)(endpoint)
 
-    @app.post("/v1/music/detailed")
-    async def detailed_music(
-        body: ComposeBody, xi_api_key: Key = None, output_format: MusicFormat = "mp3_44100_128"
-    ) -> Response:
-        return await music(
-            "/v1/music/detailed", body, output_format, xi_api_key, stream=False, detailed=True
-        )
+    for path, stream, detailed in ROUTES:
+        route(path, stream=stream, detailed=detailed)
 
     @app.post("/v1/music/plan")
     async def composition_plan(body: PlanBody, xi_api_key: Key = None) -> Response:
