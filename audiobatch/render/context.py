@@ -39,15 +39,15 @@ class RenderContext:
             answer.status, answer.request_id, answer.character_cost, answer.max_concurrency
         )
 
-    def store_audio(self, call: AbstractContextManager[ApiAnswer], output_format: str) -> None:
+    def store_answer(self, call: AbstractContextManager[ApiAnswer], output_format: str) -> None:
         """Send the request, note the answer, stream its body into ``audio.<ext>``."""
         with call as answer:
             self.answered(answer)
-            self.store(
-                f"audio.{extension(output_format)}",
-                answer.iter_bytes(),
-                content_type(output_format),
-            )
+            self.store_audio(answer.iter_bytes(), output_format)
+
+    def store_audio(self, chunks: Iterable[bytes], output_format: str) -> StoredObject:
+        """Store ``audio.<ext>``, the extension and type following the output format."""
+        return self.store(f"audio.{extension(output_format)}", chunks, content_type(output_format))
 
     def store(self, name: str, chunks: Iterable[bytes], content_type: str) -> StoredObject:
         """Stream ``chunks`` into ``<prefix>/<name>``, renewing the lease as data flows."""

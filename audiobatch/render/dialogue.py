@@ -14,7 +14,6 @@ from collections.abc import Iterator
 from typing import Any
 
 from audiobatch.elevenlabs.client import ApiAnswer
-from audiobatch.elevenlabs.formats import content_type, extension
 from audiobatch.errors import ApiTransportError
 from audiobatch.manifest import DialogueJob
 from audiobatch.render.alignment import Alignment
@@ -43,22 +42,21 @@ def dialogue_body(job: DialogueJob) -> dict[str, Any]:
 
 def render_dialogue(job: DialogueJob, ctx: RenderContext) -> None:
     body, fmt = dialogue_body(job), job.output_format
-    audio_name, audio_type = f"audio.{extension(fmt)}", content_type(fmt)
     client = ctx.client
     if not job.timestamps:
         call = client.text_to_dialogue_stream if job.stream else client.text_to_dialogue
-        ctx.store_audio(call(body, fmt), fmt)
+        ctx.store_answer(call(body, fmt), fmt)
         return
     alignment = Alignment()
     if job.stream:
         with client.text_to_dialogue_stream_with_timestamps(body, fmt) as answer:
             ctx.answered(answer)
-            ctx.store(audio_name, _ndjson_audio(answer, alignment), audio_type)
+            ctx.store_audio(_ndjson_audio(answer, alignment), fmt)
     else:
         with client.text_to_dialogue_with_timestamps(body, fmt) as answer:
             ctx.answered(answer)
             chunk = _json_object(answer.read(), answer)
-            ctx.store(audio_name, [_audio(chunk, answer)], audio_type)
+            ctx.store_audio([_audio(chunk, answer)], fmt)
             alignment.add(chunk)
     ctx.store("alignment.json", [alignment.to_json()], "application/json")
     cues = cues_from_alignment(alignment.alignment.as_dict(), alignment.voice_segments)

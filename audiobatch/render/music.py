@@ -10,7 +10,6 @@ import json
 from typing import Any
 
 from audiobatch.elevenlabs.client import ApiAnswer
-from audiobatch.elevenlabs.formats import content_type, extension
 from audiobatch.elevenlabs.multipart import DetailedMusic, boundary_of, read_detailed
 from audiobatch.errors import ApiTransportError
 from audiobatch.manifest import JobOutput, MusicJob, MusicPlanJob, PlanSource
@@ -43,18 +42,15 @@ def render_music(job: MusicJob, ctx: RenderContext) -> None:
     if plan is not None:
         body["composition_plan"] = plan
     fmt = job.output_format
-    audio_name, audio_type = f"audio.{extension(fmt)}", content_type(fmt)
     client = ctx.client
     if not job.detailed:
         call = client.music_stream if job.stream else client.music
-        ctx.store_audio(call(body, fmt), fmt)
+        ctx.store_answer(call(body, fmt), fmt)
         return
     with client.music_detailed(body, fmt) as answer:
         ctx.answered(answer)
         info = DetailedMusic()
-        ctx.store(
-            audio_name, read_detailed(answer.iter_bytes(), _boundary(answer), info), audio_type
-        )
+        ctx.store_audio(read_detailed(answer.iter_bytes(), _boundary(answer), info), fmt)
     metadata = dict(info.metadata)
     song_id = answer.headers.get("song-id")
     if song_id:

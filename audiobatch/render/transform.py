@@ -51,7 +51,7 @@ def render_voice_change(job: VoiceChangeJob, ctx: RenderContext) -> None:
         fields["voice_settings"] = json.dumps(job.voice_settings.model_dump(exclude_none=True))
     fmt = job.output_format
     with source_upload(job.source, ctx) as upload:
-        ctx.store_audio(ctx.client.speech_to_speech(job.voice, upload, fmt, fields), fmt)
+        ctx.store_answer(ctx.client.speech_to_speech(job.voice, upload, fmt, fields), fmt)
 
 
 def _form_value(value: object) -> str:
