@@ -53,53 +53,66 @@ def run_job(job_id: int, rt: Runtime) -> None:
     if kind is None:
         log.debug("job %s: not queued, wake-up ignored", job_id)
         return
-    # The slot is taken before the claim, so a job never holds a lease while it waits for a slot.
+    # The slot is taken before the claim, so a job never holds a lease while it waits for a slot,
+    # and given back as soon as the answer is stored, before verification and SQL bookkeeping.
     pool = FAMILIES[kind].pool
     with rt.limiter.slot(pool):
-        _claim_and_render(job_id, rt, pool)
-
-
-def _claim_and_render(job_id: int, rt: Runtime, pool: str) -> None:
-    with session_scope(rt.database_url) as session:
-        claim = jobs.claim(session, job_id, rt.worker, rt.lease_s, rt.clock())
-    if claim is None:
-        log.debug("job %s: claimed by another worker, wake-up ignored", job_id)
-        return
-    log.info("job %s (%s/%s): claimed by %s", job_id, claim.batch_name, claim.key, rt.worker)
-    ctx = RenderContext(
-        client=rt.client,
-        storage=rt.storage,
-        prefix=f"{claim.batch_name}/{claim.batch_id}/{claim.key}",
-        heartbeat=_heartbeat(rt, job_id),
-        parent_artifacts=lambda key: _artifacts_of(rt, claim.batch_id, key),
-    )
-    started_at, started = rt.clock(), time.monotonic()
-    try:
-        render_spec(claim.kind, claim.spec, ctx)
-        for _name, stored in ctx.outputs:
-            rt.storage.verify(stored)
-    except LeaseLostError:
-        log.warning("job %s: lease lost to another worker; abandoning this attempt", job_id)
-        _record(rt, claim, ctx, started_at, started, "abandoned", None)
-        return
-    except AudiobatchError as error:
+        with session_scope(rt.database_url) as session:
+            claim = jobs.claim(session, job_id, rt.worker, rt.lease_s, rt.clock())
+        if claim is None:
+            log.debug("job %s: claimed by another worker, wake-up ignored", job_id)
+            return
+        log.info("job %s (%s/%s): claimed by %s", job_id, claim.batch_name, claim.key, rt.worker)
+        ctx = RenderContext(
+            client=rt.client,
+            storage=rt.storage,
+            prefix=f"{claim.batch_name}/{claim.batch_id}/{claim.key}",
+            heartbeat=_heartbeat(rt, job_id),
+            parent_artifacts=lambda key: _artifacts_of(rt, claim.batch_id, key),
+        )
+        started_at, started = rt.clock(), time.monotonic()
+        error = _render(claim, ctx)
         if isinstance(error, ConcurrencyLimitError):
             rt.limiter.throttled(pool)
+        elif error is None and ctx.call is not None:
+            rt.limiter.succeeded(pool, ctx.call.max_concurrency)
+    if error is None:
+        error = _verify(rt, ctx)
+    if isinstance(error, LeaseLostError):
+        log.warning("job %s: lease lost to another worker; abandoning this attempt", job_id)
+        _record(rt, claim, ctx, started_at, started, "abandoned", None)
+    elif error is not None:
         _on_error(rt, claim, ctx, started_at, started, error)
-        return
+    else:
+        with session_scope(rt.database_url) as session:
+            jobs.record_attempt(
+                session, _attempt(rt, claim, ctx, started_at, started, "succeeded", None)
+            )
+            finish = jobs.succeed(session, claim, rt.worker, ctx.outputs, rt.clock())
+        log.info("job %s: succeeded with %d outputs", job_id, len(ctx.outputs))
+        _after_finish(rt, claim, finish)
+
+
+def _render(claim: jobs.Claim, ctx: RenderContext) -> AudiobatchError | None:
+    """Call the API and store its answer; the error that stopped it, if one did."""
+    try:
+        render_spec(claim.kind, claim.spec, ctx)
+    except AudiobatchError as error:
+        return error
     except Exception as exc:  # a bug must fail the job, not loop it through lease expiry
-        log.exception("job %s: unexpected error", job_id)
-        _on_error(rt, claim, ctx, started_at, started, AudiobatchError(f"internal error: {exc!r}"))
-        return
-    if ctx.call is not None:
-        rt.limiter.succeeded(pool, ctx.call.max_concurrency)
-    with session_scope(rt.database_url) as session:
-        jobs.record_attempt(
-            session, _attempt(rt, claim, ctx, started_at, started, "succeeded", None)
-        )
-        finish = jobs.succeed(session, claim, rt.worker, ctx.outputs, rt.clock())
-    log.info("job %s: succeeded with %d outputs", job_id, len(ctx.outputs))
-    _after_finish(rt, claim, finish)
+        log.exception("job %s: unexpected error", claim.job_id)
+        return AudiobatchError(f"internal error: {exc!r}")
+    return None
+
+
+def _verify(rt: Runtime, ctx: RenderContext) -> AudiobatchError | None:
+    """Read every stored output back; the integrity or storage error, if any."""
+    try:
+        for _name, stored in ctx.outputs:
+            rt.storage.verify(stored)
+    except AudiobatchError as error:
+        return error
+    return None
 
 
 def _on_error(
