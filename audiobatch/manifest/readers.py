@@ -75,6 +75,11 @@ def read_yaml(
         return [Problem(file, None, "", f"invalid YAML: {exc}")]
     finally:
         loader.dispose()
+    return _document(file, base_dir, data, node)
+
+
+def _document(file: str, base_dir: Path, data: Any, node: yaml.Node | None) -> Document:
+    """The parsed data with the line of every path, where the composed node tree gives them."""
     if node is None:
         return Document(file, base_dir, data, Positions())
     positions, duplicates = from_node(node)
@@ -94,10 +99,7 @@ def read_json(
         node = yaml.compose(text.replace("\t", " "), Loader=_Loader)
     except yaml.YAMLError:
         node = None  # positions unknown: problems of this file come without lines
-    if node is None:
-        return Document(file, base_dir, data, Positions())
-    positions, duplicates = from_node(node)
-    return Document(file, base_dir, data, positions, duplicates)
+    return _document(file, base_dir, data, node)
 
 
 def read_jsonl(
