@@ -96,16 +96,10 @@ def submit(
 ) -> int:
     """Validate manifests and queue them as batches for the workers."""
     settings = load_settings()
+    loaded = load_manifests(manifests, voices=read_voices(voices), defaults=parse_sets(set_))
     url = ready_database(settings)
     publish = broker_publisher(settings)
-    batches = submit_manifests(
-        url,
-        manifests,
-        publish,
-        republish_after_s=settings.republish_after_s,
-        voices=read_voices(voices),
-        defaults=parse_sets(set_),
-    )
+    batches = submit_manifests(url, loaded, publish, republish_after_s=settings.republish_after_s)
     if not json_:
         for batch in batches:
             out.print(f"submitted batch {batch.name} [{batch.id}]: {batch.jobs} jobs", markup=False)
@@ -132,20 +126,13 @@ def run(
 ) -> int:
     """Submit, render with a local worker (and the emulator when no API key is set), and wait."""
     settings = load_settings()
-    voice_map, defaults = read_voices(voices), parse_sets(set_)
-    load_manifests(manifests, voices=voice_map, defaults=defaults)  # invalid input: nothing starts
+    # invalid input stops here, before anything starts or is written
+    loaded = load_manifests(manifests, voices=read_voices(voices), defaults=parse_sets(set_))
     url = ready_database(settings)
     console = err if json_ else out
     with embedded_services(settings, console) as live:
         publish = broker_publisher(live)
-        batches = submit_manifests(
-            url,
-            manifests,
-            publish,
-            republish_after_s=live.republish_after_s,
-            voices=voice_map,
-            defaults=defaults,
-        )
+        batches = submit_manifests(url, loaded, publish, republish_after_s=live.republish_after_s)
         on_poll = ticker(1.0, lambda: tick(url, publish, utcnow(), live.republish_after_s))
         final = wait_for_batches(url, [b.id for b in batches], console, on_poll=on_poll)
     with session_scope(url) as session:
