@@ -285,13 +285,17 @@ def _fail_dependants(session: Session, parent_id: int, now: datetime) -> None:
         frontier = children
 
 
+def status_counts(session: Session, batch_id: str) -> dict[JobStatus, int]:
+    """How many of the batch's jobs are in each status (absent statuses are left out)."""
+    rows = session.execute(
+        select(Job.status, func.count()).where(Job.batch_id == batch_id).group_by(Job.status)
+    ).all()
+    return {status: count for status, count in rows}
+
+
 def _end_batch_if_done(session: Session, batch_id: str, now: datetime) -> BatchStatus | None:
     """The batch's final status if this call ended it, None while jobs remain or it had ended."""
-    counts = dict(
-        session.execute(
-            select(Job.status, func.count()).where(Job.batch_id == batch_id).group_by(Job.status)
-        ).all()
-    )
+    counts = status_counts(session, batch_id)
     if any(status not in TERMINAL_JOB_STATUSES for status in counts):
         return None
     final = batch_outcome(counts)

@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from audiobatch.db.jobs import status_counts
 from audiobatch.db.models import Artifact, Batch, Job, JobStatus
 from audiobatch.errors import NotFoundError
 from audiobatch.storage import Storage, StoredObject
@@ -32,13 +33,9 @@ def find_batch(session: Session, ref: str) -> Batch:
 
 
 def job_counts(session: Session, batch_id: str) -> dict[str, int]:
-    counts = {status.value: 0 for status in JobStatus}
-    rows = session.execute(
-        select(Job.status, func.count()).where(Job.batch_id == batch_id).group_by(Job.status)
-    )
-    for status, count in rows:
-        counts[status.value] = count
-    return counts
+    """Every status with its count of the batch's jobs, zeros included (the ``counts`` shape)."""
+    counts = status_counts(session, batch_id)
+    return {status.value: counts.get(status, 0) for status in JobStatus}
 
 
 def batch_summary(session: Session, batch: Batch) -> dict[str, Any]:
