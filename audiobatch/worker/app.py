@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from celery import Celery
-from kombu.entity import Queue
+from kombu.entity import Exchange, Queue
 
 from audiobatch.config import Settings
 from audiobatch.db.dispatch import Publish
@@ -24,7 +24,9 @@ def create_celery(settings: Settings) -> Celery:
     """A Celery app for ``settings``' broker; tasks are registered by :mod:`audiobatch.worker.tasks`."""
     app = Celery("audiobatch", broker=settings.resolved_broker_url, set_as_current=False)
     app.conf.update(
-        task_queues=[Queue(name) for name in QUEUES],  # type: ignore[no-untyped-call]
+        # Each queue needs its own routing key: left out, every queue is bound with the default
+        # queue's key, and each wake-up is delivered to all of them.
+        task_queues=[Queue(name, Exchange(name), routing_key=name) for name in QUEUES],  # type: ignore[no-untyped-call]
         task_default_queue=CONTROL_QUEUE,
         task_acks_late=True,
         task_reject_on_worker_lost=True,
