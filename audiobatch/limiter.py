@@ -16,7 +16,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, suppress
 from dataclasses import dataclass
 from typing import Protocol
@@ -27,6 +27,7 @@ from audiobatch.errors import LimiterUnavailableError
 
 POOLS = ("general", "music")
 DECREASE_COOLDOWN_S = 1.0
+WAIT_STEP_S = 0.25  # how often a waiting caller's ``while_waiting`` runs
 
 
 @dataclass(frozen=True)
@@ -41,8 +42,14 @@ class PoolState:
 
 
 class Limiter(Protocol):
-    def slot(self, pool: str) -> AbstractContextManager[None]:
-        """Hold one of ``pool``'s slots for the duration of the block (waits for one to free)."""
+    def slot(
+        self, pool: str, while_waiting: Callable[[], None] = lambda: None
+    ) -> AbstractContextManager[None]:
+        """Hold one of ``pool``'s slots for the duration of the block.
+
+        Waits for one to free, calling ``while_waiting`` every ``WAIT_STEP_S`` or so; an exception
+        it raises ends the wait without a slot.
+        """
         ...
 
     def succeeded(self, pool: str, maximum: int | None) -> None:
@@ -93,9 +100,12 @@ class LocalLimiter:
         self._changed = threading.Condition()
 
     @contextmanager
-    def slot(self, pool: str) -> Iterator[None]:
+    def slot(self, pool: str, while_waiting: Callable[[], None] = lambda: None) -> Iterator[None]:
         with self._changed:
-            self._changed.wait_for(lambda: self._in_use[pool] < self._windows[pool].slots)
+            while not self._changed.wait_for(
+                lambda: self._in_use[pool] < self._windows[pool].slots, WAIT_STEP_S
+            ):
+                while_waiting()
             self._in_use[pool] += 1
         try:
             yield
@@ -154,7 +164,13 @@ return 1
 
 
 class RedisLimiter:
-    """Fleet-wide limiter: leased slots and a shared window in Redis, per key hash and pool."""
+    """Fleet-wide limiter: leased slots and a shared window in Redis, per key hash and pool.
+
+    A caller that finds no free slot blocks on the pool's wake-up list; whoever gives a slot back
+    pushes one wake-up to it, so the longest waiter in the fleet takes the slot within a round trip
+    instead of at its next poll. The wait still times out every ``WAIT_STEP_S``: slots freed by
+    lease expiry, or a window that widened, send no wake-up.
+    """
 
     def __init__(
         self,
@@ -163,13 +179,11 @@ class RedisLimiter:
         sizes: dict[str, int],
         *,
         lease_s: float = 600.0,
-        poll_s: float = 0.01,
     ) -> None:
         self._redis = client
         self._key_hash = key_hash
         self._sizes = sizes
         self._lease_ms = int(lease_s * 1000)
-        self._poll_s = poll_s
         self._acquire = client.register_script(_ACQUIRE)
         self._success = client.register_script(_SUCCESS)
         self._throttled = client.register_script(_THROTTLED)
@@ -178,20 +192,33 @@ class RedisLimiter:
         base = f"audiobatch:limiter:{self._key_hash}:{pool}"
         return f"{base}:slots", f"{base}:window"
 
+    def _wakeups(self, pool: str) -> str:
+        return f"audiobatch:limiter:{self._key_hash}:{pool}:wakeups"
+
     @contextmanager
-    def slot(self, pool: str) -> Iterator[None]:
+    def slot(self, pool: str, while_waiting: Callable[[], None] = lambda: None) -> Iterator[None]:
         slots, window = self._keys(pool)
+        wakeups = self._wakeups(pool)
         token = uuid.uuid4().hex
+        waited_since = time.monotonic()
         with _translated():
             while not self._acquire(
                 keys=[slots, window], args=[_now_ms(), self._lease_ms, self._sizes[pool], token]
             ):
-                time.sleep(self._poll_s)
+                self._redis.blpop([wakeups], timeout=WAIT_STEP_S)
+                if time.monotonic() - waited_since >= WAIT_STEP_S:
+                    waited_since = time.monotonic()
+                    while_waiting()
         try:
             yield
         finally:
             with suppress(redis.RedisError):  # if Redis is gone, the lease expires by itself
-                self._redis.zrem(slots, token)
+                pipe = self._redis.pipeline(transaction=False)
+                pipe.zrem(slots, token)
+                pipe.rpush(wakeups, 1)
+                pipe.ltrim(wakeups, -self._sizes[pool], -1)  # unclaimed wake-ups stay few
+                pipe.pexpire(wakeups, self._lease_ms)
+                pipe.execute()
 
     def succeeded(self, pool: str, maximum: int | None) -> None:
         with _translated():
