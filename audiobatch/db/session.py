@@ -13,6 +13,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 _engines: dict[tuple[int, str], Engine] = {}
+_sessionmakers: dict[Engine, sessionmaker[Session]] = {}
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -52,7 +53,9 @@ def _create_engine(url: str) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _begin_immediate)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    # Room for every thread of a worker: a connection opened beyond the pool is closed after use,
+    # and opening one costs a PostgreSQL backend fork.
+    return create_engine(url, pool_pre_ping=True, pool_size=20, max_overflow=20)
 
 
 def dispose_engines() -> None:
@@ -60,12 +63,16 @@ def dispose_engines() -> None:
     for engine in _engines.values():
         engine.dispose(close=False)
     _engines.clear()
+    _sessionmakers.clear()
 
 
 @contextmanager
 def session_scope(url: str) -> Iterator[Session]:
     """A session whose work is committed on success and rolled back on any error."""
-    factory = sessionmaker(get_engine(url), expire_on_commit=False)
+    engine = get_engine(url)
+    factory = _sessionmakers.get(engine)
+    if factory is None:  # making one per session would cost more than most transactions
+        factory = _sessionmakers[engine] = sessionmaker(engine, expire_on_commit=False)
     with factory() as session, session.begin():
         yield session
 
