@@ -21,7 +21,7 @@ from audiobatch.cli.context import (
 from audiobatch.cli.embedded import embedded_services
 from audiobatch.cli.progress import ticker, wait_for_batches
 from audiobatch.db import migrate, operations
-from audiobatch.db.dispatch import publish_queued, tick
+from audiobatch.db.dispatch import publish_queued
 from audiobatch.db.models import BatchStatus, JobStatus, utcnow
 from audiobatch.db.reports import (
     batch_report,
@@ -37,6 +37,7 @@ from audiobatch.manifest import load_manifests
 from audiobatch.render.families import QUEUES
 from audiobatch.storage import open_storage
 from audiobatch.submission import submit_manifests
+from audiobatch.worker.runtime import build_dispatcher
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Render audio in bulk.")
 db_app = typer.Typer(no_args_is_help=True, help="Database maintenance.")
@@ -109,7 +110,7 @@ def submit(
         return SUCCESS
     on_poll = None
     if settings.broker_url is None:  # embedded: no scheduler process runs the tick
-        on_poll = ticker(1.0, lambda: tick(url, publish, utcnow(), settings.republish_after_s))
+        on_poll = ticker(1.0, build_dispatcher(settings, publish))
     final = wait_for_batches(url, [b.id for b in batches], err if json_ else out, on_poll=on_poll)
     if json_:
         with session_scope(url) as session:
@@ -133,7 +134,7 @@ def run(
     with embedded_services(settings, console) as live:
         publish = broker_publisher(live)
         batches = submit_manifests(url, loaded, publish, republish_after_s=live.republish_after_s)
-        on_poll = ticker(1.0, lambda: tick(url, publish, utcnow(), live.republish_after_s))
+        on_poll = ticker(1.0, build_dispatcher(live, publish))
         final = wait_for_batches(url, [b.id for b in batches], console, on_poll=on_poll)
     with session_scope(url) as session:
         reports = [batch_report(session, find_batch(session, b.id)) for b in batches]

@@ -1,21 +1,34 @@
 """The dispatcher tick: brings SQL and the broker back in step.
 
-It re-queues retries whose wait is over and jobs whose worker lost its lease, then publishes a
+It re-queues retries whose wait is over and jobs whose worker lost its lease, publishes a
 wake-up for every queued job that has none (never published, or published so long ago that the
-message was likely lost). Running it twice at once is harmless: duplicates lose their claim.
+message was likely lost), and ends batches whose last job's worker died before it could. Running it
+twice at once is harmless: duplicate wake-ups lose their claim, a batch ends in one transaction.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import exists, or_, select, update
 from sqlalchemy.orm import Session
 
-from audiobatch.db.models import Job, JobStatus
+from audiobatch.db.jobs import end_batch_if_done
+from audiobatch.db.models import (
+    TERMINAL_BATCH_STATUSES,
+    TERMINAL_JOB_STATUSES,
+    Batch,
+    Job,
+    JobStatus,
+)
+from audiobatch.db.reports import write_results
 from audiobatch.db.session import rows_affected, session_scope
+from audiobatch.storage import Storage
+
+log = logging.getLogger(__name__)
 
 Publish = Callable[[list[tuple[int, str]]], None]
 """Sends one wake-up per (job id, queue)."""
@@ -28,17 +41,48 @@ class TickResult:
     retries_due: int
     leases_expired: int
     published: int
+    batches_ended: int
 
 
 def tick(
-    database_url: str, publish: Publish, now: datetime, republish_after_s: float
+    database_url: str,
+    publish: Publish,
+    storage: Storage,
+    now: datetime,
+    republish_after_s: float,
 ) -> TickResult:
     """One pass of the dispatcher."""
     with session_scope(database_url) as session:
         retries = requeue_due_retries(session, now)
         expired = requeue_expired_leases(session, now)
+        finished = batches_with_every_job_ended(session)
     published = publish_queued(database_url, publish, now, republish_after_s)
-    return TickResult(retries_due=retries, leases_expired=expired, published=published)
+    ended = sum(end_batch(database_url, storage, batch_id, now) for batch_id in finished)
+    return TickResult(
+        retries_due=retries, leases_expired=expired, published=published, batches_ended=ended
+    )
+
+
+def end_batch(database_url: str, storage: Storage, batch_id: str, now: datetime) -> bool:
+    """End the batch if none of its jobs is left to run, and write its ``results.json``.
+
+    Call it after a job's end is committed; True when this call ended the batch.
+    """
+    with session_scope(database_url) as session:
+        status = end_batch_if_done(session, batch_id, now)
+    if status is None:
+        return False
+    with session_scope(database_url) as session:
+        stored = write_results(session, storage, batch_id)
+    log.info("batch %s: %s; results at %s", batch_id, status, stored.uri)
+    return True
+
+
+def batches_with_every_job_ended(session: Session) -> list[str]:
+    """Unended batches none of whose jobs is left to run (their last finisher died first)."""
+    unfinished = exists().where(Job.batch_id == Batch.id, Job.status.not_in(TERMINAL_JOB_STATUSES))
+    query = select(Batch.id).where(Batch.status.not_in(TERMINAL_BATCH_STATUSES), ~unfinished)
+    return list(session.scalars(query))
 
 
 def publish_queued(

@@ -1,8 +1,10 @@
 """Job state transitions. Every change is a conditional UPDATE, so concurrent workers cannot both win.
 
 A job moves ``pending → queued → running → succeeded | retrying | failed``; ``retrying`` goes back to
-``queued`` when the dispatcher finds it due. Finishing a job locks its batch row first, so the last
-job of a batch is seen as last by exactly one transaction, which then finishes the batch.
+``queued`` when the dispatcher finds it due. Whether a batch has ended is asked in a transaction of
+its own after a job's end is committed: whichever finisher commits last then sees every job ended,
+and the conditional update that ends the batch lets exactly one of them win. No finisher waits on
+another, so thousands of jobs finishing a second never queue behind a batch row lock.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, exists, func, select, update
+from sqlalchemy import bindparam, delete, exists, func, insert, inspect, select, update
 from sqlalchemy.orm import Session, aliased
 
 from audiobatch.db.models import (
@@ -45,50 +47,100 @@ class Claim:
 
 @dataclass(frozen=True)
 class Finish:
-    """The outcome of finishing a job: which jobs became queued, and the batch's end if it ended."""
+    """The outcome of finishing a job: whether this worker's end counted, and what became queued."""
 
     won: bool
     queued: list[tuple[int, str]]
-    batch_status: BatchStatus | None = None
 
 
-def claimable_kind(session: Session, job_id: int) -> str | None:
-    """The job's kind if it is queued (worth waiting for a limiter slot), else None."""
-    return session.scalar(select(Job.kind).where(Job.id == job_id, Job.status == JobStatus.QUEUED))
+# The hot path runs statements built once, on the session's Core connection: building ORM
+# statements and flushing ORM objects on every call cost a worker more CPU than the API call.
+_LEASED = (
+    Job.id == bindparam("job"),
+    Job.status == JobStatus.RUNNING,
+    Job.lease_owner == bindparam("worker"),
+)
+_CLAIM = (
+    update(Job)
+    .where(Job.id == bindparam("job"), Job.status == JobStatus.QUEUED)
+    .values(
+        status=JobStatus.RUNNING,
+        lease_owner=bindparam("worker"),
+        lease_expires_at=bindparam("expires"),
+        started_at=func.coalesce(Job.started_at, bindparam("now")),
+    )
+    .returning(Job.batch_id, Job.key, Job.kind, Job.spec, Job.attempts)
+)
+_BATCH_OF = select(Batch.name, Batch.status).where(Batch.id == bindparam("batch"))
+_START_BATCH = (
+    update(Batch)
+    .where(Batch.id == bindparam("batch"), Batch.status == BatchStatus.QUEUED)
+    .values(status=BatchStatus.RUNNING)
+)
+_EXTEND_LEASE = update(Job).where(*_LEASED).values(lease_expires_at=bindparam("expires"))
+_COUNT_ATTEMPT = update(Job).where(Job.id == bindparam("job")).values(attempts=Job.attempts + 1)
+_FINISH = (
+    update(Job)
+    .where(*_LEASED)
+    .values(
+        status=bindparam("new_status", type_=Job.__table__.c.status.type),
+        error=bindparam("message"),
+        error_code=bindparam("code"),
+        finished_at=bindparam("now"),
+        lease_owner=None,
+        lease_expires_at=None,
+        next_attempt_at=None,
+    )
+)
+_DROP_ARTIFACTS = delete(Artifact).where(Artifact.job_id == bindparam("job"))
+_other, _parent = aliased(JobDependency), aliased(Job)
+_READY_DEPENDANTS = (
+    select(Job.id, Job.queue)
+    .join(JobDependency, JobDependency.job_id == Job.id)
+    .where(
+        JobDependency.parent_id == bindparam("job"),
+        Job.status == JobStatus.PENDING,
+        ~exists().where(
+            _other.job_id == Job.id,
+            _parent.id == _other.parent_id,
+            _parent.status != JobStatus.SUCCEEDED,
+        ),
+    )
+)
+_QUEUE_DEPENDANT = (
+    update(Job)
+    .where(Job.id == bindparam("job"), Job.status == JobStatus.PENDING)
+    .values(status=JobStatus.QUEUED, published_at=None)
+)
+_UNFINISHED_JOB = (
+    select(Job.id)
+    .where(Job.batch_id == bindparam("batch"), Job.status.not_in(TERMINAL_JOB_STATUSES))
+    .limit(1)
+)
 
 
 def claim(
     session: Session, job_id: int, worker: str, lease_s: float, now: datetime
 ) -> Claim | None:
     """Take a queued job under a lease; None when another worker has it or it is not queued."""
-    won = rows_affected(
-        session.execute(
-            update(Job)
-            .where(Job.id == job_id, Job.status == JobStatus.QUEUED)
-            .values(
-                status=JobStatus.RUNNING,
-                lease_owner=worker,
-                lease_expires_at=now + timedelta(seconds=lease_s),
-                started_at=func.coalesce(Job.started_at, now),
-            )
-        )
-    )
-    if not won:
+    db = session.connection()
+    expires = now + timedelta(seconds=lease_s)
+    row = db.execute(
+        _CLAIM, {"job": job_id, "worker": worker, "expires": expires, "now": now}
+    ).one_or_none()
+    if row is None:
         return None
-    job = session.get_one(Job, job_id)
-    session.execute(
-        update(Batch)
-        .where(Batch.id == job.batch_id, Batch.status == BatchStatus.QUEUED)
-        .values(status=BatchStatus.RUNNING)
-    )
+    batch_name, batch_status = db.execute(_BATCH_OF, {"batch": row.batch_id}).one()
+    if batch_status is BatchStatus.QUEUED:
+        db.execute(_START_BATCH, {"batch": row.batch_id})
     return Claim(
-        job_id=job.id,
-        batch_id=job.batch_id,
-        batch_name=job.batch.name,
-        key=job.key,
-        kind=job.kind,
-        spec=job.spec,
-        attempts=job.attempts,
+        job_id=job_id,
+        batch_id=row.batch_id,
+        batch_name=batch_name,
+        key=row.key,
+        kind=row.kind,
+        spec=row.spec,
+        attempts=row.attempts,
     )
 
 
@@ -105,21 +157,19 @@ def artifacts_of(session: Session, batch_id: str, key: str) -> list[tuple[str, s
 
 def extend_lease(session: Session, job_id: int, worker: str, lease_s: float, now: datetime) -> bool:
     """Push the lease forward; False when the job is no longer this worker's."""
-    return bool(
-        rows_affected(
-            session.execute(
-                update(Job)
-                .where(Job.id == job_id, Job.status == JobStatus.RUNNING, Job.lease_owner == worker)
-                .values(lease_expires_at=now + timedelta(seconds=lease_s))
-            )
-        )
-    )
+    expires = now + timedelta(seconds=lease_s)
+    params = {"job": job_id, "worker": worker, "expires": expires}
+    return bool(rows_affected(session.connection().execute(_EXTEND_LEASE, params)))
+
+
+_ATTEMPT_FIELDS = [c.key for c in inspect(Attempt).column_attrs if c.key != "id"]
 
 
 def record_attempt(session: Session, attempt: Attempt) -> None:
-    """Store one API call and count it on its job."""
-    session.add(attempt)
-    session.execute(update(Job).where(Job.id == attempt.job_id).values(attempts=Job.attempts + 1))
+    """Store one API call (a transient ``Attempt``) and count it on its job."""
+    db = session.connection()
+    db.execute(insert(Attempt), [{name: getattr(attempt, name) for name in _ATTEMPT_FIELDS}])
+    db.execute(_COUNT_ATTEMPT, {"job": attempt.job_id})
 
 
 def succeed(
@@ -129,28 +179,27 @@ def succeed(
     outputs: list[tuple[str, StoredObject]],
     now: datetime,
 ) -> Finish:
-    """Mark the job succeeded with its verified outputs, queue its dependants, maybe end the batch."""
-    _lock_batch(session, claim_.batch_id)
+    """Mark the job succeeded with its verified outputs and queue the dependants it unblocks."""
     if not _finish_job(session, claim_.job_id, worker, JobStatus.SUCCEEDED, None, None, now):
         return Finish(won=False, queued=[])
-    session.execute(delete(Artifact).where(Artifact.job_id == claim_.job_id))
-    session.add_all(
-        Artifact(
-            job_id=claim_.job_id,
-            name=name,
-            key=obj.key,
-            uri=obj.uri,
-            bytes=obj.bytes,
-            sha256=obj.sha256,
-            content_type=obj.content_type,
-            created_at=now,
-        )
-        for name, obj in outputs
-    )
-    queued = _queue_ready_dependants(session, claim_.job_id)
-    return Finish(
-        won=True, queued=queued, batch_status=_end_batch_if_done(session, claim_.batch_id, now)
-    )
+    db = session.connection()
+    db.execute(_DROP_ARTIFACTS, {"job": claim_.job_id})
+    if outputs:
+        rows = [
+            {
+                "job_id": claim_.job_id,
+                "name": name,
+                "key": obj.key,
+                "uri": obj.uri,
+                "bytes": obj.bytes,
+                "sha256": obj.sha256,
+                "content_type": obj.content_type,
+                "created_at": now,
+            }
+            for name, obj in outputs
+        ]
+        db.execute(insert(Artifact), rows)
+    return Finish(won=True, queued=_queue_ready_dependants(session, claim_.job_id))
 
 
 def retry_later(
@@ -190,17 +239,10 @@ def fail(
     now: datetime,
 ) -> Finish:
     """Mark the job failed; every job that depends on it, directly or not, fails with it."""
-    _lock_batch(session, claim_.batch_id)
     if not _finish_job(session, claim_.job_id, worker, JobStatus.FAILED, error, error_code, now):
         return Finish(won=False, queued=[])
     _fail_dependants(session, claim_.job_id, now)
-    return Finish(
-        won=True, queued=[], batch_status=_end_batch_if_done(session, claim_.batch_id, now)
-    )
-
-
-def _lock_batch(session: Session, batch_id: str) -> None:
-    session.execute(select(Batch.id).where(Batch.id == batch_id).with_for_update())
+    return Finish(won=True, queued=[])
 
 
 def _finish_job(
@@ -212,50 +254,23 @@ def _finish_job(
     error_code: str | None,
     now: datetime,
 ) -> bool:
-    return bool(
-        rows_affected(
-            session.execute(
-                update(Job)
-                .where(Job.id == job_id, Job.status == JobStatus.RUNNING, Job.lease_owner == worker)
-                .values(
-                    status=status,
-                    error=error,
-                    error_code=error_code,
-                    finished_at=now,
-                    lease_owner=None,
-                    lease_expires_at=None,
-                    next_attempt_at=None,
-                )
-            )
-        )
-    )
+    params = {
+        "job": job_id,
+        "worker": worker,
+        "new_status": status,
+        "message": error,
+        "code": error_code,
+        "now": now,
+    }
+    return bool(rows_affected(session.connection().execute(_FINISH, params)))
 
 
 def _queue_ready_dependants(session: Session, parent_id: int) -> list[tuple[int, str]]:
-    other = aliased(JobDependency)
-    parent = aliased(Job)
-    unfinished_parent = exists().where(
-        other.job_id == Job.id,
-        parent.id == other.parent_id,
-        parent.status != JobStatus.SUCCEEDED,
-    )
-    ready = session.execute(
-        select(Job.id, Job.queue)
-        .join(JobDependency, JobDependency.job_id == Job.id)
-        .where(
-            JobDependency.parent_id == parent_id,
-            Job.status == JobStatus.PENDING,
-            ~unfinished_parent,
-        )
-    ).all()
-    ids = [row.id for row in ready]
-    if ids:
-        session.execute(
-            update(Job)
-            .where(Job.id.in_(ids), Job.status == JobStatus.PENDING)
-            .values(status=JobStatus.QUEUED, published_at=None)
-        )
-    return [(row.id, row.queue) for row in ready]
+    db = session.connection()
+    ready = [(row.id, row.queue) for row in db.execute(_READY_DEPENDANTS, {"job": parent_id})]
+    if ready:
+        db.execute(_QUEUE_DEPENDANT, [{"job": job_id} for job_id, _ in ready])
+    return ready
 
 
 def _fail_dependants(session: Session, parent_id: int, now: datetime) -> None:
@@ -293,11 +308,14 @@ def status_counts(session: Session, batch_id: str) -> dict[JobStatus, int]:
     return {status: count for status, count in rows}
 
 
-def _end_batch_if_done(session: Session, batch_id: str, now: datetime) -> BatchStatus | None:
-    """The batch's final status if this call ended it, None while jobs remain or it had ended."""
-    counts = status_counts(session, batch_id)
-    if any(status not in TERMINAL_JOB_STATUSES for status in counts):
+def end_batch_if_done(session: Session, batch_id: str, now: datetime) -> BatchStatus | None:
+    """The batch's final status if this call ended it, None while jobs remain or it had ended.
+
+    Call it in a transaction that starts after the job's end was committed (see the module note).
+    """
+    if session.connection().execute(_UNFINISHED_JOB, {"batch": batch_id}).first() is not None:
         return None
+    counts = status_counts(session, batch_id)
     final = batch_outcome(counts)
     ended = rows_affected(
         session.execute(

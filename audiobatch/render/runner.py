@@ -10,9 +10,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from audiobatch.db import jobs
-from audiobatch.db.dispatch import Publish
-from audiobatch.db.models import Attempt, BatchStatus, utcnow
-from audiobatch.db.reports import write_results
+from audiobatch.db.dispatch import Publish, end_batch
+from audiobatch.db.models import Attempt, utcnow
 from audiobatch.db.session import session_scope
 from audiobatch.elevenlabs.client import ElevenLabsClient
 from audiobatch.errors import ApiError, AudiobatchError, ConcurrencyLimitError
@@ -49,33 +48,32 @@ class Runtime:
 def run_job(job_id: int, rt: Runtime) -> None:
     """Render job ``job_id`` if this worker wins its claim; a duplicate wake-up does nothing."""
     with session_scope(rt.database_url) as session:
-        kind = jobs.claimable_kind(session, job_id)
-    if kind is None:
-        log.debug("job %s: not queued, wake-up ignored", job_id)
+        claim = jobs.claim(session, job_id, rt.worker, rt.lease_s, rt.clock())
+    if claim is None:
+        log.debug("job %s: not queued or claimed by another worker, wake-up ignored", job_id)
         return
-    # The slot is taken before the claim, so a job never holds a lease while it waits for a slot,
-    # and given back as soon as the answer is stored, before verification and SQL bookkeeping.
-    pool = FAMILIES[kind].pool
-    with rt.limiter.slot(pool):
-        with session_scope(rt.database_url) as session:
-            claim = jobs.claim(session, job_id, rt.worker, rt.lease_s, rt.clock())
-        if claim is None:
-            log.debug("job %s: claimed by another worker, wake-up ignored", job_id)
-            return
-        log.info("job %s (%s/%s): claimed by %s", job_id, claim.batch_name, claim.key, rt.worker)
-        ctx = RenderContext(
-            client=rt.client,
-            storage=rt.storage,
-            prefix=f"{claim.batch_name}/{claim.batch_id}/{claim.key}",
-            heartbeat=_heartbeat(rt, job_id),
-            parent_artifacts=lambda key: _artifacts_of(rt, claim.batch_id, key),
-        )
-        started_at, started = rt.clock(), time.monotonic()
-        error = _render(claim, ctx)
-        if isinstance(error, ConcurrencyLimitError):
-            rt.limiter.throttled(pool)
-        elif error is None and ctx.call is not None:
-            rt.limiter.succeeded(pool, ctx.call.max_concurrency)
+    log.info("job %s (%s/%s): claimed by %s", job_id, claim.batch_name, claim.key, rt.worker)
+    heartbeat = _heartbeat(rt, job_id)
+    ctx = RenderContext(
+        client=rt.client,
+        storage=rt.storage,
+        prefix=f"{claim.batch_name}/{claim.batch_id}/{claim.key}",
+        heartbeat=heartbeat,
+        parent_artifacts=lambda key: _artifacts_of(rt, claim.batch_id, key),
+    )
+    started_at, started = rt.clock(), time.monotonic()
+    # The slot covers the API exchange and the storing of its answer, nothing else: the claim is
+    # made before it (the lease is renewed while waiting) and verification and bookkeeping after.
+    pool = FAMILIES[claim.kind].pool
+    try:
+        with rt.limiter.slot(pool, while_waiting=heartbeat):
+            error = _render(claim, ctx)
+    except LeaseLostError as lost:
+        error = lost
+    if isinstance(error, ConcurrencyLimitError):
+        rt.limiter.throttled(pool)
+    elif error is None and ctx.call is not None:
+        rt.limiter.succeeded(pool, ctx.call.max_concurrency)
     if error is None:
         error = _verify(rt, ctx)
     if isinstance(error, LeaseLostError):
@@ -158,18 +156,11 @@ def _on_error(
 
 
 def _after_finish(rt: Runtime, claim: jobs.Claim, finish: jobs.Finish) -> None:
+    """Announce the dependants the job unblocked; end its batch if it was the last to finish."""
     if finish.queued:
         rt.publish(finish.queued)
-    if finish.batch_status is not None:
-        _end_batch(rt, claim, finish.batch_status)
-
-
-def _end_batch(rt: Runtime, claim: jobs.Claim, status: BatchStatus) -> None:
-    with session_scope(rt.database_url) as session:
-        stored = write_results(session, rt.storage, claim.batch_id)
-    log.info(
-        "batch %s (%s): %s; results at %s", claim.batch_id, claim.batch_name, status, stored.uri
-    )
+    if finish.won:
+        end_batch(rt.database_url, rt.storage, claim.batch_id, rt.clock())
 
 
 def _record(

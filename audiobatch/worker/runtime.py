@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import os
 import socket
+from collections.abc import Callable
 
 import redis
 
 from audiobatch.config import Settings
-from audiobatch.db.dispatch import Publish
+from audiobatch.db.dispatch import Publish, TickResult, tick
+from audiobatch.db.models import utcnow
 from audiobatch.elevenlabs.client import ElevenLabsClient
 from audiobatch.errors import ConfigError
 from audiobatch.limiter import Limiter, LocalLimiter, RedisLimiter
@@ -34,6 +36,12 @@ def build_runtime(settings: Settings, publish: Publish) -> Runtime:
         lease_s=settings.lease_s,
         policy=RetryPolicy(max_attempts=settings.max_attempts),
     )
+
+
+def build_dispatcher(settings: Settings, publish: Publish) -> Callable[[], TickResult]:
+    """The dispatcher tick bound to this deployment's database, broker and storage."""
+    url, storage = settings.resolved_database_url, open_storage(settings.storage_url)
+    return lambda: tick(url, publish, storage, utcnow(), settings.republish_after_s)
 
 
 def build_limiter(settings: Settings) -> Limiter:

@@ -8,17 +8,16 @@ import threading
 from celery import Celery
 
 from audiobatch.config import Settings
-from audiobatch.db.dispatch import tick
-from audiobatch.db.models import utcnow
 from audiobatch.render.runner import Runtime, run_job
 from audiobatch.worker.app import DISPATCH_TASK, RENDER_TASK, publisher
-from audiobatch.worker.runtime import build_runtime
+from audiobatch.worker.runtime import build_dispatcher, build_runtime
 
 
 def register_tasks(app: Celery, settings: Settings) -> None:
     """Register the render and dispatch tasks; resources are built per process on first use."""
     runtimes: dict[int, Runtime] = {}
     publish = publisher(app)
+    dispatcher = build_dispatcher(settings, publish)
 
     lock = threading.Lock()
 
@@ -37,4 +36,4 @@ def register_tasks(app: Celery, settings: Settings) -> None:
 
     @app.task(name=DISPATCH_TASK, ignore_result=True)  # type: ignore[untyped-decorator]
     def dispatch() -> None:
-        tick(settings.resolved_database_url, publish, utcnow(), settings.republish_after_s)
+        dispatcher()

@@ -4,13 +4,21 @@ from __future__ import annotations
 
 import threading
 from datetime import timedelta
+from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from audiobatch.db import dispatch, jobs
 from audiobatch.db.models import Batch, BatchStatus, Job, JobDependency, JobStatus, utcnow
 from audiobatch.db.session import session_scope
 from audiobatch.storage import StoredObject
+from audiobatch.storage.local import LocalStorage
+
+
+@pytest.fixture
+def storage(tmp_path: Path) -> LocalStorage:
+    return LocalStorage(tmp_path / "renders")
 
 
 def make_batch(
@@ -91,9 +99,11 @@ def test_the_batch_ends_exactly_once_when_its_last_jobs_finish_together(database
     def finish(c: jobs.Claim) -> None:
         barrier.wait()
         with session_scope(database_url) as session:
-            result = jobs.succeed(session, c, c.key, [("audio.mp3", OUTPUT)], utcnow())
-        if result.batch_status is not None:
-            endings.append(result.batch_status)
+            jobs.succeed(session, c, c.key, [("audio.mp3", OUTPUT)], utcnow())
+        with session_scope(database_url) as session:
+            ended = jobs.end_batch_if_done(session, c.batch_id, utcnow())
+        if ended is not None:
+            endings.append(ended)
 
     threads = [threading.Thread(target=finish, args=(c,)) for c in claims]
     for t in threads:
@@ -134,36 +144,55 @@ def test_a_failed_parent_fails_its_descendants_and_ends_the_batch(database_url: 
         jobs.succeed(session, other, "w1", [], utcnow())
     c = claim(database_url, ids["p"])
     with session_scope(database_url) as session:
-        finish = jobs.fail(session, c, "w1", "boom", "bad", utcnow())
-    assert finish.batch_status is BatchStatus.PARTIAL
+        jobs.fail(session, c, "w1", "boom", "bad", utcnow())
+    with session_scope(database_url) as session:
+        assert jobs.end_batch_if_done(session, c.batch_id, utcnow()) is BatchStatus.PARTIAL
     with session_scope(database_url) as session:
         rows = {j.key: j for j in session.scalars(select(Job))}
     assert rows["gc"].status is JobStatus.FAILED
     assert rows["gc"].error == jobs.DEPENDENCY_FAILED
 
 
-def test_the_tick_requeues_due_retries_and_announces_them(database_url: str) -> None:
+def test_the_tick_requeues_due_retries_and_announces_them(
+    database_url: str, storage: LocalStorage
+) -> None:
     ids = make_batch(database_url, ["a", "b"])
     sent: list[tuple[int, str]] = []
     now = utcnow()
-    assert dispatch.tick(database_url, sent.extend, now, 300).published == 2
-    assert dispatch.tick(database_url, sent.extend, now, 300).published == 0  # already announced
+    assert dispatch.tick(database_url, sent.extend, storage, now, 300).published == 2
+    assert (
+        dispatch.tick(database_url, sent.extend, storage, now, 300).published == 0
+    )  # already announced
     c = claim(database_url, ids["a"])
     with session_scope(database_url) as session:
         jobs.retry_later(session, c.job_id, "w1", "busy", "system_busy", now + timedelta(seconds=5))
-    assert dispatch.tick(database_url, sent.extend, now, 300).retries_due == 0
+    assert dispatch.tick(database_url, sent.extend, storage, now, 300).retries_due == 0
     later = now + timedelta(seconds=6)
-    result = dispatch.tick(database_url, sent.extend, later, 300)
+    result = dispatch.tick(database_url, sent.extend, storage, later, 300)
     assert (result.retries_due, result.published) == (1, 1)
     assert sent[-1] == (ids["a"], "dialogue")
 
 
-def test_a_wakeup_lost_long_ago_is_sent_again(database_url: str) -> None:
+def test_the_tick_ends_a_batch_whose_last_finisher_died_before_ending_it(
+    database_url: str, storage: LocalStorage
+) -> None:
+    ids = make_batch(database_url, ["a"])
+    c = claim(database_url, ids["a"])
+    with session_scope(database_url) as session:
+        jobs.succeed(session, c, "w1", [], utcnow())  # and the worker dies here
+    assert dispatch.tick(database_url, [].extend, storage, utcnow(), 300).batches_ended == 1
+    with session_scope(database_url) as session:
+        assert session.get_one(Batch, "b1").status is BatchStatus.SUCCEEDED
+    assert storage.size("demo/b1/results.json")
+    assert dispatch.tick(database_url, [].extend, storage, utcnow(), 300).batches_ended == 0
+
+
+def test_a_wakeup_lost_long_ago_is_sent_again(database_url: str, storage: LocalStorage) -> None:
     make_batch(database_url, ["a"])
     sent: list[tuple[int, str]] = []
     now = utcnow()
-    dispatch.tick(database_url, sent.extend, now, 300)
-    dispatch.tick(database_url, sent.extend, now + timedelta(seconds=301), 300)
+    dispatch.tick(database_url, sent.extend, storage, now, 300)
+    dispatch.tick(database_url, sent.extend, storage, now + timedelta(seconds=301), 300)
     assert len(sent) == 2
 
 
@@ -181,8 +210,9 @@ def test_retry_requeues_failed_jobs_and_their_failed_dependants_wait_again(
             else:
                 jobs.fail(session, c, "w1", "boom", None, utcnow())
     with session_scope(database_url) as session:
+        assert jobs.end_batch_if_done(session, "b1", utcnow()) is BatchStatus.PARTIAL
+    with session_scope(database_url) as session:
         batch = session.get_one(Batch, "b1")
-        assert batch.status is BatchStatus.PARTIAL
         assert operations.retry_failed(session, batch) == 3
     with session_scope(database_url) as session:
         rows = {j.key: j for j in session.scalars(select(Job))}
