@@ -20,7 +20,7 @@ __all__ = ["EmulatorConfig", "create_app"]
 
 def create_app(config: EmulatorConfig) -> FastAPI:
     app = FastAPI(title="audiobatch emulator of the ElevenLabs API")
-    state = EmulatorState()
+    state = EmulatorState(quota_chars=config.quota_chars)
     gate, cache = Gate(config, state), RenderCache(config.seed)
     for endpoints in (dialogue, music, voice):
         endpoints.register(app, gate, cache)
@@ -35,5 +35,10 @@ def create_app(config: EmulatorConfig) -> FastAPI:
     async def stats() -> dict[str, Any]:
         """Requests by status, 429s, in-flight requests by key hash and pool."""
         return state.stats()
+
+    @app.post("/_emulator/quota")
+    async def grant_quota(chars: int) -> dict[str, Any]:
+        """Raise every key's character quota by ``chars``, as buying more credits does."""
+        return {"quota_chars": state.grant(chars)}
 
     return app

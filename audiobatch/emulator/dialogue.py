@@ -92,7 +92,8 @@ def register(app: FastAPI, gate: Gate, cache: RenderCache) -> None:
         stream: bool,
         timestamps: bool,
     ) -> Response:
-        admission = gate.enter(api_key, "general", lambda: check(body))
+        cost = sum(len(line.text) for line in body.inputs)
+        admission = gate.enter(api_key, "general", lambda: check(body), cost)
         if isinstance(admission, JSONResponse):
             return admission
         fmt = OutputFormat.parse(output_format)
@@ -112,7 +113,6 @@ def register(app: FastAPI, gate: Gate, cache: RenderCache) -> None:
             media_type = "application/json"
         else:
             chunks, media_type = split(audio), fmt.content_type
-        cost = sum(len(line.text) for line in body.inputs)
         return gate.respond(
             admission, path, chunks, media_type, audio=audio, character_cost=cost, stream=stream
         )

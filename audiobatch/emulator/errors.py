@@ -1,4 +1,4 @@
-"""Error answers in the API's shapes (current shape: type, code, status, message, request_id)."""
+"""Error answers in the API's shapes: current (type, code, status, message, request_id) and legacy."""
 
 from __future__ import annotations
 
@@ -33,5 +33,14 @@ def api_error(
                 "request_id": request_id,
             }
         },
+        headers={"x-trace-id": uuid.uuid4().hex},
+    )
+
+
+def legacy_error(status: int, code: str, message: str) -> JSONResponse:
+    """The legacy shape, ``{"detail": {"status", "message"}}``, as real 401s are still seen."""
+    return JSONResponse(
+        status_code=status,
+        content={"detail": {"status": code, "message": message}},
         headers={"x-trace-id": uuid.uuid4().hex},
     )

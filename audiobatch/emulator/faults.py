@@ -19,6 +19,7 @@ STATUS_FAULTS = ("500", "503", "busy")
 BODY_FAULTS = ("truncate", "disconnect", "malformed", "slow")
 FAULTS = STATUS_FAULTS + BODY_FAULTS
 SLOW_FIRST_BYTE_S = 2.0
+RETRY_AFTER_S = 3  # sent with 503s; the busy 429s come without it, as both are seen
 
 
 class FaultPlan:
@@ -50,7 +51,9 @@ def status_answer(fault: str) -> JSONResponse:
             "Our services are experiencing high levels of traffic. Please retry.",
         )
     if fault == "503":
-        return api_error(503, "service_unavailable", "The service is temporarily unavailable.")
+        answer = api_error(503, "service_unavailable", "The service is temporarily unavailable.")
+        answer.headers["retry-after"] = str(RETRY_AFTER_S)
+        return answer
     # the unwrapped legacy shape, as seen on real 500s
     return JSONResponse(
         status_code=500,

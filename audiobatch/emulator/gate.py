@@ -11,7 +11,7 @@ from typing import TypeVar
 
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from audiobatch.emulator.errors import api_error, new_request_id
+from audiobatch.emulator.errors import api_error, legacy_error, new_request_id
 from audiobatch.emulator.faults import (
     SLOW_FIRST_BYTE_S,
     STATUS_FAULTS,
@@ -36,6 +36,7 @@ class EmulatorConfig:
     seed: int = 0
     fault_rate: float = 0.0
     faults: tuple[str, ...] = ()  # the mix faults are drawn from; see emulator.faults
+    quota_chars: int | None = None  # characters each key may spend; None is unlimited
 
     def limit(self, pool: str) -> int:
         return self.music_concurrency if pool == "music" else self.concurrency
@@ -47,6 +48,7 @@ class Admission:
     pool: str
     in_flight: int
     fault: str | None = None  # a body fault to inflict on the answer
+    reserved: int = 0  # characters taken from the quota on admission
 
 
 class Disconnect(Exception):
@@ -79,25 +81,44 @@ class Gate:
         api_key: str | None,
         pool: str,
         check: Callable[[], JSONResponse | None] = lambda: None,
+        cost: int = 0,
     ) -> Admission | JSONResponse:
-        """Key, then the request's own limits (``check``), then a place in the pool."""
+        """Key, the request's own limits (``check``), quota for ``cost``, then a place in the pool.
+
+        ``cost`` is the request's character cost when it is known before generating (dialogue);
+        other requests are refused only once the quota is spent.
+        """
         who = self.authorize(api_key)
         if isinstance(who, JSONResponse):
             return who
         problem = check()
         if problem is not None:
             return self.refuse(problem)
-        return self.admit(who, pool)
+        over = self.state.reserve(who, cost)
+        if over is not None:
+            quota, remaining = over
+            return self.refuse(
+                legacy_error(
+                    401,
+                    "quota_exceeded",
+                    f"This request exceeds your quota of {quota}. You have {remaining} credits "
+                    f"remaining, while {max(cost, 1)} credits are required for this request.",
+                )
+            )
+        admission = self.admit(who, pool, cost)
+        if isinstance(admission, JSONResponse):
+            self.state.charge(who, -cost)
+        return admission
 
     async def produce(self, admission: Admission, work: Awaitable[T]) -> T:
-        """Await the generation; if it fails, the place in the pool is given back."""
+        """Await the generation; if it fails, its place in the pool and its characters go back."""
         try:
             return await work
         except BaseException:
             self.release(admission)
             raise
 
-    def admit(self, who: str, pool: str) -> Admission | JSONResponse:
+    def admit(self, who: str, pool: str, reserved: int = 0) -> Admission | JSONResponse:
         fault = self.faults.draw()
         if fault in STATUS_FAULTS:
             answer = status_answer(fault)
@@ -114,7 +135,7 @@ class Gate:
                 f"maximum of {limit} concurrent requests (running in parallel).",
                 legacy_status="too_many_concurrent_requests",
             )
-        return Admission(who, pool, in_flight, fault)
+        return Admission(who, pool, in_flight, fault, reserved)
 
     def respond(
         self,
@@ -163,6 +184,11 @@ class Gate:
                     if n == len(chunks) - 1:
                         state.leave(admission.who, admission.pool)
                         left = True
+                        # a spoiled answer is not billed; a good one costs what its header says
+                        state.charge(
+                            admission.who,
+                            (character_cost if complete else 0) - admission.reserved,
+                        )
                         if complete:
                             state.record(
                                 request_id,
@@ -177,12 +203,14 @@ class Gate:
                     raise Disconnect("connection dropped mid-body")
             finally:
                 if not left:
-                    state.leave(admission.who, admission.pool)
+                    self.release(admission)
 
         return StreamingResponse(send(), media_type=media_type, headers=headers)
 
     def release(self, admission: Admission) -> None:
+        """Give back the place in the pool and the characters of a generation that failed."""
         self.state.leave(admission.who, admission.pool)
+        self.state.charge(admission.who, -admission.reserved)
 
 
 def split(data: bytes, size: int = STREAM_CHUNK_BYTES) -> list[bytes]:

@@ -1,4 +1,4 @@
-"""The emulator's memory: in-flight requests per key and pool, a ledger of what it served, counters."""
+"""The emulator's memory: in-flight requests and characters spent per key, a ledger, counters."""
 
 from __future__ import annotations
 
@@ -17,8 +17,11 @@ def key_hash(api_key: str) -> str:
 @dataclass
 class EmulatorState:
     in_flight: Counter[tuple[str, str]] = field(default_factory=Counter)
+    peak_in_flight: Counter[tuple[str, str]] = field(default_factory=Counter)
     ledger: list[dict[str, Any]] = field(default_factory=list)
     statuses: Counter[int] = field(default_factory=Counter)
+    spent: Counter[str] = field(default_factory=Counter)  # characters charged, per key hash
+    quota_chars: int | None = None  # every key's quota; None is unlimited
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def enter(self, key: str, pool: str, limit: int) -> int | None:
@@ -27,11 +30,36 @@ class EmulatorState:
             if self.in_flight[(key, pool)] >= limit:
                 return None
             self.in_flight[(key, pool)] += 1
-            return self.in_flight[(key, pool)]
+            now = self.in_flight[(key, pool)]
+            self.peak_in_flight[(key, pool)] = max(self.peak_in_flight[(key, pool)], now)
+            return now
 
     def leave(self, key: str, pool: str) -> None:
         with self.lock:
             self.in_flight[(key, pool)] -= 1
+
+    def reserve(self, key: str, cost: int) -> tuple[int, int] | None:
+        """Spend ``cost`` characters of the key's quota now; (quota, remaining) when it cannot."""
+        with self.lock:
+            if self.quota_chars is None:
+                self.spent[key] += cost
+                return None
+            remaining = max(0, self.quota_chars - self.spent[key])
+            if cost > remaining or not remaining:
+                return (self.quota_chars, remaining)
+            self.spent[key] += cost
+            return None
+
+    def charge(self, key: str, characters: int) -> None:
+        """Add to (or, negative, refund) what the key has spent."""
+        with self.lock:
+            self.spent[key] += characters
+
+    def grant(self, characters: int) -> int:
+        """Raise every key's quota by ``characters`` (a plan upgrade); the new quota."""
+        with self.lock:
+            self.quota_chars = (self.quota_chars or 0) + characters
+            return self.quota_chars
 
     def count(self, status: int) -> None:
         with self.lock:
@@ -57,5 +85,8 @@ class EmulatorState:
                 "requests_by_status": {str(k): v for k, v in sorted(self.statuses.items())},
                 "too_many_concurrent": self.statuses[429],
                 "in_flight": {f"{k}:{p}": n for (k, p), n in self.in_flight.items() if n},
+                "peak_in_flight": {f"{k}:{p}": n for (k, p), n in self.peak_in_flight.items()},
                 "generations": len(self.ledger),
+                "characters_spent": sum(self.spent.values()),
+                "quota_chars": self.quota_chars,
             }
