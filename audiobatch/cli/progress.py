@@ -64,6 +64,8 @@ def wait_for_batches(
 
 def _detail(counts: dict[str, int], status: BatchStatus) -> str:
     parts = [f"{status.value}"]
+    if status is BatchStatus.PAUSED:
+        parts.append("see `audiobatch status`, then `audiobatch resume`")
     for state in ("running", "retrying", "failed"):
         if counts.get(state):
             parts.append(f"{counts[state]} {state}")

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import exists, or_, select, update
 from sqlalchemy.orm import Session
 
-from audiobatch.db.jobs import end_batch_if_done
+from audiobatch.db.jobs import QUEUED_UNLESS_BATCH_PAUSED, end_batch_if_done
 from audiobatch.db.models import (
     TERMINAL_BATCH_STATUSES,
     TERMINAL_JOB_STATUSES,
@@ -102,27 +102,27 @@ def publish_queued(
 
 
 def requeue_due_retries(session: Session, now: datetime) -> int:
-    """``retrying`` jobs whose wait is over become ``queued`` again."""
+    """``retrying`` jobs whose wait is over become ``queued`` again (``paused`` in a paused batch)."""
     return int(
         rows_affected(
             session.execute(
                 update(Job)
                 .where(Job.status == JobStatus.RETRYING, Job.next_attempt_at <= now)
-                .values(status=JobStatus.QUEUED, next_attempt_at=None, published_at=None)
+                .values(status=QUEUED_UNLESS_BATCH_PAUSED, next_attempt_at=None, published_at=None)
             )
         )
     )
 
 
 def requeue_expired_leases(session: Session, now: datetime) -> int:
-    """``running`` jobs whose worker stopped renewing its lease go back to ``queued``."""
+    """``running`` jobs whose worker stopped renewing its lease go back to ``queued`` (or ``paused``)."""
     return int(
         rows_affected(
             session.execute(
                 update(Job)
                 .where(Job.status == JobStatus.RUNNING, Job.lease_expires_at < now)
                 .values(
-                    status=JobStatus.QUEUED,
+                    status=QUEUED_UNLESS_BATCH_PAUSED,
                     lease_owner=None,
                     lease_expires_at=None,
                     published_at=None,

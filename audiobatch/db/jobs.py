@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, delete, exists, func, insert, inspect, select, update
+from sqlalchemy import bindparam, case, delete, exists, func, insert, inspect, select, update
 from sqlalchemy.orm import Session, aliased
 
 from audiobatch.db.models import (
@@ -107,10 +107,19 @@ _READY_DEPENDANTS = (
         ),
     )
 )
+QUEUED_UNLESS_BATCH_PAUSED = case(
+    (
+        select(Batch.status).where(Batch.id == Job.batch_id).scalar_subquery()
+        == BatchStatus.PAUSED,
+        JobStatus.PAUSED,
+    ),
+    else_=JobStatus.QUEUED,
+)
+"""The status of a job that becomes ready to run: in a paused batch it waits for ``resume``."""
 _QUEUE_DEPENDANT = (
     update(Job)
     .where(Job.id == bindparam("job"), Job.status == JobStatus.PENDING)
-    .values(status=JobStatus.QUEUED, published_at=None)
+    .values(status=QUEUED_UNLESS_BATCH_PAUSED, published_at=None)
 )
 _UNFINISHED_JOB = (
     select(Job.id)
@@ -165,11 +174,12 @@ def extend_lease(session: Session, job_id: int, worker: str, lease_s: float, now
 _ATTEMPT_FIELDS = [c.key for c in inspect(Attempt).column_attrs if c.key != "id"]
 
 
-def record_attempt(session: Session, attempt: Attempt) -> None:
-    """Store one API call (a transient ``Attempt``) and count it on its job."""
+def record_attempt(session: Session, attempt: Attempt, *, counted: bool = True) -> None:
+    """Store one API call (a transient ``Attempt``); ``counted`` ones use up the job's attempts."""
     db = session.connection()
     db.execute(insert(Attempt), [{name: getattr(attempt, name) for name in _ATTEMPT_FIELDS}])
-    db.execute(_COUNT_ATTEMPT, {"job": attempt.job_id})
+    if counted:
+        db.execute(_COUNT_ATTEMPT, {"job": attempt.job_id})
 
 
 def succeed(
@@ -225,6 +235,48 @@ def retry_later(
                     lease_expires_at=None,
                     published_at=None,
                 )
+            )
+        )
+    )
+
+
+_WAITING_TO_RUN = (JobStatus.QUEUED, JobStatus.RETRYING)
+_ACTIVE_BATCH = (BatchStatus.QUEUED, BatchStatus.RUNNING)
+
+
+def pause_for_account(
+    session: Session, job_id: int, worker: str, reason: str, error_code: str | None
+) -> int:
+    """The API refused the account (401): park this job and every job not yet run, in every
+    active batch, as ``paused`` until ``resume``; the number of batches paused.
+
+    The deployment renders with one API key, so an account refusal stops all of its work: sending
+    more requests would only be refused again, and failing the jobs would burn them.
+    """
+    session.execute(
+        update(Job)
+        .where(Job.id == job_id, Job.status == JobStatus.RUNNING, Job.lease_owner == worker)
+        .values(
+            status=JobStatus.PAUSED,
+            error=reason,
+            error_code=error_code,
+            lease_owner=None,
+            lease_expires_at=None,
+            published_at=None,
+        )
+    )
+    active = select(Batch.id).where(Batch.status.in_(_ACTIVE_BATCH))
+    session.execute(
+        update(Job)
+        .where(Job.status.in_(_WAITING_TO_RUN), Job.batch_id.in_(active))
+        .values(status=JobStatus.PAUSED, published_at=None)
+    )
+    return int(
+        rows_affected(
+            session.execute(
+                update(Batch)
+                .where(Batch.status.in_(_ACTIVE_BATCH))
+                .values(status=BatchStatus.PAUSED, status_reason=f"paused: {reason}")
             )
         )
     )

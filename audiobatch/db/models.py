@@ -173,7 +173,7 @@ class Attempt(Base):
     worker: Mapped[str] = mapped_column(String(128))
     started_at: Mapped[datetime]
     finished_at: Mapped[datetime]
-    outcome: Mapped[str] = mapped_column(String(16))  # succeeded | retry | failed
+    outcome: Mapped[str] = mapped_column(String(16))  # succeeded retry failed paused abandoned
     http_status: Mapped[int | None]
     error_code: Mapped[str | None] = mapped_column(String(64))
     error_message: Mapped[str | None] = mapped_column(Text)

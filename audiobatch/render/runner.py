@@ -14,7 +14,7 @@ from audiobatch.db.dispatch import Publish, end_batch
 from audiobatch.db.models import Attempt, utcnow
 from audiobatch.db.session import session_scope
 from audiobatch.elevenlabs.client import ElevenLabsClient
-from audiobatch.errors import ApiError, AudiobatchError, ConcurrencyLimitError
+from audiobatch.errors import AccountError, ApiError, AudiobatchError, ConcurrencyLimitError
 from audiobatch.limiter import Limiter
 from audiobatch.render.context import RenderContext
 from audiobatch.render.families import FAMILIES
@@ -121,7 +121,10 @@ def _on_error(
     started: float,
     error: AudiobatchError,
 ) -> None:
-    decision = decide(error, claim.attempts + 1, rt.policy, rt.rng)
+    if isinstance(error, AccountError):
+        _pause_for_account(rt, claim, ctx, started_at, started, error)
+        return
+    decision = decide(error, claim.attempts + 1, rt.policy.for_kind(claim.kind), rt.rng)
     message = str(error)
     code = error.code if isinstance(error, ApiError) else None
     now = rt.clock()
@@ -153,6 +156,26 @@ def _on_error(
     else:
         log.warning("job %s: failed: %s", claim.job_id, message)
         _after_finish(rt, claim, finish)
+
+
+def _pause_for_account(
+    rt: Runtime,
+    claim: jobs.Claim,
+    ctx: RenderContext,
+    started_at: datetime,
+    started: float,
+    error: AccountError,
+) -> None:
+    """Park the account's work until an operator resumes it; this attempt does not count."""
+    reason = (
+        f"the API refused the account ({error.code or error.status}): {error}; "
+        "fix the key or its quota, then run `audiobatch resume BATCH`"
+    )
+    with session_scope(rt.database_url) as session:
+        attempt = _attempt(rt, claim, ctx, started_at, started, "paused", error)
+        jobs.record_attempt(session, attempt, counted=False)
+        paused = jobs.pause_for_account(session, claim.job_id, rt.worker, reason, error.code)
+    log.error("job %s: %s (%d batches paused)", claim.job_id, reason, paused)
 
 
 def _after_finish(rt: Runtime, claim: jobs.Claim, finish: jobs.Finish) -> None:

@@ -108,20 +108,69 @@ def test_a_duplicate_delivery_does_nothing(
         assert len(list(session.scalars(select(Artifact)))) == 1
 
 
-def test_an_invalid_api_key_fails_the_job_with_the_apis_message(
+def test_an_invalid_api_key_pauses_the_batch_without_burning_an_attempt(
     database_url: str, emulator: RunningEmulator, tmp_path: Path
 ) -> None:
-    ids = submit(database_url, manifest(tmp_path, DIALOGUE))
+    ids = submit(
+        database_url, manifest(tmp_path, DIALOGUE + DIALOGUE.replace("id: line", "id: next"))
+    )
     rt, _ = runtime(database_url, emulator, tmp_path, key="wrong-key")
     run_job(ids["line"], rt)
     with session_scope(database_url) as session:
         job = session.get_one(Job, ids["line"])
-        assert job.status is JobStatus.FAILED
-        assert job.error_code == "invalid_api_key"
+        assert (job.status, job.error_code, job.attempts) == (
+            JobStatus.PAUSED,
+            "invalid_api_key",
+            0,
+        )
         assert "wrong-key" not in (job.error or "")
         [attempt] = job.attempt_rows
-        assert attempt.http_status == 401
+        assert (attempt.http_status, attempt.outcome) == (401, "paused")
         assert not job.artifacts
+        assert session.get_one(Job, ids["next"]).status is JobStatus.PAUSED
+        batch = session.get_one(Batch, job.batch_id)
+        assert batch.status is BatchStatus.PAUSED
+        assert "invalid_api_key" in (batch.status_reason or "")
+        assert "audiobatch resume" in (batch.status_reason or "")
+    run_job(ids["next"], rt)  # a wake-up already in the broker finds the job paused
+    with session_scope(database_url) as session:
+        assert not session.get_one(Job, ids["next"]).attempt_rows
+
+
+def test_a_batch_paused_on_exhausted_quota_completes_after_resume(
+    database_url: str, tmp_path: Path
+) -> None:
+    import httpx
+
+    from audiobatch.db.dispatch import requeue_due_retries
+    from audiobatch.db.operations import resume
+
+    lines = "".join(DIALOGUE.replace("id: line", f"id: line{n}") for n in range(4))
+    ids = submit(database_url, manifest(tmp_path, lines))
+    per_job = len("Knock knock.Who is there?")
+    with serve_in_thread(EmulatorConfig(quota_chars=2 * per_job)) as emulator:
+        rt, _ = runtime(database_url, emulator, tmp_path)
+        for key in ("line0", "line1", "line2"):
+            run_job(ids[key], rt)
+        with session_scope(database_url) as session:
+            statuses = [session.get_one(Job, ids[f"line{n}"]).status for n in range(4)]
+            batch = session.get_one(Batch, session.get_one(Job, ids["line0"]).batch_id)
+            assert statuses == [JobStatus.SUCCEEDED] * 2 + [JobStatus.PAUSED] * 2
+            assert batch.status is BatchStatus.PAUSED
+            assert "quota_exceeded" in (batch.status_reason or "")
+            requeue_due_retries(session, utcnow())  # the dispatcher leaves paused jobs alone
+        httpx.post(f"{emulator.url}/_emulator/quota", params={"chars": 2 * per_job})
+        with session_scope(database_url) as session:
+            batch = session.get_one(Batch, batch.id)
+            assert resume(session, batch) == 2
+        for key in ("line2", "line3"):
+            run_job(ids[key], rt)
+    with session_scope(database_url) as session:
+        batch = session.get_one(Batch, batch.id)
+        assert batch.status is BatchStatus.SUCCEEDED
+        jobs = list(session.scalars(select(Job).where(Job.batch_id == batch.id)))
+        assert {job.status for job in jobs} == {JobStatus.SUCCEEDED}
+        assert [job.attempts for job in jobs] == [1, 1, 1, 1]
 
 
 def test_timestamps_store_alignment_and_subtitles(
