@@ -34,6 +34,8 @@ class Settings(BaseSettings):
     lease_s: float = Field(default=60.0, gt=0)
     republish_after_s: float = Field(default=300.0, gt=0)
     max_attempts: int = Field(default=5, ge=1)
+    # per kind, e.g. AUDIOBATCH_MAX_ATTEMPTS_BY_KIND='{"music": 3}'; other kinds use max_attempts
+    max_attempts_by_kind: dict[str, int] = Field(default_factory=dict)
 
     @field_validator("api_url")
     @classmethod
@@ -45,6 +47,19 @@ class Settings(BaseSettings):
     def _blank_is_unset(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and not value.get_secret_value().strip():
             return None
+        return value
+
+    @field_validator("max_attempts_by_kind")
+    @classmethod
+    def _known_kinds(cls, value: dict[str, int]) -> dict[str, int]:
+        from audiobatch.manifest import KINDS
+
+        unknown = sorted(set(value) - set(KINDS))
+        if unknown:
+            raise ValueError(f"unknown job kind(s) {unknown}; known: {', '.join(KINDS)}")
+        low = sorted(kind for kind, attempts in value.items() if attempts < 1)
+        if low:
+            raise ValueError(f"attempts must be at least 1 (for {', '.join(low)})")
         return value
 
     @property

@@ -9,7 +9,8 @@
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 
 from audiobatch.errors import (
     AudiobatchError,
@@ -28,6 +29,11 @@ class RetryPolicy:
     base_delay_s: float = 1.0
     max_delay_s: float = 60.0
     concurrency_delay_s: tuple[float, float] = (0.5, 3.0)
+    max_attempts_by_kind: Mapping[str, int] = field(default_factory=dict)
+
+    def for_kind(self, kind: str) -> RetryPolicy:
+        """This policy with the kind's own attempt count, where one is set."""
+        return replace(self, max_attempts=self.max_attempts_by_kind.get(kind, self.max_attempts))
 
 
 @dataclass(frozen=True)

@@ -67,3 +67,10 @@ def test_a_concurrency_limit_waits_only_briefly() -> None:
 def test_retry_after_from_the_api_is_honoured_up_to_the_cap() -> None:
     assert decide(ApiBusyError("x", retry_after_s=7.0), 1, POLICY).delay_s == 7.0
     assert decide(ApiBusyError("x", retry_after_s=900.0), 1, POLICY).delay_s == 60.0
+
+
+def test_a_kind_can_have_its_own_attempt_count() -> None:
+    policy = RetryPolicy(max_attempts=5, max_attempts_by_kind={"music": 2})
+    busy = ApiBusyError("x", status=503)
+    assert not decide(busy, 2, policy.for_kind("music")).retry
+    assert decide(busy, 2, policy.for_kind("dialogue")).retry

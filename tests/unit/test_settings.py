@@ -56,3 +56,14 @@ def test_a_malformed_variable_is_a_config_error_naming_it(monkeypatch: pytest.Mo
     monkeypatch.setenv("AUDIOBATCH_API_CONCURRENCY", "lots")
     with pytest.raises(ConfigError, match="api_concurrency"):
         load_settings()
+
+
+def test_attempts_per_kind_are_read_as_json_and_checked(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AUDIOBATCH_MAX_ATTEMPTS_BY_KIND", '{"music": 2, "stems": 3}')
+    assert load_settings().max_attempts_by_kind == {"music": 2, "stems": 3}
+    monkeypatch.setenv("AUDIOBATCH_MAX_ATTEMPTS_BY_KIND", '{"musik": 2}')
+    with pytest.raises(ConfigError, match=r"unknown job kind.*musik"):
+        load_settings()
+    monkeypatch.setenv("AUDIOBATCH_MAX_ATTEMPTS_BY_KIND", '{"music": 0}')
+    with pytest.raises(ConfigError, match="at least 1"):
+        load_settings()
