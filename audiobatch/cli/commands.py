@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -33,11 +34,12 @@ from audiobatch.db.reports import (
 )
 from audiobatch.db.session import session_scope
 from audiobatch.emulator.faults import FAULTS
+from audiobatch.limiter import POOLS
 from audiobatch.manifest import load_manifests
 from audiobatch.render.families import QUEUES
 from audiobatch.storage import open_storage
 from audiobatch.submission import submit_manifests
-from audiobatch.worker.runtime import build_dispatcher
+from audiobatch.worker.runtime import build_dispatcher, build_limiter
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Render audio in bulk.")
 db_app = typer.Typer(no_args_is_help=True, help="Database maintenance.")
@@ -179,6 +181,19 @@ def jobs(
 
 
 @app.command()
+def limiter(json_: JsonFlag = False) -> None:
+    """Show the concurrency limiter: slots in use and the adaptive window, per pool."""
+    settings = load_settings()
+    shared = settings.resolved_redis_url is not None
+    state = {
+        "scope": "shared through Redis" if shared else "in-process (no Redis): per worker",
+        "key_hash": settings.api_key_hash,
+        "pools": [asdict(build_limiter(settings).state(pool)) for pool in POOLS],
+    }
+    _print_json(state) if json_ else views.print_limiter(out, state)
+
+
+@app.command()
 def download(
     batch: Annotated[str, typer.Argument(help="Batch id, id prefix or name.")],
     dest: Annotated[Path, typer.Argument(help="Folder to copy the outputs into.")],
@@ -278,6 +293,10 @@ def emulator(
         str, typer.Option("--faults", help=f"Comma-separated mix, of {', '.join(FAULTS)}.")
     ] = ",".join(FAULTS),
     seed: Annotated[int, typer.Option("--seed", help="Seed of the fault draw.")] = 0,
+    quota_chars: Annotated[
+        int | None,
+        typer.Option("--quota-chars", min=0, help="Characters each key may spend (401 after)."),
+    ] = None,
     api_key: Annotated[
         list[str], typer.Option("--api-key", help="Accept only this key (repeatable).")
     ] = [],  # noqa: B006
@@ -299,6 +318,7 @@ def emulator(
         fault_rate=fault_rate,
         faults=tuple(f.strip() for f in faults.split(",") if f.strip()),
         seed=seed,
+        quota_chars=quota_chars,
     )
     err.print(f"emulator listening on http://{host}:{port}")
     serve(config, host=host, port=port)

@@ -73,3 +73,17 @@ def print_outcome(console: Console, report: dict[str, Any]) -> None:
         console.print("outputs:")
         for uri in uris:
             console.print(f"  {uri}", markup=False, highlight=False, soft_wrap=True)
+
+
+def print_limiter(console: Console, state: dict[str, Any]) -> None:
+    console.print(f"limiter: {state['scope']} (API key {state['key_hash'] or 'not set'})")
+    table = Table("pool", "in use", "window", "ceiling", "configured")
+    for pool in state["pools"]:
+        table.add_row(
+            pool["pool"],
+            str(pool["in_use"]),
+            f"{pool['limit']:.2f}",
+            str(pool["ceiling"]),
+            str(pool["size"]),
+        )
+    console.print(table)

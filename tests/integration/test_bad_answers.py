@@ -91,6 +91,19 @@ def test_a_broken_answer_is_retried_and_nothing_is_stored(
     assert not list((tmp_path / "renders").rglob("*.partial"))
 
 
+def test_the_retry_waits_as_long_as_the_apis_retry_after_says(url: str, tmp_path: Path) -> None:
+    from audiobatch.db.models import Attempt
+    from audiobatch.emulator.faults import RETRY_AFTER_S
+
+    job = run_one(tmp_path, url, JOBS["dialogue"], EmulatorConfig(fault_rate=1.0, faults=("503",)))
+    with session_scope(url) as session:
+        [attempt] = session.scalars(select(Attempt).where(Attempt.job_id == job.id))
+    assert job.status is JobStatus.RETRYING and job.next_attempt_at is not None
+    # without Retry-After the first backoff would be at most base_delay_s (1 s)
+    waited = (job.next_attempt_at - attempt.finished_at).total_seconds()
+    assert RETRY_AFTER_S - 0.1 <= waited <= RETRY_AFTER_S + 0.1
+
+
 def test_a_source_file_gone_by_render_time_fails_the_job_with_its_name(
     url: str, tmp_path: Path
 ) -> None:
