@@ -5,8 +5,14 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Mapping
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
+
+import httpx
+
+from tests.services import free_port
 
 AUDIOBATCH = [sys.executable, "-m", "audiobatch"]
 
@@ -51,3 +57,46 @@ def stop(process: subprocess.Popen[bytes], grace_s: float = 15) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
+
+
+@contextmanager
+def running_emulator(*args: str, cwd: Path) -> Iterator[str]:
+    """``audiobatch emulator ARGS`` as its own process on a free port; its URL once it answers."""
+    port, log = free_port(), cwd / "emulator.log"
+    process = start(
+        "emulator", "--port", str(port), *args, cwd=cwd, env=clean_environment(), log=log
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                httpx.get(f"{url}/_emulator/stats", timeout=1)
+                break
+            except httpx.TransportError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"the emulator did not start: {log.read_text()}") from None
+                time.sleep(0.05)
+        yield url
+    finally:
+        stop(process)
+
+
+def production_environment(
+    tmp_path: Path, *, api_key: str, emulator_url: str, postgres_url: str, redis_url: str,
+    s3_server: str, s3_bucket: str, **values: str,
+) -> dict[str, str]:  # fmt: skip
+    """The environment of a production deployment: PostgreSQL, Redis broker, S3 storage."""
+    return clean_environment(
+        ELEVENLABS_API_KEY=api_key,
+        AUDIOBATCH_API_URL=emulator_url,
+        AUDIOBATCH_DATABASE_URL=postgres_url,
+        AUDIOBATCH_BROKER_URL=redis_url,
+        AUDIOBATCH_STORAGE_URL=f"s3://{s3_bucket}/renders",
+        AUDIOBATCH_HOME=str(tmp_path / "home"),
+        AWS_ENDPOINT_URL=s3_server,
+        AWS_ACCESS_KEY_ID="testing",
+        AWS_SECRET_ACCESS_KEY="testing",
+        AWS_DEFAULT_REGION="us-east-1",
+        **values,
+    )

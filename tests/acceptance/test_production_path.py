@@ -13,43 +13,17 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import boto3
-import httpx
 import pytest
 
-from tests.acceptance.cli import audiobatch, clean_environment, start, stop
-from tests.services import free_port
+from tests.acceptance.cli import audiobatch, production_environment, running_emulator, start, stop
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
 def emulator_url(tmp_path: Path) -> Iterator[str]:
-    port = free_port()
-    process = start(
-        "emulator",
-        "--port",
-        str(port),
-        "--concurrency",
-        "3",
-        "--api-key",
-        "prod-test-key",
-        cwd=tmp_path,
-        env=clean_environment(),
-        log=tmp_path / "emulator.log",
-    )
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(200):
-        try:
-            httpx.get(f"{url}/_emulator/stats", timeout=1)
-            break
-        except httpx.TransportError:
-            if process.poll() is not None:
-                pytest.fail((tmp_path / "emulator.log").read_text())
-            import time
-
-            time.sleep(0.05)
-    yield url
-    stop(process)
+    with running_emulator("--concurrency", "3", "--api-key", "prod-test-key", cwd=tmp_path) as url:
+        yield url
 
 
 def test_a_submitted_manifest_completes_on_the_production_stack(
@@ -60,18 +34,15 @@ def test_a_submitted_manifest_completes_on_the_production_stack(
     s3_bucket: str,
     emulator_url: str,
 ) -> None:
-    env = clean_environment(
-        ELEVENLABS_API_KEY="prod-test-key",
-        AUDIOBATCH_API_URL=emulator_url,
-        AUDIOBATCH_DATABASE_URL=postgres_url,
-        AUDIOBATCH_BROKER_URL=redis_url,
-        AUDIOBATCH_STORAGE_URL=f"s3://{s3_bucket}/renders",
+    env = production_environment(
+        tmp_path,
+        api_key="prod-test-key",
+        emulator_url=emulator_url,
+        postgres_url=postgres_url,
+        redis_url=redis_url,
+        s3_server=s3_server,
+        s3_bucket=s3_bucket,
         AUDIOBATCH_API_CONCURRENCY="3",
-        AUDIOBATCH_HOME=str(tmp_path / "home"),
-        AWS_ENDPOINT_URL=s3_server,
-        AWS_ACCESS_KEY_ID="testing",
-        AWS_SECRET_ACCESS_KEY="testing",
-        AWS_DEFAULT_REGION="us-east-1",
     )
     shutil.copy(REPO / "manifests" / "demo.yaml", tmp_path / "demo.yaml")
 
