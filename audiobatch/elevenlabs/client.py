@@ -64,7 +64,7 @@ class ApiAnswer:
         self.headers = headers
 
     def iter_bytes(self, chunk_bytes: int = 64 * 1024) -> Iterator[bytes]:
-        """The body, chunk by chunk; a body cut short raises :class:`ApiTransportError`."""
+        """The body, chunk by chunk; a body cut short or empty raises :class:`ApiTransportError`."""
         expected = _int_header(self._response.headers, "content-length")
         encoded = "content-encoding" in self._response.headers
         received = 0
@@ -77,6 +77,12 @@ class ApiAnswer:
         if expected is not None and not encoded and received != expected:
             raise ApiTransportError(
                 f"body cut short: {received} of {expected} bytes arrived",
+                status=self.status,
+                request_id=self.request_id,
+            )
+        if not received:  # no generation answers with nothing
+            raise ApiTransportError(
+                f"the API answered {self.status} with an empty body",
                 status=self.status,
                 request_id=self.request_id,
             )

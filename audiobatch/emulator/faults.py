@@ -1,9 +1,9 @@
 """Injected faults: answers the API gives on bad days, drawn from a seeded mix.
 
 Status faults answer instead of the generation (in the API's several error-body shapes); body
-faults spoil a successful answer: cut short of its Content-Length, cut off mid-stream, or malformed
+faults spoil a successful answer: cut short of its Content-Length, cut off mid-stream, malformed
 in the way of its format (a broken ZIP, a multipart body without its closing boundary, a line that
-is not JSON).
+is not JSON), or a 200 with no body at all.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse
 from audiobatch.emulator.errors import api_error
 
 STATUS_FAULTS = ("500", "503", "busy")
-BODY_FAULTS = ("truncate", "disconnect", "malformed", "slow")
+BODY_FAULTS = ("truncate", "disconnect", "malformed", "empty", "slow")
 FAULTS = STATUS_FAULTS + BODY_FAULTS
 SLOW_FIRST_BYTE_S = 2.0
 RETRY_AFTER_S = 3  # sent with 503s; the busy 429s come without it, as both are seen

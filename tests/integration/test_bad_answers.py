@@ -77,6 +77,8 @@ def url(sqlite_url: str) -> Iterator[str]:
         ("malformed", "zip", "does not open"),
         ("malformed", "multipart", "closing boundary"),
         ("malformed", "ndjson", "not JSON"),
+        ("empty", "dialogue", "empty body"),
+        ("empty", "zip", "empty body"),
         ("500", "dialogue", "Internal Server error"),
         ("503", "multipart", "temporarily unavailable"),
         ("busy", "dialogue", "high levels of traffic"),
