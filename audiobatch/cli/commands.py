@@ -287,7 +287,9 @@ def emulator(
     port: Annotated[int, typer.Option("--port")] = 8765,
     concurrency: Annotated[int, typer.Option("--concurrency", min=1)] = 2,
     music_concurrency: Annotated[int, typer.Option("--music-concurrency", min=1)] = 2,
-    latency_ms: Annotated[int, typer.Option("--latency-ms", min=0)] = 0,
+    latency_ms: Annotated[
+        int, typer.Option("--latency-ms", min=0, help="Generation time of every request.")
+    ] = 0,
     fault_rate: Annotated[float, typer.Option("--fault-rate", min=0.0, max=1.0)] = 0.0,
     faults: Annotated[
         str, typer.Option("--faults", help=f"Comma-separated mix, of {', '.join(FAULTS)}.")

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TypeVar
 
 from fastapi.responses import JSONResponse, StreamingResponse
@@ -31,7 +32,7 @@ class EmulatorConfig:
 
     concurrency: int = 2
     music_concurrency: int = 2
-    latency_ms: int = 0
+    latency_ms: int = 0  # generation time: from admission to the answer's last byte
     api_keys: frozenset[str] | None = None
     seed: int = 0
     fault_rate: float = 0.0
@@ -49,6 +50,7 @@ class Admission:
     in_flight: int
     fault: str | None = None  # a body fault to inflict on the answer
     reserved: int = 0  # characters taken from the quota on admission
+    admitted_at: float = field(default_factory=time.monotonic)
 
 
 class Disconnect(Exception):
@@ -149,7 +151,8 @@ class Gate:
         stream: bool,
         extra_headers: dict[str, str] | None = None,
     ) -> StreamingResponse:
-        """Send ``chunks`` after the configured latency, then free the pool place and log it."""
+        """Send ``chunks`` once the configured latency has passed since admission (the emulator's
+        own work counts towards it, as the API's does), then free the pool place and log it."""
         request_id = new_request_id()
         served = b"".join(chunks)
         headers = {
@@ -163,6 +166,8 @@ class Gate:
         fault = admission.fault
         if fault == "malformed":
             chunks = malformed(chunks, media_type)
+        if fault == "empty":
+            chunks = []
         if not stream:
             headers["content-length"] = str(len(b"".join(chunks)))
         if fault in ("truncate", "disconnect"):  # half the body, then the connection drops
@@ -178,8 +183,9 @@ class Gate:
             # the last bytes have drained through the socket.
             left = False
             try:
-                if latency_s:
-                    await asyncio.sleep(latency_s)
+                wait_s = latency_s - (time.monotonic() - admission.admitted_at)
+                if wait_s > 0:
+                    await asyncio.sleep(wait_s)
                 for n, chunk in enumerate(chunks):
                     if n == len(chunks) - 1:
                         state.leave(admission.who, admission.pool)
