@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import exists, or_, select, update
 from sqlalchemy.orm import Session
 
-from audiobatch.db.jobs import QUEUED_UNLESS_BATCH_PAUSED, end_batch_if_done
+from audiobatch.db.jobs import QUEUED_UNLESS_BATCH_PAUSED, end_batch_if_done, fail_dependants
 from audiobatch.db.models import (
     TERMINAL_BATCH_STATUSES,
     TERMINAL_JOB_STATUSES,
@@ -50,11 +50,12 @@ def tick(
     storage: Storage,
     now: datetime,
     republish_after_s: float,
+    max_lost_leases: int,
 ) -> TickResult:
     """One pass of the dispatcher."""
     with session_scope(database_url) as session:
         retries = requeue_due_retries(session, now)
-        expired = requeue_expired_leases(session, now)
+        expired = requeue_expired_leases(session, now, max_lost_leases)
         finished = batches_with_every_job_ended(session)
     published = publish_queued(database_url, publish, now, republish_after_s)
     ended = sum(end_batch(database_url, storage, batch_id, now) for batch_id in finished)
@@ -114,22 +115,47 @@ def requeue_due_retries(session: Session, now: datetime) -> int:
     )
 
 
-def requeue_expired_leases(session: Session, now: datetime) -> int:
-    """``running`` jobs whose worker stopped renewing its lease go back to ``queued`` (or ``paused``)."""
-    return int(
-        rows_affected(
-            session.execute(
-                update(Job)
-                .where(Job.status == JobStatus.RUNNING, Job.lease_expires_at < now)
-                .values(
-                    status=QUEUED_UNLESS_BATCH_PAUSED,
-                    lease_owner=None,
-                    lease_expires_at=None,
-                    published_at=None,
-                )
+WORKER_LOST = "worker_lost"
+
+
+def requeue_expired_leases(session: Session, now: datetime, max_lost_leases: int) -> int:
+    """``running`` jobs whose worker stopped renewing its lease go back to ``queued`` (or
+    ``paused``); a job that has now lost ``max_lost_leases`` workers fails as ``worker_lost``
+    instead of killing workers forever. Returns how many leases expired."""
+    expired = Job.status == JobStatus.RUNNING, Job.lease_expires_at < now
+    doomed = list(
+        session.scalars(
+            update(Job)
+            .where(*expired, Job.lost_leases + 1 >= max_lost_leases)
+            .values(
+                status=JobStatus.FAILED,
+                lost_leases=Job.lost_leases + 1,
+                error=f"{WORKER_LOST}: the worker rendering this job stopped "
+                f"{max_lost_leases} times (killed, out of memory, or stalled)",
+                error_code=WORKER_LOST,
+                finished_at=now,
+                lease_owner=None,
+                lease_expires_at=None,
+            )
+            .returning(Job.id)
+        )
+    )
+    for job_id in doomed:
+        fail_dependants(session, job_id, now)
+    requeued = rows_affected(
+        session.execute(
+            update(Job)
+            .where(*expired)
+            .values(
+                status=QUEUED_UNLESS_BATCH_PAUSED,
+                lost_leases=Job.lost_leases + 1,
+                lease_owner=None,
+                lease_expires_at=None,
+                published_at=None,
             )
         )
     )
+    return len(doomed) + int(requeued)
 
 
 def wakeups_due(

@@ -293,7 +293,7 @@ def fail(
     """Mark the job failed; every job that depends on it, directly or not, fails with it."""
     if not _finish_job(session, claim_.job_id, worker, JobStatus.FAILED, error, error_code, now):
         return Finish(won=False, queued=[])
-    _fail_dependants(session, claim_.job_id, now)
+    fail_dependants(session, claim_.job_id, now)
     return Finish(won=True, queued=[])
 
 
@@ -325,7 +325,8 @@ def _queue_ready_dependants(session: Session, parent_id: int) -> list[tuple[int,
     return ready
 
 
-def _fail_dependants(session: Session, parent_id: int, now: datetime) -> None:
+def fail_dependants(session: Session, parent_id: int, now: datetime) -> None:
+    """Fail every job that depends on ``parent_id``, directly or not."""
     frontier = [parent_id]
     while frontier:
         children = list(

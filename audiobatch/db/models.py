@@ -136,6 +136,7 @@ class Job(Base):
     spec: Mapped[dict[str, Any]]
     status: Mapped[JobStatus] = mapped_column(_enum(JobStatus, "job_status"))
     attempts: Mapped[int] = mapped_column(default=0)
+    lost_leases: Mapped[int] = mapped_column(default=0, server_default="0")  # workers died on it
     error: Mapped[str | None] = mapped_column(Text)
     error_code: Mapped[str | None] = mapped_column(String(64))
     next_attempt_at: Mapped[datetime | None]

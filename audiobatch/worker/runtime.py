@@ -44,7 +44,9 @@ def build_runtime(settings: Settings, publish: Publish) -> Runtime:
 def build_dispatcher(settings: Settings, publish: Publish) -> Callable[[], TickResult]:
     """The dispatcher tick bound to this deployment's database, broker and storage."""
     url, storage = settings.resolved_database_url, open_storage(settings.storage_url)
-    return lambda: tick(url, publish, storage, utcnow(), settings.republish_after_s)
+    return lambda: tick(
+        url, publish, storage, utcnow(), settings.republish_after_s, settings.max_lost_leases
+    )
 
 
 def build_limiter(settings: Settings) -> Limiter:

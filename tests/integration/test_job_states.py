@@ -119,11 +119,31 @@ def test_a_worker_that_lost_its_lease_cannot_finish_the_job(database_url: str) -
     ids = make_batch(database_url, ["a"])
     c = claim(database_url, ids["a"], worker="old", lease_s=-1)  # already expired
     with session_scope(database_url) as session:
-        assert dispatch.requeue_expired_leases(session, utcnow()) == 1
+        assert dispatch.requeue_expired_leases(session, utcnow(), 3) == 1
     claim(database_url, ids["a"], worker="new")
     with session_scope(database_url) as session:
         assert not jobs.succeed(session, c, "old", [("audio.mp3", OUTPUT)], utcnow()).won
     assert status_of(database_url, ids["a"]) is JobStatus.RUNNING
+
+
+def test_a_job_that_outlives_too_many_workers_fails_as_worker_lost(database_url: str) -> None:
+    ids = make_batch(database_url, ["killer", "child"], {"child": ["killer"]})
+    for lost in (1, 2):
+        claim(database_url, ids["killer"], worker=f"w{lost}", lease_s=-1)  # its worker died
+        with session_scope(database_url) as session:
+            assert dispatch.requeue_expired_leases(session, utcnow(), 3) == 1
+        assert status_of(database_url, ids["killer"]) is JobStatus.QUEUED
+    claim(database_url, ids["killer"], worker="w3", lease_s=-1)
+    with session_scope(database_url) as session:
+        assert dispatch.requeue_expired_leases(session, utcnow(), 3) == 1
+        killer = session.get_one(Job, ids["killer"])
+        assert (killer.status, killer.error_code, killer.lost_leases) == (
+            JobStatus.FAILED,
+            "worker_lost",
+            3,
+        )
+        assert "3 times" in (killer.error or "")
+        assert session.get_one(Job, ids["child"]).status is JobStatus.FAILED
 
 
 def test_dependants_are_queued_when_all_their_parents_succeed(database_url: str) -> None:
@@ -159,16 +179,16 @@ def test_the_tick_requeues_due_retries_and_announces_them(
     ids = make_batch(database_url, ["a", "b"])
     sent: list[tuple[int, str]] = []
     now = utcnow()
-    assert dispatch.tick(database_url, sent.extend, storage, now, 300).published == 2
+    assert dispatch.tick(database_url, sent.extend, storage, now, 300, 3).published == 2
     assert (
-        dispatch.tick(database_url, sent.extend, storage, now, 300).published == 0
+        dispatch.tick(database_url, sent.extend, storage, now, 300, 3).published == 0
     )  # already announced
     c = claim(database_url, ids["a"])
     with session_scope(database_url) as session:
         jobs.retry_later(session, c.job_id, "w1", "busy", "system_busy", now + timedelta(seconds=5))
-    assert dispatch.tick(database_url, sent.extend, storage, now, 300).retries_due == 0
+    assert dispatch.tick(database_url, sent.extend, storage, now, 300, 3).retries_due == 0
     later = now + timedelta(seconds=6)
-    result = dispatch.tick(database_url, sent.extend, storage, later, 300)
+    result = dispatch.tick(database_url, sent.extend, storage, later, 300, 3)
     assert (result.retries_due, result.published) == (1, 1)
     assert sent[-1] == (ids["a"], "dialogue")
 
@@ -180,19 +200,19 @@ def test_the_tick_ends_a_batch_whose_last_finisher_died_before_ending_it(
     c = claim(database_url, ids["a"])
     with session_scope(database_url) as session:
         jobs.succeed(session, c, "w1", [], utcnow())  # and the worker dies here
-    assert dispatch.tick(database_url, [].extend, storage, utcnow(), 300).batches_ended == 1
+    assert dispatch.tick(database_url, [].extend, storage, utcnow(), 300, 3).batches_ended == 1
     with session_scope(database_url) as session:
         assert session.get_one(Batch, "b1").status is BatchStatus.SUCCEEDED
     assert storage.size("demo/b1/results.json")
-    assert dispatch.tick(database_url, [].extend, storage, utcnow(), 300).batches_ended == 0
+    assert dispatch.tick(database_url, [].extend, storage, utcnow(), 300, 3).batches_ended == 0
 
 
 def test_a_wakeup_lost_long_ago_is_sent_again(database_url: str, storage: LocalStorage) -> None:
     make_batch(database_url, ["a"])
     sent: list[tuple[int, str]] = []
     now = utcnow()
-    dispatch.tick(database_url, sent.extend, storage, now, 300)
-    dispatch.tick(database_url, sent.extend, storage, now + timedelta(seconds=301), 300)
+    dispatch.tick(database_url, sent.extend, storage, now, 300, 3)
+    dispatch.tick(database_url, sent.extend, storage, now + timedelta(seconds=301), 300, 3)
     assert len(sent) == 2
 
 
