@@ -34,6 +34,7 @@ class Settings(BaseSettings):
     lease_s: float = Field(default=60.0, gt=0)
     republish_after_s: float = Field(default=300.0, gt=0)
     max_lost_leases: int = Field(default=3, ge=1)  # workers a job may outlive before it fails
+    shutdown_grace_s: float = Field(default=30.0, ge=0)  # for requests in flight on SIGTERM
     max_attempts: int = Field(default=5, ge=1)
     # per kind, e.g. AUDIOBATCH_MAX_ATTEMPTS_BY_KIND='{"music": 3}'; other kinds use max_attempts
     max_attempts_by_kind: dict[str, int] = Field(default_factory=dict)

@@ -62,6 +62,10 @@ class Limiter(Protocol):
 
     def state(self, pool: str) -> PoolState: ...
 
+    def release_held(self) -> int:
+        """Give back every slot this process holds (it is about to exit); how many it held."""
+        ...
+
 
 @dataclass
 class Window:
@@ -128,6 +132,11 @@ class LocalLimiter:
             w = self._windows[pool]
             return PoolState(pool, w.size, w.ceiling, w.limit, self._in_use[pool])
 
+    def release_held(self) -> int:
+        # the slots live in this process and end with it: nothing to give back elsewhere
+        with self._changed:
+            return sum(self._in_use.values())
+
 
 # KEYS: slot set, window hash. ARGV: now_ms, lease_ms, size, token.
 # Drops expired leases, then takes a slot if fewer than the window's slots are in use.
@@ -187,6 +196,8 @@ class RedisLimiter:
         self._acquire = client.register_script(_ACQUIRE)
         self._success = client.register_script(_SUCCESS)
         self._throttled = client.register_script(_THROTTLED)
+        self._held: dict[str, str] = {}  # token -> pool, the slots this process holds
+        self._held_lock = threading.Lock()
 
     def _keys(self, pool: str) -> tuple[str, str]:
         base = f"audiobatch:limiter:{self._key_hash}:{pool}"
@@ -209,16 +220,31 @@ class RedisLimiter:
                 if time.monotonic() - waited_since >= WAIT_STEP_S:
                     waited_since = time.monotonic()
                     while_waiting()
+        with self._held_lock:
+            self._held[token] = pool
         try:
             yield
         finally:
-            with suppress(redis.RedisError):  # if Redis is gone, the lease expires by itself
-                pipe = self._redis.pipeline(transaction=False)
-                pipe.zrem(slots, token)
-                pipe.rpush(wakeups, 1)
-                pipe.ltrim(wakeups, -self._sizes[pool], -1)  # unclaimed wake-ups stay few
-                pipe.pexpire(wakeups, self._lease_ms)
-                pipe.execute()
+            with self._held_lock:
+                self._held.pop(token, None)
+            self._give_back(pool, [token])
+
+    def release_held(self) -> int:
+        with self._held_lock:
+            held, self._held = self._held, {}
+        for pool in set(held.values()):
+            self._give_back(pool, [token for token, p in held.items() if p == pool])
+        return len(held)
+
+    def _give_back(self, pool: str, tokens: list[str]) -> None:
+        slots, wakeups = self._keys(pool)[0], self._wakeups(pool)
+        with suppress(redis.RedisError):  # if Redis is gone, the leases expire by themselves
+            pipe = self._redis.pipeline(transaction=False)
+            pipe.zrem(slots, *tokens)
+            pipe.rpush(wakeups, *[1] * len(tokens))
+            pipe.ltrim(wakeups, -self._sizes[pool], -1)  # unclaimed wake-ups stay few
+            pipe.pexpire(wakeups, self._lease_ms)
+            pipe.execute()
 
     def succeeded(self, pool: str, maximum: int | None) -> None:
         with _translated():

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, case, delete, exists, func, insert, inspect, select, update
 from sqlalchemy.orm import Session, aliased
+from sqlalchemy.sql.elements import ColumnElement
 
 from audiobatch.db.models import (
     TERMINAL_BATCH_STATUSES,
@@ -210,6 +211,33 @@ def succeed(
         ]
         db.execute(insert(Artifact), rows)
     return Finish(won=True, queued=_queue_ready_dependants(session, claim_.job_id))
+
+
+def release(session: Session, job_id: int, worker: str) -> bool:
+    """Hand job ``job_id``, held by ``worker`` and not yet sent to the API, back to the queue."""
+    return bool(_release(session, worker, Job.id == job_id))
+
+
+def release_all(session: Session, worker: str) -> int:
+    """Hand back every job ``worker`` holds (it is stopping); how many there were."""
+    return _release(session, worker)
+
+
+def _release(session: Session, worker: str, *only: ColumnElement[bool]) -> int:
+    return int(
+        rows_affected(
+            session.execute(
+                update(Job)
+                .where(Job.status == JobStatus.RUNNING, Job.lease_owner == worker, *only)
+                .values(
+                    status=QUEUED_UNLESS_BATCH_PAUSED,
+                    lease_owner=None,
+                    lease_expires_at=None,
+                    published_at=None,
+                )
+            )
+        )
+    )
 
 
 def retry_later(

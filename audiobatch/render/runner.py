@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import random
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -29,6 +30,10 @@ class LeaseLostError(AudiobatchError):
     """This worker's lease on the job expired and the job was handed to another worker."""
 
 
+class WorkerStoppingError(AudiobatchError):
+    """The worker is shutting down: a job that has not called the API yet goes back to the queue."""
+
+
 @dataclass
 class Runtime:
     """Everything a worker process shares between the jobs it runs."""
@@ -43,6 +48,7 @@ class Runtime:
     policy: RetryPolicy = field(default_factory=RetryPolicy)
     rng: random.Random = field(default_factory=random.Random)
     clock: Callable[[], datetime] = utcnow
+    stopping: threading.Event = field(default_factory=threading.Event)
 
 
 def run_job(job_id: int, rt: Runtime) -> None:
@@ -65,11 +71,24 @@ def run_job(job_id: int, rt: Runtime) -> None:
     # The slot covers the API exchange and the storing of its answer, nothing else: the claim is
     # made before it (the lease is renewed while waiting) and verification and bookkeeping after.
     pool = FAMILIES[claim.kind].pool
+
+    def wait_for_slot() -> None:
+        heartbeat()
+        if rt.stopping.is_set():
+            raise WorkerStoppingError("the worker is shutting down")
+
     try:
-        with rt.limiter.slot(pool, while_waiting=heartbeat):
+        wait_for_slot()
+        with rt.limiter.slot(pool, while_waiting=wait_for_slot):
+            wait_for_slot()  # a stop that began while waiting sends no new request
             error = _render(claim, ctx)
     except LeaseLostError as lost:
         error = lost
+    except WorkerStoppingError:
+        with session_scope(rt.database_url) as session:
+            jobs.release(session, job_id, rt.worker)
+        log.info("job %s: worker stopping, job handed back before its API call", job_id)
+        return
     if isinstance(error, ConcurrencyLimitError):
         rt.limiter.throttled(pool)
     elif error is None and ctx.call is not None:

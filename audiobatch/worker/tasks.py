@@ -6,15 +6,18 @@ import os
 import threading
 
 from celery import Celery
+from celery.signals import worker_shutting_down
 
 from audiobatch.config import Settings
 from audiobatch.render.runner import Runtime, run_job
 from audiobatch.worker.app import DISPATCH_TASK, RENDER_TASK, publisher
 from audiobatch.worker.runtime import build_dispatcher, build_runtime
+from audiobatch.worker.shutdown import begin_stop
 
 
 def register_tasks(app: Celery, settings: Settings) -> None:
-    """Register the render and dispatch tasks; resources are built per process on first use."""
+    """Register the render and dispatch tasks and the graceful stop; resources are built per
+    process on first use."""
     runtimes: dict[int, Runtime] = {}
     publish = publisher(app)
     dispatcher = build_dispatcher(settings, publish)
@@ -29,6 +32,13 @@ def register_tasks(app: Celery, settings: Settings) -> None:
                 runtimes.clear()  # a forked child never reuses its parent's clients or engines
                 runtimes[pid] = build_runtime(settings, publish)
             return runtimes[pid]
+
+    def stop(**_: object) -> None:
+        with lock:
+            current = runtimes.get(os.getpid())
+        begin_stop(current, settings.shutdown_grace_s)
+
+    worker_shutting_down.connect(stop, weak=False)
 
     @app.task(name=RENDER_TASK, ignore_result=True)  # type: ignore[untyped-decorator]
     def render(job_id: int) -> None:
