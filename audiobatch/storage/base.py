@@ -47,6 +47,11 @@ class Storage(ABC):
     @abstractmethod
     def uri(self, key: str) -> str: ...
 
+    @abstractmethod
+    def remove_leftovers(self, older_than_s: float) -> int:
+        """Remove what writers that died mid-write left behind, if older than ``older_than_s``
+        (younger ones may belong to writers still at work); how many were removed."""
+
     def presigned_url(self, key: str, expires_s: int = 3600) -> str | None:
         """A time-limited download URL, where the store has such a thing."""
         return None

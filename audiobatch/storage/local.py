@@ -69,8 +69,8 @@ class LocalStorage(Storage):
         except OSError as exc:
             raise StorageError(f"cannot delete {key!r}: {exc}") from exc
 
-    def remove_partials(self, older_than_s: float) -> int:
-        """Delete leftovers of writers that died mid-write; returns how many were removed."""
+    def remove_leftovers(self, older_than_s: float) -> int:
+        # the leftovers of local writers are their temporary ``.partial`` files
         if not self.root.exists():
             return 0
         cutoff = time.time() - older_than_s

@@ -114,7 +114,7 @@ class S3Storage(Storage):
         return {"PartNumber": number, "ETag": answer["ETag"]}
 
     def _abort(self, full: str, upload_id: str) -> None:
-        # if this fails too, housekeeping aborts the stale upload later (abort_stale_uploads)
+        # if this fails too, housekeeping aborts the stale upload later (remove_leftovers)
         with suppress(BotoCoreError, ClientError):
             self.client.abort_multipart_upload(Bucket=self.bucket, Key=full, UploadId=upload_id)
 
@@ -155,8 +155,8 @@ class S3Storage(Storage):
             )
         )
 
-    def abort_stale_uploads(self, older_than_s: float) -> int:
-        """Abort multipart uploads under the prefix left by writers that died; returns the count."""
+    def remove_leftovers(self, older_than_s: float) -> int:
+        # the leftovers of S3 writers are multipart uploads never completed nor aborted
         cutoff = time.time() - older_than_s
         listing = self._call(
             self.client.list_multipart_uploads, Bucket=self.bucket, Prefix=self.prefix

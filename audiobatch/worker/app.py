@@ -17,7 +17,9 @@ from audiobatch.render.families import CONTROL_QUEUE, QUEUES
 
 RENDER_TASK = "audiobatch.render"
 DISPATCH_TASK = "audiobatch.dispatch"
+HOUSEKEEPING_TASK = "audiobatch.housekeeping"
 DISPATCH_INTERVAL_S = 2.0
+HOUSEKEEPING_INTERVAL_S = 600.0
 
 
 def create_celery(settings: Settings) -> Celery:
@@ -40,7 +42,12 @@ def create_celery(settings: Settings) -> Celery:
                 "task": DISPATCH_TASK,
                 "schedule": DISPATCH_INTERVAL_S,
                 "options": {"queue": CONTROL_QUEUE, "expires": DISPATCH_INTERVAL_S * 5},
-            }
+            },
+            "housekeeping": {
+                "task": HOUSEKEEPING_TASK,
+                "schedule": HOUSEKEEPING_INTERVAL_S,
+                "options": {"queue": CONTROL_QUEUE, "expires": HOUSEKEEPING_INTERVAL_S},
+            },
         },
     )
     return app

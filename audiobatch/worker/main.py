@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 import socket
 import sys
@@ -13,8 +14,13 @@ from sqlalchemy.exc import SQLAlchemyError
 from audiobatch.config import Settings
 from audiobatch.db.dispatch import Publish
 from audiobatch.errors import AudiobatchError
-from audiobatch.worker.app import DISPATCH_INTERVAL_S, create_celery, publisher
-from audiobatch.worker.runtime import build_dispatcher
+from audiobatch.worker.app import (
+    DISPATCH_INTERVAL_S,
+    HOUSEKEEPING_INTERVAL_S,
+    create_celery,
+    publisher,
+)
+from audiobatch.worker.runtime import build_dispatcher, build_housekeeper
 from audiobatch.worker.tasks import register_tasks
 
 log = logging.getLogger(__name__)
@@ -56,14 +62,18 @@ def run_worker(
 
 
 def start_ticker(settings: Settings, publish: Publish) -> threading.Thread:
-    """Run the dispatcher tick every few seconds in a daemon thread of this process."""
-    dispatcher = build_dispatcher(settings, publish)
+    """Run the dispatcher tick every few seconds, and housekeeping now and then, in a daemon
+    thread of this process (what beat schedules where a scheduler runs)."""
+    dispatcher, housekeeper = build_dispatcher(settings, publish), build_housekeeper(settings)
+    ticks_per_housekeeping = round(HOUSEKEEPING_INTERVAL_S / DISPATCH_INTERVAL_S)
 
     def loop() -> None:
-        while True:
+        for tick in itertools.count(1):
             time.sleep(DISPATCH_INTERVAL_S)
             try:
                 dispatcher()
+                if tick % ticks_per_housekeeping == 0:
+                    housekeeper()
             except (AudiobatchError, SQLAlchemyError) as exc:  # a busy database: next tick
                 log.warning("dispatcher tick failed: %s", exc)
 

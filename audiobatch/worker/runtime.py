@@ -49,6 +49,15 @@ def build_dispatcher(settings: Settings, publish: Publish) -> Callable[[], TickR
     )
 
 
+LEFTOVER_AGE_S = 3600.0  # a partial write this old has no writer left: its lease ran out long ago
+
+
+def build_housekeeper(settings: Settings) -> Callable[[], int]:
+    """Housekeeping: remove what writers that died left in storage; how many leftovers went."""
+    storage = open_storage(settings.storage_url)
+    return lambda: storage.remove_leftovers(LEFTOVER_AGE_S)
+
+
 def build_limiter(settings: Settings) -> Limiter:
     limits = {"general": settings.api_concurrency, "music": settings.music_concurrency}
     url = settings.resolved_redis_url

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 
@@ -10,9 +11,11 @@ from celery.signals import worker_shutting_down
 
 from audiobatch.config import Settings
 from audiobatch.render.runner import Runtime, run_job
-from audiobatch.worker.app import DISPATCH_TASK, RENDER_TASK, publisher
-from audiobatch.worker.runtime import build_dispatcher, build_runtime
+from audiobatch.worker.app import DISPATCH_TASK, HOUSEKEEPING_TASK, RENDER_TASK, publisher
+from audiobatch.worker.runtime import build_dispatcher, build_housekeeper, build_runtime
 from audiobatch.worker.shutdown import begin_stop
+
+log = logging.getLogger(__name__)
 
 
 def register_tasks(app: Celery, settings: Settings) -> None:
@@ -21,6 +24,7 @@ def register_tasks(app: Celery, settings: Settings) -> None:
     runtimes: dict[int, Runtime] = {}
     publish = publisher(app)
     dispatcher = build_dispatcher(settings, publish)
+    housekeeper = build_housekeeper(settings)
 
     lock = threading.Lock()
 
@@ -47,3 +51,9 @@ def register_tasks(app: Celery, settings: Settings) -> None:
     @app.task(name=DISPATCH_TASK, ignore_result=True)  # type: ignore[untyped-decorator]
     def dispatch() -> None:
         dispatcher()
+
+    @app.task(name=HOUSEKEEPING_TASK, ignore_result=True)  # type: ignore[untyped-decorator]
+    def housekeeping() -> None:
+        removed = housekeeper()
+        if removed:
+            log.info("housekeeping: removed %d leftover(s) of interrupted writes", removed)
