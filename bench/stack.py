@@ -1,0 +1,138 @@
+"""What the fleet benchmarks share: the emulator's setting, the manifest, services, a fleet run.
+
+The emulator takes 8 concurrent requests per key and answers each after 100 ms, so no client can
+do better than 80 jobs/s: the ideal the fleet benchmarks measure against.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import redis
+
+from tests import services
+from tests.acceptance.cli import audiobatch, clean_environment, running_emulator, start, stop
+
+CONCURRENCY, LATENCY_MS = 8, 100
+IDEAL_JOBS_PER_S = CONCURRENCY / (LATENCY_MS / 1000)
+WORKERS = 2  # worker processes, each with CONCURRENCY threads
+CONNECT_S = 3.0  # what workers are given to connect to the broker before the clock starts
+API_KEY = "bench-key"
+HOST = "JBFqnCBsd6RMkjVDRZzb"
+
+
+def write_manifest(path: Path, jobs: int) -> Path:
+    """A JSONL manifest of ``jobs`` one-line dialogue jobs in raw 16 kHz PCM."""
+    with open(path, "w") as out:
+        for n in range(jobs):
+            line = {"id": f"j{n}", "kind": "dialogue", "output_format": "pcm_16000",
+                    "inputs": [{"voice": HOST, "text": f"Line number {n}."}]}  # fmt: skip
+            out.write(json.dumps(line) + "\n")
+    return path
+
+
+@contextmanager
+def emulator(folder: Path) -> Iterator[str]:
+    """A fresh emulator with the benchmark's concurrency and latency; its URL."""
+    args = ("--concurrency", str(CONCURRENCY), "--latency-ms", str(LATENCY_MS))
+    with running_emulator(*args, cwd=folder) as url:
+        yield url
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """One contender's run: its wall time and what the emulator counted meanwhile."""
+
+    jobs: int
+    seconds: float
+    stats: dict[str, Any]  # GET /_emulator/stats
+
+    @classmethod
+    def read(cls, jobs: int, seconds: float, emulator_url: str) -> Measurement:
+        return cls(jobs, seconds, httpx.get(f"{emulator_url}/_emulator/stats").json())
+
+    @property
+    def jobs_per_s(self) -> float:
+        return self.jobs / self.seconds
+
+    @property
+    def of_ideal(self) -> float:
+        return self.jobs_per_s / IDEAL_JOBS_PER_S
+
+    @property
+    def refused(self) -> int:
+        """429s: requests over the concurrency limit."""
+        return int(self.stats["too_many_concurrent"])
+
+    @property
+    def share_429(self) -> float:
+        return self.refused / sum(int(n) for n in self.stats["requests_by_status"].values())
+
+
+@contextmanager
+def servers() -> Iterator[tuple[str, str]]:
+    """A PostgreSQL server's maintenance URL and a Redis server URL (no database number)."""
+    with (
+        contextmanager(services.postgres_server)() as postgres,
+        contextmanager(services.redis_server)() as redis_url,
+    ):
+        yield postgres, redis_url
+
+
+@contextmanager
+def fresh_database(postgres_server: str) -> Iterator[str]:
+    """A new PostgreSQL database's SQLAlchemy URL, dropped afterwards."""
+    with contextmanager(services.fresh_postgres_database)(postgres_server) as url:
+        yield url
+
+
+def flushed(redis_url: str) -> str:
+    """``redis_url`` (with a database number) after emptying that database."""
+    redis.Redis.from_url(redis_url).flushdb()
+    return redis_url
+
+
+def stop_all(processes: list[subprocess.Popen[bytes]]) -> None:
+    for process in processes:
+        stop(process)
+
+
+def run_audiobatch(
+    manifest: Path, folder: Path, emulator_url: str, database: str, broker: str
+) -> float:
+    """Seconds ``audiobatch submit --wait`` takes with WORKERS workers and a scheduler running.
+
+    ``database`` must be empty and ``broker`` flushed; renders go to ``folder/renders``.
+    """
+    env = clean_environment(
+        ELEVENLABS_API_KEY=API_KEY, AUDIOBATCH_API_URL=emulator_url, AUDIOBATCH_DATABASE_URL=database,
+        AUDIOBATCH_BROKER_URL=broker, AUDIOBATCH_STORAGE_URL=f"file://{folder / 'renders'}",
+        AUDIOBATCH_API_CONCURRENCY=str(CONCURRENCY), AUDIOBATCH_HOME=str(folder / "home"),
+    )  # fmt: skip
+    upgraded = audiobatch("db", "upgrade", cwd=folder, env=env)
+    if upgraded.returncode != 0:
+        raise SystemExit(f"db upgrade failed: {upgraded.stderr[-2000:]}")
+    fleet = [start("worker", "--concurrency", str(CONCURRENCY), "--loglevel", "WARNING",
+                   cwd=folder, env=env, log=folder / f"worker{i}.log") for i in range(WORKERS)]  # fmt: skip
+    fleet.append(start("scheduler", "--loglevel", "WARNING", cwd=folder, env=env,
+                       log=folder / "beat.log"))  # fmt: skip
+    try:
+        time.sleep(CONNECT_S)
+        started = time.monotonic()
+        result = audiobatch(
+            "submit", str(manifest), "--wait", "--json", cwd=folder, env=env, timeout_s=1800
+        )
+        elapsed = time.monotonic() - started
+    finally:
+        stop_all(fleet)
+    if result.returncode != 0:
+        raise SystemExit(f"submit failed: {result.stderr[-2000:]}")
+    return elapsed
