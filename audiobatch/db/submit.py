@@ -6,7 +6,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import insert
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from audiobatch.db.models import Batch, BatchStatus, Job, JobDependency, JobStatus
@@ -52,16 +52,19 @@ def insert_batch(session: Session, manifest: Manifest, now: datetime) -> Submitt
         }
         for job in manifest.jobs
     ]
-    ids = dict(
-        session.execute(
-            insert(Job).returning(Job.key, Job.id, sort_by_parameter_order=True), rows
-        ).all()
-    )
-    edges = [
-        {"job_id": ids[job.id], "parent_id": ids[parent]}
-        for job in manifest.jobs
-        for parent in job.dependencies()
-    ]
+    # Core executemany without RETURNING: one prepared statement for every row. Returning the ids
+    # makes SQLAlchemy render multi-row VALUES statements the driver parses anew for each page.
+    session.connection().execute(insert(Job), rows)
+    edges = _dependency_edges(session, batch_id, manifest)
     if edges:
         session.execute(insert(JobDependency), edges)
     return SubmittedBatch(id=batch_id, name=manifest.batch, jobs=len(rows))
+
+
+def _dependency_edges(session: Session, batch_id: str, manifest: Manifest) -> list[dict[str, int]]:
+    """One row per (job, parent) of the manifest, with the jobs' database ids."""
+    pairs = [(job.id, parent) for job in manifest.jobs for parent in job.dependencies()]
+    if not pairs:
+        return []
+    ids = dict(session.execute(select(Job.key, Job.id).where(Job.batch_id == batch_id)).all())
+    return [{"job_id": ids[key], "parent_id": ids[parent]} for key, parent in pairs]
