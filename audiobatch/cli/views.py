@@ -58,7 +58,7 @@ def print_jobs(console: Console, jobs: list[dict[str, Any]]) -> None:
         table.add_row(
             escape(job["id"]),
             job["kind"],
-            _styled(job["status"]),
+            _styled(job["status"]) + (" (cached)" if job.get("cached") else ""),
             str(job["attempts"]),
             escape(detail),
         )

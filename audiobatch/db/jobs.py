@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from sqlalchemy import bindparam, case, delete, exists, func, insert, inspect, select, update
 from sqlalchemy.orm import Session, aliased
@@ -44,6 +45,15 @@ class Claim:
     kind: str
     spec: dict[str, object]
     attempts: int
+    fresh: bool  # the batch asked for new generations: no reuse of earlier outputs
+
+
+class StoredArtifact(NamedTuple):
+    name: str
+    key: str  # the storage key
+    bytes: int
+    sha256: str
+    content_type: str
 
 
 @dataclass(frozen=True)
@@ -72,7 +82,7 @@ _CLAIM = (
     )
     .returning(Job.batch_id, Job.key, Job.kind, Job.spec, Job.attempts)
 )
-_BATCH_OF = select(Batch.name, Batch.status).where(Batch.id == bindparam("batch"))
+_BATCH_OF = select(Batch.name, Batch.status, Batch.fresh).where(Batch.id == bindparam("batch"))
 _START_BATCH = (
     update(Batch)
     .where(Batch.id == bindparam("batch"), Batch.status == BatchStatus.QUEUED)
@@ -88,6 +98,8 @@ _FINISH = (
         error=bindparam("message"),
         error_code=bindparam("code"),
         finished_at=bindparam("now"),
+        request_sha256=bindparam("request"),
+        cached_from=bindparam("cached_from"),
         lease_owner=None,
         lease_expires_at=None,
         next_attempt_at=None,
@@ -140,7 +152,7 @@ def claim(
     ).one_or_none()
     if row is None:
         return None
-    batch_name, batch_status = db.execute(_BATCH_OF, {"batch": row.batch_id}).one()
+    batch_name, batch_status, fresh = db.execute(_BATCH_OF, {"batch": row.batch_id}).one()
     if batch_status is BatchStatus.QUEUED:
         db.execute(_START_BATCH, {"batch": row.batch_id})
     return Claim(
@@ -151,18 +163,40 @@ def claim(
         kind=row.kind,
         spec=row.spec,
         attempts=row.attempts,
+        fresh=fresh,
     )
 
 
-def artifacts_of(session: Session, batch_id: str, key: str) -> list[tuple[str, str]]:
-    """(name, storage key) of every stored output of job ``key`` in the batch."""
+_ARTIFACT = (Artifact.name, Artifact.key, Artifact.bytes, Artifact.sha256, Artifact.content_type)
+
+
+def artifacts_of(session: Session, batch_id: str, key: str) -> list[StoredArtifact]:
+    """Every stored output of job ``key`` in the batch."""
     rows = session.execute(
-        select(Artifact.name, Artifact.key)
+        select(*_ARTIFACT)
         .join(Job, Job.id == Artifact.job_id)
         .where(Job.batch_id == batch_id, Job.key == key)
         .order_by(Artifact.id)
     )
-    return list(rows)
+    return [StoredArtifact(*row) for row in rows]
+
+
+def earlier_outputs(
+    session: Session, request_sha256: str
+) -> tuple[int, list[StoredArtifact]] | None:
+    """The latest succeeded job that made the same request, with its outputs; None if none did."""
+    source = session.scalar(
+        select(Job.id)
+        .where(Job.request_sha256 == request_sha256, Job.status == JobStatus.SUCCEEDED)
+        .order_by(Job.finished_at.desc())
+        .limit(1)
+    )
+    if source is None:
+        return None
+    rows = session.execute(
+        select(*_ARTIFACT).where(Artifact.job_id == source).order_by(Artifact.id)
+    )
+    return source, [StoredArtifact(*row) for row in rows]
 
 
 def extend_lease(session: Session, job_id: int, worker: str, lease_s: float, now: datetime) -> bool:
@@ -189,9 +223,17 @@ def succeed(
     worker: str,
     outputs: list[tuple[str, StoredObject]],
     now: datetime,
+    request_sha256: str | None = None,
+    cached_from: int | None = None,
 ) -> Finish:
-    """Mark the job succeeded with its verified outputs and queue the dependants it unblocks."""
-    if not _finish_job(session, claim_.job_id, worker, JobStatus.SUCCEEDED, None, None, now):
+    """Mark the job succeeded with its verified outputs and queue the dependants it unblocks;
+    ``request_sha256`` names what was asked of the API, ``cached_from`` the job whose outputs
+    were reused instead of asking."""
+    finished = _finish_job(
+        session, claim_.job_id, worker, JobStatus.SUCCEEDED, None, None, now,
+        request_sha256, cached_from,
+    )  # fmt: skip
+    if not finished:
         return Finish(won=False, queued=[])
     db = session.connection()
     db.execute(_DROP_ARTIFACTS, {"job": claim_.job_id})
@@ -333,6 +375,8 @@ def _finish_job(
     error: str | None,
     error_code: str | None,
     now: datetime,
+    request_sha256: str | None = None,
+    cached_from: int | None = None,
 ) -> bool:
     params = {
         "job": job_id,
@@ -341,6 +385,8 @@ def _finish_job(
         "message": error,
         "code": error_code,
         "now": now,
+        "request": request_sha256,
+        "cached_from": cached_from,
     }
     return bool(rows_affected(session.connection().execute(_FINISH, params)))
 

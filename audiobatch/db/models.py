@@ -19,6 +19,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -113,6 +114,7 @@ class Batch(Base):
     status_reason: Mapped[str | None] = mapped_column(Text)
     manifest_sha256: Mapped[str] = mapped_column(String(64), index=True)
     source: Mapped[str] = mapped_column(Text)
+    fresh: Mapped[bool] = mapped_column(default=False, server_default=false())  # never reuse
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     finished_at: Mapped[datetime | None]
 
@@ -137,6 +139,10 @@ class Job(Base):
     status: Mapped[JobStatus] = mapped_column(_enum(JobStatus, "job_status"))
     attempts: Mapped[int] = mapped_column(default=0)
     lost_leases: Mapped[int] = mapped_column(default=0, server_default="0")  # workers died on it
+    # what was asked of the API (request and inputs); a succeeded job's outputs serve any later
+    # job asking the same, which is then ``cached_from`` it and costs no generation
+    request_sha256: Mapped[str | None] = mapped_column(String(64), index=True)
+    cached_from: Mapped[int | None] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
     error: Mapped[str | None] = mapped_column(Text)
     error_code: Mapped[str | None] = mapped_column(String(64))
     next_attempt_at: Mapped[datetime | None]

@@ -58,6 +58,7 @@ def job_view(job: Job) -> dict[str, Any]:
         "kind": job.kind,
         "status": job.status.value,
         "attempts": job.attempts,
+        "cached": job.cached_from is not None,  # outputs reused from an identical request
         "error": job.error,
         "outputs": [artifact_view(a) for a in job.artifacts],
     }

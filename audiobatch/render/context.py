@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 
+from audiobatch.db.jobs import StoredArtifact
 from audiobatch.elevenlabs.client import ApiAnswer, ElevenLabsClient
 from audiobatch.elevenlabs.formats import content_type, extension
 from audiobatch.storage import Storage, StoredObject
@@ -29,7 +30,7 @@ class RenderContext:
     storage: Storage
     prefix: str  # "<batch>/<batch id>/<job id>"
     heartbeat: Callable[[], None]
-    parent_artifacts: Callable[[str], list[tuple[str, str]]]  # job id -> [(name, storage key)]
+    parent_artifacts: Callable[[str], list[StoredArtifact]]  # a job id -> its stored outputs
     call: CallInfo | None = None
     outputs: list[tuple[str, StoredObject]] = field(default_factory=list)
 

@@ -9,6 +9,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from audiobatch.errors import AudiobatchError
 from audiobatch.manifest import JobSpec
+from audiobatch.manifest.common import JobBase
 from audiobatch.render.context import RenderContext
 from audiobatch.render.dialogue import render_dialogue
 from audiobatch.render.music import render_music, render_music_plan
@@ -34,8 +35,13 @@ def render_spec(kind: str, spec: dict[str, Any], ctx: RenderContext) -> None:
     renderer = RENDERERS.get(kind)
     if renderer is None:
         raise UnrenderableJobError(f"jobs of kind {kind!r} cannot be rendered by this version")
+    renderer(parse_spec(spec), ctx)
+
+
+def parse_spec(spec: dict[str, Any]) -> JobBase:
+    """The job model of a stored spec."""
     try:
-        job = _SPEC.validate_python(spec)
+        job: JobBase = _SPEC.validate_python(spec)
     except ValidationError as exc:
         raise UnrenderableJobError(f"stored job spec no longer validates: {exc}") from exc
-    renderer(job, ctx)
+    return job

@@ -19,7 +19,9 @@ from audiobatch.errors import AccountError, ApiError, AudiobatchError, Concurren
 from audiobatch.limiter import Limiter
 from audiobatch.render.context import RenderContext
 from audiobatch.render.families import FAMILIES
+from audiobatch.render.fingerprint import request_fingerprint
 from audiobatch.render.kinds import render_spec
+from audiobatch.render.reuse import reuse_earlier_outputs
 from audiobatch.retry import RetryPolicy, decide
 from audiobatch.storage import Storage
 
@@ -68,31 +70,21 @@ def run_job(job_id: int, rt: Runtime) -> None:
         parent_artifacts=lambda key: _artifacts_of(rt, claim.batch_id, key),
     )
     started_at, started = rt.clock(), time.monotonic()
-    # The slot covers the API exchange and the storing of its answer, nothing else: the claim is
-    # made before it (the lease is renewed while waiting) and verification and bookkeeping after.
-    pool = FAMILIES[claim.kind].pool
-
-    def wait_for_slot() -> None:
-        heartbeat()
-        if rt.stopping.is_set():
-            raise WorkerStoppingError("the worker is shutting down")
-
+    request, cached_from, error = None, None, None
     try:
-        wait_for_slot()
-        with rt.limiter.slot(pool, while_waiting=wait_for_slot):
-            wait_for_slot()  # a stop that began while waiting sends no new request
-            error = _render(claim, ctx)
-    except LeaseLostError as lost:
-        error = lost
-    except WorkerStoppingError:
-        with session_scope(rt.database_url) as session:
-            jobs.release(session, job_id, rt.worker)
-        log.info("job %s: worker stopping, job handed back before its API call", job_id)
-        return
-    if isinstance(error, ConcurrencyLimitError):
-        rt.limiter.throttled(pool)
-    elif error is None and ctx.call is not None:
-        rt.limiter.succeeded(pool, ctx.call.max_concurrency)
+        request = request_fingerprint(claim.kind, claim.spec, ctx)
+        if not claim.fresh:
+            cached_from = reuse_earlier_outputs(rt.database_url, rt.storage, ctx, request)
+    except AudiobatchError as exc:
+        error = exc
+    if error is None and cached_from is None:
+        try:
+            error = _call_api(rt, claim, ctx)
+        except WorkerStoppingError:
+            with session_scope(rt.database_url) as session:
+                jobs.release(session, job_id, rt.worker)
+            log.info("job %s: worker stopping, job handed back before its API call", job_id)
+            return
     if error is None:
         error = _verify(rt, ctx)
     if isinstance(error, LeaseLostError):
@@ -102,12 +94,43 @@ def run_job(job_id: int, rt: Runtime) -> None:
         _on_error(rt, claim, ctx, started_at, started, error)
     else:
         with session_scope(rt.database_url) as session:
-            jobs.record_attempt(
-                session, _attempt(rt, claim, ctx, started_at, started, "succeeded", None)
+            if cached_from is None:
+                attempt = _attempt(rt, claim, ctx, started_at, started, "succeeded", None)
+                jobs.record_attempt(session, attempt)
+            finish = jobs.succeed(
+                session, claim, rt.worker, ctx.outputs, rt.clock(), request, cached_from
             )
-            finish = jobs.succeed(session, claim, rt.worker, ctx.outputs, rt.clock())
-        log.info("job %s: succeeded with %d outputs", job_id, len(ctx.outputs))
+        how = f"reused the outputs of job {cached_from}" if cached_from else "rendered"
+        log.info("job %s: succeeded (%s) with %d outputs", job_id, how, len(ctx.outputs))
         _after_finish(rt, claim, finish)
+
+
+def _call_api(rt: Runtime, claim: jobs.Claim, ctx: RenderContext) -> AudiobatchError | None:
+    """Render under a limiter slot and feed the answer to the limiter; the error, if any.
+
+    The slot covers the API exchange and the storing of its answer, nothing else: the claim is
+    made before it (the lease is renewed while waiting) and verification and bookkeeping after.
+    Raises WorkerStoppingError when the worker stops before the request is sent.
+    """
+    pool = FAMILIES[claim.kind].pool
+
+    def wait_for_slot() -> None:
+        ctx.heartbeat()
+        if rt.stopping.is_set():
+            raise WorkerStoppingError("the worker is shutting down")
+
+    try:
+        wait_for_slot()
+        with rt.limiter.slot(pool, while_waiting=wait_for_slot):
+            wait_for_slot()  # a stop that began while waiting sends no new request
+            error = _render(claim, ctx)
+    except LeaseLostError as lost:
+        return lost
+    if isinstance(error, ConcurrencyLimitError):
+        rt.limiter.throttled(pool)
+    elif error is None and ctx.call is not None:
+        rt.limiter.succeeded(pool, ctx.call.max_concurrency)
+    return error
 
 
 def _render(claim: jobs.Claim, ctx: RenderContext) -> AudiobatchError | None:
@@ -245,7 +268,7 @@ def _attempt(
     )
 
 
-def _artifacts_of(rt: Runtime, batch_id: str, key: str) -> list[tuple[str, str]]:
+def _artifacts_of(rt: Runtime, batch_id: str, key: str) -> list[jobs.StoredArtifact]:
     with session_scope(rt.database_url) as session:
         return jobs.artifacts_of(session, batch_id, key)
 

@@ -7,6 +7,7 @@ with a message naming it.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import mimetypes
 import tempfile
@@ -17,13 +18,15 @@ from typing import Any
 
 import av
 
+from audiobatch.db.jobs import StoredArtifact
 from audiobatch.elevenlabs.client import Upload
 from audiobatch.errors import NotFoundError, SourceError
 from audiobatch.manifest import JobOutput, LocalFile, S3Object, Source
 from audiobatch.render.context import RenderContext
 from audiobatch.storage import Storage, open_storage
 
-AUDIO_ARTIFACT_PREFERENCE = ("audio.", "vocals.", "instrumental.")
+# which output of another job an input reads, by what it needs of it (see JobBase.REFERENCES)
+PREFERENCES = {"audio": ("audio.", "vocals.", "instrumental."), "plan": ("plan.json",)}
 
 
 @contextmanager
@@ -39,7 +42,7 @@ def source_upload(source: Source, ctx: RenderContext) -> Iterator[Upload]:
 
 def parent_plan(ref: JobOutput, ctx: RenderContext) -> dict[str, Any]:
     """The composition plan a ``music_plan`` job stored as ``plan.json``."""
-    key = _parent_artifact(ref, ctx, ("plan.json",))
+    key = _parent_artifact(ref, ctx, PREFERENCES["plan"]).key
     raw = b"".join(_read(ctx.storage, key, f"the plan of job {ref.from_!r}"))
     value = json.loads(raw)
     if not isinstance(value, dict):
@@ -55,15 +58,41 @@ def describe(source: Source) -> str:
     return str(source.path)
 
 
+def input_digest(value: object, need: str, ctx: RenderContext) -> str | None:
+    """The sha256 of the bytes an input field reads (``need``: ``audio`` or ``plan``), None for
+    a value given inline (it is part of the request itself)."""
+    if isinstance(value, JobOutput):
+        return _parent_artifact(value, ctx, PREFERENCES[need]).sha256
+    if not isinstance(value, LocalFile | S3Object):
+        return None
+    digest = hashlib.sha256()
+    if isinstance(value, LocalFile):
+        _check_exists(value)
+        try:
+            with open(value.path, "rb") as handle:
+                while chunk := handle.read(1 << 20):
+                    digest.update(chunk)
+        except OSError as exc:
+            raise SourceError(f"source file {value.path} cannot be read: {exc}") from exc
+    else:
+        for chunk in _read(open_storage(f"s3://{value.bucket}"), value.key, value.uri):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _check_exists(source: LocalFile) -> None:
+    if not source.path.is_file():
+        raise SourceError(f"source file {source.path} is missing")
+
+
 def _fetch(source: Source, ctx: RenderContext, folder: Path) -> tuple[Path, str]:
     if isinstance(source, LocalFile):
-        if not source.path.is_file():
-            raise SourceError(f"source file {source.path} is missing")
+        _check_exists(source)
         return source.path, source.path.name
     if isinstance(source, S3Object):
         storage, key = open_storage(f"s3://{source.bucket}"), source.key
     else:
-        storage, key = ctx.storage, _parent_artifact(source, ctx, AUDIO_ARTIFACT_PREFERENCE)
+        storage, key = ctx.storage, _parent_artifact(source, ctx, PREFERENCES["audio"]).key
     name = key.rsplit("/", 1)[-1]
     target = folder / name
     with open(target, "wb") as handle:
@@ -79,13 +108,15 @@ def _read(storage: Storage, key: str, what: str) -> Iterator[bytes]:
         raise SourceError(f"{what} is missing from storage ({key})") from exc
 
 
-def _parent_artifact(ref: JobOutput, ctx: RenderContext, preference: tuple[str, ...]) -> str:
+def _parent_artifact(
+    ref: JobOutput, ctx: RenderContext, preference: tuple[str, ...]
+) -> StoredArtifact:
     artifacts = ctx.parent_artifacts(ref.from_)
     for prefix in preference:
-        for name, key in artifacts:
-            if name.startswith(prefix):
-                return key
-    names = ", ".join(name for name, _ in artifacts) or "nothing"
+        for artifact in artifacts:
+            if artifact.name.startswith(prefix):
+                return artifact
+    names = ", ".join(artifact.name for artifact in artifacts) or "nothing"
     raise SourceError(f"job {ref.from_!r} stored {names}: no usable output for this job")
 
 

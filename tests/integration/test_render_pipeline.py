@@ -7,6 +7,7 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from sqlalchemy import select
 
@@ -108,6 +109,59 @@ def test_a_duplicate_delivery_does_nothing(
         assert len(list(session.scalars(select(Artifact)))) == 1
 
 
+def outputs_of(database_url: str, job_id: int) -> tuple[Job, list[Artifact]]:
+    with session_scope(database_url) as session:
+        job = session.get_one(Job, job_id)
+        artifacts = list(job.artifacts)
+        session.expunge_all()
+    return job, artifacts
+
+
+def test_the_same_request_again_reuses_the_stored_output_without_calling_the_api(
+    database_url: str, tmp_path: Path
+) -> None:
+    first = submit(database_url, manifest(tmp_path, DIALOGUE))["line"]
+    second = submit(database_url, manifest(tmp_path, DIALOGUE))["line"]
+    with serve_in_thread(EmulatorConfig()) as emulator:
+        rt, _ = runtime(database_url, emulator, tmp_path)
+        run_job(first, rt)
+        run_job(second, rt)
+        ledger = httpx.get(f"{emulator.url}/_emulator/ledger").json()
+    original, [made] = outputs_of(database_url, first)
+    reuse, [copied] = outputs_of(database_url, second)
+    assert len(ledger) == 1
+    assert (reuse.status, reuse.cached_from, reuse.attempts) == (JobStatus.SUCCEEDED, first, 0)
+    assert reuse.request_sha256 == original.request_sha256
+    assert (copied.sha256, copied.bytes) == (made.sha256, made.bytes)
+    assert copied.key != made.key and f"/{reuse.batch_id}/" in copied.key
+    assert (tmp_path / "renders" / copied.key).read_bytes() == (
+        tmp_path / "renders" / made.key
+    ).read_bytes()
+
+
+def test_a_fresh_batch_or_a_vanished_output_renders_again(
+    database_url: str, tmp_path: Path
+) -> None:
+    first = submit(database_url, manifest(tmp_path, DIALOGUE))["line"]
+    fresh = submit(database_url, manifest(tmp_path, DIALOGUE))["line"]
+    after_loss = submit(database_url, manifest(tmp_path, DIALOGUE))["line"]
+    with session_scope(database_url) as session:
+        session.get_one(Job, fresh).batch.fresh = True
+    with serve_in_thread(EmulatorConfig()) as emulator:
+        rt, _ = runtime(database_url, emulator, tmp_path)
+        run_job(first, rt)
+        run_job(fresh, rt)  # asked for a new generation
+        for job_id in (first, fresh):
+            (tmp_path / "renders" / outputs_of(database_url, job_id)[1][0].key).unlink()
+        run_job(after_loss, rt)  # every earlier output of the request is gone from storage
+        ledger = httpx.get(f"{emulator.url}/_emulator/ledger").json()
+    assert len(ledger) == 3
+    for job_id in (fresh, after_loss):
+        job, _ = outputs_of(database_url, job_id)
+        assert (job.status, job.cached_from, job.attempts) == (JobStatus.SUCCEEDED, None, 1)
+    assert (tmp_path / "renders" / outputs_of(database_url, after_loss)[1][0].key).is_file()
+
+
 def test_an_invalid_api_key_pauses_the_batch_without_burning_an_attempt(
     database_url: str, emulator: RunningEmulator, tmp_path: Path
 ) -> None:
@@ -140,14 +194,15 @@ def test_an_invalid_api_key_pauses_the_batch_without_burning_an_attempt(
 def test_a_batch_paused_on_exhausted_quota_completes_after_resume(
     database_url: str, tmp_path: Path
 ) -> None:
-    import httpx
-
     from audiobatch.db.dispatch import requeue_due_retries
     from audiobatch.db.operations import resume
 
-    lines = "".join(DIALOGUE.replace("id: line", f"id: line{n}") for n in range(4))
+    lines = "".join(
+        DIALOGUE.replace("id: line", f"id: line{n}").replace("Knock knock.", f"Knock {n}.")
+        for n in range(4)
+    )
     ids = submit(database_url, manifest(tmp_path, lines))
-    per_job = len("Knock knock.Who is there?")
+    per_job = len("Knock 0.Who is there?")
     with serve_in_thread(EmulatorConfig(quota_chars=2 * per_job)) as emulator:
         rt, _ = runtime(database_url, emulator, tmp_path)
         for key in ("line0", "line1", "line2"):

@@ -1,0 +1,28 @@
+"""What a job asks of the API, as one sha256: its kind, its request fields, the bytes it uploads.
+
+Two jobs with the same fingerprint send the same request: the later one may reuse the earlier
+one's outputs instead of paying for a second generation. The job's own id is left out; inputs
+read from files, S3 or other jobs count by their content, so a changed source is a new request.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from audiobatch.render.context import RenderContext
+from audiobatch.render.kinds import parse_spec
+from audiobatch.render.sources import input_digest
+
+
+def request_fingerprint(kind: str, spec: dict[str, Any], ctx: RenderContext) -> str:
+    job = parse_spec(spec)
+    inputs = {
+        name: input_digest(getattr(job, name), need, ctx) for name, need in job.REFERENCES.items()
+    }
+    request = {field: value for field, value in spec.items() if field != "id"}
+    canonical = json.dumps(
+        {"kind": kind, "request": request, "inputs": inputs}, sort_keys=True, separators=(",", ":")
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()

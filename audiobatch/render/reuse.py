@@ -1,0 +1,31 @@
+"""Reusing the outputs of an earlier job that made the same request, instead of paying again."""
+
+from __future__ import annotations
+
+import logging
+
+from audiobatch.db import jobs
+from audiobatch.db.session import session_scope
+from audiobatch.render.context import RenderContext
+from audiobatch.storage import Storage
+
+log = logging.getLogger(__name__)
+
+
+def reuse_earlier_outputs(
+    database_url: str, storage: Storage, ctx: RenderContext, request_sha256: str
+) -> int | None:
+    """Copy the outputs of the latest job that succeeded with the same request into this job's
+    place; that job's id, or None when there is none or its outputs are no longer all stored."""
+    with session_scope(database_url) as session:
+        earlier = jobs.earlier_outputs(session, request_sha256)
+    if earlier is None:
+        return None
+    source, artifacts = earlier
+    missing = [a.key for a in artifacts if storage.size(a.key) != a.bytes]
+    if not artifacts or missing:
+        log.info("job %s made this request, but %s is gone: rendering again", source, missing)
+        return None
+    for artifact in artifacts:
+        ctx.store(artifact.name, storage.read(artifact.key), artifact.content_type)
+    return source
