@@ -33,7 +33,7 @@ from audiobatch.db.reports import (
     list_jobs,
 )
 from audiobatch.db.session import session_scope
-from audiobatch.emulator.faults import FAULTS
+from audiobatch.emulator.fault_names import FAULTS
 from audiobatch.limiter import POOLS
 from audiobatch.manifest import load_manifests
 from audiobatch.render.families import QUEUES

@@ -13,7 +13,7 @@ from audiobatch.db.models import TERMINAL_BATCH_STATUSES, Batch, BatchStatus
 from audiobatch.db.reports import job_counts
 from audiobatch.db.session import session_scope
 
-POLL_S = 0.3
+POLL_S = 0.1  # one small query a poll
 
 DONE_STATES = ("succeeded", "failed", "cancelled")
 

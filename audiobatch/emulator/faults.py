@@ -14,10 +14,8 @@ import threading
 from fastapi.responses import JSONResponse
 
 from audiobatch.emulator.errors import api_error
+from audiobatch.emulator.fault_names import FAULTS
 
-STATUS_FAULTS = ("500", "503", "busy")
-BODY_FAULTS = ("truncate", "disconnect", "malformed", "empty", "slow")
-FAULTS = STATUS_FAULTS + BODY_FAULTS
 SLOW_FIRST_BYTE_S = 2.0
 RETRY_AFTER_S = 3  # sent with 503s; the busy 429s come without it, as both are seen
 

@@ -13,13 +13,8 @@ from typing import TypeVar
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from audiobatch.emulator.errors import api_error, legacy_error, new_request_id
-from audiobatch.emulator.faults import (
-    SLOW_FIRST_BYTE_S,
-    STATUS_FAULTS,
-    FaultPlan,
-    malformed,
-    status_answer,
-)
+from audiobatch.emulator.fault_names import STATUS_FAULTS
+from audiobatch.emulator.faults import SLOW_FIRST_BYTE_S, FaultPlan, malformed, status_answer
 from audiobatch.emulator.state import EmulatorState, key_hash
 
 STREAM_CHUNK_BYTES = 16 * 1024
