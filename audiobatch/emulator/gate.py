@@ -124,7 +124,7 @@ class Gate:
         limit = self.config.limit(pool)
         in_flight = self.state.enter(who, pool, limit)
         if in_flight is None:
-            self.state.count(429)
+            self.state.count(429, over_limit=True)
             return api_error(
                 429,
                 "concurrent_limit_exceeded",
@@ -163,7 +163,9 @@ class Gate:
             chunks = malformed(chunks, media_type)
         if fault == "empty":
             chunks = []
-        if not stream:
+        if not stream and chunks:
+            # (an empty answer goes chunked: with a zero Content-Length the client would have it
+            # whole at once, while the generation still holds its place in the pool)
             headers["content-length"] = str(len(b"".join(chunks)))
         if fault in ("truncate", "disconnect"):  # half the body, then the connection drops
             chunks = [served[: len(served) // 2]]
@@ -171,7 +173,9 @@ class Gate:
         state, latency_s = self.state, self.config.latency_ms / 1000
         if fault == "slow":
             latency_s += SLOW_FIRST_BYTE_S
-        complete = fault in (None, "slow")
+        # what the ledger and the bill count: answers delivered whole (a "malformed" fault leaves
+        # formats it has no way to spoil, such as raw audio, as they are)
+        complete = fault != "disconnect" and b"".join(chunks) == served
 
         async def send() -> AsyncIterator[bytes]:
             # Like the API, the place in the pool is freed when generation ends, which is before

@@ -20,6 +20,7 @@ class EmulatorState:
     peak_in_flight: Counter[tuple[str, str]] = field(default_factory=Counter)
     ledger: list[dict[str, Any]] = field(default_factory=list)
     statuses: Counter[int] = field(default_factory=Counter)
+    over_limit: int = 0  # 429s for too many concurrent requests (not the busy ones)
     spent: Counter[str] = field(default_factory=Counter)  # characters charged, per key hash
     quota_chars: int | None = None  # every key's quota; None is unlimited
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -61,9 +62,11 @@ class EmulatorState:
             self.quota_chars = (self.quota_chars or 0) + characters
             return self.quota_chars
 
-    def count(self, status: int) -> None:
+    def count(self, status: int, *, over_limit: bool = False) -> None:
+        """Count an answer; ``over_limit`` marks a 429 for too many concurrent requests."""
         with self.lock:
             self.statuses[status] += 1
+            self.over_limit += over_limit
 
     def record(self, request_id: str, path: str, body: bytes, audio_sha256: str, key: str) -> None:
         with self.lock:
@@ -83,7 +86,7 @@ class EmulatorState:
         with self.lock:
             return {
                 "requests_by_status": {str(k): v for k, v in sorted(self.statuses.items())},
-                "too_many_concurrent": self.statuses[429],
+                "too_many_concurrent": self.over_limit,
                 "in_flight": {f"{k}:{p}": n for (k, p), n in self.in_flight.items() if n},
                 "peak_in_flight": {f"{k}:{p}": n for (k, p), n in self.peak_in_flight.items()},
                 "generations": len(self.ledger),
