@@ -19,7 +19,7 @@ from audiobatch.render.families import CONTROL_QUEUE, QUEUES
 RENDER_TASK = "audiobatch.render"
 DISPATCH_TASK = "audiobatch.dispatch"
 HOUSEKEEPING_TASK = "audiobatch.housekeeping"
-DISPATCH_INTERVAL_S = 2.0
+DISPATCH_INTERVAL_S = 0.5  # how soon a retry whose wait is over is queued again
 HOUSEKEEPING_INTERVAL_S = 600.0
 
 
