@@ -40,9 +40,10 @@ def write_manifest(path: Path, jobs: int) -> Path:
 
 
 @contextmanager
-def emulator(folder: Path) -> Iterator[str]:
-    """A fresh emulator with the benchmark's concurrency and latency; its URL."""
-    args = ("--concurrency", str(CONCURRENCY), "--latency-ms", str(LATENCY_MS))
+def emulator(folder: Path, *extra: str) -> Iterator[str]:
+    """A fresh emulator with the benchmark's concurrency and latency (and ``extra`` options, such
+    as faults); its URL."""
+    args = ("--concurrency", str(CONCURRENCY), "--latency-ms", str(LATENCY_MS), *extra)
     with running_emulator(*args, cwd=folder) as url:
         yield url
 
@@ -52,12 +53,18 @@ class Measurement:
     """One contender's run: its wall time and what the emulator counted meanwhile."""
 
     jobs: int
-    seconds: float
+    seconds: float  # end to end: from the command's start (cold) to its exit
     stats: dict[str, Any]  # GET /_emulator/stats
+    rendering_s: float  # from the first generation's start to the last one's end (the ledger)
 
     @classmethod
     def read(cls, jobs: int, seconds: float, emulator_url: str) -> Measurement:
-        return cls(jobs, seconds, httpx.get(f"{emulator_url}/_emulator/stats").json())
+        stats = httpx.get(f"{emulator_url}/_emulator/stats").json()
+        served = sorted(
+            entry["at"] for entry in httpx.get(f"{emulator_url}/_emulator/ledger").json()
+        )
+        rendering_s = served[-1] - served[0] + LATENCY_MS / 1000
+        return cls(jobs, seconds, stats, rendering_s)
 
     @property
     def jobs_per_s(self) -> float:
@@ -66,6 +73,11 @@ class Measurement:
     @property
     def of_ideal(self) -> float:
         return self.jobs_per_s / IDEAL_JOBS_PER_S
+
+    @property
+    def rendering_of_ideal(self) -> float:
+        """Throughput while rendering, start-up and the final report left out."""
+        return self.jobs / self.rendering_s / IDEAL_JOBS_PER_S
 
     @property
     def refused(self) -> int:
