@@ -44,8 +44,9 @@ class PoolState:
 class Limiter(Protocol):
     def slot(
         self, pool: str, while_waiting: Callable[[], None] = lambda: None
-    ) -> AbstractContextManager[None]:
-        """Hold one of ``pool``'s slots for the duration of the block.
+    ) -> AbstractContextManager[Callable[[], None]]:
+        """Hold one of ``pool``'s slots for the duration of the block, or until the function it
+        gives is called (the API's answer is in: what remains of the block needs no slot).
 
         Waits for one to free, calling ``while_waiting`` every ``WAIT_STEP_S`` or so; an exception
         it raises ends the wait without a slot.
@@ -104,19 +105,26 @@ class LocalLimiter:
         self._changed = threading.Condition()
 
     @contextmanager
-    def slot(self, pool: str, while_waiting: Callable[[], None] = lambda: None) -> Iterator[None]:
+    def slot(
+        self, pool: str, while_waiting: Callable[[], None] = lambda: None
+    ) -> Iterator[Callable[[], None]]:
         with self._changed:
             while not self._changed.wait_for(
                 lambda: self._in_use[pool] < self._windows[pool].slots, WAIT_STEP_S
             ):
                 while_waiting()
             self._in_use[pool] += 1
-        try:
-            yield
-        finally:
+
+        def give_back() -> None:
             with self._changed:
                 self._in_use[pool] -= 1
                 self._changed.notify_all()
+
+        release = _once(give_back)
+        try:
+            yield release
+        finally:
+            release()
 
     def succeeded(self, pool: str, maximum: int | None) -> None:
         with self._changed:
@@ -207,7 +215,9 @@ class RedisLimiter:
         return f"audiobatch:limiter:{self._key_hash}:{pool}:wakeups"
 
     @contextmanager
-    def slot(self, pool: str, while_waiting: Callable[[], None] = lambda: None) -> Iterator[None]:
+    def slot(
+        self, pool: str, while_waiting: Callable[[], None] = lambda: None
+    ) -> Iterator[Callable[[], None]]:
         slots, window = self._keys(pool)
         wakeups = self._wakeups(pool)
         token = uuid.uuid4().hex
@@ -222,12 +232,17 @@ class RedisLimiter:
                     while_waiting()
         with self._held_lock:
             self._held[token] = pool
-        try:
-            yield
-        finally:
+
+        def give_back() -> None:
             with self._held_lock:
                 self._held.pop(token, None)
             self._give_back(pool, [token])
+
+        release = _once(give_back)
+        try:
+            yield release
+        finally:
+            release()
 
     def release_held(self) -> int:
         with self._held_lock:
@@ -267,6 +282,17 @@ class RedisLimiter:
         ceiling = int(fields.get(b"ceiling", size))
         limit = float(fields.get(b"limit", size))
         return PoolState(pool, size, ceiling, limit, in_use)
+
+
+def _once(action: Callable[[], None]) -> Callable[[], None]:
+    """``action``, run on the first call only."""
+    done = threading.Lock()
+
+    def run() -> None:
+        if done.acquire(blocking=False):
+            action()
+
+    return run
 
 
 @contextmanager

@@ -32,6 +32,7 @@ class RenderContext:
     heartbeat: Callable[[], None]
     parent_artifacts: Callable[[str], list[StoredArtifact]]  # a job id -> its stored outputs
     call: CallInfo | None = None
+    answer_received: Callable[[], None] = lambda: None  # the API's answer has been read whole
     outputs: list[tuple[str, StoredObject]] = field(default_factory=list)
 
     def answered(self, answer: ApiAnswer) -> None:
@@ -60,3 +61,6 @@ class RenderContext:
         for chunk in chunks:
             self.heartbeat()
             yield chunk
+        # Every output is stored after, or while, the answer is read: once a stream of chunks
+        # has ended, the answer is in and finishing the write (fsync, upload) needs no API slot.
+        self.answer_received()

@@ -108,8 +108,9 @@ def run_job(job_id: int, rt: Runtime) -> None:
 def _call_api(rt: Runtime, claim: jobs.Claim, ctx: RenderContext) -> AudiobatchError | None:
     """Render under a limiter slot and feed the answer to the limiter; the error, if any.
 
-    The slot covers the API exchange and the storing of its answer, nothing else: the claim is
-    made before it (the lease is renewed while waiting) and verification and bookkeeping after.
+    The slot covers the API exchange, nothing else: the claim is made before it (the lease is
+    renewed while waiting), the stored answer is finished and verified and the outcome recorded
+    after it.
     Raises WorkerStoppingError when the worker stops before the request is sent.
     """
     pool = FAMILIES[claim.kind].pool
@@ -121,8 +122,9 @@ def _call_api(rt: Runtime, claim: jobs.Claim, ctx: RenderContext) -> AudiobatchE
 
     try:
         wait_for_slot()
-        with rt.limiter.slot(pool, while_waiting=wait_for_slot):
+        with rt.limiter.slot(pool, while_waiting=wait_for_slot) as release:
             wait_for_slot()  # a stop that began while waiting sends no new request
+            ctx.answer_received = release
             error = _render(claim, ctx)
     except LeaseLostError as lost:
         return lost

@@ -127,3 +127,23 @@ def test_the_apis_maximum_header_lowers_the_ceiling(kind: str, redis_client: red
     state = limiter.state("general")
     assert (state.ceiling, state.limit) == (5, 5)
     assert most_at_once(limiter, "general", 12, 0.02) == 5
+
+
+@pytest.mark.parametrize("kind", ["local", "redis"])
+def test_a_slot_given_back_early_is_free_at_once_and_given_back_only_once(
+    kind: str, redis_client: redis.Redis
+) -> None:
+    sizes = {"general": 2, "music": 1}
+    limiter: Limiter = (
+        LocalLimiter(sizes) if kind == "local" else RedisLimiter(redis_client, "k", sizes)
+    )
+
+    def no_wait() -> None:
+        raise AssertionError("the slot was not given back")
+
+    with limiter.slot("general") as release:
+        release()
+        release()
+        with limiter.slot("general", while_waiting=no_wait), limiter.slot("general", no_wait):
+            assert limiter.state("general").in_use == 2
+    assert limiter.state("general").in_use == 0
