@@ -17,7 +17,7 @@ the ideal and the emulator's 429 count and answers by status; then audiobatch's 
 the script's and over naive Celery's (medians over runs). The exit status is 1 when audiobatch
 reaches less than 0.95 of the script or does not beat naive Celery.
 
-    .venv/bin/python bench/compare.py [--jobs 1000] [--runs 1]
+    .venv/bin/python bench/compare.py [--jobs 2000] [--runs 1]
 """
 
 from __future__ import annotations
@@ -140,7 +140,7 @@ def one_run(jobs: int, root: Path, postgres_server: str, redis_server: str) -> d
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--jobs", type=int, default=1000)
+    parser.add_argument("--jobs", type=int, default=2000)  # as many as the saturation run
     parser.add_argument("--runs", type=int, default=1)
     args = parser.parse_args()
     print(f"{args.jobs} dialogue jobs, emulator concurrency {stack.CONCURRENCY}, latency "
