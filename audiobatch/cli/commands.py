@@ -1,4 +1,8 @@
-"""The ``audiobatch`` commands (design §6). Every reading command takes ``--json``."""
+"""The ``audiobatch`` commands (design §6). Every reading command takes ``--json``.
+
+What only some commands need (the worker's rendering stack, Celery, the emulator) is imported in
+those commands, so that every command starts quickly.
+"""
 
 from __future__ import annotations
 
@@ -39,7 +43,6 @@ from audiobatch.manifest import load_manifests
 from audiobatch.render.families import QUEUES
 from audiobatch.storage import open_storage
 from audiobatch.submission import submit_manifests
-from audiobatch.worker.runtime import build_dispatcher, build_limiter
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Render audio in bulk.")
 db_app = typer.Typer(no_args_is_help=True, help="Database maintenance.")
@@ -112,6 +115,8 @@ def submit(
         return SUCCESS
     on_poll = None
     if settings.broker_url is None:  # embedded: no scheduler process runs the tick
+        from audiobatch.worker.runtime import build_dispatcher
+
         on_poll = ticker(1.0, build_dispatcher(settings, publish))
     final = wait_for_batches(url, [b.id for b in batches], err if json_ else out, on_poll=on_poll)
     if json_:
@@ -136,6 +141,8 @@ def run(
     with embedded_services(settings, console) as live:
         publish = broker_publisher(live)
         batches = submit_manifests(url, loaded, publish, republish_after_s=live.republish_after_s)
+        from audiobatch.worker.runtime import build_dispatcher
+
         on_poll = ticker(1.0, build_dispatcher(live, publish))
         final = wait_for_batches(url, [b.id for b in batches], console, on_poll=on_poll)
     with session_scope(url) as session:
@@ -183,6 +190,8 @@ def jobs(
 @app.command()
 def limiter(json_: JsonFlag = False) -> None:
     """Show the concurrency limiter: slots in use and the adaptive window, per pool."""
+    from audiobatch.worker.runtime import build_limiter
+
     settings = load_settings()
     shared = settings.resolved_redis_url is not None
     state = {

@@ -7,9 +7,8 @@ from pathlib import Path
 from audiobatch.errors import ConfigError
 from audiobatch.storage.base import Storage, StoredObject
 from audiobatch.storage.local import LocalStorage
-from audiobatch.storage.s3 import S3Storage
 
-__all__ = ["LocalStorage", "S3Storage", "Storage", "StoredObject", "open_storage"]
+__all__ = ["LocalStorage", "Storage", "StoredObject", "open_storage"]
 
 
 def open_storage(url: str) -> Storage:
@@ -18,6 +17,8 @@ def open_storage(url: str) -> Storage:
         bucket, _, prefix = url.removeprefix("s3://").partition("/")
         if not bucket:
             raise ConfigError(f"storage URL {url!r} names no bucket: use s3://bucket/prefix")
+        from audiobatch.storage.s3 import S3Storage  # boto3 loads only where S3 is used
+
         return S3Storage(bucket, prefix)
     if url.startswith("file://"):
         return LocalStorage(Path(url.removeprefix("file://")))

@@ -16,7 +16,8 @@ from audiobatch.errors import (
     StorageIntegrityError,
     StorageUnavailableError,
 )
-from audiobatch.storage import LocalStorage, S3Storage, Storage
+from audiobatch.storage import LocalStorage, Storage
+from audiobatch.storage.s3 import S3Storage
 
 MIB = 1024 * 1024
 
