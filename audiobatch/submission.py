@@ -17,14 +17,16 @@ def submit_manifests(
     publish: Publish,
     *,
     republish_after_s: float,
+    fresh: bool = False,
 ) -> list[SubmittedBatch]:
     """Write one batch per manifest, all in one transaction, and publish wake-ups after commit.
 
-    The manifests are already validated (:func:`~audiobatch.manifest.load_manifests`). A crash between the commit and the publish loses nothing: the dispatcher tick
-    announces every queued job that was never announced.
+    The manifests are already validated (:func:`~audiobatch.manifest.load_manifests`). A crash
+    between the commit and the publish loses nothing: the dispatcher tick announces every queued
+    job that was never announced. ``fresh`` batches generate anew what was generated before.
     """
     now = utcnow()
     with session_scope(database_url) as session:
-        batches = [insert_batch(session, manifest, now) for manifest in manifests]
+        batches = [insert_batch(session, manifest, now, fresh=fresh) for manifest in manifests]
     publish_queued(database_url, publish, now, republish_after_s)
     return batches

@@ -62,6 +62,13 @@ SetOption = Annotated[
     list[str], typer.Option("--set", help="A default request field, key=value (repeatable).")
 ]
 
+FreshFlag = Annotated[
+    bool,
+    typer.Option(
+        "--fresh", help="Generate every job anew, even one whose identical request succeeded."
+    ),
+]
+
 SUCCESS, SOME_FAILED = 0, 1
 
 
@@ -99,13 +106,16 @@ def submit(
     json_: JsonFlag = False,
     voices: VoicesOption = None,
     set_: SetOption = [],  # noqa: B006
+    fresh: FreshFlag = False,
 ) -> int:
     """Validate manifests and queue them as batches for the workers."""
     settings = load_settings()
     loaded = load_manifests(manifests, voices=read_voices(voices), defaults=parse_sets(set_))
     url = ready_database(settings)
     publish = broker_publisher(settings)
-    batches = submit_manifests(url, loaded, publish, republish_after_s=settings.republish_after_s)
+    batches = submit_manifests(
+        url, loaded, publish, republish_after_s=settings.republish_after_s, fresh=fresh
+    )
     if not json_:
         for batch in batches:
             out.print(f"submitted batch {batch.name} [{batch.id}]: {batch.jobs} jobs", markup=False)
@@ -131,6 +141,7 @@ def run(
     json_: JsonFlag = False,
     voices: VoicesOption = None,
     set_: SetOption = [],  # noqa: B006
+    fresh: FreshFlag = False,
 ) -> int:
     """Submit, render with a local worker (and the emulator when no API key is set), and wait."""
     settings = load_settings()
@@ -140,7 +151,9 @@ def run(
     console = err if json_ else out
     with embedded_services(settings, console) as live:
         publish = broker_publisher(live)
-        batches = submit_manifests(url, loaded, publish, republish_after_s=live.republish_after_s)
+        batches = submit_manifests(
+            url, loaded, publish, republish_after_s=live.republish_after_s, fresh=fresh
+        )
         from audiobatch.worker.runtime import build_dispatcher
 
         on_poll = ticker(1.0, build_dispatcher(live, publish))

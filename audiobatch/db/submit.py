@@ -25,8 +25,11 @@ def new_batch_id() -> str:
     return uuid.uuid4().hex[:12]
 
 
-def insert_batch(session: Session, manifest: Manifest, now: datetime) -> SubmittedBatch:
-    """Insert one manifest as a batch; jobs without dependencies start ``queued``, others ``pending``."""
+def insert_batch(
+    session: Session, manifest: Manifest, now: datetime, *, fresh: bool = False
+) -> SubmittedBatch:
+    """Insert one manifest as a batch; jobs without dependencies start ``queued``, others
+    ``pending``. A ``fresh`` batch never reuses the outputs of identical earlier requests."""
     batch_id = new_batch_id()
     session.add(
         Batch(
@@ -35,6 +38,7 @@ def insert_batch(session: Session, manifest: Manifest, now: datetime) -> Submitt
             status=BatchStatus.QUEUED,
             manifest_sha256=manifest.sha256,
             source=manifest.source,
+            fresh=fresh,
             created_at=now,
         )
     )

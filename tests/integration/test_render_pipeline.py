@@ -53,9 +53,9 @@ def runtime(
     return rt, published
 
 
-def submit(database_url: str, m: Manifest) -> dict[str, int]:
+def submit(database_url: str, m: Manifest, *, fresh: bool = False) -> dict[str, int]:
     with session_scope(database_url) as session:
-        batch = insert_batch(session, m, utcnow())
+        batch = insert_batch(session, m, utcnow(), fresh=fresh)
         return {
             job.key: job.id for job in session.scalars(select(Job).where(Job.batch_id == batch.id))
         }
@@ -143,10 +143,8 @@ def test_a_fresh_batch_or_a_vanished_output_renders_again(
     database_url: str, tmp_path: Path
 ) -> None:
     first = submit(database_url, manifest(tmp_path, DIALOGUE))["line"]
-    fresh = submit(database_url, manifest(tmp_path, DIALOGUE))["line"]
+    fresh = submit(database_url, manifest(tmp_path, DIALOGUE), fresh=True)["line"]
     after_loss = submit(database_url, manifest(tmp_path, DIALOGUE))["line"]
-    with session_scope(database_url) as session:
-        session.get_one(Job, fresh).batch.fresh = True
     with serve_in_thread(EmulatorConfig()) as emulator:
         rt, _ = runtime(database_url, emulator, tmp_path)
         run_job(first, rt)
