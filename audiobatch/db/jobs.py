@@ -291,13 +291,26 @@ def retry_later(
     next_attempt_at: datetime,
 ) -> bool:
     """Park the job in ``retrying`` until ``next_attempt_at``; the dispatcher re-queues it."""
+    return _park(session, job_id, worker, JobStatus.RETRYING, error, error_code, next_attempt_at)
+
+
+def _park(
+    session: Session,
+    job_id: int,
+    worker: str,
+    status: JobStatus,
+    error: str,
+    error_code: str | None,
+    next_attempt_at: datetime | None = None,
+) -> bool:
+    """Take the job from ``worker`` and leave it waiting in ``status`` with its last error."""
     return bool(
         rows_affected(
             session.execute(
                 update(Job)
                 .where(Job.id == job_id, Job.status == JobStatus.RUNNING, Job.lease_owner == worker)
                 .values(
-                    status=JobStatus.RETRYING,
+                    status=status,
                     next_attempt_at=next_attempt_at,
                     error=error,
                     error_code=error_code,
@@ -323,18 +336,7 @@ def pause_for_account(
     The deployment renders with one API key, so an account refusal stops all of its work: sending
     more requests would only be refused again, and failing the jobs would burn them.
     """
-    session.execute(
-        update(Job)
-        .where(Job.id == job_id, Job.status == JobStatus.RUNNING, Job.lease_owner == worker)
-        .values(
-            status=JobStatus.PAUSED,
-            error=reason,
-            error_code=error_code,
-            lease_owner=None,
-            lease_expires_at=None,
-            published_at=None,
-        )
-    )
+    _park(session, job_id, worker, JobStatus.PAUSED, reason, error_code)
     active = select(Batch.id).where(Batch.status.in_(_ACTIVE_BATCH))
     session.execute(
         update(Job)

@@ -12,30 +12,18 @@ from pathlib import Path
 
 import httpx
 
-from tests.acceptance.cli import audiobatch, production_environment, running_emulator
+from tests.acceptance.cli import audiobatch, running_emulator
+from tests.acceptance.conftest import ProductionEnv
 from tests.acceptance.fleet import KEY, TEXT, batch_status, two_workers, wait_for, write_manifest
 
 
 def test_two_workers_never_exceed_the_accounts_concurrency_and_keep_it_full(
-    tmp_path: Path,
-    postgres_url: str,
-    redis_url: str,
-    s3_server: str,
-    s3_bucket: str,
+    tmp_path: Path, production_env: ProductionEnv
 ) -> None:
     # The emulator would take 10 at once: the 3 in flight are the limiter's doing, not its refusals.
     args = ("--concurrency", "10", "--latency-ms", "150", "--api-key", KEY)
     with running_emulator(*args, cwd=tmp_path) as emulator_url:
-        env = production_environment(
-            tmp_path,
-            api_key=KEY,
-            emulator_url=emulator_url,
-            postgres_url=postgres_url,
-            redis_url=redis_url,
-            s3_server=s3_server,
-            s3_bucket=s3_bucket,
-            AUDIOBATCH_API_CONCURRENCY="3",
-        )
+        env = production_env(emulator_url, KEY, AUDIOBATCH_API_CONCURRENCY="3")
         manifest = write_manifest(tmp_path, 30)
         with two_workers(tmp_path, env):
             done = audiobatch("submit", str(manifest), "--wait", "--json", cwd=tmp_path, env=env)
@@ -47,24 +35,12 @@ def test_two_workers_never_exceed_the_accounts_concurrency_and_keep_it_full(
 
 
 def test_an_exhausted_quota_pauses_the_batch_and_resume_completes_it(
-    tmp_path: Path,
-    postgres_url: str,
-    redis_url: str,
-    s3_server: str,
-    s3_bucket: str,
+    tmp_path: Path, production_env: ProductionEnv
 ) -> None:
     per_job = len(TEXT.format(n=0))
     args = ("--concurrency", "2", "--latency-ms", "50", "--api-key", KEY)
     with running_emulator(*args, "--quota-chars", str(5 * per_job), cwd=tmp_path) as emulator_url:
-        env = production_environment(
-            tmp_path,
-            api_key=KEY,
-            emulator_url=emulator_url,
-            postgres_url=postgres_url,
-            redis_url=redis_url,
-            s3_server=s3_server,
-            s3_bucket=s3_bucket,
-        )
+        env = production_env(emulator_url, KEY)
         manifest = write_manifest(tmp_path, 12)
         with two_workers(tmp_path, env):
             submitted = audiobatch("submit", str(manifest), "--json", cwd=tmp_path, env=env)

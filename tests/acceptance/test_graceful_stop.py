@@ -10,14 +10,15 @@ import json
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 import httpx
-import pytest
 import redis
 
-from tests.acceptance.cli import audiobatch, production_environment, running_emulator, start, stop
+from tests.acceptance.cli import audiobatch, running_emulator, start, stop
+from tests.acceptance.conftest import ProductionEnv
 from tests.acceptance.fleet import KEY, batch_status, wait_for, write_manifest
+
+STOP_SETTINGS = {"AUDIOBATCH_API_CONCURRENCY": "2"}
 
 
 def in_flight(emulator_url: str) -> int:
@@ -50,29 +51,11 @@ def slots_held(redis_url: str) -> int:
     return sum(int(client.zcard(key)) for key in client.scan_iter("audiobatch:limiter:*:slots"))
 
 
-@pytest.fixture
-def stack(tmp_path: Path, postgres_url: str, redis_url: str, s3_server: str, s3_bucket: str) -> Any:
-    def environment(emulator_url: str, grace_s: float) -> dict[str, str]:
-        return production_environment(
-            tmp_path,
-            api_key=KEY,
-            emulator_url=emulator_url,
-            postgres_url=postgres_url,
-            redis_url=redis_url,
-            s3_server=s3_server,
-            s3_bucket=s3_bucket,
-            AUDIOBATCH_API_CONCURRENCY="2",
-            AUDIOBATCH_SHUTDOWN_GRACE_S=str(grace_s),
-        )
-
-    return environment
-
-
 def test_requests_in_flight_finish_and_waiting_jobs_go_back_to_the_queue(
-    tmp_path: Path, redis_url: str, stack: Any
+    tmp_path: Path, redis_url: str, production_env: ProductionEnv
 ) -> None:
     with running_emulator("--latency-ms", "3000", "--api-key", KEY, cwd=tmp_path) as url:
-        env = stack(url, 20)
+        env = production_env(url, KEY, **STOP_SETTINGS, AUDIOBATCH_SHUTDOWN_GRACE_S="20")
         batch, code, seconds = stop_mid_flight(tmp_path, env, url)
         report = batch_status(tmp_path, env, batch)
     assert code == 0 and seconds < 10, (tmp_path / "w0.log").read_text()
@@ -82,10 +65,10 @@ def test_requests_in_flight_finish_and_waiting_jobs_go_back_to_the_queue(
 
 
 def test_past_the_grace_period_leases_and_slots_are_given_back_and_another_worker_finishes(
-    tmp_path: Path, redis_url: str, stack: Any
+    tmp_path: Path, redis_url: str, production_env: ProductionEnv
 ) -> None:
     with running_emulator("--latency-ms", "3000", "--api-key", KEY, cwd=tmp_path) as url:
-        env = stack(url, 0.5)
+        env = production_env(url, KEY, **STOP_SETTINGS, AUDIOBATCH_SHUTDOWN_GRACE_S="0.5")
         batch, code, seconds = stop_mid_flight(tmp_path, env, url)
         report = batch_status(tmp_path, env, batch)
         assert code == 3 and seconds < 2.5, (tmp_path / "w0.log").read_text()

@@ -15,7 +15,8 @@ from pathlib import Path
 import boto3
 import pytest
 
-from tests.acceptance.cli import audiobatch, production_environment, running_emulator, start, stop
+from tests.acceptance.cli import audiobatch, running_emulator, start, stop
+from tests.acceptance.conftest import ProductionEnv
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -28,22 +29,12 @@ def emulator_url(tmp_path: Path) -> Iterator[str]:
 
 def test_a_submitted_manifest_completes_on_the_production_stack(
     tmp_path: Path,
-    postgres_url: str,
-    redis_url: str,
     s3_server: str,
     s3_bucket: str,
     emulator_url: str,
+    production_env: ProductionEnv,
 ) -> None:
-    env = production_environment(
-        tmp_path,
-        api_key="prod-test-key",
-        emulator_url=emulator_url,
-        postgres_url=postgres_url,
-        redis_url=redis_url,
-        s3_server=s3_server,
-        s3_bucket=s3_bucket,
-        AUDIOBATCH_API_CONCURRENCY="3",
-    )
+    env = production_env(emulator_url, "prod-test-key", AUDIOBATCH_API_CONCURRENCY="3")
     shutil.copy(REPO / "manifests" / "demo.yaml", tmp_path / "demo.yaml")
 
     refused = audiobatch("submit", "demo.yaml", cwd=tmp_path, env=env)
