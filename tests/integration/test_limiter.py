@@ -33,6 +33,10 @@ def most_at_once(limiter: Limiter, pool: str, workers: int, hold_s: float) -> in
     return peak
 
 
+def limiter_of(kind: str, redis_client: redis.Redis, sizes: dict[str, int]) -> Limiter:
+    return LocalLimiter(sizes) if kind == "local" else RedisLimiter(redis_client, "k", sizes)
+
+
 @pytest.fixture
 def redis_client(redis_url: str) -> redis.Redis:
     return redis.Redis.from_url(redis_url)
@@ -105,9 +109,7 @@ def test_throttling_halves_the_window_and_successes_grow_it_back_to_the_ceiling(
     kind: str, redis_client: redis.Redis
 ) -> None:
     sizes = {"general": 8, "music": 2}
-    limiter: Limiter = (
-        LocalLimiter(sizes) if kind == "local" else RedisLimiter(redis_client, "k", sizes)
-    )
+    limiter = limiter_of(kind, redis_client, sizes)
     limiter.throttled("general")
     limiter.throttled("general")  # the same burst: counted once
     assert limiter.state("general").limit == 4
@@ -119,9 +121,7 @@ def test_throttling_halves_the_window_and_successes_grow_it_back_to_the_ceiling(
 @pytest.mark.parametrize("kind", ["local", "redis"])
 def test_the_apis_maximum_header_lowers_the_ceiling(kind: str, redis_client: redis.Redis) -> None:
     sizes = {"general": 8, "music": 2}
-    limiter: Limiter = (
-        LocalLimiter(sizes) if kind == "local" else RedisLimiter(redis_client, "k", sizes)
-    )
+    limiter = limiter_of(kind, redis_client, sizes)
     for _ in range(10):
         limiter.succeeded("general", 5)
     state = limiter.state("general")
@@ -134,9 +134,7 @@ def test_a_slot_given_back_early_is_free_at_once_and_given_back_only_once(
     kind: str, redis_client: redis.Redis
 ) -> None:
     sizes = {"general": 2, "music": 1}
-    limiter: Limiter = (
-        LocalLimiter(sizes) if kind == "local" else RedisLimiter(redis_client, "k", sizes)
-    )
+    limiter = limiter_of(kind, redis_client, sizes)
 
     def no_wait() -> None:
         raise AssertionError("the slot was not given back")
