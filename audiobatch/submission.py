@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from audiobatch.db.dispatch import Publish, publish_queued
 from audiobatch.db.models import utcnow
 from audiobatch.db.session import session_scope
-from audiobatch.db.submit import SubmittedBatch, insert_batch
+from audiobatch.db.submit import SubmittedBatch, active_batch_of, insert_batch
 from audiobatch.manifest import Manifest
 
 
@@ -18,15 +18,22 @@ def submit_manifests(
     *,
     republish_after_s: float,
     fresh: bool = False,
+    force: bool = False,
 ) -> list[SubmittedBatch]:
     """Write one batch per manifest, all in one transaction, and publish wake-ups after commit.
 
-    The manifests are already validated (:func:`~audiobatch.manifest.load_manifests`). A crash
-    between the commit and the publish loses nothing: the dispatcher tick announces every queued
-    job that was never announced. ``fresh`` batches generate anew what was generated before.
+    The manifests are already validated (:func:`~audiobatch.manifest.load_manifests`). A manifest
+    whose batch is still active is not written again: that batch is returned (marked
+    ``existing``), unless ``force``. A crash between the commit and the publish loses nothing: the
+    dispatcher tick announces every queued job that was never announced. ``fresh`` batches
+    generate anew what was generated before.
     """
     now = utcnow()
     with session_scope(database_url) as session:
-        batches = [insert_batch(session, manifest, now, fresh=fresh) for manifest in manifests]
+        batches = [
+            (None if force else active_batch_of(session, manifest))
+            or insert_batch(session, manifest, now, fresh=fresh)
+            for manifest in manifests
+        ]
     publish_queued(database_url, publish, now, republish_after_s)
     return batches

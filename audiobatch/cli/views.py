@@ -8,6 +8,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from audiobatch.db.submit import SubmittedBatch
+
 STATUS_STYLES = {
     "succeeded": "green",
     "failed": "red",
@@ -87,3 +89,12 @@ def print_limiter(console: Console, state: dict[str, Any]) -> None:
             str(pool["size"]),
         )
     console.print(table)
+
+
+def print_submitted(console: Console, batch: SubmittedBatch) -> None:
+    what = f"batch {batch.name} [{batch.id}]: {batch.jobs} jobs"
+    if batch.existing:
+        line = f"{what}, of this very manifest, has not finished: not submitted again (--force)"
+    else:
+        line = f"submitted {what}"
+    console.print(line, markup=False, soft_wrap=True)

@@ -6,7 +6,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from audiobatch.db.models import Batch, BatchStatus, Job, JobDependency, JobStatus
@@ -19,6 +19,24 @@ class SubmittedBatch:
     id: str
     name: str
     jobs: int
+    existing: bool = False  # the same manifest's batch was still active: nothing new was written
+
+
+ACTIVE_BATCH_STATUSES = (BatchStatus.QUEUED, BatchStatus.RUNNING, BatchStatus.PAUSED)
+
+
+def active_batch_of(session: Session, manifest: Manifest) -> SubmittedBatch | None:
+    """The newest batch of this very manifest (same name, same resolved jobs) that has not ended."""
+    row = session.execute(
+        select(Batch.id, Batch.name)
+        .where(Batch.manifest_sha256 == manifest.sha256, Batch.status.in_(ACTIVE_BATCH_STATUSES))
+        .order_by(Batch.created_at.desc())
+        .limit(1)
+    ).first()
+    if row is None:
+        return None
+    jobs = session.scalar(select(func.count()).where(Job.batch_id == row.id)) or 0
+    return SubmittedBatch(id=row.id, name=row.name, jobs=jobs, existing=True)
 
 
 def new_batch_id() -> str:

@@ -79,3 +79,32 @@ def test_a_wakeup_is_the_message_send_task_makes(redis_url: str) -> None:
 
     sent_by_celery, ours = messages(client, "music")
     assert comparable(ours) == comparable(sent_by_celery)
+
+
+def test_an_active_manifest_submitted_again_returns_its_batch_unless_forced(
+    database_url: str, tmp_path: Path
+) -> None:
+    from audiobatch.db.models import Batch, BatchStatus
+
+    path = tmp_path / "show.jsonl"
+    line = {"id": "a", "kind": "dialogue", "inputs": [{"voice": HOST, "text": "Hello."}]}
+    path.write_text(json.dumps(line) + "\n")
+
+    def submit(**flags: bool) -> tuple[str, bool]:
+        [batch] = submit_manifests(
+            database_url, load_manifests([path]), lambda _: None, republish_after_s=300, **flags
+        )
+        return batch.id, batch.existing
+
+    first, existing = submit()
+    assert not existing
+    assert submit() == (first, True)
+    forced, existing = submit(force=True)
+    assert forced != first and not existing
+    path.write_text(json.dumps(line | {"inputs": [{"voice": HOST, "text": "Hi."}]}) + "\n")
+    changed, existing = submit()
+    assert changed not in (first, forced) and not existing
+    with session_scope(database_url) as session:
+        for batch in session.scalars(select(Batch)):
+            batch.status = BatchStatus.SUCCEEDED  # every batch has ended
+    assert not submit()[1]  # an ended batch's manifest is simply submitted again
