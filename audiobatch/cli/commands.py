@@ -26,7 +26,7 @@ from audiobatch.cli.context import (
 from audiobatch.cli.embedded import embedded_services
 from audiobatch.cli.progress import ticker, wait_for_batches
 from audiobatch.db import migrate, operations
-from audiobatch.db.dispatch import publish_queued
+from audiobatch.db.dispatch import end_batch, publish_queued
 from audiobatch.db.models import BatchStatus, JobStatus, utcnow
 from audiobatch.db.reports import (
     batch_report,
@@ -69,6 +69,11 @@ FreshFlag = Annotated[
     ),
 ]
 
+ForceFlag = Annotated[
+    bool,
+    typer.Option("--force", help="A new batch even when this manifest's batch is still active."),
+]
+
 SUCCESS, SOME_FAILED = 0, 1
 
 
@@ -107,6 +112,7 @@ def submit(
     voices: VoicesOption = None,
     set_: SetOption = [],  # noqa: B006
     fresh: FreshFlag = False,
+    force: ForceFlag = False,
 ) -> int:
     """Validate manifests and queue them as batches for the workers."""
     settings = load_settings()
@@ -114,14 +120,14 @@ def submit(
     url = ready_database(settings)
     publish = broker_publisher(settings)
     batches = submit_manifests(
-        url, loaded, publish, republish_after_s=settings.republish_after_s, fresh=fresh
+        url, loaded, publish, republish_after_s=settings.republish_after_s, fresh=fresh, force=force
     )
     if not json_:
         for batch in batches:
-            out.print(f"submitted batch {batch.name} [{batch.id}]: {batch.jobs} jobs", markup=False)
+            views.print_submitted(out, batch)
     if not wait:
         if json_:
-            _print_json([{"id": b.id, "name": b.name, "jobs": b.jobs} for b in batches])
+            _print_json([asdict(b) for b in batches])
         return SUCCESS
     on_poll = None
     if settings.broker_url is None:  # embedded: no scheduler process runs the tick
@@ -142,6 +148,7 @@ def run(
     voices: VoicesOption = None,
     set_: SetOption = [],  # noqa: B006
     fresh: FreshFlag = False,
+    force: ForceFlag = False,
 ) -> int:
     """Submit, render with a local worker (and the emulator when no API key is set), and wait."""
     settings = load_settings()
@@ -152,8 +159,11 @@ def run(
     with embedded_services(settings, console) as live:
         publish = broker_publisher(live)
         batches = submit_manifests(
-            url, loaded, publish, republish_after_s=live.republish_after_s, fresh=fresh
+            url, loaded, publish, republish_after_s=live.republish_after_s, fresh=fresh, force=force
         )
+        for batch in batches:
+            if batch.existing:
+                views.print_submitted(console, batch)
         from audiobatch.worker.runtime import build_dispatcher
 
         on_poll = ticker(1.0, build_dispatcher(live, publish))
@@ -256,13 +266,23 @@ def retry(
 
 
 @app.command()
-def cancel(batch: BatchRef) -> None:
+def cancel(
+    batch: BatchRef,
+    abandon: Annotated[
+        bool,
+        typer.Option("--abandon", help="Cancel running jobs too instead of letting them finish."),
+    ] = False,
+) -> None:
     """Stop dispatching a batch; jobs already running finish and keep their outputs."""
     settings = load_settings()
-    with session_scope(ready_database(settings)) as session:
+    url = ready_database(settings)
+    with session_scope(url) as session:
         found = find_batch(session, batch)
-        count = operations.cancel(session, found, utcnow())
-    out.print(f"{found.name} [{found.id}]: {count} job(s) cancelled", markup=False)
+        name, batch_id = found.name, found.id
+        count = operations.cancel(session, found, utcnow(), abandon=abandon)
+    ended = end_batch(url, open_storage(settings.storage_url), batch_id, utcnow())
+    still = "" if ended else "; the batch ends when the jobs running now finish"
+    out.print(f"{name} [{batch_id}]: {count} job(s) cancelled{still}", markup=False)
 
 
 @app.command()

@@ -457,7 +457,9 @@ def end_batch_if_done(session: Session, batch_id: str, now: datetime) -> BatchSt
 
 
 def batch_outcome(counts: dict[JobStatus, int]) -> BatchStatus:
-    """The final status of a batch whose jobs have all ended."""
+    """The final status of a batch whose jobs have all ended (an operator's cancel wins)."""
+    if counts.get(JobStatus.CANCELLED):
+        return BatchStatus.CANCELLED
     succeeded = counts.get(JobStatus.SUCCEEDED, 0)
     failed = counts.get(JobStatus.FAILED, 0)
     if failed and succeeded:

@@ -49,21 +49,30 @@ def retry_failed(session: Session, batch: Batch, job_key: str | None = None) -> 
     return len(failed)
 
 
-def cancel(session: Session, batch: Batch, now: datetime) -> int:
-    """Cancel every job that has not started; running jobs finish and keep their outputs."""
+def cancel(session: Session, batch: Batch, now: datetime, *, abandon: bool = False) -> int:
+    """Cancel every job that has not started; running ones finish and keep their outputs, or with
+    ``abandon`` are cancelled too (their workers drop them at their next lease renewal and record
+    nothing). The batch ends as ``cancelled`` once nothing runs (see :func:`jobs.end_batch_if_done`);
+    returns how many jobs were cancelled."""
     if batch.status in TERMINAL_BATCH_STATUSES:
         return 0
-    waiting = (JobStatus.PENDING, JobStatus.QUEUED, JobStatus.RETRYING, JobStatus.PAUSED)
+    stopped = [JobStatus.PENDING, JobStatus.QUEUED, JobStatus.RETRYING, JobStatus.PAUSED]
+    if abandon:
+        stopped.append(JobStatus.RUNNING)
     cancelled = rows_affected(
         session.execute(
             update(Job)
-            .where(Job.batch_id == batch.id, Job.status.in_(waiting))
-            .values(status=JobStatus.CANCELLED, finished_at=now, error="cancelled by operator")
+            .where(Job.batch_id == batch.id, Job.status.in_(stopped))
+            .values(
+                status=JobStatus.CANCELLED,
+                finished_at=now,
+                error="cancelled by operator",
+                lease_owner=None,
+                lease_expires_at=None,
+            )
         )
     )
-    batch.status = BatchStatus.CANCELLED
     batch.status_reason = "cancelled by operator"
-    batch.finished_at = now
     return cancelled
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import av
 import pytest
@@ -43,6 +44,23 @@ def test_the_demo_renders_playable_audio_with_nothing_configured(workdir: Path) 
                     assert container.duration and container.duration > 0
     results = workdir / "renders" / "demo" / report["id"] / "results.json"
     assert json.loads(results.read_text())["status"] == "succeeded"
+
+
+def test_the_demo_run_again_reuses_every_output_and_fresh_renders_anew(workdir: Path) -> None:
+    def run(*flags: str) -> dict[str, dict[str, Any]]:
+        result = audiobatch(
+            "run", "demo.yaml", "--json", *flags, cwd=workdir, env=clean_environment()
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+        [report] = json.loads(result.stdout)
+        return {job["id"]: job for job in report["jobs"]}
+
+    first, again, fresh = run(), run(), run("--fresh")
+    assert all(not job["cached"] and job["attempts"] == 1 for job in first.values())
+    assert all(job["cached"] and job["attempts"] == 0 for job in again.values())
+    assert all(not job["cached"] and job["attempts"] == 1 for job in fresh.values())
+    for key, job in again.items():
+        assert [o["sha256"] for o in job["outputs"]] == [o["sha256"] for o in first[key]["outputs"]]
 
 
 def test_an_invalid_manifest_exits_2_with_located_errors_and_writes_nothing(workdir: Path) -> None:

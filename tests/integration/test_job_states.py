@@ -254,12 +254,31 @@ def test_cancel_stops_waiting_jobs_and_lets_running_ones_finish(database_url: st
     with session_scope(database_url) as session:
         assert operations.cancel(session, session.get_one(Batch, "b1"), utcnow()) == 2
     with session_scope(database_url) as session:
+        assert jobs.end_batch_if_done(session, "b1", utcnow()) is None  # one still runs
+    with session_scope(database_url) as session:
         assert jobs.succeed(session, c, "w1", [("audio.mp3", OUTPUT)], utcnow()).won
     with session_scope(database_url) as session:
+        assert jobs.end_batch_if_done(session, "b1", utcnow()) is BatchStatus.CANCELLED
         rows = {j.key: j.status for j in session.scalars(select(Job))}
-        assert session.get_one(Batch, "b1").status is BatchStatus.CANCELLED
     assert rows == {
         "running": JobStatus.SUCCEEDED,
         "queued": JobStatus.CANCELLED,
         "pending": JobStatus.CANCELLED,
     }
+
+
+def test_cancel_abandon_cancels_running_jobs_and_their_workers_cannot_finish_them(
+    database_url: str,
+) -> None:
+    from audiobatch.db import operations
+
+    ids = make_batch(database_url, ["running", "queued"])
+    c = claim(database_url, ids["running"])
+    with session_scope(database_url) as session:
+        batch = session.get_one(Batch, "b1")
+        assert operations.cancel(session, batch, utcnow(), abandon=True) == 2
+    with session_scope(database_url) as session:
+        assert jobs.end_batch_if_done(session, "b1", utcnow()) is BatchStatus.CANCELLED
+        assert not jobs.extend_lease(session, ids["running"], "w1", 60, utcnow())
+        assert not jobs.succeed(session, c, "w1", [("audio.mp3", OUTPUT)], utcnow()).won
+    assert status_of(database_url, ids["running"]) is JobStatus.CANCELLED
