@@ -67,6 +67,10 @@ class Limiter(Protocol):
         """Give back every slot this process holds (it is about to exit); how many it held."""
         ...
 
+    def renew_held(self) -> None:
+        """Push forward the leases of the slots this process holds (it is alive)."""
+        ...
+
 
 @dataclass
 class Window:
@@ -145,6 +149,9 @@ class LocalLimiter:
         with self._changed:
             return sum(self._in_use.values())
 
+    def renew_held(self) -> None:
+        """In-process slots have no lease: they end with the process."""
+
 
 # KEYS: slot set, window hash. ARGV: now_ms, lease_ms, size, token.
 # Drops expired leases, then takes a slot if fewer than the window's slots are in use.
@@ -195,7 +202,7 @@ class RedisLimiter:
         key_hash: str,
         sizes: dict[str, int],
         *,
-        lease_s: float = 600.0,
+        lease_s: float = 60.0,
     ) -> None:
         self._redis = client
         self._key_hash = key_hash
@@ -243,6 +250,20 @@ class RedisLimiter:
             yield release
         finally:
             release()
+
+    def renew_held(self) -> None:
+        with self._held_lock:
+            held = dict(self._held)
+        if not held:
+            return
+        expires = _now_ms() + self._lease_ms
+        with _translated():
+            pipe = self._redis.pipeline(transaction=False)
+            for token, pool in held.items():  # XX: a slot already given back stays given back
+                pipe.zadd(self._keys(pool)[0], {token: expires}, xx=True)
+            for pool in set(held.values()):  # the set itself expires a lease after its last use
+                pipe.pexpire(self._keys(pool)[0], self._lease_ms)
+            pipe.execute()
 
     def release_held(self) -> int:
         with self._held_lock:

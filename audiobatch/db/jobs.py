@@ -88,7 +88,12 @@ _START_BATCH = (
     .where(Batch.id == bindparam("batch"), Batch.status == BatchStatus.QUEUED)
     .values(status=BatchStatus.RUNNING)
 )
-_EXTEND_LEASE = update(Job).where(*_LEASED).values(lease_expires_at=bindparam("expires"))
+_EXTEND_LEASES = (
+    update(Job)
+    .where(Job.status == JobStatus.RUNNING, Job.lease_owner == bindparam("worker"))
+    .values(lease_expires_at=bindparam("expires"))
+    .returning(Job.id)
+)
 _COUNT_ATTEMPT = update(Job).where(Job.id == bindparam("job")).values(attempts=Job.attempts + 1)
 _FINISH = (
     update(Job)
@@ -199,11 +204,11 @@ def earlier_outputs(
     return source, [StoredArtifact(*row) for row in rows]
 
 
-def extend_lease(session: Session, job_id: int, worker: str, lease_s: float, now: datetime) -> bool:
-    """Push the lease forward; False when the job is no longer this worker's."""
+def extend_leases(session: Session, worker: str, lease_s: float, now: datetime) -> set[int]:
+    """Push forward the lease of every job ``worker`` runs; the ids of those it still holds."""
     expires = now + timedelta(seconds=lease_s)
-    params = {"job": job_id, "worker": worker, "expires": expires}
-    return bool(rows_affected(session.connection().execute(_EXTEND_LEASE, params)))
+    rows = session.connection().execute(_EXTEND_LEASES, {"worker": worker, "expires": expires})
+    return set(rows.scalars())
 
 
 _ATTEMPT_FIELDS = [c.key for c in inspect(Attempt).column_attrs if c.key != "id"]

@@ -1,4 +1,5 @@
-"""What a renderer gets to do its work: the API client, storage, and a heartbeat for its lease."""
+"""What a renderer gets to do its work: the API client, storage, and a check that its job is
+still its own."""
 
 from __future__ import annotations
 
@@ -24,12 +25,12 @@ class CallInfo:
 
 @dataclass
 class RenderContext:
-    """One job's rendering: where its outputs go, and the hooks that keep its lease alive."""
+    """One job's rendering: where its outputs go, and the hooks it calls as it goes."""
 
     client: ElevenLabsClient
     storage: Storage
     prefix: str  # "<batch>/<batch id>/<job id>"
-    heartbeat: Callable[[], None]
+    heartbeat: Callable[[], None]  # raises LeaseLostError once another worker has the job
     parent_artifacts: Callable[[str], list[StoredArtifact]]  # a job id -> its stored outputs
     call: CallInfo | None = None
     answer_received: Callable[[], None] = lambda: None  # the API's answer has been read whole
@@ -52,7 +53,7 @@ class RenderContext:
         return self.store(f"audio.{extension(output_format)}", chunks, content_type(output_format))
 
     def store(self, name: str, chunks: Iterable[bytes], content_type: str) -> StoredObject:
-        """Stream ``chunks`` into ``<prefix>/<name>``, renewing the lease as data flows."""
+        """Stream ``chunks`` into ``<prefix>/<name>``, stopping if the job stops being ours."""
         stored = self.storage.write(f"{self.prefix}/{name}", self._beating(chunks), content_type)
         self.outputs.append((name, stored))
         return stored

@@ -21,15 +21,12 @@ from audiobatch.render.context import RenderContext
 from audiobatch.render.families import FAMILIES
 from audiobatch.render.fingerprint import request_fingerprint
 from audiobatch.render.kinds import render_spec
+from audiobatch.render.leases import LeaseKeeper, LeaseLostError
 from audiobatch.render.reuse import reuse_earlier_outputs
 from audiobatch.retry import RetryPolicy, decide
 from audiobatch.storage import Storage
 
 log = logging.getLogger(__name__)
-
-
-class LeaseLostError(AudiobatchError):
-    """This worker's lease on the job expired and the job was handed to another worker."""
 
 
 class WorkerStoppingError(AudiobatchError):
@@ -51,6 +48,12 @@ class Runtime:
     rng: random.Random = field(default_factory=random.Random)
     clock: Callable[[], datetime] = utcnow
     stopping: threading.Event = field(default_factory=threading.Event)
+    leases: LeaseKeeper = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.leases = LeaseKeeper(
+            self.database_url, self.worker, self.lease_s, self.limiter, self.clock
+        )
 
 
 def run_job(job_id: int, rt: Runtime) -> None:
@@ -61,12 +64,20 @@ def run_job(job_id: int, rt: Runtime) -> None:
         log.debug("job %s: not queued or claimed by another worker, wake-up ignored", job_id)
         return
     log.info("job %s (%s/%s): claimed by %s", job_id, claim.batch_name, claim.key, rt.worker)
-    heartbeat = _heartbeat(rt, job_id)
+    rt.leases.hold(job_id)
+    try:
+        _run_claimed(rt, claim)
+    finally:
+        rt.leases.drop(job_id)
+
+
+def _run_claimed(rt: Runtime, claim: jobs.Claim) -> None:
+    job_id = claim.job_id
     ctx = RenderContext(
         client=rt.client,
         storage=rt.storage,
         prefix=f"{claim.batch_name}/{claim.batch_id}/{claim.key}",
-        heartbeat=heartbeat,
+        heartbeat=lambda: rt.leases.check(job_id),
         parent_artifacts=lambda key: _artifacts_of(rt, claim.batch_id, key),
     )
     started_at, started = rt.clock(), time.monotonic()
@@ -108,9 +119,8 @@ def run_job(job_id: int, rt: Runtime) -> None:
 def _call_api(rt: Runtime, claim: jobs.Claim, ctx: RenderContext) -> AudiobatchError | None:
     """Render under a limiter slot and feed the answer to the limiter; the error, if any.
 
-    The slot covers the API exchange, nothing else: the claim is made before it (the lease is
-    renewed while waiting), the stored answer is finished and verified and the outcome recorded
-    after it.
+    The slot covers the API exchange, nothing else: the claim is made before it, the stored
+    answer is finished and verified and the outcome recorded after it.
     Raises WorkerStoppingError when the worker stops before the request is sent.
     """
     pool = FAMILIES[claim.kind].pool
@@ -273,19 +283,3 @@ def _attempt(
 def _artifacts_of(rt: Runtime, batch_id: str, key: str) -> list[jobs.StoredArtifact]:
     with session_scope(rt.database_url) as session:
         return jobs.artifacts_of(session, batch_id, key)
-
-
-def _heartbeat(rt: Runtime, job_id: int) -> Callable[[], None]:
-    """Renew the lease at most every third of its length while data flows."""
-    last = time.monotonic()
-
-    def beat() -> None:
-        nonlocal last
-        if time.monotonic() - last < rt.lease_s / 3:
-            return
-        last = time.monotonic()
-        with session_scope(rt.database_url) as session:
-            if not jobs.extend_lease(session, job_id, rt.worker, rt.lease_s, rt.clock()):
-                raise LeaseLostError(f"job {job_id}: lease lost")
-
-    return beat

@@ -63,4 +63,5 @@ def build_limiter(settings: Settings) -> Limiter:
     url = settings.resolved_redis_url
     if url is None:
         return LocalLimiter(limits)
-    return RedisLimiter(redis.Redis.from_url(url), settings.api_key_hash or "anonymous", limits)
+    key = settings.api_key_hash or "anonymous"
+    return RedisLimiter(redis.Redis.from_url(url), key, limits, lease_s=settings.lease_s)

@@ -7,7 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from audiobatch.db import dispatch, jobs
 from audiobatch.db.models import Batch, BatchStatus, Job, JobDependency, JobStatus, utcnow
@@ -279,6 +279,30 @@ def test_cancel_abandon_cancels_running_jobs_and_their_workers_cannot_finish_the
         assert operations.cancel(session, batch, utcnow(), abandon=True) == 2
     with session_scope(database_url) as session:
         assert jobs.end_batch_if_done(session, "b1", utcnow()) is BatchStatus.CANCELLED
-        assert not jobs.extend_lease(session, ids["running"], "w1", 60, utcnow())
+        assert jobs.extend_leases(session, "w1", 60, utcnow()) == set()
         assert not jobs.succeed(session, c, "w1", [("audio.mp3", OUTPUT)], utcnow()).won
     assert status_of(database_url, ids["running"]) is JobStatus.CANCELLED
+
+
+def test_the_lease_keeper_renews_every_held_lease_and_notes_those_taken_over(
+    database_url: str,
+) -> None:
+    from audiobatch.limiter import LocalLimiter
+    from audiobatch.render.leases import LeaseKeeper, LeaseLostError
+
+    ids = make_batch(database_url, ["kept", "taken"])
+    for key in ids:
+        claim(database_url, ids[key], worker="w1", lease_s=1)
+    keeper = LeaseKeeper(database_url, "w1", 300, LocalLimiter({"general": 1}), utcnow)
+    for job_id in ids.values():
+        keeper.hold(job_id)
+    with session_scope(database_url) as session:  # "taken" expired and went to another worker
+        session.execute(update(Job).where(Job.id == ids["taken"]).values(lease_owner="w2"))
+    keeper.renew()
+    keeper.check(ids["kept"])
+    with pytest.raises(LeaseLostError):
+        keeper.check(ids["taken"])
+    with session_scope(database_url) as session:
+        kept = session.get_one(Job, ids["kept"])
+        assert kept.lease_expires_at is not None
+        assert (kept.lease_expires_at - utcnow()).total_seconds() > 250

@@ -93,6 +93,18 @@ def test_a_slot_held_by_a_dead_worker_frees_when_its_lease_runs_out(
     assert 0.2 < waited < 2.0
 
 
+def test_a_live_workers_renewed_slot_outlasts_its_lease(redis_client: redis.Redis) -> None:
+    sizes = {"general": 1, "music": 1}
+    holder = RedisLimiter(redis_client, "key1", sizes, lease_s=0.3)
+    other = RedisLimiter(redis_client, "key1", sizes, lease_s=0.3)
+    with holder.slot("general"):
+        for _ in range(4):
+            time.sleep(0.15)
+            holder.renew_held()
+        assert other.state("general").in_use == 1  # 0.6 s on, twice the lease
+    assert other.state("general").in_use == 0
+
+
 def test_no_key_is_stored_in_redis_only_its_hash(redis_client: redis.Redis) -> None:
     limiter = RedisLimiter(redis_client, "abc123", {"general": 1, "music": 1})
     with limiter.slot("general"):
