@@ -1,0 +1,155 @@
+"""Chaos on the production stack: workers killed with SIGKILL mid-render while a manifest of mixed
+kinds renders against a faulty emulator; then every output is checked against what was served.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import socket
+import subprocess
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+import httpx
+from sqlalchemy import create_engine, func, select
+
+from audiobatch.db.models import Artifact, Attempt, Batch, Job, JobStatus
+from tests.acceptance.cli import audiobatch, start, stop
+from tests.acceptance.fleet import batch_status
+
+HOST, GUEST = "JBFqnCBsd6RMkjVDRZzb", "Aw4FAjKCGjjNkVhN1Xmq"
+FAULTS = "500,503,busy,truncate,disconnect,malformed,empty"  # all but the 2 s slow first byte
+TERMINAL = ("succeeded", "partial", "failed", "cancelled")
+
+
+def write_mixed_manifest(folder: Path, dialogues: int, songs: int) -> Path:
+    """Dialogues, each with a voice change of its audio; songs, each with its stems."""
+    lines = ["batch: chaos", "jobs:"]
+    for n in range(dialogues):
+        lines += [
+            f"  - {{id: d{n}, kind: dialogue, inputs: [{{voice: {HOST}, text: 'Chaos line {n}.'}},"
+            f" {{voice: {GUEST}, text: 'Still standing {n}.'}}]}}",
+            f"  - {{id: v{n}, kind: voice_change, voice: {GUEST}, source: {{from: d{n}}}}}",
+        ]
+    for n in range(songs):
+        lines += [
+            f"  - {{id: m{n}, kind: music, prompt: 'Calm piano, take {n}', music_length_ms: 3000}}",
+            f"  - {{id: s{n}, kind: stems, source: {{from: m{n}}}, stem_variation_id: two_stems_v1}}",
+        ]
+    path = folder / "chaos.yaml"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@dataclass
+class Chaos:
+    """Worker processes, some of which get killed; what was done to them."""
+
+    folder: Path
+    env: Mapping[str, str]
+    database_url: str
+    workers: dict[int, subprocess.Popen[bytes]] = field(default_factory=dict)
+    kills: int = 0
+    kills_in_flight: int = 0  # jobs that were running in a worker when it was killed
+    started: int = 0
+
+    def start_worker(self) -> None:
+        log = self.folder / f"worker{self.started}.log"
+        process = start("worker", "--concurrency", "6", cwd=self.folder, env=self.env, log=log)
+        self.workers[process.pid] = process
+        self.started += 1
+
+    def kill_one(self, rng: random.Random) -> None:
+        pid = rng.choice(sorted(self.workers))
+        process = self.workers.pop(pid)
+        process.kill()
+        process.wait()
+        self.kills += 1
+        self.kills_in_flight += running_jobs_of(self.database_url, f"{socket.gethostname()}:{pid}")
+
+    def stop_all(self) -> None:
+        for process in self.workers.values():
+            stop(process)
+        self.workers.clear()
+
+
+def running_jobs_of(database_url: str, worker: str) -> int:
+    engine = create_engine(database_url)
+    with engine.connect() as db:
+        query = select(func.count()).where(
+            Job.status == JobStatus.RUNNING, Job.lease_owner == worker
+        )
+        count = db.scalar(query) or 0
+    engine.dispose()
+    return count
+
+
+def run_with_kills(
+    chaos: Chaos, manifest: Path, workers: int, kill_every_s: float, timeout_s: float, seed: int
+) -> tuple[dict[str, Any], float]:
+    """Submit ``manifest`` and kill a random worker every ``kill_every_s`` (starting another at
+    once) until the batch ends; its final report and the wall time."""
+    rng = random.Random(seed)
+    for _ in range(workers):
+        chaos.start_worker()
+    started = time.monotonic()
+    submitted = audiobatch("submit", str(manifest), "--json", cwd=chaos.folder, env=chaos.env)
+    assert submitted.returncode == 0, submitted.stderr
+    batch = submitted.stdout.split('"id": "')[1].split('"')[0]
+    next_kill = time.monotonic() + kill_every_s
+    while (report := batch_status(chaos.folder, chaos.env, batch))["status"] not in TERMINAL:
+        assert time.monotonic() - started < timeout_s, f"batch stuck: {report['counts']}"
+        if time.monotonic() >= next_kill:
+            chaos.kill_one(rng)
+            chaos.start_worker()
+            next_kill = time.monotonic() + kill_every_s
+        time.sleep(0.2)
+    return report, time.monotonic() - started
+
+
+def output_problems(
+    database_url: str, s3_endpoint: str, bucket: str, emulator_url: str
+) -> tuple[list[str], int]:
+    """What is wrong with the stored outputs (empty when nothing), and the generations the
+    emulator served beyond one per job.
+
+    Every artifact's object must exist with the recorded sha256; a job's single answer
+    (``audio.*``) must be byte for byte what the emulator served for its successful request; the
+    batch's folder holds nothing but the artifacts and ``results.json``.
+    """
+    served = {
+        e["request_id"]: e["sha256"] for e in httpx.get(f"{emulator_url}/_emulator/ledger").json()
+    }
+    engine = create_engine(database_url)
+    with engine.connect() as db:
+        batch_id, batch_name = db.execute(select(Batch.id, Batch.name)).one()
+        jobs = db.scalar(select(func.count()).select_from(Job)) or 0
+        rows = db.execute(
+            select(Job.key, Artifact.name, Artifact.key, Artifact.sha256, Attempt.request_id)
+            .join(Artifact, Artifact.job_id == Job.id)
+            .join(Attempt, (Attempt.job_id == Job.id) & (Attempt.outcome == "succeeded"))
+        ).all()
+    engine.dispose()
+    s3 = boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1")
+    problems = []
+    for job, name, key, sha256, request_id in rows:
+        stored = hashlib.sha256(
+            s3.get_object(Bucket=bucket, Key=f"renders/{key}")["Body"].read()
+        ).hexdigest()
+        if stored != sha256:
+            problems.append(f"{job}/{name}: stored object differs from its record")
+        if name.startswith("audio.") and served.get(request_id) != sha256:
+            problems.append(f"{job}/{name}: not what the emulator served for {request_id}")
+    prefix = f"renders/{batch_name}/{batch_id}/"
+    listed = {
+        o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", [])
+    }
+    expected = {f"renders/{key}" for _, _, key, _, _ in rows} | {f"{prefix}results.json"}
+    if listed != expected:
+        problems.append(f"stray or missing objects: {sorted(listed ^ expected)[:5]}")
+    return problems, len(served) - jobs
