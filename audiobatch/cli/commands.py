@@ -17,6 +17,7 @@ from rich.console import Console
 
 from audiobatch.cli import views
 from audiobatch.cli.context import (
+    broker_app,
     broker_publisher,
     load_settings,
     parse_sets,
@@ -115,13 +116,16 @@ def submit(
     force: ForceFlag = False,
 ) -> int:
     """Validate manifests and queue them as batches for the workers."""
+    from audiobatch.worker.app import publisher
+
     settings = load_settings()
     loaded = load_manifests(manifests, voices=read_voices(voices), defaults=parse_sets(set_))
     url = ready_database(settings)
-    publish = broker_publisher(settings)
+    celery_app = broker_app(settings)
     batches = submit_manifests(
-        url, loaded, publish, republish_after_s=settings.republish_after_s, fresh=fresh, force=force
-    )
+        url, loaded, publisher(celery_app), republish_after_s=settings.republish_after_s,
+        fresh=fresh, force=force,
+    )  # fmt: skip
     if not json_:
         for batch in batches:
             views.print_submitted(out, batch)
@@ -133,7 +137,7 @@ def submit(
     if settings.broker_url is None:  # embedded: no scheduler process runs the tick
         from audiobatch.worker.runtime import build_dispatcher
 
-        on_poll = ticker(1.0, build_dispatcher(settings, publish))
+        on_poll = ticker(1.0, build_dispatcher(settings, celery_app))
     final = wait_for_batches(url, [b.id for b in batches], err if json_ else out, on_poll=on_poll)
     if json_:
         with session_scope(url) as session:
@@ -151,22 +155,25 @@ def run(
     force: ForceFlag = False,
 ) -> int:
     """Submit, render with a local worker (and the emulator when no API key is set), and wait."""
+    from audiobatch.worker.app import publisher
+
     settings = load_settings()
     # invalid input stops here, before anything starts or is written
     loaded = load_manifests(manifests, voices=read_voices(voices), defaults=parse_sets(set_))
     url = ready_database(settings)
     console = err if json_ else out
     with embedded_services(settings, console) as live:
-        publish = broker_publisher(live)
+        celery_app = broker_app(live)
         batches = submit_manifests(
-            url, loaded, publish, republish_after_s=live.republish_after_s, fresh=fresh, force=force
-        )
+            url, loaded, publisher(celery_app), republish_after_s=live.republish_after_s,
+            fresh=fresh, force=force,
+        )  # fmt: skip
         for batch in batches:
             if batch.existing:
                 views.print_submitted(console, batch)
         from audiobatch.worker.runtime import build_dispatcher
 
-        on_poll = ticker(1.0, build_dispatcher(live, publish))
+        on_poll = ticker(1.0, build_dispatcher(live, celery_app))
         final = wait_for_batches(url, [b.id for b in batches], console, on_poll=on_poll)
     with session_scope(url) as session:
         reports = [batch_report(session, find_batch(session, b.id)) for b in batches]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 from pydantic import ValidationError
@@ -13,6 +13,9 @@ from audiobatch.config import Settings
 from audiobatch.db.dispatch import Publish
 from audiobatch.db.migrate import ensure_schema
 from audiobatch.errors import ConfigError
+
+if TYPE_CHECKING:
+    from celery import Celery
 
 
 def load_settings(**overrides: Any) -> Settings:
@@ -34,10 +37,17 @@ def ready_database(settings: Settings) -> str:
     return url
 
 
-def broker_publisher(settings: Settings) -> Publish:
-    from audiobatch.worker.app import create_celery, publisher
+def broker_app(settings: Settings) -> Celery:
+    """The Celery app of the deployment's broker (Celery is loaded by the commands that use it)."""
+    from audiobatch.worker.app import create_celery
 
-    return publisher(create_celery(settings))
+    return create_celery(settings)
+
+
+def broker_publisher(settings: Settings) -> Publish:
+    from audiobatch.worker.app import publisher
+
+    return publisher(broker_app(settings))
 
 
 def read_voices(path: Path | None) -> dict[str, str] | None:

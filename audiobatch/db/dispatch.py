@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import exists, or_, select, update
+from sqlalchemy import and_, exists, or_, select, update
 from sqlalchemy.orm import Session
 
 from audiobatch.db.jobs import QUEUED_UNLESS_BATCH_PAUSED, end_batch_if_done, fail_dependants
@@ -51,13 +51,15 @@ def tick(
     now: datetime,
     republish_after_s: float,
     max_lost_leases: int,
+    empty_queues: frozenset[str] = frozenset(),
 ) -> TickResult:
-    """One pass of the dispatcher."""
+    """One pass of the dispatcher; ``empty_queues`` are the job queues the broker holds no
+    message in."""
     with session_scope(database_url) as session:
         retries = requeue_due_retries(session, now)
         expired = requeue_expired_leases(session, now, max_lost_leases)
         finished = batches_with_every_job_ended(session)
-    published = publish_queued(database_url, publish, now, republish_after_s)
+    published = publish_queued(database_url, publish, now, republish_after_s, empty_queues)
     ended = sum(end_batch(database_url, storage, batch_id, now) for batch_id in finished)
     return TickResult(
         retries_due=retries, leases_expired=expired, published=published, batches_ended=ended
@@ -87,13 +89,17 @@ def batches_with_every_job_ended(session: Session) -> list[str]:
 
 
 def publish_queued(
-    database_url: str, publish: Publish, now: datetime, republish_after_s: float
+    database_url: str,
+    publish: Publish,
+    now: datetime,
+    republish_after_s: float,
+    empty_queues: frozenset[str] = frozenset(),
 ) -> int:
     """Announce queued jobs that need a wake-up, in chunks, marking each chunk once sent."""
     total = 0
     while True:
         with session_scope(database_url) as session:
-            due = wakeups_due(session, now, republish_after_s, PUBLISH_CHUNK)
+            due = wakeups_due(session, now, republish_after_s, PUBLISH_CHUNK, empty_queues)
         if not due:
             return total
         publish(due)
@@ -158,16 +164,33 @@ def requeue_expired_leases(session: Session, now: datetime, max_lost_leases: int
     return len(doomed) + int(requeued)
 
 
+QUICK_REPUBLISH_S = 15.0
+
+
 def wakeups_due(
-    session: Session, now: datetime, republish_after_s: float, limit: int
+    session: Session,
+    now: datetime,
+    republish_after_s: float,
+    limit: int,
+    empty_queues: frozenset[str] = frozenset(),
 ) -> list[tuple[int, str]]:
-    """Queued jobs never announced, or announced so long ago that the wake-up was likely lost."""
+    """Queued jobs never announced, or announced so long ago that the wake-up was likely lost.
+
+    In ``empty_queues`` (the broker holds no message there: it restarted empty, say) a wake-up
+    is likely lost after QUICK_REPUBLISH_S already; the few that a worker holds but has not
+    started yet are announced twice, which costs a claim that fails.
+    """
     stale = now - timedelta(seconds=republish_after_s)
+    quick = now - timedelta(seconds=QUICK_REPUBLISH_S)
     rows = session.execute(
         select(Job.id, Job.queue)
         .where(
             Job.status == JobStatus.QUEUED,
-            or_(Job.published_at.is_(None), Job.published_at < stale),
+            or_(
+                Job.published_at.is_(None),
+                Job.published_at < stale,
+                and_(Job.queue.in_(empty_queues), Job.published_at < quick),
+            ),
         )
         .order_by(Job.id)
         .limit(limit)

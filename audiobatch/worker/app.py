@@ -6,15 +6,23 @@ idempotent (a claim only one worker can win), so any redelivery is harmless.
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
+from contextlib import suppress
 from typing import Any
 
 from celery import Celery
 from celery.utils import uuid
+from kombu.connection import Connection
 from kombu.entity import Exchange, Queue
+from kombu.exceptions import ChannelError
 
 from audiobatch.config import Settings
 from audiobatch.db.dispatch import Publish
 from audiobatch.render.families import CONTROL_QUEUE, QUEUES
+
+log = logging.getLogger(__name__)
+JOB_QUEUES = tuple(queue for queue in QUEUES if queue != CONTROL_QUEUE)
 
 RENDER_TASK = "audiobatch.render"
 DISPATCH_TASK = "audiobatch.dispatch"
@@ -101,3 +109,30 @@ def publisher(app: Celery) -> Publish:
                     )  # fmt: skip
 
     return publish
+
+
+def queue_depths(app: Celery) -> Callable[[], dict[str, int]]:
+    """A function telling how many wake-ups wait in each job queue (not counting those workers
+    hold); an empty answer when the broker cannot be asked."""
+
+    def depths() -> dict[str, int]:
+        try:
+            with app.connection_for_write() as connection:
+                return {queue: _depth(connection, queue) for queue in JOB_QUEUES}
+        except Exception as exc:  # any broker or transport failure: no quick republishing
+            log.warning("cannot read queue depths: %s", exc)
+            return {}
+
+    return depths
+
+
+def _depth(connection: Connection, queue: str) -> int:
+    # a channel each: on AMQP a refused declare closes its channel
+    channel = connection.channel()  # type: ignore[no-untyped-call]
+    try:
+        return int(channel.queue_declare(queue, passive=True).message_count)
+    except ChannelError:  # no such queue, so nothing waits in it (Redis drops empty lists)
+        return 0
+    finally:
+        with suppress(Exception):
+            channel.close()

@@ -9,16 +9,15 @@ import sys
 import threading
 import time
 
+from celery import Celery
 from sqlalchemy.exc import SQLAlchemyError
 
 from audiobatch.config import Settings
-from audiobatch.db.dispatch import Publish
 from audiobatch.errors import AudiobatchError
 from audiobatch.worker.app import (
     DISPATCH_INTERVAL_S,
     HOUSEKEEPING_INTERVAL_S,
     create_celery,
-    publisher,
 )
 from audiobatch.worker.runtime import build_dispatcher, build_housekeeper
 from audiobatch.worker.tasks import register_tasks
@@ -40,7 +39,7 @@ def run_worker(
     register_tasks(app, settings)
     if settings.broker_url is None:
         # The embedded setup has no scheduler process: the worker drives the dispatcher tick.
-        start_ticker(settings, publisher(app))
+        start_ticker(settings, app)
     threads = concurrency or (settings.api_concurrency + settings.music_concurrency)
     app.worker_main(
         [
@@ -61,10 +60,10 @@ def run_worker(
     )
 
 
-def start_ticker(settings: Settings, publish: Publish) -> threading.Thread:
+def start_ticker(settings: Settings, app: Celery) -> threading.Thread:
     """Run the dispatcher tick every few seconds, and housekeeping now and then, in a daemon
     thread of this process (what beat schedules where a scheduler runs)."""
-    dispatcher, housekeeper = build_dispatcher(settings, publish), build_housekeeper(settings)
+    dispatcher, housekeeper = build_dispatcher(settings, app), build_housekeeper(settings)
     ticks_per_housekeeping = round(HOUSEKEEPING_INTERVAL_S / DISPATCH_INTERVAL_S)
 
     def loop() -> None:

@@ -7,6 +7,7 @@ import socket
 from collections.abc import Callable
 
 import redis
+from celery import Celery
 
 from audiobatch.config import Settings
 from audiobatch.db.dispatch import Publish, TickResult, tick
@@ -17,6 +18,7 @@ from audiobatch.limiter import Limiter, LocalLimiter, RedisLimiter
 from audiobatch.render.runner import Runtime
 from audiobatch.retry import RetryPolicy
 from audiobatch.storage import open_storage
+from audiobatch.worker.app import publisher, queue_depths
 
 
 def build_runtime(settings: Settings, publish: Publish) -> Runtime:
@@ -41,12 +43,19 @@ def build_runtime(settings: Settings, publish: Publish) -> Runtime:
     )
 
 
-def build_dispatcher(settings: Settings, publish: Publish) -> Callable[[], TickResult]:
-    """The dispatcher tick bound to this deployment's database, broker and storage."""
+def build_dispatcher(settings: Settings, app: Celery) -> Callable[[], TickResult]:
+    """The dispatcher tick bound to this deployment's database, broker (``app``'s) and storage."""
     url, storage = settings.resolved_database_url, open_storage(settings.storage_url)
-    return lambda: tick(
-        url, publish, storage, utcnow(), settings.republish_after_s, settings.max_lost_leases
-    )
+    publish, depths = publisher(app), queue_depths(app)
+
+    def dispatch() -> TickResult:
+        empty = frozenset(queue for queue, depth in depths().items() if depth == 0)
+        return tick(
+            url, publish, storage, utcnow(), settings.republish_after_s,
+            settings.max_lost_leases, empty,
+        )  # fmt: skip
+
+    return dispatch
 
 
 LEFTOVER_AGE_S = 3600.0  # a partial write this old has no writer left: its lease ran out long ago

@@ -23,7 +23,7 @@ def register_tasks(app: Celery, settings: Settings) -> None:
     process on first use."""
     runtimes: dict[int, Runtime] = {}
     publish = publisher(app)
-    dispatcher = build_dispatcher(settings, publish)
+    dispatcher = build_dispatcher(settings, app)
     housekeeper = build_housekeeper(settings)
 
     lock = threading.Lock()

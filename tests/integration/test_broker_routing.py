@@ -6,7 +6,7 @@ import redis
 
 from audiobatch.config import Settings
 from audiobatch.render.families import QUEUES
-from audiobatch.worker.app import create_celery, publisher
+from audiobatch.worker.app import create_celery, publisher, queue_depths
 
 
 def test_a_wakeup_lands_in_its_own_queue_only(redis_url: str) -> None:
@@ -18,3 +18,6 @@ def test_a_wakeup_lands_in_its_own_queue_only(redis_url: str) -> None:
     client = redis.Redis.from_url(redis_url)
     depths = {queue: client.llen(queue) for queue in QUEUES}
     assert depths == {"dialogue": 1, "music": 2, "stems": 0, "voice": 0, "control": 0}
+    assert queue_depths(app)() == {"dialogue": 1, "music": 2, "stems": 0, "voice": 0}
+    client.flushdb()  # the broker restarted empty
+    assert set(queue_depths(app)().values()) == {0}

@@ -193,6 +193,21 @@ def test_the_tick_requeues_due_retries_and_announces_them(
     assert sent[-1] == (ids["a"], "dialogue")
 
 
+def test_wakeups_in_a_queue_the_broker_holds_empty_are_announced_again_soon(
+    database_url: str, storage: LocalStorage
+) -> None:
+    make_batch(database_url, ["a", "b"])
+    sent: list[tuple[int, str]] = []
+    now = utcnow()
+    dispatch.tick(database_url, sent.extend, storage, now, 300, 3)
+    soon = now + timedelta(seconds=dispatch.QUICK_REPUBLISH_S + 1)
+    tick = dispatch.tick(database_url, sent.extend, storage, soon, 300, 3, frozenset({"music"}))
+    assert tick.published == 0  # the dialogue queue still holds them
+    tick = dispatch.tick(database_url, sent.extend, storage, soon, 300, 3, frozenset({"dialogue"}))
+    assert tick.published == 2  # the broker lost them (restarted empty): announced again
+    assert len(sent) == 4
+
+
 def test_the_tick_ends_a_batch_whose_last_finisher_died_before_ending_it(
     database_url: str, storage: LocalStorage
 ) -> None:
