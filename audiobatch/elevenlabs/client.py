@@ -6,15 +6,19 @@ back as an :class:`ApiAnswer` whose body is read lazily, so callers can stream i
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, replace
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import httpx
 
 from audiobatch.elevenlabs.errors import error_from_response
 from audiobatch.errors import ApiTransportError
+
+if TYPE_CHECKING:
+    from audiobatch.elevenlabs.spool import AnswerSpool
 
 ERROR_BODY_LIMIT_BYTES = 64 * 1024
 # Music and stems may take minutes before the first byte (behaviour notes §3, §8).
@@ -62,6 +66,10 @@ class ApiAnswer:
         self.max_concurrency = _int_header(headers, "maximum-concurrent-requests")
         self.content_type: str = headers.get("content-type", "application/octet-stream")
         self.headers = headers
+
+    @property
+    def response(self) -> httpx.Response:
+        return self._response
 
     def iter_bytes(self, chunk_bytes: int = 64 * 1024) -> Iterator[bytes]:
         """The body, chunk by chunk; a body cut short or empty raises :class:`ApiTransportError`."""
@@ -121,6 +129,14 @@ class ElevenLabsClient:
             transport=transport,
             limits=httpx.Limits(max_connections=max_connections),
         )
+        self._spool: AnswerSpool | None = None
+
+    def spooled(self, spool: AnswerSpool) -> ElevenLabsClient:
+        """This client (same connections) for one job: its answer is replayed from ``spool`` when
+        a whole one is there, else asked for and kept there."""
+        job_client = copy.copy(self)
+        job_client._spool = spool
+        return job_client
 
     def close(self) -> None:
         self._http.close()
@@ -222,7 +238,9 @@ class ElevenLabsClient:
             params=params,
             timeout=timeouts.for_httpx(),
         )
-        return _send(self._http, request)
+        if self._spool is None:
+            return _send(self._http, request)
+        return self._spool.replay() or self._spool.record(_send(self._http, request))
 
 
 @contextmanager

@@ -4,18 +4,27 @@ from __future__ import annotations
 
 import logging
 import random
+import tempfile
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from audiobatch.db import jobs
 from audiobatch.db.dispatch import Publish, end_batch
 from audiobatch.db.models import Attempt, utcnow
 from audiobatch.db.session import session_scope
 from audiobatch.elevenlabs.client import ElevenLabsClient
-from audiobatch.errors import AccountError, ApiError, AudiobatchError, ConcurrencyLimitError
+from audiobatch.elevenlabs.spool import AnswerSpool
+from audiobatch.errors import (
+    AccountError,
+    ApiError,
+    AudiobatchError,
+    ConcurrencyLimitError,
+    StorageError,
+)
 from audiobatch.limiter import Limiter
 from audiobatch.render.context import RenderContext
 from audiobatch.render.families import FAMILIES
@@ -48,6 +57,8 @@ class Runtime:
     rng: random.Random = field(default_factory=random.Random)
     clock: Callable[[], datetime] = utcnow
     stopping: threading.Event = field(default_factory=threading.Event)
+    # where each job's API answer waits until its outputs are stored (see elevenlabs.spool)
+    spool_root: Path = field(default_factory=lambda: Path(tempfile.gettempdir()) / "audiobatch")
     leases: LeaseKeeper = field(init=False)
 
     def __post_init__(self) -> None:
@@ -72,9 +83,18 @@ def run_job(job_id: int, rt: Runtime) -> None:
 
 
 def _run_claimed(rt: Runtime, claim: jobs.Claim) -> None:
+    """Render, and keep the API's answer in the spool only while a retry may replay it."""
+    spool = AnswerSpool(rt.spool_root / f"{claim.batch_id}-{claim.job_id}")
+    if not _render_claimed(rt, claim, spool):
+        spool.discard()
+
+
+def _render_claimed(rt: Runtime, claim: jobs.Claim, spool: AnswerSpool) -> bool:
+    """Render the claimed job; True when it will be retried because its outputs could not be
+    stored (the answer itself was fine: the retry replays it)."""
     job_id = claim.job_id
     ctx = RenderContext(
-        client=rt.client,
+        client=rt.client.spooled(spool),
         storage=rt.storage,
         prefix=f"{claim.batch_name}/{claim.batch_id}/{claim.key}",
         heartbeat=lambda: rt.leases.check(job_id),
@@ -95,25 +115,27 @@ def _run_claimed(rt: Runtime, claim: jobs.Claim) -> None:
             with session_scope(rt.database_url) as session:
                 jobs.release(session, job_id, rt.worker)
             log.info("job %s: worker stopping, job handed back before its API call", job_id)
-            return
+            return False
     if error is None:
         error = _verify(rt, ctx)
     if isinstance(error, LeaseLostError):
         log.warning("job %s: lease lost to another worker; abandoning this attempt", job_id)
         _record(rt, claim, ctx, started_at, started, "abandoned", None)
-    elif error is not None:
-        _on_error(rt, claim, ctx, started_at, started, error)
-    else:
-        with session_scope(rt.database_url) as session:
-            if cached_from is None:
-                attempt = _attempt(rt, claim, ctx, started_at, started, "succeeded", None)
-                jobs.record_attempt(session, attempt)
-            finish = jobs.succeed(
-                session, claim, rt.worker, ctx.outputs, rt.clock(), request, cached_from
-            )
-        how = f"reused the outputs of job {cached_from}" if cached_from else "rendered"
-        log.info("job %s: succeeded (%s) with %d outputs", job_id, how, len(ctx.outputs))
-        _after_finish(rt, claim, finish)
+        return False
+    if error is not None:
+        retried = _on_error(rt, claim, ctx, started_at, started, error)
+        return retried and isinstance(error, StorageError)
+    with session_scope(rt.database_url) as session:
+        if cached_from is None:
+            attempt = _attempt(rt, claim, ctx, started_at, started, "succeeded", None)
+            jobs.record_attempt(session, attempt)
+        finish = jobs.succeed(
+            session, claim, rt.worker, ctx.outputs, rt.clock(), request, cached_from
+        )
+    how = f"reused the outputs of job {cached_from}" if cached_from else "rendered"
+    log.info("job %s: succeeded (%s) with %d outputs", job_id, how, len(ctx.outputs))
+    _after_finish(rt, claim, finish)
+    return False
 
 
 def _call_api(rt: Runtime, claim: jobs.Claim, ctx: RenderContext) -> AudiobatchError | None:
@@ -174,10 +196,11 @@ def _on_error(
     started_at: datetime,
     started: float,
     error: AudiobatchError,
-) -> None:
+) -> bool:
+    """Record the failed attempt and retry, fail or pause the job; True when it will retry."""
     if isinstance(error, AccountError):
         _pause_for_account(rt, claim, ctx, started_at, started, error)
-        return
+        return False
     decision = decide(error, claim.attempts + 1, rt.policy.for_kind(claim.kind), rt.rng)
     message = str(error)
     code = error.code if isinstance(error, ApiError) else None
@@ -207,9 +230,10 @@ def _on_error(
             decision.delay_s,
             decision.reason,
         )
-    else:
-        log.warning("job %s: failed: %s", claim.job_id, message)
-        _after_finish(rt, claim, finish)
+        return True
+    log.warning("job %s: failed: %s", claim.job_id, message)
+    _after_finish(rt, claim, finish)
+    return False
 
 
 def _pause_for_account(

@@ -36,6 +36,7 @@ def build_runtime(settings: Settings, publish: Publish) -> Runtime:
         publish=publish,
         worker=f"{socket.gethostname()}:{os.getpid()}",
         lease_s=settings.lease_s,
+        spool_root=(settings.home / "spool").resolve(),
         policy=RetryPolicy(
             max_attempts=settings.max_attempts,
             max_attempts_by_kind=settings.max_attempts_by_kind,

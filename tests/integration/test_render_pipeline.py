@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -319,3 +320,35 @@ def test_a_voice_change_reads_its_source_from_s3(
         job = session.get_one(Job, ids["redub"])
         assert job.status is JobStatus.SUCCEEDED, job.error
         assert [a.name for a in job.artifacts] == ["audio.mp3"]
+
+
+def test_an_answer_whose_upload_failed_is_replayed_not_generated_again(
+    database_url: str, tmp_path: Path, s3_server: str, s3_bucket: str
+) -> None:
+    from dataclasses import replace
+
+    from audiobatch.db.dispatch import requeue_due_retries
+    from audiobatch.storage.s3 import S3Storage
+    from tests.services import free_port
+
+    job_id = submit(database_url, manifest(tmp_path, DIALOGUE))["line"]
+    with serve_in_thread(EmulatorConfig()) as emulator:
+        rt, _ = runtime(database_url, emulator, tmp_path)
+        rt.spool_root = tmp_path / "spool"
+        down = S3Storage(s3_bucket, "renders", endpoint_url=f"http://127.0.0.1:{free_port()}")
+        run_job(job_id, replace(rt, storage=down))  # the store is unreachable
+        with session_scope(database_url) as session:
+            assert session.get_one(Job, job_id).status is JobStatus.RETRYING
+            requeue_due_retries(session, utcnow() + timedelta(minutes=5))
+        run_job(
+            job_id, replace(rt, storage=S3Storage(s3_bucket, "renders", endpoint_url=s3_server))
+        )
+        ledger = httpx.get(f"{emulator.url}/_emulator/ledger").json()
+    job, [artifact] = outputs_of(database_url, job_id)
+    with session_scope(database_url) as session:
+        attempts = [(a.outcome, a.request_id) for a in session.get_one(Job, job_id).attempt_rows]
+    assert job.status is JobStatus.SUCCEEDED
+    assert len(ledger) == 1  # one generation, paid once
+    assert attempts == [("retry", ledger[0]["request_id"]), ("succeeded", ledger[0]["request_id"])]
+    assert artifact.sha256 == ledger[0]["sha256"]
+    assert not list((tmp_path / "spool").iterdir())  # kept only while a retry could replay it
