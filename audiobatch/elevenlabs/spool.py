@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -51,6 +52,18 @@ class AnswerSpool:
 
     def discard(self) -> None:
         shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def remove_stale(root: Path, older_than_s: float) -> int:
+    """Remove the spools under ``root`` untouched for ``older_than_s`` (their jobs were retried
+    elsewhere, or their worker died); how many went."""
+    if not root.is_dir():
+        return 0
+    cutoff = time.time() - older_than_s
+    stale = [folder for folder in root.iterdir() if folder.stat().st_mtime < cutoff]
+    for folder in stale:
+        shutil.rmtree(folder, ignore_errors=True)
+    return len(stale)
 
 
 class _RecordedAnswer(ApiAnswer):

@@ -13,12 +13,15 @@ from audiobatch.config import Settings
 from audiobatch.db.dispatch import Publish, TickResult, tick
 from audiobatch.db.models import utcnow
 from audiobatch.elevenlabs.client import ElevenLabsClient
+from audiobatch.elevenlabs.spool import remove_stale
 from audiobatch.errors import ConfigError
 from audiobatch.limiter import Limiter, LocalLimiter, RedisLimiter
 from audiobatch.render.runner import Runtime
 from audiobatch.retry import RetryPolicy
 from audiobatch.storage import open_storage
 from audiobatch.worker.app import publisher, queue_depths
+
+LEFTOVER_AGE_S = 3600.0  # a partial write or spool this old has no writer left
 
 
 def build_runtime(settings: Settings, publish: Publish) -> Runtime:
@@ -28,6 +31,8 @@ def build_runtime(settings: Settings, publish: Publish) -> Runtime:
             "ELEVENLABS_API_KEY is not set: a worker needs a key (or use `audiobatch run`, "
             "which starts the built-in emulator)"
         )
+    spool_root = (settings.home / "spool").resolve()
+    remove_stale(spool_root, LEFTOVER_AGE_S)
     return Runtime(
         database_url=settings.resolved_database_url,
         storage=open_storage(settings.storage_url),
@@ -36,7 +41,7 @@ def build_runtime(settings: Settings, publish: Publish) -> Runtime:
         publish=publish,
         worker=f"{socket.gethostname()}:{os.getpid()}",
         lease_s=settings.lease_s,
-        spool_root=(settings.home / "spool").resolve(),
+        spool_root=spool_root,
         policy=RetryPolicy(
             max_attempts=settings.max_attempts,
             max_attempts_by_kind=settings.max_attempts_by_kind,
@@ -57,9 +62,6 @@ def build_dispatcher(settings: Settings, app: Celery) -> Callable[[], TickResult
         )  # fmt: skip
 
     return dispatch
-
-
-LEFTOVER_AGE_S = 3600.0  # a partial write this old has no writer left: its lease ran out long ago
 
 
 def build_housekeeper(settings: Settings) -> Callable[[], int]:

@@ -27,3 +27,16 @@ def test_housekeeping_removes_old_partial_writes_and_keeps_young_ones_and_output
     housekeeper = build_housekeeper(Settings(storage_url=f"file://{tmp_path / 'renders'}"))
     assert housekeeper() == 1
     assert sorted(p.name for p in folder.iterdir()) == [young.name, output.name]
+
+
+def test_stale_answer_spools_are_removed_and_fresh_ones_kept(tmp_path: Path) -> None:
+    from audiobatch.elevenlabs.spool import remove_stale
+
+    old, fresh = tmp_path / "b1-1", tmp_path / "b1-2"
+    for folder in (old, fresh):
+        folder.mkdir()
+        (folder / "answer.body").write_bytes(b"x")
+    long_ago = time.time() - LEFTOVER_AGE_S - 60
+    os.utime(old, (long_ago, long_ago))
+    assert remove_stale(tmp_path, LEFTOVER_AGE_S) == 1
+    assert [p.name for p in tmp_path.iterdir()] == [fresh.name]
