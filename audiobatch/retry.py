@@ -3,7 +3,8 @@
 - A concurrency 429 waits briefly (a slot frees within a request's time), with jitter.
 - Everything else retryable (busy, 5xx, timeouts, disconnects, truncated bodies, storage outages)
   backs off exponentially with full jitter and a cap, honouring ``Retry-After`` when the API sends it.
-- Fatal errors and exhausted attempts fail the job with the API's message.
+- Fatal errors and exhausted attempts fail the job with the API's message. An outage of our own
+  storage or limiter uses up no attempt: the job waits it out, however long it lasts.
 """
 
 from __future__ import annotations
@@ -47,6 +48,12 @@ def is_retryable(error: AudiobatchError) -> bool:
     return isinstance(error, RetryableApiError | StorageUnavailableError | LimiterUnavailableError)
 
 
+def uses_attempt(error: AudiobatchError) -> bool:
+    """Whether a failure counts against the job's attempts: an outage of our own store or
+    limiter does not (the API's answer, if any, is replayed from the spool)."""
+    return not isinstance(error, StorageUnavailableError | LimiterUnavailableError)
+
+
 def decide(
     error: AudiobatchError,
     attempt: int,
@@ -57,7 +64,7 @@ def decide(
     rng = rng or random.Random()
     if not is_retryable(error):
         return RetryDecision(retry=False, reason="not retryable")
-    if attempt >= policy.max_attempts:
+    if attempt >= policy.max_attempts and uses_attempt(error):
         return RetryDecision(retry=False, reason=f"gave up after {attempt} attempts")
     retry_after_s = getattr(error, "retry_after_s", None)
     if retry_after_s is not None:

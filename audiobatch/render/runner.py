@@ -32,7 +32,7 @@ from audiobatch.render.fingerprint import request_fingerprint
 from audiobatch.render.kinds import render_spec
 from audiobatch.render.leases import LeaseKeeper, LeaseLostError
 from audiobatch.render.reuse import reuse_earlier_outputs
-from audiobatch.retry import RetryPolicy, decide
+from audiobatch.retry import RetryPolicy, decide, uses_attempt
 from audiobatch.storage import Storage
 
 log = logging.getLogger(__name__)
@@ -209,7 +209,7 @@ def _on_error(
         attempt = _attempt(
             rt, claim, ctx, started_at, started, "retry" if decision.retry else "failed", error
         )
-        jobs.record_attempt(session, attempt)
+        jobs.record_attempt(session, attempt, counted=uses_attempt(error))
         if decision.retry:
             jobs.retry_later(
                 session,

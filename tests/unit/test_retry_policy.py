@@ -74,3 +74,10 @@ def test_a_kind_can_have_its_own_attempt_count() -> None:
     busy = ApiBusyError("x", status=503)
     assert not decide(busy, 2, policy.for_kind("music")).retry
     assert decide(busy, 2, policy.for_kind("dialogue")).retry
+
+
+def test_an_outage_of_our_own_storage_uses_up_no_attempt() -> None:
+    from audiobatch.errors import StorageUnavailableError
+
+    decision = decide(StorageUnavailableError("s3 down"), 50, POLICY, random.Random(1))
+    assert decision.retry and decision.delay_s <= POLICY.max_delay_s
