@@ -1,5 +1,6 @@
 """Chaos: a manifest of mixed kinds over three worker processes against the emulator with 10%
-faults, while a random worker is killed with SIGKILL every few seconds and replaced.
+faults, while a random worker is killed with SIGKILL every few seconds and replaced, and the S3
+endpoint is unreachable for 10 s.
 
 Starts what it needs (emulator, a fresh PostgreSQL database, a Redis database, moto's S3 server,
 the workers and the scheduler), then checks that every job succeeded, every stored object is what
@@ -29,6 +30,7 @@ from bench import stack
 from tests.acceptance.chaos import (
     FAULTS,
     Chaos,
+    PausableProxy,
     output_problems,
     run_with_kills,
     write_mixed_manifest,
@@ -62,9 +64,10 @@ def main() -> None:
         running_emulator(*emulator_args, *faults, "--api-key", KEY, cwd=Path(root)) as emulator,
     ):
         folder = Path(root)
+        s3_proxy = PausableProxy((host, port))
         env = production_environment(
             folder, api_key=KEY, emulator_url=emulator, postgres_url=database,
-            redis_url=stack.flushed(f"{redis_server}/{REDIS_DB}"), s3_server=s3_url,
+            redis_url=stack.flushed(f"{redis_server}/{REDIS_DB}"), s3_server=s3_proxy.url,
             s3_bucket=bucket, AUDIOBATCH_API_CONCURRENCY="8", AUDIOBATCH_MUSIC_CONCURRENCY="3",
             AUDIOBATCH_LEASE_S="5", AUDIOBATCH_MAX_LOST_LEASES="20",
         )  # fmt: skip
@@ -74,8 +77,9 @@ def main() -> None:
         try:
             manifest = write_mixed_manifest(folder, args.dialogues, args.songs)
             report, seconds = run_with_kills(
-                chaos, manifest, workers=3, kill_every_s=args.kill_every, timeout_s=1800, seed=5
-            )
+                chaos, manifest, workers=3, kill_every_s=args.kill_every, timeout_s=1800, seed=5,
+                s3_outage=(s3_proxy, 10.0, 10.0),
+            )  # fmt: skip
         finally:
             chaos.stop_all()
             stop(scheduler)
@@ -83,7 +87,8 @@ def main() -> None:
     s3.stop()
     print(
         f"jobs {len(report['jobs'])} ({report['status']}), kills {chaos.kills} "
-        f"({chaos.kills_in_flight} jobs in flight), restarts 0, generations beyond one a job "
+        f"({chaos.kills_in_flight} jobs in flight), S3 unreachable 10 s, restarts 0, "
+        f"generations beyond one a job "
         f"{extra}, wall {seconds:.1f} s, lost or corrupt outputs {len(problems)}"
     )
     for problem in problems[:10]:

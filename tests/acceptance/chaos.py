@@ -8,8 +8,10 @@ import hashlib
 import random
 import socket
 import subprocess
+import threading
 import time
 from collections.abc import Mapping
+from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -78,6 +80,53 @@ class Chaos:
         self.workers.clear()
 
 
+class PausableProxy:
+    """A TCP proxy to ``target`` (host, port) that an outage makes unreachable for a while: every
+    open connection is dropped and new ones are refused until it ends."""
+
+    def __init__(self, target: tuple[str, int]) -> None:
+        self._target = target
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self._listener.getsockname()[1]}"
+        self._open: set[socket.socket] = set()
+        self._lock = threading.Lock()
+        self._down_until = 0.0
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def outage(self, seconds: float) -> None:
+        with self._lock:
+            self._down_until = time.monotonic() + seconds
+            for sock in self._open:
+                with suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+            self._open.clear()
+
+    def _accept(self) -> None:
+        while True:
+            client, _ = self._listener.accept()
+            if time.monotonic() < self._down_until:
+                client.close()
+                continue
+            try:
+                upstream = socket.create_connection(self._target)
+            except OSError:
+                client.close()
+                continue
+            with self._lock:
+                self._open |= {client, upstream}
+            for source, sink in ((client, upstream), (upstream, client)):
+                threading.Thread(target=_pump, args=(source, sink), daemon=True).start()
+
+
+def _pump(source: socket.socket, sink: socket.socket) -> None:
+    with suppress(OSError):
+        while data := source.recv(65536):
+            sink.sendall(data)
+    for sock in (source, sink):
+        with suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
+
+
 def running_jobs_of(database_url: str, worker: str) -> int:
     engine = create_engine(database_url)
     with engine.connect() as db:
@@ -90,10 +139,17 @@ def running_jobs_of(database_url: str, worker: str) -> int:
 
 
 def run_with_kills(
-    chaos: Chaos, manifest: Path, workers: int, kill_every_s: float, timeout_s: float, seed: int
+    chaos: Chaos,
+    manifest: Path,
+    workers: int,
+    kill_every_s: float,
+    timeout_s: float,
+    seed: int,
+    s3_outage: tuple[PausableProxy, float, float] | None = None,
 ) -> tuple[dict[str, Any], float]:
     """Submit ``manifest`` and kill a random worker every ``kill_every_s`` (starting another at
-    once) until the batch ends; its final report and the wall time."""
+    once) until the batch ends; with ``s3_outage`` (proxy, after seconds, for seconds) the object
+    store is also unreachable for a while. The batch's final report and the wall time."""
     rng = random.Random(seed)
     for _ in range(workers):
         chaos.start_worker()
@@ -102,6 +158,9 @@ def run_with_kills(
     assert submitted.returncode == 0, submitted.stderr
     batch = submitted.stdout.split('"id": "')[1].split('"')[0]
     next_kill = time.monotonic() + kill_every_s
+    if s3_outage is not None:
+        proxy, after_s, for_s = s3_outage
+        threading.Timer(after_s, proxy.outage, args=(for_s,)).start()
     while (report := batch_status(chaos.folder, chaos.env, batch))["status"] not in TERMINAL:
         assert time.monotonic() - started < timeout_s, f"batch stuck: {report['counts']}"
         if time.monotonic() >= next_kill:

@@ -17,10 +17,11 @@ def production_env(
     tmp_path: Path, postgres_url: str, redis_url: str, s3_server: str, s3_bucket: str
 ) -> ProductionEnv:
     """``production_env(emulator_url, api_key, **variables)``: the environment of a production
-    deployment on this test's PostgreSQL database, Redis and S3 bucket."""
+    deployment on this test's PostgreSQL database, Redis and S3 bucket; ``variables`` set or
+    override its variables."""
 
     def environment(emulator_url: str, api_key: str, **values: str) -> dict[str, str]:
-        return production_environment(
+        env = production_environment(
             tmp_path,
             api_key=api_key,
             emulator_url=emulator_url,
@@ -28,7 +29,7 @@ def production_env(
             redis_url=redis_url,
             s3_server=s3_server,
             s3_bucket=s3_bucket,
-            **values,
         )
+        return env | values
 
     return environment

@@ -1,6 +1,7 @@
-"""Workers killed with SIGKILL every second and a half while a batch of mixed kinds renders against
-an emulator with 10% faults: every job ends with exactly one verified output, and no generation
-is paid twice except for jobs whose worker died with them in flight."""
+"""Workers killed with SIGKILL every second and a half, and the object store unreachable for 10 s,
+while a batch of mixed kinds renders against an emulator with 10% faults: every job ends with
+exactly one verified output, and no generation is paid twice except for jobs whose worker died
+with them in flight."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pathlib import Path
 from tests.acceptance.chaos import (
     FAULTS,
     Chaos,
+    PausableProxy,
     output_problems,
     run_with_kills,
     write_mixed_manifest,
@@ -24,9 +26,12 @@ def test_every_job_ends_with_one_verified_output_while_workers_are_killed(
     faults = ("--fault-rate", "0.1", "--faults", FAULTS, "--seed", "11")
     args = ("--concurrency", "4", "--music-concurrency", "2", "--latency-ms", "400", *faults)
     with running_emulator(*args, "--api-key", KEY, cwd=tmp_path) as emulator_url:
+        host, port = s3_server.removeprefix("http://").split(":")
+        s3_proxy = PausableProxy((host, int(port)))
         env = production_env(
             emulator_url,
             KEY,
+            AWS_ENDPOINT_URL=s3_proxy.url,
             AUDIOBATCH_API_CONCURRENCY="4",
             AUDIOBATCH_MUSIC_CONCURRENCY="2",
             AUDIOBATCH_LEASE_S="3",
@@ -38,8 +43,9 @@ def test_every_job_ends_with_one_verified_output_while_workers_are_killed(
         try:
             manifest = write_mixed_manifest(tmp_path, dialogues=16, songs=4)
             report, seconds = run_with_kills(
-                chaos, manifest, workers=3, kill_every_s=1.5, timeout_s=240, seed=5
-            )
+                chaos, manifest, workers=3, kill_every_s=1.5, timeout_s=240, seed=5,
+                s3_outage=(s3_proxy, 4.0, 10.0),
+            )  # fmt: skip
         finally:
             chaos.stop_all()
             stop(scheduler)
