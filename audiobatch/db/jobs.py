@@ -262,29 +262,12 @@ def succeed(
 
 def release(session: Session, job_id: int, worker: str) -> bool:
     """Hand job ``job_id``, held by ``worker`` and not yet sent to the API, back to the queue."""
-    return bool(_release(session, worker, Job.id == job_id))
+    return bool(_take_back(session, worker, Job.id == job_id, status=QUEUED_UNLESS_BATCH_PAUSED))
 
 
 def release_all(session: Session, worker: str) -> int:
     """Hand back every job ``worker`` holds (it is stopping); how many there were."""
-    return _release(session, worker)
-
-
-def _release(session: Session, worker: str, *only: ColumnElement[bool]) -> int:
-    return int(
-        rows_affected(
-            session.execute(
-                update(Job)
-                .where(Job.status == JobStatus.RUNNING, Job.lease_owner == worker, *only)
-                .values(
-                    status=QUEUED_UNLESS_BATCH_PAUSED,
-                    lease_owner=None,
-                    lease_expires_at=None,
-                    published_at=None,
-                )
-            )
-        )
-    )
+    return _take_back(session, worker, status=QUEUED_UNLESS_BATCH_PAUSED)
 
 
 def retry_later(
@@ -309,20 +292,19 @@ def _park(
     next_attempt_at: datetime | None = None,
 ) -> bool:
     """Take the job from ``worker`` and leave it waiting in ``status`` with its last error."""
-    return bool(
+    values = {"next_attempt_at": next_attempt_at, "error": error, "error_code": error_code}
+    return bool(_take_back(session, worker, Job.id == job_id, status=status, **values))
+
+
+def _take_back(session: Session, worker: str, *only: ColumnElement[bool], **values: object) -> int:
+    """Take the running jobs ``worker`` holds (``only`` some) from it, setting ``values``; they
+    wait for a new wake-up. How many there were."""
+    return int(
         rows_affected(
             session.execute(
                 update(Job)
-                .where(Job.id == job_id, Job.status == JobStatus.RUNNING, Job.lease_owner == worker)
-                .values(
-                    status=status,
-                    next_attempt_at=next_attempt_at,
-                    error=error,
-                    error_code=error_code,
-                    lease_owner=None,
-                    lease_expires_at=None,
-                    published_at=None,
-                )
+                .where(Job.status == JobStatus.RUNNING, Job.lease_owner == worker, *only)
+                .values(lease_owner=None, lease_expires_at=None, published_at=None, **values)
             )
         )
     )
