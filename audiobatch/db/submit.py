@@ -9,7 +9,14 @@ from datetime import datetime
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
-from audiobatch.db.models import Batch, BatchStatus, Job, JobDependency, JobStatus
+from audiobatch.db.models import (
+    TERMINAL_BATCH_STATUSES,
+    Batch,
+    BatchStatus,
+    Job,
+    JobDependency,
+    JobStatus,
+)
 from audiobatch.manifest import Manifest
 from audiobatch.render.families import FAMILIES
 
@@ -22,14 +29,14 @@ class SubmittedBatch:
     existing: bool = False  # the same manifest's batch was still active: nothing new was written
 
 
-ACTIVE_BATCH_STATUSES = (BatchStatus.QUEUED, BatchStatus.RUNNING, BatchStatus.PAUSED)
-
-
 def active_batch_of(session: Session, manifest: Manifest) -> SubmittedBatch | None:
     """The newest batch of this very manifest (same name, same resolved jobs) that has not ended."""
     row = session.execute(
         select(Batch.id, Batch.name)
-        .where(Batch.manifest_sha256 == manifest.sha256, Batch.status.in_(ACTIVE_BATCH_STATUSES))
+        .where(
+            Batch.manifest_sha256 == manifest.sha256,
+            Batch.status.not_in(TERMINAL_BATCH_STATUSES),
+        )
         .order_by(Batch.created_at.desc())
         .limit(1)
     ).first()
