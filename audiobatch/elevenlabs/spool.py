@@ -12,7 +12,7 @@ import json
 import shutil
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 import httpx
@@ -25,7 +25,7 @@ CHUNK_BYTES = 1 << 20
 class AnswerSpool:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
-        self._body = folder / "answer.body"
+        self.body = folder / "answer.body"
         self._head = folder / "answer.json"  # written once the body is whole
 
     def replay(self) -> AnswerContext | None:
@@ -34,9 +34,9 @@ class AnswerSpool:
             return None
         head = json.loads(self._head.read_text())
         response = httpx.Response(
-            head["status"], headers=head["headers"], stream=_FileStream(self._body)
+            head["status"], headers=head["headers"], stream=_FileStream(self.body)
         )
-        return _answering(ApiAnswer(response))
+        return nullcontext(ApiAnswer(response))
 
     @contextmanager
     def record(self, call: AnswerContext) -> Iterator[ApiAnswer]:
@@ -72,7 +72,7 @@ class _RecordedAnswer(ApiAnswer):
         self._spool = spool
 
     def iter_bytes(self, chunk_bytes: int = 64 * 1024) -> Iterator[bytes]:
-        with open(self._spool.folder / "answer.body", "wb") as body:
+        with open(self._spool.body, "wb") as body:
             for chunk in super().iter_bytes(chunk_bytes):
                 body.write(chunk)
                 yield chunk
@@ -87,8 +87,3 @@ class _FileStream(httpx.SyncByteStream):
         with open(self._path, "rb") as body:
             while chunk := body.read(CHUNK_BYTES):
                 yield chunk
-
-
-@contextmanager
-def _answering(answer: ApiAnswer) -> Iterator[ApiAnswer]:
-    yield answer
