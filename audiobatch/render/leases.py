@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from datetime import datetime
 
@@ -63,15 +64,17 @@ class LeaseKeeper:
 
     def renew(self) -> None:
         """Push every held lease and limiter slot forward now."""
+        with self._lock:  # only jobs claimed before the renewal starts can be missing from it
+            held = set(self._held)
         with session_scope(self._database_url) as session:
             kept = jobs.extend_leases(session, self._worker, self._lease_s, self._clock())
-        with self._lock:
-            self._lost |= self._held - kept
+        with self._lock:  # those dropped meanwhile have ended here: not lost
+            self._lost |= (held - kept) & self._held
         self._limiter.renew_held()
 
     def _run(self) -> None:
         while True:
-            threading.Event().wait(self._lease_s / 3)
+            time.sleep(self._lease_s / 3)
             try:
                 self.renew()
             except (AudiobatchError, SQLAlchemyError) as exc:  # retried at the next turn
