@@ -11,13 +11,13 @@ import hashlib
 import json
 from typing import Any
 
+from audiobatch.manifest.common import JobBase
 from audiobatch.render.context import RenderContext
-from audiobatch.render.kinds import parse_spec
 from audiobatch.render.sources import input_digest
 
 
-def request_fingerprint(kind: str, spec: dict[str, Any], ctx: RenderContext) -> str:
-    job = parse_spec(spec)
+def request_fingerprint(kind: str, spec: dict[str, Any], job: JobBase, ctx: RenderContext) -> str:
+    """The fingerprint of the job stored as ``spec`` (and parsed as ``job``)."""
     inputs = {
         name: input_digest(getattr(job, name), need, ctx) for name, need in job.REFERENCES.items()
     }

@@ -1,4 +1,4 @@
-"""From a stored job spec to its renderer."""
+"""From a stored job spec to its job model and its renderer."""
 
 from __future__ import annotations
 
@@ -30,12 +30,13 @@ class UnrenderableJobError(AudiobatchError):
     """A stored job cannot be rendered by this version of audiobatch."""
 
 
-def render_spec(kind: str, spec: dict[str, Any], ctx: RenderContext) -> None:
-    """Render one job described by its stored spec, storing its outputs through ``ctx``."""
+def render_job(kind: str, job: JobBase, ctx: RenderContext) -> None:
+    """Render one job (its stored spec parsed by :func:`parse_spec`), storing its outputs
+    through ``ctx``."""
     renderer = RENDERERS.get(kind)
     if renderer is None:
         raise UnrenderableJobError(f"jobs of kind {kind!r} cannot be rendered by this version")
-    renderer(parse_spec(spec), ctx)
+    renderer(job, ctx)
 
 
 def parse_spec(spec: dict[str, Any]) -> JobBase:

@@ -26,10 +26,11 @@ from audiobatch.errors import (
     StorageError,
 )
 from audiobatch.limiter import Limiter
+from audiobatch.manifest.common import JobBase
 from audiobatch.render.context import RenderContext
 from audiobatch.render.families import FAMILIES
 from audiobatch.render.fingerprint import request_fingerprint
-from audiobatch.render.kinds import render_spec
+from audiobatch.render.kinds import parse_spec, render_job
 from audiobatch.render.leases import LeaseKeeper, LeaseLostError
 from audiobatch.render.reuse import reuse_earlier_outputs
 from audiobatch.retry import RetryPolicy, decide, uses_attempt
@@ -101,16 +102,17 @@ def _render_claimed(rt: Runtime, claim: jobs.Claim, spool: AnswerSpool) -> bool:
         parent_artifacts=lambda key: _artifacts_of(rt, claim.batch_id, key),
     )
     started_at, started = rt.clock(), time.monotonic()
-    request, cached_from, error = None, None, None
+    job, request, cached_from, error = None, None, None, None
     try:
-        request = request_fingerprint(claim.kind, claim.spec, ctx)
+        job = parse_spec(claim.spec)
+        request = request_fingerprint(claim.kind, claim.spec, job, ctx)
         if not claim.fresh:
             cached_from = reuse_earlier_outputs(rt.database_url, rt.storage, ctx, request)
     except AudiobatchError as exc:
         error = exc
-    if error is None and cached_from is None:
+    if job is not None and error is None and cached_from is None:
         try:
-            error = _call_api(rt, claim, ctx)
+            error = _call_api(rt, claim, job, ctx)
         except WorkerStoppingError:
             with session_scope(rt.database_url) as session:
                 jobs.release(session, job_id, rt.worker)
@@ -138,7 +140,9 @@ def _render_claimed(rt: Runtime, claim: jobs.Claim, spool: AnswerSpool) -> bool:
     return False
 
 
-def _call_api(rt: Runtime, claim: jobs.Claim, ctx: RenderContext) -> AudiobatchError | None:
+def _call_api(
+    rt: Runtime, claim: jobs.Claim, job: JobBase, ctx: RenderContext
+) -> AudiobatchError | None:
     """Render under a limiter slot and feed the answer to the limiter; the error, if any.
 
     The slot covers the API exchange, nothing else: the claim is made before it, the stored
@@ -157,7 +161,7 @@ def _call_api(rt: Runtime, claim: jobs.Claim, ctx: RenderContext) -> AudiobatchE
         with rt.limiter.slot(pool, while_waiting=wait_for_slot) as release:
             wait_for_slot()  # a stop that began while waiting sends no new request
             ctx.answer_received = release
-            error = _render(claim, ctx)
+            error = _render(claim, job, ctx)
     except LeaseLostError as lost:
         return lost
     if isinstance(error, ConcurrencyLimitError):
@@ -167,10 +171,10 @@ def _call_api(rt: Runtime, claim: jobs.Claim, ctx: RenderContext) -> AudiobatchE
     return error
 
 
-def _render(claim: jobs.Claim, ctx: RenderContext) -> AudiobatchError | None:
+def _render(claim: jobs.Claim, job: JobBase, ctx: RenderContext) -> AudiobatchError | None:
     """Call the API and store its answer; the error that stopped it, if one did."""
     try:
-        render_spec(claim.kind, claim.spec, ctx)
+        render_job(claim.kind, job, ctx)
     except AudiobatchError as error:
         return error
     except Exception as exc:  # a bug must fail the job, not loop it through lease expiry
