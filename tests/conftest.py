@@ -47,8 +47,11 @@ def database_url(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 def redis_url(redis_server: str) -> Iterator[str]:
-    """A flushed Redis database for this test."""
-    url = f"{redis_server}/9"
+    """A flushed Redis database for this test: number 9, or ``AUDIOBATCH_TEST_REDIS_DB``.
+
+    Two test runs on one machine need different numbers: each flushes its own.
+    """
+    url = f"{redis_server}/{os.environ.get('AUDIOBATCH_TEST_REDIS_DB', '9')}"
     client = redis.Redis.from_url(url)
     client.flushdb()
     yield url
