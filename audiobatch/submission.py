@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from audiobatch.db.dispatch import Publish, publish_queued
 from audiobatch.db.models import utcnow
 from audiobatch.db.session import session_scope
-from audiobatch.db.submit import SubmittedBatch, active_batch_of, insert_batch
+from audiobatch.db.submit import SubmittedBatch, active_batch_of, insert_batch, lock_manifests
 from audiobatch.manifest import Manifest
 
 
@@ -30,6 +30,8 @@ def submit_manifests(
     """
     now = utcnow()
     with session_scope(database_url) as session:
+        if not force:
+            lock_manifests(session, manifests)
         batches = [
             (None if force else active_batch_of(session, manifest))
             or insert_batch(session, manifest, now, fresh=fresh)

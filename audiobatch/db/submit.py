@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -29,8 +30,20 @@ class SubmittedBatch:
     existing: bool = False  # the same manifest's batch was still active: nothing new was written
 
 
+def lock_manifests(session: Session, manifests: Sequence[Manifest]) -> None:
+    """Hold, until the transaction ends, the locks that make checking for a manifest's active
+    batch and inserting one atomic: of two identical submissions at once, the second sees the
+    first's batch. SQLite's BEGIN IMMEDIATE serialises writing transactions already; PostgreSQL
+    takes an advisory lock per manifest, in one order so that two submissions cannot deadlock."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    for key in sorted({int(m.sha256[:15], 16) for m in manifests}):  # 60 bits fit a bigint
+        session.execute(select(func.pg_advisory_xact_lock(key)))
+
+
 def active_batch_of(session: Session, manifest: Manifest) -> SubmittedBatch | None:
-    """The newest batch of this very manifest (same name, same resolved jobs) that has not ended."""
+    """The newest batch of this very manifest (same name, same resolved jobs) that has not ended;
+    call :func:`lock_manifests` first in the same transaction."""
     row = session.execute(
         select(Batch.id, Batch.name)
         .where(

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import json
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -108,3 +110,30 @@ def test_an_active_manifest_submitted_again_returns_its_batch_unless_forced(
         for batch in session.scalars(select(Batch)):
             batch.status = BatchStatus.SUCCEEDED  # every batch has ended
     assert not submit()[1]  # an ended batch's manifest is simply submitted again
+
+
+def test_identical_manifests_submitted_at_once_make_one_batch(
+    database_url: str, tmp_path: Path
+) -> None:
+    from audiobatch.db.models import Batch
+
+    path = tmp_path / "show.jsonl"
+    lines = [
+        {"id": f"j{n}", "kind": "dialogue", "inputs": [{"voice": HOST, "text": f"Line {n}."}]}
+        for n in range(200)  # a transaction long enough for the submissions to overlap
+    ]
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    manifests = load_manifests([path])
+    start = threading.Barrier(4)
+
+    def submit() -> str:
+        start.wait()
+        [batch] = submit_manifests(database_url, manifests, lambda _: None, republish_after_s=300)
+        return batch.id
+
+    with ThreadPoolExecutor(4) as pool:
+        ids = list(pool.map(lambda _: submit(), range(4)))
+    with session_scope(database_url) as session:
+        batches = session.scalars(select(Batch.id)).all()
+    assert len(set(ids)) == 1
+    assert batches == [ids[0]]
