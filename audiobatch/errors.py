@@ -68,6 +68,10 @@ class SourceError(AudiobatchError):
     """A job's input (a source file, an S3 object, another job's output) cannot be used."""
 
 
+class DatabaseUnavailableError(AudiobatchError):
+    """The database cannot be reached (or is too busy to answer) for now; the work is retried."""
+
+
 class LimiterUnavailableError(AudiobatchError):
     """The shared concurrency limiter's Redis cannot be reached; the job is retried later."""
 

@@ -1,12 +1,13 @@
 """Chaos: a manifest of mixed kinds over three worker processes against the emulator with 10%
-faults, while a random worker is killed with SIGKILL every few seconds and replaced, and the S3
-endpoint is unreachable for 10 s.
+faults, while a random worker is killed with SIGKILL every few seconds and replaced, PostgreSQL is
+restarted once, Redis is restarted once with its data gone, and the S3 endpoint is unreachable
+for 10 s.
 
-Starts what it needs (emulator, a fresh PostgreSQL database, a Redis database, moto's S3 server,
-the workers and the scheduler), then checks that every job succeeded, every stored object is what
+Starts what it needs (emulator, a PostgreSQL server and a Redis server of its own, so that it can
+restart them, moto's S3 server, the workers and the scheduler), then checks that every job succeeded, every stored object is what
 its record says, every answer stored is byte for byte what the emulator served for the request
 that succeeded, and the batch's folder holds nothing else. Prints jobs, kills, jobs in flight at
-the kills, generations beyond one a job, and wall time.
+the kills, what was restarted, generations beyond one a job, and wall time.
 
     .venv/bin/python bench/chaos.py [--dialogues 100] [--songs 50] [--kill-every 3]
 """
@@ -19,6 +20,7 @@ import os
 import sys
 import tempfile
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -26,18 +28,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import boto3
 from moto.server import ThreadedMotoServer
 
-from bench import stack
+from tests import services
 from tests.acceptance.chaos import (
     FAULTS,
     Chaos,
+    Disruption,
     PausableProxy,
     output_problems,
+    restart,
     run_with_kills,
     write_mixed_manifest,
 )
 from tests.acceptance.cli import audiobatch, production_environment, running_emulator, start, stop
 
-REDIS_DB = 10
 KEY = "chaos-bench-key"
 
 
@@ -58,8 +61,9 @@ def main() -> None:
     faults = ("--fault-rate", "0.1", "--faults", FAULTS, "--seed", "11")
     emulator_args = ("--concurrency", "8", "--music-concurrency", "3", "--latency-ms", "300")
     with (
-        stack.servers() as (postgres_server, redis_server),
-        stack.fresh_database(postgres_server) as database,
+        services.PrivatePostgres() as postgres,
+        contextmanager(services.fresh_postgres_database)(postgres.url) as database,
+        services.PrivateRedis() as redis,
         tempfile.TemporaryDirectory(prefix="audiobatch-chaos-") as root,
         running_emulator(*emulator_args, *faults, "--api-key", KEY, cwd=Path(root)) as emulator,
     ):
@@ -67,7 +71,7 @@ def main() -> None:
         s3_proxy = PausableProxy((host, port))
         env = production_environment(
             folder, api_key=KEY, emulator_url=emulator, postgres_url=database,
-            redis_url=stack.flushed(f"{redis_server}/{REDIS_DB}"), s3_server=s3_proxy.url,
+            redis_url=f"{redis.url}/0", s3_server=s3_proxy.url,
             s3_bucket=bucket, AUDIOBATCH_API_CONCURRENCY="8", AUDIOBATCH_MUSIC_CONCURRENCY="3",
             AUDIOBATCH_LEASE_S="5", AUDIOBATCH_MAX_LOST_LEASES="20",
         )  # fmt: skip
@@ -78,7 +82,11 @@ def main() -> None:
             manifest = write_mixed_manifest(folder, args.dialogues, args.songs)
             report, seconds = run_with_kills(
                 chaos, manifest, workers=3, kill_every_s=args.kill_every, timeout_s=1800, seed=5,
-                s3_outage=(s3_proxy, 10.0, 10.0),
+                disruptions=[
+                    Disruption(8.0, "PostgreSQL restarted", restart(postgres, down_s=3.0)),
+                    Disruption(20.0, "Redis restarted empty", restart(redis, down_s=2.0)),
+                    Disruption(30.0, "S3 unreachable 10 s", lambda: s3_proxy.outage(10.0)),
+                ],
             )  # fmt: skip
         finally:
             chaos.stop_all()
@@ -87,9 +95,8 @@ def main() -> None:
     s3.stop()
     print(
         f"jobs {len(report['jobs'])} ({report['status']}), kills {chaos.kills} "
-        f"({chaos.kills_in_flight} jobs in flight), S3 unreachable 10 s, restarts 0, "
-        f"generations beyond one a job "
-        f"{extra}, wall {seconds:.1f} s, lost or corrupt outputs {len(problems)}"
+        f"({chaos.kills_in_flight} jobs in flight), restarts and outages: "
+        f"{', '.join(chaos.disrupted)}, generations beyond one a job {extra}, wall {seconds:.1f} s, lost or corrupt outputs {len(problems)}"
     )
     for problem in problems[:10]:
         print(f"  {problem}")

@@ -51,48 +51,47 @@ def postgres_server() -> Iterator[str]:
     if _postgres_answers(url):
         yield url
         return
-    yield from _private_postgres()
+    with PrivatePostgres() as server:
+        yield server.url
 
 
-def _private_postgres() -> Iterator[str]:
-    bins = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
-    if not bins:
-        raise RuntimeError(f"PostgreSQL is neither running nor installed: {FIX}")
-    bindir = bins[-1].parent
-    data = Path(tempfile.mkdtemp(prefix="audiobatch-pg-"))
-    port = free_port()
-    as_postgres: list[str] = []
-    if os.geteuid() == 0:  # initdb refuses root
-        shutil.chown(data, "postgres")
-        as_postgres = ["runuser", "-u", "postgres", "--"]
-    subprocess.run(
-        [
-            *as_postgres,
-            str(bindir / "initdb"),
-            "-D",
-            str(data),
-            "-U",
-            "postgres",
-            "--auth=trust",
-            "--no-sync",
-        ],
-        check=True,
-        capture_output=True,
-    )
-    options = f"-p {port} -k {data} -c listen_addresses=127.0.0.1 -c fsync=off"
-    subprocess.run(
-        [*as_postgres, str(bindir / "pg_ctl"), "-D", str(data), "-o", options, "-w", "start"],
-        check=True,
-        capture_output=True,
-    )
-    try:
-        yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
-    finally:
-        subprocess.run(
-            [*as_postgres, str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
-            capture_output=True,
-        )
-        shutil.rmtree(data, ignore_errors=True)
+class PrivatePostgres:
+    """A PostgreSQL server of our own in a temporary folder, which a test may stop and restart."""
+
+    def __init__(self) -> None:
+        bins = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
+        if not bins:
+            raise RuntimeError(f"PostgreSQL is neither running nor installed: {FIX}")
+        self._bindir = bins[-1].parent
+        self._data = Path(tempfile.mkdtemp(prefix="audiobatch-pg-"))
+        self._port = free_port()
+        self._as_postgres: list[str] = []
+        if os.geteuid() == 0:  # initdb refuses root
+            shutil.chown(self._data, "postgres")
+            self._as_postgres = ["runuser", "-u", "postgres", "--"]
+        self.url = f"postgresql://postgres@127.0.0.1:{self._port}/postgres"
+
+    def __enter__(self) -> PrivatePostgres:
+        self._run("initdb", "-D", str(self._data), "-U", "postgres", "--auth=trust", "--no-sync")
+        self.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
+        shutil.rmtree(self._data, ignore_errors=True)
+
+    def start(self) -> None:
+        options = f"-p {self._port} -k {self._data} -c listen_addresses=127.0.0.1 -c fsync=off"
+        log = str(self._data / "server.log")  # else the server holds our output pipes open
+        self._run("pg_ctl", "-D", str(self._data), "-o", options, "-l", log, "-w", "start")
+
+    def stop(self) -> None:
+        """Stop as a crash would: every connection dropped, nothing flushed."""
+        self._run("pg_ctl", "-D", str(self._data), "-m", "immediate", "stop", check=False)
+
+    def _run(self, program: str, *args: str, check: bool = True) -> None:
+        command = [*self._as_postgres, str(self._bindir / program), *args]
+        subprocess.run(command, check=check, capture_output=True)
 
 
 def fresh_postgres_database(server_url: str) -> Iterator[str]:
@@ -117,23 +116,44 @@ def redis_server() -> Iterator[str]:
     if _redis_answers(url):
         yield url
         return
-    binary = shutil.which("redis-server")
-    if binary is None:
-        raise RuntimeError(f"Redis is neither running nor installed: {FIX}")
-    port = free_port()
-    process = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-        stdout=subprocess.DEVNULL,
-    )
-    url = f"redis://127.0.0.1:{port}"
-    deadline = time.monotonic() + 10
-    while not _redis_answers(url):
-        if time.monotonic() > deadline:
-            process.kill()
-            raise RuntimeError("a private redis-server did not start within 10 s")
-        time.sleep(0.05)
-    try:
-        yield url
-    finally:
-        process.terminate()
-        process.wait()
+    with PrivateRedis() as server:
+        yield server.url
+
+
+class PrivateRedis:
+    """A redis-server of our own that keeps nothing on disk: a restart comes back empty."""
+
+    def __init__(self) -> None:
+        binary = shutil.which("redis-server")
+        if binary is None:
+            raise RuntimeError(f"Redis is neither running nor installed: {FIX}")
+        self._binary = binary
+        self._port = free_port()
+        self._process: subprocess.Popen[bytes] | None = None
+        self.url = f"redis://127.0.0.1:{self._port}"
+
+    def __enter__(self) -> PrivateRedis:
+        self.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        self._process = subprocess.Popen(
+            [self._binary, "--port", str(self._port), "--bind", "127.0.0.1", "--save", ""],
+            stdout=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while not _redis_answers(self.url):
+            if time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError("a private redis-server did not start within 10 s")
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        """Kill the server: every connection dropped, every key gone."""
+        if self._process is not None:
+            self._process.kill()
+            self._process.wait()
+            self._process = None

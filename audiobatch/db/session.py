@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
+import logging
 import os
-from collections.abc import Iterator
+import sqlite3
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, CursorResult, Engine, Result, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
+
+from audiobatch.errors import DatabaseUnavailableError
+
+T = TypeVar("T")
+log = logging.getLogger(__name__)
+
+PATIENCE_S = 300.0  # how long a worker waits out an unreachable database before giving up
+RETRY_CAP_S = 2.0
 
 _engines: dict[tuple[int, str], Engine] = {}
 _sessionmakers: dict[Engine, sessionmaker[Session]] = {}
@@ -68,13 +80,53 @@ def dispose_engines() -> None:
 
 @contextmanager
 def session_scope(url: str) -> Iterator[Session]:
-    """A session whose work is committed on success and rolled back on any error."""
+    """A session whose work is committed on success and rolled back on any error.
+
+    Raises DatabaseUnavailableError when the database cannot be reached, went away during the
+    transaction, or stayed locked: the transaction did not happen (or, if the connection broke
+    during COMMIT, cannot be known to have happened) and may be tried again.
+    """
     engine = get_engine(url)
     factory = _sessionmakers.get(engine)
     if factory is None:  # making one per session would cost more than most transactions
         factory = _sessionmakers[engine] = sessionmaker(engine, expire_on_commit=False)
-    with factory() as session, session.begin():
-        yield session
+    try:
+        with factory() as session, session.begin():
+            yield session
+    except DBAPIError as exc:
+        if not _transient(exc):
+            raise
+        raise DatabaseUnavailableError(
+            f"the database at {engine.url.render_as_string()} did not answer: {exc.orig}"
+        ) from exc
+
+
+def patiently(url: str, work: Callable[[Session], T], patience_s: float = PATIENCE_S) -> T:
+    """``work(session)`` in a transaction of its own, run again while the database is
+    unreachable, for up to ``patience_s``: what a worker holding a paid answer must not lose to a
+    database restart. ``work`` must be safe to run again (it is, when it only reads and writes
+    through ``session``)."""
+    deadline = time.monotonic() + patience_s
+    delay_s = 0.1
+    while True:
+        try:
+            with session_scope(url) as session:
+                return work(session)
+        except DatabaseUnavailableError as exc:
+            if time.monotonic() + delay_s > deadline:
+                raise
+            log.warning("%s; trying again in %.1f s", exc, delay_s)
+            time.sleep(delay_s)
+            delay_s = min(delay_s * 2, RETRY_CAP_S)
+
+
+def _transient(exc: DBAPIError) -> bool:
+    """Whether ``exc`` says the database is away or busy, not that the statement is wrong."""
+    if exc.connection_invalidated:
+        return True
+    if isinstance(exc.orig, sqlite3.Error):  # SQLite's OperationalError also means bad SQL
+        return "locked" in str(exc.orig) or "busy" in str(exc.orig)
+    return isinstance(exc, OperationalError | InterfaceError)
 
 
 def rows_affected(result: Result[Any]) -> int:

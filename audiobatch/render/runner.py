@@ -12,10 +12,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from sqlalchemy.orm import Session
+
 from audiobatch.db import jobs
 from audiobatch.db.dispatch import Publish, end_batch
 from audiobatch.db.models import Attempt, utcnow
-from audiobatch.db.session import session_scope
+from audiobatch.db.session import patiently
 from audiobatch.elevenlabs.client import ElevenLabsClient
 from audiobatch.elevenlabs.spool import AnswerSpool
 from audiobatch.errors import (
@@ -23,6 +25,7 @@ from audiobatch.errors import (
     ApiError,
     AudiobatchError,
     ConcurrencyLimitError,
+    LimiterUnavailableError,
     StorageError,
 )
 from audiobatch.limiter import Limiter
@@ -70,8 +73,9 @@ class Runtime:
 
 def run_job(job_id: int, rt: Runtime) -> None:
     """Render job ``job_id`` if this worker wins its claim; a duplicate wake-up does nothing."""
-    with session_scope(rt.database_url) as session:
-        claim = jobs.claim(session, job_id, rt.worker, rt.lease_s, rt.clock())
+    claim = patiently(
+        rt.database_url, lambda s: jobs.claim(s, job_id, rt.worker, rt.lease_s, rt.clock())
+    )
     if claim is None:
         log.debug("job %s: not queued or claimed by another worker, wake-up ignored", job_id)
         return
@@ -84,15 +88,16 @@ def run_job(job_id: int, rt: Runtime) -> None:
 
 
 def _run_claimed(rt: Runtime, claim: jobs.Claim) -> None:
-    """Render, and keep the API's answer in the spool only while a retry may replay it."""
+    """Render, and keep the API's answer in the spool only while a later attempt may replay it."""
     spool = AnswerSpool(rt.spool_root / f"{claim.batch_id}-{claim.job_id}")
     if not _render_claimed(rt, claim, spool):
         spool.discard()
 
 
 def _render_claimed(rt: Runtime, claim: jobs.Claim, spool: AnswerSpool) -> bool:
-    """Render the claimed job; True when it will be retried because its outputs could not be
-    stored (the answer itself was fine: the retry replays it)."""
+    """Render the claimed job; True when another attempt will still want the API's answer: its
+    outputs could not be stored, or the job was taken back (a lost lease) before its outcome was
+    recorded. The spool replays the answer only if it came whole."""
     job_id = claim.job_id
     ctx = RenderContext(
         client=rt.client.spooled(spool),
@@ -114,8 +119,7 @@ def _render_claimed(rt: Runtime, claim: jobs.Claim, spool: AnswerSpool) -> bool:
         try:
             error = _call_api(rt, claim, job, ctx)
         except WorkerStoppingError:
-            with session_scope(rt.database_url) as session:
-                jobs.release(session, job_id, rt.worker)
+            patiently(rt.database_url, lambda s: jobs.release(s, job_id, rt.worker))
             log.info("job %s: worker stopping, job handed back before its API call", job_id)
             return False
     if error is None:
@@ -123,17 +127,23 @@ def _render_claimed(rt: Runtime, claim: jobs.Claim, spool: AnswerSpool) -> bool:
     if isinstance(error, LeaseLostError):
         log.warning("job %s: lease lost to another worker; abandoning this attempt", job_id)
         _record(rt, claim, ctx, started_at, started, "abandoned", None)
-        return False
+        return True
     if error is not None:
         retried = _on_error(rt, claim, ctx, started_at, started, error)
         return retried and isinstance(error, StorageError)
-    with session_scope(rt.database_url) as session:
+
+    def record_success(session: Session) -> jobs.Finish:
         if cached_from is None:
             attempt = _attempt(rt, claim, ctx, started_at, started, "succeeded", None)
             jobs.record_attempt(session, attempt)
-        finish = jobs.succeed(
+        return jobs.succeed(
             session, claim, rt.worker, ctx.outputs, rt.clock(), request, cached_from
         )
+
+    finish = patiently(rt.database_url, record_success)
+    if not finish.won:
+        log.warning("job %s: taken back (lease lost) before its success was recorded", job_id)
+        return True
     how = f"reused the outputs of job {cached_from}" if cached_from else "rendered"
     log.info("job %s: succeeded (%s) with %d outputs", job_id, how, len(ctx.outputs))
     _after_finish(rt, claim, finish)
@@ -162,12 +172,15 @@ def _call_api(
             wait_for_slot()  # a stop that began while waiting sends no new request
             ctx.answer_received = release
             error = _render(claim, job, ctx)
-    except LeaseLostError as lost:
-        return lost
-    if isinstance(error, ConcurrencyLimitError):
-        rt.limiter.throttled(pool)
-    elif error is None and ctx.call is not None:
-        rt.limiter.succeeded(pool, ctx.call.max_concurrency)
+    except (LeaseLostError, LimiterUnavailableError) as stopped:
+        return stopped
+    try:
+        if isinstance(error, ConcurrencyLimitError):
+            rt.limiter.throttled(pool)
+        elif error is None and ctx.call is not None:
+            rt.limiter.succeeded(pool, ctx.call.max_concurrency)
+    except LimiterUnavailableError as exc:  # the window waits; the answer must not
+        log.warning("job %s: limiter window not adjusted: %s", claim.job_id, exc)
     return error
 
 
@@ -209,23 +222,18 @@ def _on_error(
     message = str(error)
     code = error.code if isinstance(error, ApiError) else None
     now = rt.clock()
-    with session_scope(rt.database_url) as session:
-        attempt = _attempt(
-            rt, claim, ctx, started_at, started, "retry" if decision.retry else "failed", error
-        )
+
+    def record_failure(session: Session) -> jobs.Finish | None:
+        outcome = "retry" if decision.retry else "failed"
+        attempt = _attempt(rt, claim, ctx, started_at, started, outcome, error)
         jobs.record_attempt(session, attempt, counted=uses_attempt(error))
-        if decision.retry:
-            jobs.retry_later(
-                session,
-                claim.job_id,
-                rt.worker,
-                message,
-                code,
-                now + timedelta(seconds=decision.delay_s),
-            )
-            finish = None
-        else:
-            finish = jobs.fail(session, claim, rt.worker, message, code, now)
+        if not decision.retry:
+            return jobs.fail(session, claim, rt.worker, message, code, now)
+        due = now + timedelta(seconds=decision.delay_s)
+        jobs.retry_later(session, claim.job_id, rt.worker, message, code, due)
+        return None
+
+    finish = patiently(rt.database_url, record_failure)
     if finish is None:
         log.info(
             "job %s: %s; retry in %.1f s (%s)",
@@ -253,10 +261,13 @@ def _pause_for_account(
         f"the API refused the account ({error.code or error.status}): {error}; "
         "fix the key or its quota, then run `audiobatch resume BATCH`"
     )
-    with session_scope(rt.database_url) as session:
+
+    def record_pause(session: Session) -> int:
         attempt = _attempt(rt, claim, ctx, started_at, started, "paused", error)
         jobs.record_attempt(session, attempt, counted=False)
-        paused = jobs.pause_for_account(session, claim.job_id, rt.worker, reason, error.code)
+        return jobs.pause_for_account(session, claim.job_id, rt.worker, reason, error.code)
+
+    paused = patiently(rt.database_url, record_pause)
     log.error("job %s: %s (%d batches paused)", claim.job_id, reason, paused)
 
 
@@ -277,8 +288,10 @@ def _record(
     outcome: str,
     error: AudiobatchError | None,
 ) -> None:
-    with session_scope(rt.database_url) as session:
+    def record(session: Session) -> None:
         jobs.record_attempt(session, _attempt(rt, claim, ctx, started_at, started, outcome, error))
+
+    patiently(rt.database_url, record)
 
 
 def _attempt(
@@ -309,5 +322,4 @@ def _attempt(
 
 
 def _artifacts_of(rt: Runtime, batch_id: str, key: str) -> list[jobs.StoredArtifact]:
-    with session_scope(rt.database_url) as session:
-        return jobs.artifacts_of(session, batch_id, key)
+    return patiently(rt.database_url, lambda session: jobs.artifacts_of(session, batch_id, key))

@@ -1,16 +1,18 @@
-"""Chaos on the production stack: workers killed with SIGKILL mid-render while a manifest of mixed
-kinds renders against a faulty emulator; then every output is checked against what was served.
+"""Chaos on the production stack: workers killed with SIGKILL mid-render, Redis and PostgreSQL
+restarted and the object store cut off, while a manifest of mixed kinds renders against a faulty
+emulator; then every output is checked against what was served.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import random
 import socket
 import subprocess
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +24,7 @@ from sqlalchemy import create_engine, func, select
 
 from audiobatch.db.models import Artifact, Attempt, Batch, Job, JobStatus
 from tests.acceptance.cli import audiobatch, start, stop
-from tests.acceptance.fleet import batch_status
+from tests.services import PrivatePostgres, PrivateRedis
 
 HOST, GUEST = "JBFqnCBsd6RMkjVDRZzb", "Aw4FAjKCGjjNkVhN1Xmq"
 FAULTS = "500,503,busy,truncate,disconnect,malformed,empty"  # all but the 2 s slow first byte
@@ -59,6 +61,7 @@ class Chaos:
     kills: int = 0
     kills_in_flight: int = 0  # jobs that were running in a worker when it was killed
     started: int = 0
+    disrupted: list[str] = field(default_factory=list)  # what was done to the stack
 
     def start_worker(self) -> None:
         log = self.folder / f"worker{self.started}.log"
@@ -138,6 +141,26 @@ def running_jobs_of(database_url: str, worker: str) -> int:
     return count
 
 
+@dataclass(frozen=True)
+class Disruption:
+    """Something done to the stack ``after_s`` seconds into the run (``act`` may block)."""
+
+    after_s: float
+    what: str
+    act: Callable[[], None]
+
+
+def restart(server: PrivatePostgres | PrivateRedis, down_s: float) -> Callable[[], None]:
+    """Stop ``server`` as a crash would, and start it again ``down_s`` later."""
+
+    def act() -> None:
+        server.stop()
+        time.sleep(down_s)
+        server.start()
+
+    return act
+
+
 def run_with_kills(
     chaos: Chaos,
     manifest: Path,
@@ -145,11 +168,11 @@ def run_with_kills(
     kill_every_s: float,
     timeout_s: float,
     seed: int,
-    s3_outage: tuple[PausableProxy, float, float] | None = None,
+    disruptions: Sequence[Disruption] = (),
 ) -> tuple[dict[str, Any], float]:
     """Submit ``manifest`` and kill a random worker every ``kill_every_s`` (starting another at
-    once) until the batch ends; with ``s3_outage`` (proxy, after seconds, for seconds) the object
-    store is also unreachable for a while. The batch's final report and the wall time."""
+    once) until the batch ends, with ``disruptions`` done to the stack on their way. The batch's
+    final report and the wall time."""
     rng = random.Random(seed)
     for _ in range(workers):
         chaos.start_worker()
@@ -158,17 +181,30 @@ def run_with_kills(
     assert submitted.returncode == 0, submitted.stderr
     batch = submitted.stdout.split('"id": "')[1].split('"')[0]
     next_kill = time.monotonic() + kill_every_s
-    if s3_outage is not None:
-        proxy, after_s, for_s = s3_outage
-        threading.Timer(after_s, proxy.outage, args=(for_s,)).start()
-    while (report := batch_status(chaos.folder, chaos.env, batch))["status"] not in TERMINAL:
-        assert time.monotonic() - started < timeout_s, f"batch stuck: {report['counts']}"
+    pending = sorted(disruptions, key=lambda d: d.after_s)
+    while (report := _status(chaos, batch)) is None or report["status"] not in TERMINAL:
+        elapsed = time.monotonic() - started
+        assert elapsed < timeout_s, f"batch stuck: {report and report['counts']}"
+        if pending and elapsed >= pending[0].after_s:
+            disruption = pending.pop(0)
+            disruption.act()
+            chaos.disrupted.append(disruption.what)
         if time.monotonic() >= next_kill:
             chaos.kill_one(rng)
             chaos.start_worker()
             next_kill = time.monotonic() + kill_every_s
         time.sleep(0.2)
+    assert not pending, f"the batch ended before {[d.what for d in pending]}"
     return report, time.monotonic() - started
+
+
+def _status(chaos: Chaos, batch: str) -> dict[str, Any] | None:
+    """The batch's report, or None while the database does not answer."""
+    shown = audiobatch("status", batch, "--json", cwd=chaos.folder, env=chaos.env)
+    if shown.returncode != 0:
+        return None
+    report: dict[str, Any] = json.loads(shown.stdout)
+    return report
 
 
 def output_problems(
