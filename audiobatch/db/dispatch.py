@@ -2,7 +2,8 @@
 
 It re-queues retries whose wait is over and jobs whose worker lost its lease, publishes a
 wake-up for every queued job that has none (never published, or published so long ago that the
-message was likely lost), and ends batches whose last job's worker died before it could. Running it
+message was likely lost), ends batches whose last job's worker died before it could, and writes the
+``results.json`` an unreachable store kept from being written at a batch's end. Running it
 twice at once is harmless: duplicate wake-ups lose their claim, a batch ends in one transaction.
 """
 
@@ -26,6 +27,7 @@ from audiobatch.db.models import (
 )
 from audiobatch.db.reports import write_results
 from audiobatch.db.session import rows_affected, session_scope
+from audiobatch.errors import StorageError
 from audiobatch.storage import Storage
 
 log = logging.getLogger(__name__)
@@ -59,8 +61,11 @@ def tick(
         retries = requeue_due_retries(session, now)
         expired = requeue_expired_leases(session, now, max_lost_leases)
         finished = batches_with_every_job_ended(session)
+        unreported = batches_without_results(session)
     published = publish_queued(database_url, publish, now, republish_after_s, empty_queues)
     ended = sum(end_batch(database_url, storage, batch_id, now) for batch_id in finished)
+    for batch_id in unreported:
+        report_batch(database_url, storage, batch_id, now)
     return TickResult(
         retries_due=retries, leases_expired=expired, published=published, batches_ended=ended
     )
@@ -75,10 +80,30 @@ def end_batch(database_url: str, storage: Storage, batch_id: str, now: datetime)
         status = end_batch_if_done(session, batch_id, now)
     if status is None:
         return False
-    with session_scope(database_url) as session:
-        stored = write_results(session, storage, batch_id)
-    log.info("batch %s: %s; results at %s", batch_id, status, stored.uri)
+    log.info("batch %s: %s", batch_id, status)
+    report_batch(database_url, storage, batch_id, now)
     return True
+
+
+def report_batch(database_url: str, storage: Storage, batch_id: str, now: datetime) -> None:
+    """Write an ended batch's ``results.json`` and note that it is written. If the store is
+    unreachable, the dispatcher tries again at its next pass (see :func:`batches_without_results`)."""
+    try:
+        with session_scope(database_url) as session:
+            stored = write_results(session, storage, batch_id)
+            session.execute(update(Batch).where(Batch.id == batch_id).values(results_at=now))
+    except StorageError as exc:
+        log.warning("batch %s: results.json not written yet: %s", batch_id, exc)
+        return
+    log.info("batch %s: results at %s", batch_id, stored.uri)
+
+
+def batches_without_results(session: Session) -> list[str]:
+    """Ended batches whose ``results.json`` could not be written when they ended."""
+    query = select(Batch.id).where(
+        Batch.status.in_(TERMINAL_BATCH_STATUSES), Batch.results_at.is_(None)
+    )
+    return list(session.scalars(query))
 
 
 def batches_with_every_job_ended(session: Session) -> list[str]:

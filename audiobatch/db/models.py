@@ -117,6 +117,7 @@ class Batch(Base):
     fresh: Mapped[bool] = mapped_column(default=False, server_default=false())  # never reuse
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     finished_at: Mapped[datetime | None]
+    results_at: Mapped[datetime | None]  # when results.json was written for the batch's end
 
     jobs: Mapped[list[Job]] = relationship(back_populates="batch", order_by="Job.id")
 

@@ -44,7 +44,7 @@ def retry_failed(session: Session, batch: Batch, job_key: str | None = None) -> 
         job.finished_at = job.next_attempt_at = job.published_at = None
     if failed:
         batch.status = BatchStatus.RUNNING
-        batch.finished_at = None
+        batch.finished_at = batch.results_at = None
         batch.status_reason = None
     return len(failed)
 

@@ -6,6 +6,7 @@ import os
 import time
 import uuid
 from collections.abc import Iterable, Iterator
+from contextlib import suppress
 from pathlib import Path
 
 from audiobatch.errors import NotFoundError, StorageError, StorageUnavailableError
@@ -40,7 +41,8 @@ class LocalStorage(Storage):
                 os.fsync(handle.fileno())
             os.replace(temp, target)
         except OSError as exc:
-            temp.unlink(missing_ok=True)
+            with suppress(OSError):  # the folder itself may be what is unreachable
+                temp.unlink(missing_ok=True)
             raise StorageUnavailableError(f"cannot write {target}: {exc}") from exc
         except BaseException:
             temp.unlink(missing_ok=True)

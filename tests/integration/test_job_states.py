@@ -222,6 +222,25 @@ def test_the_tick_ends_a_batch_whose_last_finisher_died_before_ending_it(
     assert dispatch.tick(database_url, [].extend, storage, utcnow(), 300, 3).batches_ended == 0
 
 
+def test_results_an_unreachable_store_kept_from_a_batchs_end_are_written_by_the_tick(
+    database_url: str, tmp_path: Path
+) -> None:
+    mount = tmp_path / "mount"
+    mount.write_text("a file where the store's folder should be: every write fails")
+    storage = LocalStorage(mount / "renders")
+    ids = make_batch(database_url, ["a"])
+    c = claim(database_url, ids["a"])
+    with session_scope(database_url) as session:
+        jobs.succeed(session, c, "w1", [], utcnow())
+    assert dispatch.end_batch(database_url, storage, "b1", utcnow())  # ended, results not written
+    dispatch.tick(database_url, [].extend, storage, utcnow(), 300, 3)  # the store is still away
+    mount.unlink()  # the store is back
+    dispatch.tick(database_url, [].extend, storage, utcnow(), 300, 3)
+    assert storage.size("demo/b1/results.json")
+    with session_scope(database_url) as session:
+        assert session.get_one(Batch, "b1").results_at is not None
+
+
 def test_a_wakeup_lost_long_ago_is_sent_again(database_url: str, storage: LocalStorage) -> None:
     make_batch(database_url, ["a"])
     sent: list[tuple[int, str]] = []
