@@ -1,8 +1,9 @@
 """A job's API answer kept on local disk until its outputs are stored.
 
 The answer is written to the spool as it is read. If storing its outputs then fails (the object
-store is unreachable, say), the retry replays the spooled answer instead of asking the API again:
-an outage of the store costs no second generation. Only a whole answer is replayed: one cut short
+store is unreachable, say), the rest of the answer is still read into the spool, and the retry
+replays it instead of asking the API again: an outage of the store costs no second generation,
+even when it strikes in the middle of a long upload. Only a whole answer is replayed: one cut short
 never gets its ``answer.json``, so its retry asks the API.
 """
 
@@ -12,12 +13,14 @@ import json
 import shutil
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager, nullcontext, suppress
 from pathlib import Path
+from typing import BinaryIO
 
 import httpx
 
 from audiobatch.elevenlabs.client import AnswerContext, ApiAnswer
+from audiobatch.errors import AudiobatchError, StorageError
 
 CHUNK_BYTES = 1 << 20
 
@@ -44,7 +47,14 @@ class AnswerSpool:
         self.discard()
         self.folder.mkdir(parents=True)
         with call as answer:
-            yield _RecordedAnswer(answer.response, self)
+            recorded = _RecordedAnswer(answer.response, self)
+            try:
+                yield recorded
+            except StorageError:
+                recorded.read_rest()
+                raise
+            finally:
+                recorded.close()
 
     def seal(self, answer: ApiAnswer) -> None:
         head = {"status": answer.status, "headers": list(answer.headers.multi_items())}
@@ -70,12 +80,34 @@ class _RecordedAnswer(ApiAnswer):
     def __init__(self, response: httpx.Response, spool: AnswerSpool) -> None:
         super().__init__(response)
         self._spool = spool
+        # What is left to read of the body, and the spool file it goes to: kept here, not in the
+        # generator, so that read_rest can carry on where a consumer stopped.
+        self._rest: Iterator[bytes] | None = None
+        self._body: BinaryIO | None = None
 
     def iter_bytes(self, chunk_bytes: int = 64 * 1024) -> Iterator[bytes]:
-        with open(self._spool.body, "wb") as body:
-            for chunk in super().iter_bytes(chunk_bytes):
-                body.write(chunk)
-                yield chunk
+        self._rest = super().iter_bytes(chunk_bytes)
+        self._body = open(self._spool.body, "wb")  # noqa: SIM115 - closed by close()
+        for chunk in self._rest:
+            self._body.write(chunk)
+            yield chunk
+        self._finish()
+
+    def read_rest(self) -> None:
+        """Spool what the consumer left unread, and seal the answer if it comes whole."""
+        if self._rest is None or self._body is None or self._body.closed:
+            return
+        with suppress(AudiobatchError):  # cut short: never sealed, so the retry asks the API
+            for chunk in self._rest:
+                self._body.write(chunk)
+            self._finish()
+
+    def close(self) -> None:
+        if self._body is not None:
+            self._body.close()
+
+    def _finish(self) -> None:
+        self.close()
         self._spool.seal(self)
 
 
