@@ -46,12 +46,12 @@ def test_every_job_ends_with_one_verified_output_whatever_dies(
         chaos = Chaos(tmp_path, env, database)
         scheduler = start("scheduler", cwd=tmp_path, env=env, log=tmp_path / "scheduler.log")
         disruptions = [
-            Disruption(3.0, "PostgreSQL restarted", restart(postgres, down_s=2.0)),
-            Disruption(7.0, "Redis restarted empty", restart(redis, down_s=1.0)),
-            Disruption(10.0, "S3 unreachable 10 s", lambda: s3_proxy.outage(10.0)),
+            Disruption(2.0, "PostgreSQL restarted", restart(postgres, down_s=2.0)),
+            Disruption(5.0, "Redis restarted empty", restart(redis, down_s=1.0)),
+            Disruption(7.0, "S3 unreachable 10 s", lambda: s3_proxy.outage(10.0)),
         ]
         try:
-            manifest = write_mixed_manifest(tmp_path, dialogues=16, songs=4)
+            manifest = write_mixed_manifest(tmp_path, dialogues=20, songs=4)
             report, seconds = run_with_kills(
                 chaos, manifest, workers=3, kill_every_s=1.5, timeout_s=240, seed=5,
                 disruptions=disruptions,
