@@ -4,7 +4,7 @@
 - Everything else retryable (busy, 5xx, timeouts, disconnects, truncated bodies, storage outages)
   backs off exponentially with full jitter and a cap, honouring ``Retry-After`` when the API sends it.
 - Fatal errors and exhausted attempts fail the job with the API's message. An outage of our own
-  storage or limiter uses up no attempt: the job waits it out, however long it lasts.
+  storage, database or limiter uses up no attempt: the job waits it out, however long it lasts.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from audiobatch.errors import (
     AudiobatchError,
     ConcurrencyLimitError,
+    DatabaseUnavailableError,
     LimiterUnavailableError,
     RetryableApiError,
     StorageUnavailableError,
@@ -44,14 +45,17 @@ class RetryDecision:
     reason: str = ""
 
 
+OUR_OUTAGES = StorageUnavailableError | DatabaseUnavailableError | LimiterUnavailableError
+
+
 def is_retryable(error: AudiobatchError) -> bool:
-    return isinstance(error, RetryableApiError | StorageUnavailableError | LimiterUnavailableError)
+    return isinstance(error, RetryableApiError | OUR_OUTAGES)
 
 
 def uses_attempt(error: AudiobatchError) -> bool:
-    """Whether a failure counts against the job's attempts: an outage of our own store or
-    limiter does not (the API's answer, if any, is replayed from the spool)."""
-    return not isinstance(error, StorageUnavailableError | LimiterUnavailableError)
+    """Whether a failure counts against the job's attempts: an outage of our own store, database
+    or limiter does not (the API's answer, if any, is replayed from the spool)."""
+    return not isinstance(error, OUR_OUTAGES)
 
 
 def decide(

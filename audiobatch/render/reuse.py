@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from audiobatch.db import jobs
-from audiobatch.db.session import session_scope
+from audiobatch.db.session import patiently
 from audiobatch.render.context import RenderContext
 from audiobatch.storage import Storage
 
@@ -17,8 +17,7 @@ def reuse_earlier_outputs(
 ) -> int | None:
     """Copy the outputs of the latest job that succeeded with the same request into this job's
     place; that job's id, or None when there is none or its outputs are no longer all stored."""
-    with session_scope(database_url) as session:
-        earlier = jobs.earlier_outputs(session, request_sha256)
+    earlier = patiently(database_url, lambda session: jobs.earlier_outputs(session, request_sha256))
     if earlier is None:
         return None
     source, artifacts = earlier

@@ -12,12 +12,13 @@ from audiobatch.errors import (
     ApiTransportError,
     AudiobatchError,
     ConcurrencyLimitError,
+    DatabaseUnavailableError,
     FatalApiError,
     LimiterUnavailableError,
     StorageIntegrityError,
     StorageUnavailableError,
 )
-from audiobatch.retry import RetryPolicy, decide
+from audiobatch.retry import RetryPolicy, decide, uses_attempt
 
 POLICY = RetryPolicy(max_attempts=5, base_delay_s=1.0, max_delay_s=60.0)
 
@@ -31,6 +32,7 @@ POLICY = RetryPolicy(max_attempts=5, base_delay_s=1.0, max_delay_s=60.0)
         (ApiTransportError("cut short"), True),
         (StorageUnavailableError("s3 down"), True),
         (LimiterUnavailableError("redis down"), True),
+        (DatabaseUnavailableError("postgres restarting"), True),
         (FatalApiError("bad", status=422), False),
         (FatalApiError("no voice", status=404, code="voice_not_found"), False),
         (AccountError("bad key", status=401, code="invalid_api_key"), False),
@@ -76,8 +78,15 @@ def test_a_kind_can_have_its_own_attempt_count() -> None:
     assert decide(busy, 2, policy.for_kind("dialogue")).retry
 
 
-def test_an_outage_of_our_own_storage_uses_up_no_attempt() -> None:
-    from audiobatch.errors import StorageUnavailableError
-
-    decision = decide(StorageUnavailableError("s3 down"), 50, POLICY, random.Random(1))
+@pytest.mark.parametrize(
+    "outage",
+    [
+        StorageUnavailableError("s3 down"),
+        DatabaseUnavailableError("postgres restarting"),
+        LimiterUnavailableError("redis down"),
+    ],
+)
+def test_an_outage_of_our_own_services_uses_up_no_attempt(outage: AudiobatchError) -> None:
+    decision = decide(outage, 50, POLICY, random.Random(1))
     assert decision.retry and decision.delay_s <= POLICY.max_delay_s
+    assert not uses_attempt(outage)
