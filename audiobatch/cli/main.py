@@ -17,6 +17,7 @@ from audiobatch.errors import (
     ConfigError,
     ManifestError,
     NotFoundError,
+    ScheduleError,
 )
 
 INVALID_INPUT = 2
@@ -31,7 +32,7 @@ def main() -> None:
         for problem in exc.problems:
             err.print(f"  {problem}", highlight=False, markup=False)
         sys.exit(INVALID_INPUT)
-    except (ConfigError, NotFoundError) as exc:
+    except (ConfigError, NotFoundError, ScheduleError) as exc:
         err.print(f"[red]error:[/] {exc}", highlight=False)
         sys.exit(INVALID_INPUT)
     except AudiobatchError as exc:
