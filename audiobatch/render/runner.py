@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from sqlalchemy.orm import Session
+
 from audiobatch.db import jobs
 from audiobatch.db.dispatch import Publish, end_batch
 from audiobatch.db.models import Attempt, utcnow
@@ -130,7 +132,7 @@ def _render_claimed(rt: Runtime, claim: jobs.Claim, spool: AnswerSpool) -> bool:
     with session_scope(rt.database_url) as session:
         if cached_from is None:
             attempt = _attempt(rt, claim, ctx, started_at, started, "succeeded", None)
-            jobs.record_attempt(session, attempt)
+            _record_attempt(session, claim, attempt)
         finish = jobs.succeed(
             session, claim, rt.worker, ctx.outputs, rt.clock(), request, cached_from
         )
@@ -213,7 +215,7 @@ def _on_error(
         attempt = _attempt(
             rt, claim, ctx, started_at, started, "retry" if decision.retry else "failed", error
         )
-        jobs.record_attempt(session, attempt, counted=uses_attempt(error))
+        _record_attempt(session, claim, attempt, counted=uses_attempt(error))
         if decision.retry:
             jobs.retry_later(
                 session,
@@ -255,7 +257,7 @@ def _pause_for_account(
     )
     with session_scope(rt.database_url) as session:
         attempt = _attempt(rt, claim, ctx, started_at, started, "paused", error)
-        jobs.record_attempt(session, attempt, counted=False)
+        _record_attempt(session, claim, attempt, counted=False)
         paused = jobs.pause_for_account(session, claim.job_id, rt.worker, reason, error.code)
     log.error("job %s: %s (%d batches paused)", claim.job_id, reason, paused)
 
@@ -278,7 +280,18 @@ def _record(
     error: AudiobatchError | None,
 ) -> None:
     with session_scope(rt.database_url) as session:
-        jobs.record_attempt(session, _attempt(rt, claim, ctx, started_at, started, outcome, error))
+        _record_attempt(
+            session, claim, _attempt(rt, claim, ctx, started_at, started, outcome, error)
+        )
+
+
+def _record_attempt(
+    session: Session, claim: jobs.Claim, attempt: Attempt, *, counted: bool = True
+) -> None:
+    """Store the attempt; one that cost characters may spend the batch's budget and pause it."""
+    jobs.record_attempt(session, attempt, counted=counted)
+    if claim.character_budget is not None and attempt.character_cost:
+        jobs.pause_over_budget(session, claim.batch_id)
 
 
 def _attempt(
