@@ -10,6 +10,7 @@ import sys
 
 import click
 from rich.console import Console
+from rich.markup import escape
 
 from audiobatch.cli.commands import app
 from audiobatch.errors import (
@@ -33,10 +34,10 @@ def main() -> None:
             err.print(f"  {problem}", highlight=False, markup=False)
         sys.exit(INVALID_INPUT)
     except (ConfigError, NotFoundError, ScheduleError) as exc:
-        err.print(f"[red]error:[/] {exc}", highlight=False)
+        err.print(f"[red]error:[/] {escape(str(exc))}", highlight=False)
         sys.exit(INVALID_INPUT)
     except AudiobatchError as exc:
-        err.print(f"[red]error:[/] {exc}", highlight=False)
+        err.print(f"[red]error:[/] {escape(str(exc))}", highlight=False)
         sys.exit(1)
     except click.exceptions.Abort:
         err.print("aborted")
