@@ -1,7 +1,7 @@
 """Entry point: runs the Typer app and turns audiobatch errors into messages and exit codes.
 
 Exit codes: 0 success; 1 some jobs failed or an operation failed; 2 invalid input (a manifest, an
-unknown batch, a setting that cannot work).
+unknown batch or schedule, a cron expression or time zone, a setting that cannot work).
 """
 
 from __future__ import annotations

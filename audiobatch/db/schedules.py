@@ -2,10 +2,9 @@
 ``schedule list`` prints.
 
 Slots are claimed with a conditional UPDATE of ``next_slot_at``: of two schedulers that found the
-same slot due, one moves it on and the other changes nothing and leaves. The unique index on
-batches (schedule_id, slot_at) and on firings (schedule_id, slot_at) holds even where a claim
-were skipped. The slot arithmetic itself lives in :mod:`audiobatch.scheduler.cron`; here, slots
-are values handed in.
+same slot due, one moves it on and the other changes nothing and leaves. Beneath the claim, SQL
+itself allows one batch and one firing per (schedule, slot). The slot arithmetic lives in
+:mod:`audiobatch.scheduler.cron`; here, slots are values handed in.
 """
 
 from __future__ import annotations
