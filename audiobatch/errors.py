@@ -8,6 +8,7 @@ re-raised with ``raise ... from exc``::
     ├── ConfigError                 settings that cannot work
     ├── ManifestError               a manifest that cannot be read or validated (all problems at once)
     ├── NotFoundError               a batch, job or schedule that does not exist
+    ├── ScheduleError               a schedule's cron expression, time zone or manifest cannot be used
     ├── SourceError                 a job's input audio or plan is missing, unreadable or not audio
     ├── LimiterUnavailableError     the shared limiter's Redis cannot be reached: try again later
     ├── StorageError                object storage failed
@@ -62,6 +63,10 @@ class ManifestError(AudiobatchError):
 
 class NotFoundError(AudiobatchError):
     """A batch, job or schedule named by the user does not exist."""
+
+
+class ScheduleError(AudiobatchError):
+    """A schedule's cron expression, time zone, name or manifest location cannot be used."""
 
 
 class SourceError(AudiobatchError):

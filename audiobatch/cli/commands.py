@@ -6,17 +6,16 @@ those commands, so that every command starts quickly.
 
 from __future__ import annotations
 
-import json
-import sys
 from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console
 
 from audiobatch.cli import views
 from audiobatch.cli.context import (
+    JsonFlag,
     broker_app,
     broker_publisher,
     load_settings,
@@ -26,6 +25,7 @@ from audiobatch.cli.context import (
 )
 from audiobatch.cli.embedded import embedded_services
 from audiobatch.cli.progress import ticker, wait_for_batches
+from audiobatch.cli.schedules import schedule_app
 from audiobatch.db import migrate, operations
 from audiobatch.db.dispatch import end_batch, publish_queued
 from audiobatch.db.models import BatchStatus, JobStatus, utcnow
@@ -48,6 +48,7 @@ from audiobatch.submission import submit_manifests
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Render audio in bulk.")
 db_app = typer.Typer(no_args_is_help=True, help="Database maintenance.")
 app.add_typer(db_app, name="db")
+app.add_typer(schedule_app, name="schedule")
 
 out = Console()
 err = Console(stderr=True)
@@ -55,7 +56,6 @@ err = Console(stderr=True)
 ManifestPaths = Annotated[
     list[Path], typer.Argument(help="Manifest files (YAML, JSON, JSONL, CSV).")
 ]
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
 VoicesOption = Annotated[
     Path | None, typer.Option("--voices", help="YAML/JSON file mapping voice aliases to ids.")
 ]
@@ -78,10 +78,6 @@ ForceFlag = Annotated[
 SUCCESS, SOME_FAILED = 0, 1
 
 
-def _print_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, indent=2) + "\n")
-
-
 def _exit_code(final: dict[str, BatchStatus]) -> int:
     return SUCCESS if all(s is BatchStatus.SUCCEEDED for s in final.values()) else SOME_FAILED
 
@@ -97,7 +93,7 @@ def validate(
     loaded = load_manifests(manifests, voices=read_voices(voices), defaults=parse_sets(set_))
     summary = [{"batch": m.batch, "source": m.source, "jobs": len(m.jobs)} for m in loaded]
     if json_:
-        _print_json({"valid": True, "batches": summary})
+        views.print_json({"valid": True, "batches": summary})
         return
     for item in summary:
         out.print(
@@ -131,7 +127,7 @@ def submit(
             views.print_submitted(out, batch)
     if not wait:
         if json_:
-            _print_json([asdict(b) for b in batches])
+            views.print_json([asdict(b) for b in batches])
         return SUCCESS
     on_poll = None
     if settings.broker_url is None:  # embedded: no scheduler process runs the tick
@@ -141,7 +137,7 @@ def submit(
     final = wait_for_batches(url, [b.id for b in batches], err if json_ else out, on_poll=on_poll)
     if json_:
         with session_scope(url) as session:
-            _print_json([batch_report(session, find_batch(session, b.id)) for b in batches])
+            views.print_json([batch_report(session, find_batch(session, b.id)) for b in batches])
     return _exit_code(final)
 
 
@@ -178,7 +174,7 @@ def run(
     with session_scope(url) as session:
         reports = [batch_report(session, find_batch(session, b.id)) for b in batches]
     if json_:
-        _print_json(reports)
+        views.print_json(reports)
     else:
         for report in reports:
             views.print_outcome(out, report)
@@ -195,10 +191,10 @@ def status(
     with session_scope(ready_database(settings)) as session:
         if batch is None:
             summaries = [batch_summary(session, b) for b in list_batches(session)]
-            _print_json(summaries) if json_ else views.print_batches(out, summaries)
+            views.print_json(summaries) if json_ else views.print_batches(out, summaries)
             return
         report = batch_report(session, find_batch(session, batch))
-    _print_json(report) if json_ else views.print_batch(out, report)
+    views.print_json(report) if json_ else views.print_batch(out, report)
 
 
 @app.command()
@@ -214,7 +210,7 @@ def jobs(
     with session_scope(ready_database(settings)) as session:
         found = find_batch(session, batch)
         rows = [job_view(job) for job in list_jobs(session, found.id, status)]
-    _print_json(rows) if json_ else views.print_jobs(out, rows)
+    views.print_json(rows) if json_ else views.print_jobs(out, rows)
 
 
 @app.command()
@@ -229,7 +225,7 @@ def limiter(json_: JsonFlag = False) -> None:
         "key_hash": settings.api_key_hash,
         "pools": [asdict(build_limiter(settings).state(pool)) for pool in POOLS],
     }
-    _print_json(state) if json_ else views.print_limiter(out, state)
+    views.print_json(state) if json_ else views.print_limiter(out, state)
 
 
 @app.command()
@@ -322,7 +318,8 @@ def worker(
 
 @app.command()
 def scheduler(loglevel: Annotated[str, typer.Option("--loglevel")] = "INFO") -> None:
-    """Run Celery beat: the dispatcher tick (and, later, nightly schedules)."""
+    """Run Celery beat: the dispatcher tick, nightly schedules and housekeeping (any number of
+    schedulers may run: a slot fires once)."""
     from audiobatch.worker.main import run_beat
 
     settings = load_settings()

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
+import typer
 import yaml
 from pydantic import ValidationError
 
@@ -16,6 +17,8 @@ from audiobatch.errors import ConfigError
 
 if TYPE_CHECKING:
     from celery import Celery
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
 
 
 def load_settings(**overrides: Any) -> Settings:

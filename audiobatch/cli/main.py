@@ -1,7 +1,7 @@
 """Entry point: runs the Typer app and turns audiobatch errors into messages and exit codes.
 
 Exit codes: 0 success; 1 some jobs failed or an operation failed; 2 invalid input (a manifest, an
-unknown batch, a setting that cannot work).
+unknown batch or schedule, a cron expression or time zone, a setting that cannot work).
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ import sys
 
 import click
 from rich.console import Console
+from rich.markup import escape
 
 from audiobatch.cli.commands import app
 from audiobatch.errors import (
@@ -17,6 +18,7 @@ from audiobatch.errors import (
     ConfigError,
     ManifestError,
     NotFoundError,
+    ScheduleError,
 )
 
 INVALID_INPUT = 2
@@ -31,11 +33,11 @@ def main() -> None:
         for problem in exc.problems:
             err.print(f"  {problem}", highlight=False, markup=False)
         sys.exit(INVALID_INPUT)
-    except (ConfigError, NotFoundError) as exc:
-        err.print(f"[red]error:[/] {exc}", highlight=False)
+    except (ConfigError, NotFoundError, ScheduleError) as exc:
+        err.print(f"[red]error:[/] {escape(str(exc))}", highlight=False)
         sys.exit(INVALID_INPUT)
     except AudiobatchError as exc:
-        err.print(f"[red]error:[/] {exc}", highlight=False)
+        err.print(f"[red]error:[/] {escape(str(exc))}", highlight=False)
         sys.exit(1)
     except click.exceptions.Abort:
         err.print("aborted")

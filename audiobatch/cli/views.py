@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import sys
+from datetime import datetime
 from typing import Any
 
 from rich.console import Console
@@ -9,6 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from audiobatch.db.submit import SubmittedBatch
+from audiobatch.scheduler.cron import parse_zone
 
 STATUS_STYLES = {
     "succeeded": "green",
@@ -19,6 +23,10 @@ STATUS_STYLES = {
     "paused": "magenta",
     "cancelled": "dim",
 }
+
+
+def print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2) + "\n")
 
 
 def _styled(status: str) -> str:
@@ -50,6 +58,8 @@ def print_batch(console: Console, report: dict[str, Any]) -> None:
     )
     if report.get("reason"):
         console.print(f"  reason: {report['reason']}", markup=False, highlight=False)
+    if report.get("schedule"):
+        console.print(f"  schedule: {report['schedule']}", markup=False, highlight=False)
     print_jobs(console, report["jobs"])
 
 
@@ -98,3 +108,38 @@ def print_submitted(console: Console, batch: SubmittedBatch) -> None:
     else:
         line = f"submitted {what}"
     console.print(line, markup=False, soft_wrap=True)
+
+
+def local_time(iso: str, timezone: str) -> str:
+    """An ISO instant as the wall time of ``timezone``: ``2026-03-29 03:00 CEST``."""
+    return (
+        datetime.fromisoformat(iso).astimezone(parse_zone(timezone)).strftime("%Y-%m-%d %H:%M %Z")
+    )
+
+
+def print_schedules(console: Console, rows: list[dict[str, Any]]) -> None:
+    if not rows:
+        console.print(
+            "no schedules yet: `audiobatch schedule add NAME --cron EXPR --manifest FILE`"
+        )
+        return
+    table = Table("schedule", "cron", "next run", "last run", "last batch", "policies")
+    for row in rows:
+        zone = row["timezone"]
+        last, batch = row["last_run"], row["last_batch"]
+        last_text = "never"
+        if last is not None:
+            last_text = f"{local_time(last['slot'], zone)} {_styled(last['outcome'])}"
+            if last["reason"]:
+                last_text += f"\n{escape(last['reason'])}"
+        budget = row["character_budget"]
+        table.add_row(
+            escape(row["name"]),
+            f"{escape(row['cron'])}\n{zone}",
+            local_time(row["next_run"], zone) if row["next_run"] else "[magenta]paused[/]",
+            last_text,
+            f"{escape(batch['name'])} {_styled(batch['status'])}" if batch else "none",
+            f"overlap {row['overlap']}, catch-up {row['catch_up']}"
+            + (f", budget {budget} chars" if budget else ""),
+        )
+    console.print(table)

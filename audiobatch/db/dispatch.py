@@ -1,10 +1,11 @@
 """The dispatcher tick: brings SQL and the broker back in step.
 
-It re-queues retries whose wait is over and jobs whose worker lost its lease, publishes a
-wake-up for every queued job that has none (never published, or published so long ago that the
-message was likely lost), ends batches whose last job's worker died before it could, and writes the
-``results.json`` an unreachable store kept from being written at a batch's end. Running it
-twice at once is harmless: duplicate wake-ups lose their claim, a batch ends in one transaction.
+It re-queues retries whose wait is over and jobs whose worker lost its lease, pauses batches that
+have spent their character budget, publishes a wake-up for every queued job that has none (never
+published, or published so long ago that the message was likely lost), ends batches whose last
+job's worker died before it could, and writes the ``results.json`` an unreachable store kept from
+being written at a batch's end. Running it twice at once is harmless: duplicate wake-ups lose
+their claim, a batch ends in one transaction.
 """
 
 from __future__ import annotations
@@ -17,7 +18,12 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, exists, or_, select, update
 from sqlalchemy.orm import Session
 
-from audiobatch.db.jobs import QUEUED_UNLESS_BATCH_PAUSED, end_batch_if_done, fail_dependants
+from audiobatch.db.jobs import (
+    QUEUED_UNLESS_BATCH_PAUSED,
+    end_batch_if_done,
+    fail_dependants,
+    pause_over_budget,
+)
 from audiobatch.db.models import (
     TERMINAL_BATCH_STATUSES,
     TERMINAL_JOB_STATUSES,
@@ -44,6 +50,7 @@ class TickResult:
     leases_expired: int
     published: int
     batches_ended: int
+    budgets_reached: int = 0
 
 
 def tick(
@@ -60,6 +67,9 @@ def tick(
     with session_scope(database_url) as session:
         retries = requeue_due_retries(session, now)
         expired = requeue_expired_leases(session, now, max_lost_leases)
+        # workers check the budget as they record attempts; two finishing together may each
+        # miss the other's spend
+        over_budget = pause_over_budget(session)
         finished = batches_with_every_job_ended(session)
         unreported = batches_without_results(session)
     published = publish_queued(database_url, publish, now, republish_after_s, empty_queues)
@@ -67,7 +77,11 @@ def tick(
     for batch_id in unreported:
         report_batch(database_url, storage, batch_id, now)
     return TickResult(
-        retries_due=retries, leases_expired=expired, published=published, batches_ended=ended
+        retries_due=retries,
+        leases_expired=expired,
+        published=published,
+        batches_ended=ended,
+        budgets_reached=over_budget,
     )
 
 

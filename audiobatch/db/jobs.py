@@ -46,6 +46,7 @@ class Claim:
     spec: dict[str, object]
     attempts: int
     fresh: bool  # the batch asked for new generations: no reuse of earlier outputs
+    character_budget: int | None = None  # the batch pauses once its attempts have spent it
 
 
 class StoredArtifact(NamedTuple):
@@ -82,7 +83,9 @@ _CLAIM = (
     )
     .returning(Job.batch_id, Job.key, Job.kind, Job.spec, Job.attempts)
 )
-_BATCH_OF = select(Batch.name, Batch.status, Batch.fresh).where(Batch.id == bindparam("batch"))
+_BATCH_OF = select(Batch.name, Batch.status, Batch.fresh, Batch.character_budget).where(
+    Batch.id == bindparam("batch")
+)
 _START_BATCH = (
     update(Batch)
     .where(Batch.id == bindparam("batch"), Batch.status == BatchStatus.QUEUED)
@@ -157,7 +160,7 @@ def claim(
     ).one_or_none()
     if row is None:
         return None
-    batch_name, batch_status, fresh = db.execute(_BATCH_OF, {"batch": row.batch_id}).one()
+    batch_name, batch_status, fresh, budget = db.execute(_BATCH_OF, {"batch": row.batch_id}).one()
     if batch_status is BatchStatus.QUEUED:
         db.execute(_START_BATCH, {"batch": row.batch_id})
     return Claim(
@@ -169,6 +172,7 @@ def claim(
         spec=row.spec,
         attempts=row.attempts,
         fresh=fresh,
+        character_budget=budget,
     )
 
 
@@ -324,7 +328,13 @@ def pause_for_account(
     more requests would only be refused again, and failing the jobs would burn them.
     """
     _park(session, job_id, worker, JobStatus.PAUSED, reason, error_code)
-    active = select(Batch.id).where(Batch.status.in_(_ACTIVE_BATCH))
+    return _pause_batches(session, reason)
+
+
+def _pause_batches(session: Session, reason: str, *only: ColumnElement[bool]) -> int:
+    """Pause the active batches (``only`` some): their jobs not yet run wait as ``paused`` for
+    ``resume``; jobs running now finish. How many batches were paused."""
+    active = select(Batch.id).where(Batch.status.in_(_ACTIVE_BATCH), *only)
     session.execute(
         update(Job)
         .where(Job.status.in_(_WAITING_TO_RUN), Job.batch_id.in_(active))
@@ -334,11 +344,42 @@ def pause_for_account(
         rows_affected(
             session.execute(
                 update(Batch)
-                .where(Batch.status.in_(_ACTIVE_BATCH))
+                .where(Batch.status.in_(_ACTIVE_BATCH), *only)
                 .values(status=BatchStatus.PAUSED, status_reason=f"paused: {reason}")
             )
         )
     )
+
+
+CHARACTERS_SPENT = (
+    select(func.coalesce(func.sum(Attempt.character_cost), 0))
+    .join(Job, Job.id == Attempt.job_id)
+    .where(Job.batch_id == Batch.id)
+    .correlate(Batch)
+    .scalar_subquery()
+)
+"""The characters the API charged for a batch's jobs, over every attempt (in a query of Batch)."""
+
+
+def pause_over_budget(session: Session, batch_id: str | None = None) -> int:
+    """Pause the active batches (``batch_id``, or any) that have spent their character budget;
+    how many were paused. Jobs already sent to the API finish, so a batch may end a little over
+    its budget, by what was in flight when the budget was reached."""
+    over = select(Batch.id, Batch.name, Batch.character_budget, CHARACTERS_SPENT).where(
+        Batch.character_budget.is_not(None),
+        Batch.status.in_(_ACTIVE_BATCH),
+        Batch.character_budget <= CHARACTERS_SPENT,
+    )
+    if batch_id is not None:
+        over = over.where(Batch.id == batch_id)
+    paused = 0
+    for over_id, name, budget, spent in session.execute(over).all():
+        reason = (
+            f"character budget reached: {spent} of {budget} characters spent; "
+            f"`audiobatch resume {over_id}` goes on without the budget ({name})"
+        )
+        paused += _pause_batches(session, reason, Batch.id == over_id)
+    return paused
 
 
 def fail(

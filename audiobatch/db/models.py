@@ -105,8 +105,67 @@ class Base(DeclarativeBase):
     type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON()}  # noqa: RUF012
 
 
+class OverlapPolicy(enum.StrEnum):
+    """What a slot does while the schedule's previous batch has not ended."""
+
+    SKIP = "skip"  # the slot is recorded as skipped
+    ALLOW = "allow"  # a new batch runs beside the old one
+
+
+class CatchUpPolicy(enum.StrEnum):
+    """What a scheduler that was not running at a slot does when it starts."""
+
+    SKIP = "skip"  # missed slots are recorded as skipped
+    LATEST = "latest"  # the latest missed slot runs, once
+
+
+class FiringOutcome(enum.StrEnum):
+    FIRED = "fired"  # a batch was created
+    SKIPPED = "skipped"  # by the overlap or the catch-up policy
+    FAILED = "failed"  # the manifest was missing or invalid
+
+
+class Schedule(Base):
+    """A manifest rendered at every slot of a cron expression in a time zone."""
+
+    __tablename__ = "schedules"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    cron: Mapped[str] = mapped_column(String(200))
+    timezone: Mapped[str] = mapped_column(String(64))
+    # an absolute path or an s3:// URI; for a stored manifest, the file it was read from
+    manifest: Mapped[str] = mapped_column(Text)
+    manifest_text: Mapped[str | None] = mapped_column(Text)  # stored with the schedule
+    enabled: Mapped[bool] = mapped_column(default=True)
+    overlap: Mapped[OverlapPolicy] = mapped_column(_enum(OverlapPolicy, "overlap_policy"))
+    catch_up: Mapped[CatchUpPolicy] = mapped_column(_enum(CatchUpPolicy, "catch_up_policy"))
+    character_budget: Mapped[int | None]  # per run; the batch pauses when it is spent
+    next_slot_at: Mapped[datetime] = mapped_column(index=True)  # the first slot not yet handled
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ScheduleFiring(Base):
+    """What became of one slot of a schedule (or of one ``schedule run``)."""
+
+    __tablename__ = "schedule_firings"
+    __table_args__ = (UniqueConstraint("schedule_id", "slot_at"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    schedule_id: Mapped[int] = mapped_column(ForeignKey("schedules.id", ondelete="CASCADE"))
+    slot_at: Mapped[datetime]
+    fired_at: Mapped[datetime]
+    outcome: Mapped[FiringOutcome] = mapped_column(_enum(FiringOutcome, "firing_outcome"))
+    reason: Mapped[str | None] = mapped_column(Text)
+    batch_id: Mapped[str | None] = mapped_column(ForeignKey("batches.id", ondelete="SET NULL"))
+
+
 class Batch(Base):
     __tablename__ = "batches"
+    # one batch per slot of a schedule, whichever scheduler fires it
+    __table_args__ = (
+        Index("ix_batches_schedule_id_slot_at", "schedule_id", "slot_at", unique=True),
+    )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     name: Mapped[str] = mapped_column(String(200), index=True)
@@ -118,8 +177,12 @@ class Batch(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     finished_at: Mapped[datetime | None]
     results_at: Mapped[datetime | None]  # when results.json was written for the batch's end
+    schedule_id: Mapped[int | None] = mapped_column(ForeignKey("schedules.id", ondelete="SET NULL"))
+    slot_at: Mapped[datetime | None]  # the schedule's slot this batch renders
+    character_budget: Mapped[int | None]  # characters it may spend before it pauses
 
     jobs: Mapped[list[Job]] = relationship(back_populates="batch", order_by="Job.id")
+    schedule: Mapped[Schedule | None] = relationship()
 
 
 class Job(Base):

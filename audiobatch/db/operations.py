@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, aliased
 
+from audiobatch.db.jobs import CHARACTERS_SPENT
 from audiobatch.db.models import (
     TERMINAL_BATCH_STATUSES,
     Batch,
@@ -77,7 +78,12 @@ def cancel(session: Session, batch: Batch, now: datetime, *, abandon: bool = Fal
 
 
 def resume(session: Session, batch: Batch) -> int:
-    """Queue the paused jobs of a paused batch again."""
+    """Queue the paused jobs of a paused batch again; a batch that has spent its character
+    budget goes on without it (it would pause again at once)."""
+    if batch.character_budget is not None:
+        spent = session.scalar(select(CHARACTERS_SPENT).where(Batch.id == batch.id)) or 0
+        if spent >= batch.character_budget:
+            batch.character_budget = None
     resumed = rows_affected(
         session.execute(
             update(Job)

@@ -39,7 +39,8 @@ def job_counts(session: Session, batch_id: str) -> dict[str, int]:
 
 
 def batch_summary(session: Session, batch: Batch) -> dict[str, Any]:
-    """A batch without its jobs: id, name, status, counts, times."""
+    """A batch without its jobs: id, name, status, counts, times, and the schedule and slot it
+    was fired for."""
     return {
         "id": batch.id,
         "name": batch.name,
@@ -49,6 +50,8 @@ def batch_summary(session: Session, batch: Batch) -> dict[str, Any]:
         "created_at": batch.created_at.isoformat(),
         "finished_at": batch.finished_at.isoformat() if batch.finished_at else None,
         "counts": job_counts(session, batch.id),
+        "schedule": batch.schedule.name if batch.schedule else None,  # the schedule that fired it
+        "slot": batch.slot_at.isoformat() if batch.slot_at else None,
     }
 
 

@@ -41,6 +41,16 @@ def lock_manifests(session: Session, manifests: Sequence[Manifest]) -> None:
         session.execute(select(func.pg_advisory_xact_lock(key)))
 
 
+@dataclass(frozen=True)
+class ScheduledRun:
+    """What a batch fired by a schedule carries: the slot it renders (one batch per slot) and
+    the characters it may spend before it pauses."""
+
+    schedule_id: int
+    slot_at: datetime
+    character_budget: int | None = None
+
+
 def active_batch_of(session: Session, manifest: Manifest) -> SubmittedBatch | None:
     """The newest batch of this very manifest (same name, same resolved jobs) that has not ended;
     call :func:`lock_manifests` first in the same transaction."""
@@ -64,10 +74,16 @@ def new_batch_id() -> str:
 
 
 def insert_batch(
-    session: Session, manifest: Manifest, now: datetime, *, fresh: bool = False
+    session: Session,
+    manifest: Manifest,
+    now: datetime,
+    *,
+    fresh: bool = False,
+    scheduled: ScheduledRun | None = None,
 ) -> SubmittedBatch:
     """Insert one manifest as a batch; jobs without dependencies start ``queued``, others
-    ``pending``. A ``fresh`` batch never reuses the outputs of identical earlier requests."""
+    ``pending``. A ``fresh`` batch never reuses the outputs of identical earlier requests; a
+    ``scheduled`` one renders a schedule's slot."""
     batch_id = new_batch_id()
     session.add(
         Batch(
@@ -78,6 +94,9 @@ def insert_batch(
             source=manifest.source,
             fresh=fresh,
             created_at=now,
+            schedule_id=scheduled.schedule_id if scheduled else None,
+            slot_at=scheduled.slot_at if scheduled else None,
+            character_budget=scheduled.character_budget if scheduled else None,
         )
     )
     session.flush()

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from audiobatch.errors import ManifestError, Problem
-from audiobatch.manifest.readers import read_document
+from audiobatch.manifest.readers import Document, parse_document, read_document
 from audiobatch.manifest.schema import Manifest
 from audiobatch.manifest.validate import default_problems, validate_document, voice_problems
 
@@ -53,12 +53,8 @@ def load_manifests(
 
     manifests: list[Manifest] = []
     for path in paths:
-        doc = read_document(Path(path), batch)
-        if isinstance(doc, list):
-            problems += doc
-            continue
-        result = validate_document(
-            doc, voices=flag_voices, defaults=flag_defaults, check_files=check_files
+        result = _validated(
+            read_document(Path(path), batch), flag_voices, flag_defaults, check_files
         )
         if isinstance(result, list):
             problems += result
@@ -67,6 +63,27 @@ def load_manifests(
     if problems:
         raise ManifestError(problems)
     return manifests
+
+
+def load_manifest_bytes(raw: bytes, *, file: str, base_dir: Path) -> Manifest:
+    """Validate a manifest held in memory (read from S3, or stored with a schedule): ``file``
+    names it in problems and its extension the format; relative source paths are read from
+    ``base_dir``. Raises :class:`ManifestError` with every problem found."""
+    result = _validated(parse_document(raw, file=file, base_dir=base_dir), {}, {}, True)
+    if isinstance(result, list):
+        raise ManifestError(result)
+    return result
+
+
+def _validated(
+    doc: Document | list[Problem],
+    voices: Mapping[str, str],
+    defaults: Mapping[str, Any],
+    check_files: bool,
+) -> Manifest | list[Problem]:
+    if isinstance(doc, list):
+        return doc
+    return validate_document(doc, voices=voices, defaults=defaults, check_files=check_files)
 
 
 def _key(section: str, key: object) -> str:

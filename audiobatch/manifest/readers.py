@@ -45,18 +45,33 @@ Reader = Callable[[str, Path, str, str | None], "Document | list[Problem]"]
 
 def read_document(path: Path, batch: str | None) -> Document | list[Problem]:
     """Read one manifest file, choosing the format by its extension."""
-    file = str(path)
-    reader = READERS.get(path.suffix.lower())
-    if reader is None:
-        known = ", ".join(sorted(READERS))
-        return [Problem(file, None, "", f"unknown manifest format {path.suffix!r}; use {known}")]
+    if path.suffix.lower() not in READERS:
+        return [_unknown_format(str(path))]
     try:
-        text = path.read_bytes().decode("utf-8-sig")
+        raw = path.read_bytes()
     except OSError as exc:
-        return [Problem(file, None, "", f"cannot read the file: {exc.strerror or exc}")]
+        return [Problem(str(path), None, "", f"cannot read the file: {exc.strerror or exc}")]
+    return parse_document(raw, file=str(path), base_dir=path.absolute().parent, batch=batch)
+
+
+def parse_document(
+    raw: bytes, *, file: str, base_dir: Path, batch: str | None = None
+) -> Document | list[Problem]:
+    """Parse a manifest's bytes, read from ``file`` (a path or a URI whose extension names the
+    format); relative source paths are read from ``base_dir``."""
+    reader = READERS.get(Path(file).suffix.lower())
+    if reader is None:
+        return [_unknown_format(file)]
+    try:
+        text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         return [Problem(file, None, "", f"not UTF-8 text (byte {exc.start})")]
-    return reader(file, path.absolute().parent, text, batch)
+    return reader(file, base_dir, text, batch)
+
+
+def _unknown_format(file: str) -> Problem:
+    suffix, known = Path(file).suffix, ", ".join(sorted(READERS))
+    return Problem(file, None, "", f"unknown manifest format {suffix!r}; use {known}")
 
 
 def read_yaml(

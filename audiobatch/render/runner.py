@@ -135,7 +135,7 @@ def _render_claimed(rt: Runtime, claim: jobs.Claim, spool: AnswerSpool) -> bool:
     def record_success(session: Session) -> jobs.Finish:
         if cached_from is None:
             attempt = _attempt(rt, claim, ctx, started_at, started, "succeeded", None)
-            jobs.record_attempt(session, attempt)
+            _record_attempt(session, claim, attempt)
         return jobs.succeed(
             session, claim, rt.worker, ctx.outputs, rt.clock(), request, cached_from
         )
@@ -226,7 +226,7 @@ def _on_error(
     def record_failure(session: Session) -> jobs.Finish | None:
         outcome = "retry" if decision.retry else "failed"
         attempt = _attempt(rt, claim, ctx, started_at, started, outcome, error)
-        jobs.record_attempt(session, attempt, counted=uses_attempt(error))
+        _record_attempt(session, claim, attempt, counted=uses_attempt(error))
         if not decision.retry:
             return jobs.fail(session, claim, rt.worker, message, code, now)
         due = now + timedelta(seconds=decision.delay_s)
@@ -264,7 +264,7 @@ def _pause_for_account(
 
     def record_pause(session: Session) -> int:
         attempt = _attempt(rt, claim, ctx, started_at, started, "paused", error)
-        jobs.record_attempt(session, attempt, counted=False)
+        _record_attempt(session, claim, attempt, counted=False)
         return jobs.pause_for_account(session, claim.job_id, rt.worker, reason, error.code)
 
     paused = patiently(rt.database_url, record_pause)
@@ -289,9 +289,20 @@ def _record(
     error: AudiobatchError | None,
 ) -> None:
     def record(session: Session) -> None:
-        jobs.record_attempt(session, _attempt(rt, claim, ctx, started_at, started, outcome, error))
+        _record_attempt(
+            session, claim, _attempt(rt, claim, ctx, started_at, started, outcome, error)
+        )
 
     patiently(rt.database_url, record)
+
+
+def _record_attempt(
+    session: Session, claim: jobs.Claim, attempt: Attempt, *, counted: bool = True
+) -> None:
+    """Store the attempt; one that cost characters may spend the batch's budget and pause it."""
+    jobs.record_attempt(session, attempt, counted=counted)
+    if claim.character_budget is not None and attempt.character_cost:
+        jobs.pause_over_budget(session, claim.batch_id)
 
 
 def _attempt(

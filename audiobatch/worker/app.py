@@ -1,4 +1,5 @@
-"""The Celery app: one queue per job family plus ``control`` for the dispatcher tick.
+"""The Celery app: one queue per job family plus ``control`` for the dispatcher tick, the firing
+of schedules and housekeeping, which beat sends.
 
 The broker only carries wake-ups ("render job N"); SQL holds the truth. Tasks are acked late and
 idempotent (a claim only one worker can win), so any redelivery is harmless.
@@ -27,8 +28,10 @@ JOB_QUEUES = tuple(queue for queue in QUEUES if queue != CONTROL_QUEUE)
 RENDER_TASK = "audiobatch.render"
 DISPATCH_TASK = "audiobatch.dispatch"
 HOUSEKEEPING_TASK = "audiobatch.housekeeping"
+SCHEDULES_TASK = "audiobatch.fire_schedules"
 DISPATCH_INTERVAL_S = 0.5  # how soon a retry whose wait is over is queued again
 HOUSEKEEPING_INTERVAL_S = 600.0
+SCHEDULES_INTERVAL_S = 15.0  # how late after its time a schedule's slot may fire
 
 
 def create_celery(settings: Settings) -> Celery:
@@ -51,6 +54,11 @@ def create_celery(settings: Settings) -> Celery:
                 "task": DISPATCH_TASK,
                 "schedule": DISPATCH_INTERVAL_S,
                 "options": {"queue": CONTROL_QUEUE, "expires": DISPATCH_INTERVAL_S * 5},
+            },
+            "schedules": {
+                "task": SCHEDULES_TASK,
+                "schedule": SCHEDULES_INTERVAL_S,
+                "options": {"queue": CONTROL_QUEUE, "expires": SCHEDULES_INTERVAL_S},
             },
             "housekeeping": {
                 "task": HOUSEKEEPING_TASK,

@@ -82,13 +82,14 @@ def start_ticker(settings: Settings, app: Celery) -> threading.Thread:
 
 
 def run_beat(settings: Settings, *, loglevel: str) -> None:
-    """Run Celery beat, which sends the dispatcher tick to the control queue."""
+    """Run Celery beat, which sends the dispatcher tick, the firing of schedules and
+    housekeeping to the control queue.
+
+    Beat keeps its own state in memory (no ``celerybeat-schedule`` file): every entry is an
+    interval, and what schedules have fired is kept in SQL. So any number of schedulers may
+    run, on one machine or several: a tick sent twice is harmless and a slot fires once.
+    """
     logging.basicConfig(
         level=loglevel.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    app = create_celery(settings)
-    settings.home.mkdir(parents=True, exist_ok=True)
-    app.Beat(
-        loglevel=loglevel,
-        schedule=str((settings.home / "celerybeat-schedule").resolve()),
-    ).run()
+    create_celery(settings).Beat(loglevel=loglevel, scheduler="celery.beat:Scheduler").run()

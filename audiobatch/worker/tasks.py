@@ -1,4 +1,5 @@
-"""Celery tasks: thin shells around :func:`run_job` and the dispatcher tick."""
+"""Celery tasks: thin shells around :func:`run_job`, the dispatcher tick, the firing of
+schedules and housekeeping."""
 
 from __future__ import annotations
 
@@ -10,8 +11,16 @@ from celery import Celery
 from celery.signals import worker_shutting_down
 
 from audiobatch.config import Settings
+from audiobatch.db.models import utcnow
 from audiobatch.render.runner import Runtime, run_job
-from audiobatch.worker.app import DISPATCH_TASK, HOUSEKEEPING_TASK, RENDER_TASK, publisher
+from audiobatch.scheduler.firing import fire_due
+from audiobatch.worker.app import (
+    DISPATCH_TASK,
+    HOUSEKEEPING_TASK,
+    RENDER_TASK,
+    SCHEDULES_TASK,
+    publisher,
+)
 from audiobatch.worker.runtime import build_dispatcher, build_housekeeper, build_runtime
 from audiobatch.worker.shutdown import begin_stop
 
@@ -19,8 +28,8 @@ log = logging.getLogger(__name__)
 
 
 def register_tasks(app: Celery, settings: Settings) -> None:
-    """Register the render and dispatch tasks and the graceful stop; resources are built per
-    process on first use."""
+    """Register the render, dispatch, schedule and housekeeping tasks and the graceful stop;
+    resources are built per process on first use."""
     runtimes: dict[int, Runtime] = {}
     publish = publisher(app)
     dispatcher = build_dispatcher(settings, app)
@@ -51,6 +60,11 @@ def register_tasks(app: Celery, settings: Settings) -> None:
     @app.task(name=DISPATCH_TASK, ignore_result=True)  # type: ignore[untyped-decorator]
     def dispatch() -> None:
         dispatcher()
+
+    @app.task(name=SCHEDULES_TASK, ignore_result=True)  # type: ignore[untyped-decorator]
+    def fire_schedules() -> None:
+        url = settings.resolved_database_url
+        fire_due(url, publish, utcnow(), republish_after_s=settings.republish_after_s)
 
     @app.task(name=HOUSEKEEPING_TASK, ignore_result=True)  # type: ignore[untyped-decorator]
     def housekeeping() -> None:

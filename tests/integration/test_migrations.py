@@ -35,3 +35,29 @@ def test_a_server_database_without_migrations_is_refused_with_the_fix(postgres_u
 def test_the_embedded_database_is_migrated_on_the_fly(sqlite_url: str) -> None:
     ensure_schema(sqlite_url, embedded=True)
     assert "jobs" in inspect(get_engine(sqlite_url)).get_table_names()
+
+
+def test_a_migration_that_rebuilds_a_table_on_sqlite_keeps_the_rows_referring_to_it(
+    sqlite_url: str,
+) -> None:
+    from sqlalchemy import text
+
+    upgrade(sqlite_url, "0003")  # 0005 rebuilds batches, which jobs refer to (ON DELETE CASCADE)
+    with get_engine(sqlite_url).begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO batches (id, name, status, manifest_sha256, source, created_at) "
+                "VALUES ('b1', 'old', 'succeeded', 'x', 'old.yaml', '2026-01-01 00:00:00')"
+            )
+        )
+        connection.execute(
+            text(
+                "INSERT INTO jobs (batch_id, key, kind, queue, spec, status, attempts, created_at) "
+                "VALUES ('b1', 'j1', 'dialogue', 'dialogue', '{}', 'succeeded', 1, "
+                "'2026-01-01 00:00:00')"
+            )
+        )
+    upgrade(sqlite_url)
+    with get_engine(sqlite_url).connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM jobs")).scalar() == 1
+        assert connection.execute(text("PRAGMA foreign_keys")).scalar() == 1

@@ -1,0 +1,72 @@
+"""Where a schedule's manifest comes from: a file, an ``s3://`` URI, or its text stored with the
+schedule. It is read anew at every firing, so the file or object may change between nights."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from audiobatch.db.models import Schedule
+from audiobatch.errors import ScheduleError
+from audiobatch.manifest import Manifest, load_manifests
+from audiobatch.manifest.loaders import load_manifest_bytes
+from audiobatch.scheduler.cron import parse_zone
+from audiobatch.storage import open_storage
+
+
+@dataclass(frozen=True)
+class ManifestSource:
+    """A manifest location as a schedule keeps it: an absolute path or an ``s3://`` URI, and
+    the text when it is stored with the schedule."""
+
+    location: str
+    text: str | None = None
+
+
+def manifest_source(given: str, *, store: bool) -> ManifestSource:
+    """Check where ``schedule add`` was told the manifest is. A local file that exists now is
+    validated now (with ``store``, it must exist, and its text is kept); an S3 object is read
+    only when the schedule fires."""
+    if given.startswith("s3://"):
+        bucket, _, key = given.removeprefix("s3://").partition("/")
+        if not bucket or not key or key.endswith("/"):
+            raise ScheduleError(f"manifest URI {given!r} must name an object: s3://bucket/key.yaml")
+        if store:
+            raise ScheduleError(
+                "--store keeps a local file's text; an s3:// manifest is read at firing"
+            )
+        return ManifestSource(given)
+    if "://" in given:
+        raise ScheduleError(f"manifest {given!r}: give a file path or an s3://bucket/key URI")
+    path = Path(given).absolute()
+    if store or path.exists():
+        load_manifests([path])  # ManifestError with every problem
+    if store:
+        return ManifestSource(str(path), path.read_text(encoding="utf-8-sig"))
+    return ManifestSource(str(path))
+
+
+def scheduled_manifest(schedule: Schedule, slot_at: datetime) -> Manifest:
+    """The schedule's manifest as it reads now, its batch named after the slot's local date
+    (``news-2026-03-29``).
+
+    Raises :class:`~audiobatch.errors.ManifestError` for an invalid manifest,
+    :class:`~audiobatch.errors.NotFoundError` or a storage error for a missing or unreadable one.
+    """
+    manifest = _load(schedule)
+    day = slot_at.astimezone(parse_zone(schedule.timezone)).date().isoformat()
+    return Manifest.build(f"{manifest.batch}-{day}", manifest.jobs, manifest.source)
+
+
+def _load(schedule: Schedule) -> Manifest:
+    location = schedule.manifest
+    if schedule.manifest_text is not None:
+        raw, base_dir = schedule.manifest_text.encode(), Path(location).parent
+        return load_manifest_bytes(raw, file=location, base_dir=base_dir)
+    if location.startswith("s3://"):
+        bucket, _, key = location.removeprefix("s3://").partition("/")
+        raw = b"".join(open_storage(f"s3://{bucket}").read(key))
+        return load_manifest_bytes(raw, file=location, base_dir=Path.cwd())
+    [manifest] = load_manifests([Path(location)])
+    return manifest
