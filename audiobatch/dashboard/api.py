@@ -50,9 +50,11 @@ def batches(session: SessionDep, flt: BatchFilterDep, paging: PagingDep) -> dict
 
 
 @router.get("/batches/{batch}", response_model=BatchDetail, tags=["batches"])
-def batch(batch: str, session: SessionDep) -> dict[str, Any]:
-    """One batch (by id, id prefix or name): counts, progress, ETA, characters spent, outputs."""
-    return batch_progress(session, find_batch(session, batch), utcnow())
+def batch(batch: str, session: SessionDep, state: StateDep) -> dict[str, Any]:
+    """One batch (by id, id prefix or name): counts, progress, ETA, characters spent and outputs
+    stored (these two as summed at ``usage_as_of``, at most a few seconds ago)."""
+    found = find_batch(session, batch)
+    return batch_progress(session, found, utcnow(), state.usage.of(found.id))
 
 
 @router.get("/batches/{batch}/jobs", response_model=JobPage, tags=["jobs"])

@@ -50,6 +50,7 @@ class BatchDetail(BatchSummary):
     characters: int  # charged by the API over every attempt
     character_budget: int | None
     outputs: OutputTotals
+    usage_as_of: str  # when characters and outputs were summed
 
 
 class JobRow(BaseModel):

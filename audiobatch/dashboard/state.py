@@ -12,6 +12,7 @@ from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from audiobatch.config import Settings
+from audiobatch.dashboard.usage import UsageCache
 from audiobatch.db.dispatch import Publish
 from audiobatch.db.session import session_scope
 from audiobatch.storage import Storage, open_storage
@@ -38,6 +39,10 @@ class DashboardState:
         from audiobatch.worker.app import create_celery
 
         return create_celery(self.settings)
+
+    @cached_property
+    def usage(self) -> UsageCache:
+        return UsageCache(self.database_url)
 
     @cached_property
     def registry(self) -> CollectorRegistry:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,8 +14,9 @@ from sqlalchemy import select
 
 from audiobatch.config import Settings
 from audiobatch.dashboard.app import create_app
+from audiobatch.dashboard.usage import UsageCache
 from audiobatch.db.migrate import upgrade
-from audiobatch.db.models import Batch, BatchStatus, Job, JobStatus, utcnow
+from audiobatch.db.models import Attempt, Batch, BatchStatus, Job, JobStatus, utcnow
 from audiobatch.db.session import session_scope
 from audiobatch.storage.local import LocalStorage
 from tests.dashboard_seed import HOST, HOSTILE, Seeded, seed
@@ -401,3 +403,22 @@ def test_the_limiter_and_the_queues_are_shown(stack: Stack) -> None:
     assert [p["pool"] for p in state["pools"]] == ["general", "music"]
     assert state["key_hash"] and API_KEY not in str(state)
     assert set(state["queues"]) >= {"dialogue", "music"}
+
+
+def test_usage_is_shown_as_last_summed_and_summed_again_once_old(stack: Stack) -> None:
+    done, cache = stack.seeded.done, UsageCache(stack.url, max_age_s=0.0)
+    assert cache.of(done).characters == 240
+    with session_scope(stack.url) as session:
+        job_id = stack.seeded.jobs[f"{done}/intro"]
+        at = utcnow()
+        session.add(
+            Attempt(
+                job_id=job_id, number=2, worker="t", started_at=at, finished_at=at,
+                outcome="succeeded", http_status=200, latency_ms=1, character_cost=10,
+            )
+        )  # fmt: skip
+    assert cache.of(done).characters == 240  # the last sum, while a new one is made
+    deadline = time.monotonic() + 10
+    while cache.of(done).characters != 250:
+        assert time.monotonic() < deadline, "the usage was not summed again"
+        time.sleep(0.05)
