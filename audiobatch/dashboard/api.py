@@ -54,7 +54,7 @@ def batch(batch: str, session: SessionDep, state: StateDep) -> dict[str, Any]:
     """One batch (by id, id prefix or name): counts, progress, ETA, characters spent and outputs
     stored (these two as summed at ``usage_as_of``, at most a few seconds ago)."""
     found = find_batch(session, batch)
-    return batch_progress(session, found, utcnow(), state.usage.of(found.id))
+    return batch_progress(session, found, utcnow(), state.usage.of(session, found.id))
 
 
 @router.get("/batches/{batch}/jobs", response_model=JobPage, tags=["jobs"])

@@ -9,8 +9,9 @@ from urllib.parse import quote
 from fastapi import APIRouter
 from fastapi.responses import FileResponse, RedirectResponse, Response, StreamingResponse
 
-from audiobatch.dashboard.state import SessionDep, StateDep
+from audiobatch.dashboard.state import StateDep
 from audiobatch.db.listings import find_output
+from audiobatch.db.session import session_scope
 from audiobatch.errors import NotFoundError
 
 router = APIRouter(tags=["outputs"])
@@ -26,11 +27,10 @@ def output_url(batch_id: str, job_key: str, name: str) -> str:
     response_class=Response,
     responses={307: {"description": "Redirect to a presigned URL (S3)"}},
 )
-def download(
-    batch_id: str, job_key: str, name: str, session: SessionDep, state: StateDep
-) -> Response:
+def download(batch_id: str, job_key: str, name: str, state: StateDep) -> Response:
     """One output of one of the batch's jobs."""
-    batch, artifact = find_output(session, batch_id, job_key, name)
+    with session_scope(state.database_url) as session:  # not held while the bytes are sent
+        batch, artifact = find_output(session, batch_id, job_key, name)
     if not artifact.key.startswith(f"{batch.name}/{batch.id}/"):
         raise NotFoundError(f"{job_key}/{name} is not stored among batch {batch.id}'s outputs")
     storage = state.storage

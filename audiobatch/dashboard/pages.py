@@ -118,7 +118,7 @@ def batch_page(
     jobs = job_page(session, JobFilter(found.id, flt.statuses, flt.kinds, flt.error_codes), paging)
     return render(
         request, role, "batch.html",
-        batch=batch_progress(session, found, utcnow(), state.usage.of(found.id)), jobs=jobs, flt=flt, paging=paging,
+        batch=batch_progress(session, found, utcnow(), state.usage.of(session, found.id)), jobs=jobs, flt=flt, paging=paging,
         errors=error_codes(session, found.id), chart=chart(batch_buckets(session, found, 40)),
         ended=found.status in TERMINAL_BATCH_STATUSES,
     )  # fmt: skip

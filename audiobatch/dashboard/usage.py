@@ -14,6 +14,8 @@ import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
+from sqlalchemy.orm import Session
+
 from audiobatch.db.models import utcnow
 from audiobatch.db.progress import Usage, batch_usage
 from audiobatch.db.session import session_scope
@@ -32,29 +34,32 @@ class UsageCache:
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="usage")
 
-    def of(self, batch_id: str) -> Usage:
-        """The batch's latest usage; summed now when this process has none yet."""
+    def of(self, session: Session, batch_id: str) -> Usage:
+        """The batch's latest usage; summed now, in the caller's ``session``, when this process
+        has none yet (a second transaction would wait for the first on SQLite)."""
         with self._lock:
             latest = self._latest.get(batch_id)
             stale = latest is not None and self._age_s(latest) > self._max_age_s
             if stale and batch_id not in self._refreshing:
                 self._refreshing.add(batch_id)
                 self._pool.submit(self._refresh, batch_id)
-        return latest if latest is not None else self._sum(batch_id)
+        return (
+            latest if latest is not None else self._keep(batch_usage(session, batch_id, utcnow()))
+        )
 
     def _age_s(self, usage: Usage) -> float:
         return (utcnow() - usage.as_of).total_seconds()
 
-    def _sum(self, batch_id: str) -> Usage:
-        with session_scope(self._url) as session:
-            usage = batch_usage(session, batch_id, utcnow())
+    def _keep(self, usage: Usage) -> Usage:
         with self._lock:
-            self._latest[batch_id] = usage
+            self._latest[usage.batch_id] = usage
         return usage
 
     def _refresh(self, batch_id: str) -> None:
         try:
-            self._sum(batch_id)
+            with session_scope(self._url) as session:
+                usage = batch_usage(session, batch_id, utcnow())
+            self._keep(usage)
         except Exception:  # the last sum stays on show; the next summary asks again
             log.exception("batch %s: summing its usage failed", batch_id)
         finally:

@@ -38,6 +38,7 @@ ENDED = (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED)
 class Usage:
     """What a batch has cost and produced, as summed at ``as_of``."""
 
+    batch_id: str
     characters: int  # charged by the API, over every attempt
     output_files: int
     output_bytes: int
@@ -51,7 +52,7 @@ def batch_usage(session: Session, batch_id: str, now: datetime) -> Usage:
         .join(Job, Job.id == Artifact.job_id)
         .where(Job.batch_id == batch_id)
     ).one()
-    return Usage(characters, files, stored_bytes, now)
+    return Usage(batch_id, characters, files, stored_bytes, now)
 
 
 def batch_progress(session: Session, batch: Batch, now: datetime, usage: Usage) -> dict[str, Any]:
