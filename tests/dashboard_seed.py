@@ -35,7 +35,6 @@ class Seeded:
     broken: str = "b-broken"  # partial: one succeeded, two failed (two error classes)
     nightly: str = "b-nightly"  # running, fired by the schedule "nightly"
     jobs: dict[str, int] = field(default_factory=dict)  # "batch/job" -> database id
-    schedule_manifest: Path | None = None
 
 
 def seed(url: str, storage: Storage, folder: Path) -> Seeded:
@@ -47,7 +46,6 @@ def seed(url: str, storage: Storage, folder: Path) -> Seeded:
         "batch: nightly\njobs:\n  - id: hello\n    kind: dialogue\n"
         f"    inputs: [{{voice: {HOST}, text: Hello.}}]\n"
     )
-    seeded.schedule_manifest = manifest
     audio, _ = render([Turn(HOST, "Hello from the dashboard.")], OutputFormat.parse("mp3_22050_32"))
     with session_scope(url) as session:
         schedule = Schedule(
