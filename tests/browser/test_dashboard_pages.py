@@ -136,3 +136,30 @@ def test_with_a_token_a_viewer_reads_and_an_operator_logs_in_to_act(
     page.get_by_role("button", name="Retry 2 failed").click()
     expect(page.locator(".notice")).to_have_text("2 failed job(s) of broken queued again")
     assert status_of(guarded, guarded.seeded.broken, "late") is JobStatus.QUEUED
+
+
+def test_a_schedule_runs_now_from_the_schedules_page(page: Page, live: Live) -> None:
+    asked = accept_confirmations(page)
+    page.goto(f"{live.base}/schedules")
+    row = page.locator('tr[data-schedule="nightly"]')
+    expect(row).to_contain_text("0 2 * * *")
+    row.get_by_role("button", name="Run now").click()
+    expect(page.locator(".notice")).to_contain_text("schedule nightly: fired, batch")
+    assert asked == ["Fire nightly now?"]
+    expect(row).to_contain_text("fired")
+
+
+def test_a_manifest_uploaded_from_the_batch_list_becomes_a_batch(
+    page: Page, live: Live, tmp_path: Path
+) -> None:
+    manifest = tmp_path / "upload.yaml"
+    manifest.write_text(
+        "batch: uploaded\njobs:\n  - id: one\n    kind: dialogue\n"
+        "    inputs: [{voice: JBFqnCBsd6RMkjVDRZzb, text: One.}]\n"
+    )
+    page.goto(live.base)
+    page.locator('input[name="manifest"]').set_input_files(str(manifest))
+    page.get_by_role("button", name="Submit").click()
+    expect(page.locator(".notice")).to_contain_text("batch uploaded [")
+    expect(page.locator("h1")).to_contain_text("uploaded")
+    expect(page.locator('tr[data-job="one"] .status')).to_have_text("queued")
