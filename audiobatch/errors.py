@@ -9,6 +9,9 @@ re-raised with ``raise ... from exc``::
     ├── ManifestError               a manifest that cannot be read or validated (all problems at once)
     ├── NotFoundError               a batch, job or schedule that does not exist
     ├── ScheduleError               a schedule's cron expression, time zone or manifest cannot be used
+    ├── AccessError                 a dashboard action refused
+    │   ├── OperatorRequiredError   the dashboard's token is set and was not given
+    │   └── CrossSiteRequestError   the action was sent from another site's page
     ├── SourceError                 a job's input audio or plan is missing, unreadable or not audio
     ├── LimiterUnavailableError     the shared limiter's Redis cannot be reached: try again later
     ├── StorageError                object storage failed
@@ -67,6 +70,18 @@ class NotFoundError(AudiobatchError):
 
 class ScheduleError(AudiobatchError):
     """A schedule's cron expression, time zone, name or manifest location cannot be used."""
+
+
+class AccessError(AudiobatchError):
+    """A dashboard action was refused; reading stays open."""
+
+
+class OperatorRequiredError(AccessError):
+    """``AUDIOBATCH_DASHBOARD_TOKEN`` is set and the request did not carry it."""
+
+
+class CrossSiteRequestError(AccessError):
+    """A write action came from another site's page, or without proof that it did not."""
 
 
 class SourceError(AudiobatchError):

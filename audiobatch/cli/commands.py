@@ -13,6 +13,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from audiobatch import control
 from audiobatch.cli import views
 from audiobatch.cli.context import (
     JsonFlag,
@@ -26,9 +27,8 @@ from audiobatch.cli.context import (
 from audiobatch.cli.embedded import embedded_services
 from audiobatch.cli.progress import ticker, wait_for_batches
 from audiobatch.cli.schedules import schedule_app
-from audiobatch.db import migrate, operations
-from audiobatch.db.dispatch import end_batch, publish_queued
-from audiobatch.db.models import BatchStatus, JobStatus, utcnow
+from audiobatch.db import migrate
+from audiobatch.db.models import BatchStatus, JobStatus
 from audiobatch.db.reports import (
     batch_report,
     batch_summary,
@@ -39,7 +39,6 @@ from audiobatch.db.reports import (
 )
 from audiobatch.db.session import session_scope
 from audiobatch.emulator.fault_names import FAULTS
-from audiobatch.limiter import POOLS
 from audiobatch.manifest import load_manifests
 from audiobatch.render.families import QUEUES
 from audiobatch.storage import open_storage
@@ -216,15 +215,9 @@ def jobs(
 @app.command()
 def limiter(json_: JsonFlag = False) -> None:
     """Show the concurrency limiter: slots in use and the adaptive window, per pool."""
-    from audiobatch.worker.runtime import build_limiter
+    from audiobatch.worker.runtime import limiter_view
 
-    settings = load_settings()
-    shared = settings.resolved_redis_url is not None
-    state = {
-        "scope": "shared through Redis" if shared else "in-process (no Redis): per worker",
-        "key_hash": settings.api_key_hash,
-        "pools": [asdict(build_limiter(settings).state(pool)) for pool in POOLS],
-    }
+    state = limiter_view(load_settings())
     views.print_json(state) if json_ else views.print_limiter(out, state)
 
 
@@ -260,12 +253,14 @@ def retry(
 ) -> None:
     """Send a batch's failed jobs back to the queue."""
     settings = load_settings()
-    url = ready_database(settings)
-    with session_scope(url) as session:
-        found = find_batch(session, batch)
-        count = operations.retry_failed(session, found, job)
-    publish_queued(url, broker_publisher(settings), utcnow(), settings.republish_after_s)
-    out.print(f"{count} failed job(s) of {found.name} [{found.id}] queued again", markup=False)
+    done = control.retry(
+        ready_database(settings), broker_publisher(settings), batch, job_key=job,
+        republish_after_s=settings.republish_after_s,
+    )  # fmt: skip
+    out.print(
+        f"{done.jobs} failed job(s) of {done.batch_name} [{done.batch_id}] queued again",
+        markup=False,
+    )
 
 
 @app.command()
@@ -278,26 +273,23 @@ def cancel(
 ) -> None:
     """Stop dispatching a batch; jobs already running finish and keep their outputs."""
     settings = load_settings()
-    url = ready_database(settings)
-    with session_scope(url) as session:
-        found = find_batch(session, batch)
-        name, batch_id = found.name, found.id
-        count = operations.cancel(session, found, utcnow(), abandon=abandon)
-    ended = end_batch(url, open_storage(settings.storage_url), batch_id, utcnow())
-    still = "" if ended else "; the batch ends when the jobs running now finish"
-    out.print(f"{name} [{batch_id}]: {count} job(s) cancelled{still}", markup=False)
+    storage = open_storage(settings.storage_url)
+    done = control.cancel(ready_database(settings), storage, batch, abandon=abandon)
+    still = "" if done.ended else "; the batch ends when the jobs running now finish"
+    out.print(
+        f"{done.batch_name} [{done.batch_id}]: {done.jobs} job(s) cancelled{still}", markup=False
+    )
 
 
 @app.command()
 def resume(batch: BatchRef) -> None:
     """Continue a paused batch."""
     settings = load_settings()
-    url = ready_database(settings)
-    with session_scope(url) as session:
-        found = find_batch(session, batch)
-        count = operations.resume(session, found)
-    publish_queued(url, broker_publisher(settings), utcnow(), settings.republish_after_s)
-    out.print(f"{found.name} [{found.id}]: {count} job(s) resumed", markup=False)
+    done = control.resume(
+        ready_database(settings), broker_publisher(settings), batch,
+        republish_after_s=settings.republish_after_s,
+    )  # fmt: skip
+    out.print(f"{done.batch_name} [{done.batch_id}]: {done.jobs} job(s) resumed", markup=False)
 
 
 @app.command()

@@ -1,58 +1,110 @@
-"""The dashboard's FastAPI app: read-only views of batches and jobs, straight from SQL."""
+"""The dashboard's FastAPI app: the JSON API (``/api``, documented at ``/docs``), the pages, the
+write actions, output downloads and ``/metrics``, over the SQL state.
+
+Errors from audiobatch's tree become answers with a message: JSON under ``/api``, a page
+elsewhere. An unknown batch, job or schedule is 404, a bad filter 422, a refused action 401 or 403.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from html import escape
-from typing import Annotated, Any
+from collections.abc import Awaitable, Callable
+from importlib.resources import files
+from typing import Any
 
-from fastapi import Depends, FastAPI, HTTPException
-from fastapi.responses import HTMLResponse
-from sqlalchemy.orm import Session
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException
 
 from audiobatch.config import Settings
-from audiobatch.db.reports import batch_report, batch_summary, find_batch, list_batches
-from audiobatch.db.session import session_scope
-from audiobatch.errors import NotFoundError
+from audiobatch.dashboard import actions, api, downloads, metrics, pages
+from audiobatch.dashboard.auth import CSRF_COOKIE, role_of
+from audiobatch.dashboard.state import DashboardState
+from audiobatch.errors import (
+    AudiobatchError,
+    CrossSiteRequestError,
+    DatabaseUnavailableError,
+    LimiterUnavailableError,
+    ManifestError,
+    NotFoundError,
+    OperatorRequiredError,
+    ScheduleError,
+    StorageUnavailableError,
+)
+
+STATUS_OF: list[tuple[type[AudiobatchError], int]] = [
+    (NotFoundError, 404),
+    (OperatorRequiredError, 401),
+    (CrossSiteRequestError, 403),
+    (ManifestError, 422),
+    (ScheduleError, 409),
+    (DatabaseUnavailableError, 503),
+    (LimiterUnavailableError, 503),
+    (StorageUnavailableError, 503),
+]
 
 
 def create_app(settings: Settings) -> FastAPI:
-    app = FastAPI(title="audiobatch", summary="Batches and jobs rendered through the API.")
-    url = settings.resolved_database_url
-
-    def session() -> Iterator[Session]:
-        with session_scope(url) as s:
-            yield s
-
-    SessionDep = Annotated[Session, Depends(session)]
-
-    @app.get("/api/batches")
-    def batches(db: SessionDep) -> list[dict[str, Any]]:
-        """The latest batches with their job counts."""
-        return [batch_summary(db, b) for b in list_batches(db)]
-
-    @app.get("/api/batches/{ref}")
-    def batch(ref: str, db: SessionDep) -> dict[str, Any]:
-        """One batch with every job and its outputs."""
-        try:
-            return batch_report(db, find_batch(db, ref))
-        except NotFoundError as exc:
-            raise HTTPException(status_code=404, detail=str(exc)) from exc
-
-    @app.get("/", response_class=HTMLResponse)
-    def index(db: SessionDep) -> str:
-        rows = "".join(
-            f"<tr><td>{escape(s['id'])}</td><td>{escape(s['name'])}</td>"
-            f"<td>{escape(s['status'])}</td><td>{escape(_counts(s['counts']))}</td></tr>"
-            for s in (batch_summary(db, b) for b in list_batches(db))
-        )
-        return (
-            "<!doctype html><title>audiobatch</title><h1>Batches</h1>"
-            f"<table><tr><th>id</th><th>name</th><th>status</th><th>jobs</th></tr>{rows}</table>"
-        )
-
+    app = FastAPI(
+        title="audiobatch dashboard",
+        summary="Batches and jobs rendered through the ElevenLabs API, and the actions on them.",
+        description=(
+            "Reading is open. Write actions (POST) need the operator role when "
+            "`AUDIOBATCH_DASHBOARD_TOKEN` is set (`Authorization: Bearer TOKEN`), and scripts "
+            "send an `X-Requested-By` header (cross-site protection)."
+        ),
+    )
+    app.state.dashboard = DashboardState(settings)
+    static = files("audiobatch.dashboard") / "static"
+    app.mount("/static", StaticFiles(directory=str(static)), name="static")
+    for router in (api.router, actions.router, downloads.router, metrics.router, pages.router):
+        app.include_router(router)
+    app.add_exception_handler(AudiobatchError, _audiobatch_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(HTTPException, _http_error)
+    app.middleware("http")(_csrf_cookie)
     return app
 
 
-def _counts(counts: dict[str, int]) -> str:
-    return ", ".join(f"{n} {state}" for state, n in counts.items() if n)
+async def _csrf_cookie(
+    request: Request, call_next: Callable[[Request], Awaitable[Response]]
+) -> Response:
+    """Hand a browser the CSRF token its forms were rendered with (double submit)."""
+    response = await call_next(request)
+    fresh = getattr(request.state, "new_csrf", None)
+    if fresh is not None:
+        response.set_cookie(CSRF_COOKIE, fresh, httponly=True, samesite="strict")
+    return response
+
+
+async def _audiobatch_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, AudiobatchError)
+    status = next((code for cls, code in STATUS_OF if isinstance(exc, cls)), 500)
+    extra = {"problems": [str(p) for p in exc.problems]} if isinstance(exc, ManifestError) else {}
+    return _error(request, status, str(exc), **extra)
+
+
+async def _validation_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    problems = [
+        f"{'.'.join(str(p) for p in e['loc'] if p not in ('query', 'path', 'body'))}: {e['msg']}"
+        for e in exc.errors()
+    ]
+    return _error(request, 422, "; ".join(problems), problems=problems)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    return _error(request, exc.status_code, str(exc.detail))
+
+
+def _error(request: Request, status: int, message: str, **extra: Any) -> Response:
+    """JSON ``{"detail": message, ...}`` for the API, else the error page."""
+    if not request.url.path.startswith(("/api/", "/metrics")):
+        state: DashboardState = request.app.state.dashboard
+        role = role_of(request, state.settings.dashboard_token)
+        return pages.render(
+            request, role, "error.html", status, status=status, message=message, **extra
+        )
+    return JSONResponse({"detail": message, **extra}, status_code=status)

@@ -192,6 +192,10 @@ class Job(Base):
         Index("ix_jobs_batch_id_status", "batch_id", "status"),
         Index("ix_jobs_status_next_attempt_at", "status", "next_attempt_at"),
         Index("ix_jobs_status_lease_expires_at", "status", "lease_expires_at"),
+        # the dashboard: a batch's ETA and throughput, its error classes, finished jobs over time
+        Index("ix_jobs_batch_id_finished_at", "batch_id", "finished_at"),
+        Index("ix_jobs_batch_id_error_code", "batch_id", "error_code"),
+        Index("ix_jobs_finished_at", "finished_at"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
@@ -237,6 +241,8 @@ class Attempt(Base):
     """One API call made for a job, whatever its outcome."""
 
     __tablename__ = "attempts"
+    # the dashboard's chart of attempts over time
+    __table_args__ = (Index("ix_attempts_finished_at", "finished_at"),)
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), index=True)

@@ -38,9 +38,11 @@ def job_counts(session: Session, batch_id: str) -> dict[str, int]:
     return {status.value: counts.get(status, 0) for status in JobStatus}
 
 
-def batch_summary(session: Session, batch: Batch) -> dict[str, Any]:
+def batch_summary(
+    session: Session, batch: Batch, counts: dict[str, int] | None = None
+) -> dict[str, Any]:
     """A batch without its jobs: id, name, status, counts, times, and the schedule and slot it
-    was fired for."""
+    was fired for (``counts``, when given, are its :func:`job_counts` read beforehand)."""
     return {
         "id": batch.id,
         "name": batch.name,
@@ -49,7 +51,7 @@ def batch_summary(session: Session, batch: Batch) -> dict[str, Any]:
         "source": batch.source,
         "created_at": batch.created_at.isoformat(),
         "finished_at": batch.finished_at.isoformat() if batch.finished_at else None,
-        "counts": job_counts(session, batch.id),
+        "counts": job_counts(session, batch.id) if counts is None else counts,
         "schedule": batch.schedule.name if batch.schedule else None,  # the schedule that fired it
         "slot": batch.slot_at.isoformat() if batch.slot_at else None,
     }

@@ -77,6 +77,7 @@ def _transport_options(settings: Settings) -> dict[str, Any]:
         return {
             "data_folder_in": str(folder),
             "data_folder_out": str(folder),
+            "control_folder": str(folder / "control"),  # else kombu writes to ./control
             "store_processed": False,
             "polling_interval": 0.1,
         }

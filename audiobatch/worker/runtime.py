@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import socket
 from collections.abc import Callable
+from dataclasses import asdict
+from typing import Any
 
 import redis
 from celery import Celery
@@ -15,7 +17,7 @@ from audiobatch.db.models import utcnow
 from audiobatch.elevenlabs.client import ElevenLabsClient
 from audiobatch.elevenlabs.spool import remove_stale
 from audiobatch.errors import ConfigError
-from audiobatch.limiter import Limiter, LocalLimiter, RedisLimiter
+from audiobatch.limiter import POOLS, Limiter, LocalLimiter, RedisLimiter
 from audiobatch.render.runner import Runtime
 from audiobatch.retry import RetryPolicy
 from audiobatch.storage import open_storage
@@ -68,6 +70,17 @@ def build_housekeeper(settings: Settings) -> Callable[[], int]:
     """Housekeeping: remove what writers that died left in storage; how many leftovers went."""
     storage = open_storage(settings.storage_url)
     return lambda: storage.remove_leftovers(LEFTOVER_AGE_S)
+
+
+def limiter_view(settings: Settings) -> dict[str, Any]:
+    """What ``audiobatch limiter --json`` and the dashboard show: the limiter's scope, the key's
+    hash (never the key) and each pool's slots in use and window."""
+    shared = settings.resolved_redis_url is not None
+    return {
+        "scope": "shared through Redis" if shared else "in-process (no Redis): per worker",
+        "key_hash": settings.api_key_hash,
+        "pools": [asdict(build_limiter(settings).state(pool)) for pool in POOLS],
+    }
 
 
 def build_limiter(settings: Settings) -> Limiter:

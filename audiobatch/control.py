@@ -1,0 +1,61 @@
+"""Operator actions on a batch, as the CLI and the dashboard take them: the change in SQL, then
+the wake-ups it calls for (or, for a cancel, the batch's end and its ``results.json``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from audiobatch.db import operations
+from audiobatch.db.dispatch import Publish, end_batch, publish_queued
+from audiobatch.db.models import utcnow
+from audiobatch.db.reports import find_batch
+from audiobatch.db.session import session_scope
+from audiobatch.storage import Storage
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What an action did to a batch: how many jobs it changed, and whether the batch ended."""
+
+    batch_id: str
+    batch_name: str
+    jobs: int
+    ended: bool = False
+
+
+def retry(
+    database_url: str,
+    publish: Publish,
+    ref: str,
+    *,
+    job_key: str | None = None,
+    republish_after_s: float,
+) -> Outcome:
+    """Queue the failed jobs of batch ``ref`` (or its failed job ``job_key``) again."""
+    with session_scope(database_url) as session:
+        batch = find_batch(session, ref)
+        count = operations.retry_failed(session, batch, job_key)
+        outcome = Outcome(batch.id, batch.name, count)
+    publish_queued(database_url, publish, utcnow(), republish_after_s)
+    return outcome
+
+
+def cancel(database_url: str, storage: Storage, ref: str, *, abandon: bool = False) -> Outcome:
+    """Cancel what has not run of batch ``ref`` (running jobs too with ``abandon``); the batch
+    ends now when nothing of it runs."""
+    with session_scope(database_url) as session:
+        batch = find_batch(session, ref)
+        batch_id, name = batch.id, batch.name
+        count = operations.cancel(session, batch, utcnow(), abandon=abandon)
+    ended = end_batch(database_url, storage, batch_id, utcnow())
+    return Outcome(batch_id, name, count, ended)
+
+
+def resume(database_url: str, publish: Publish, ref: str, *, republish_after_s: float) -> Outcome:
+    """Queue the paused jobs of batch ``ref`` again."""
+    with session_scope(database_url) as session:
+        batch = find_batch(session, ref)
+        count = operations.resume(session, batch)
+        outcome = Outcome(batch.id, batch.name, count)
+    publish_queued(database_url, publish, utcnow(), republish_after_s)
+    return outcome

@@ -1,0 +1,140 @@
+"""Write actions: retry failed jobs (a batch's, or one), cancel, resume, run a schedule now,
+submit a manifest by upload. POST only, each guarded by :func:`~audiobatch.dashboard.auth.require_operator`.
+
+A JSON client gets an :class:`~audiobatch.dashboard.schemas.ActionResult`; a page's form adds
+``?next=/path`` and is sent back there with the result as a notice.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path, PurePath
+from typing import Annotated
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, File, Form, Query, UploadFile
+from fastapi.responses import RedirectResponse, Response
+
+from audiobatch import control
+from audiobatch.dashboard.auth import Operator
+from audiobatch.dashboard.schemas import ActionResult
+from audiobatch.dashboard.state import StateDep
+from audiobatch.db.listings import find_job
+from audiobatch.db.models import utcnow
+from audiobatch.db.session import session_scope
+from audiobatch.errors import ManifestError, Problem
+from audiobatch.manifest.loaders import load_manifest_bytes
+from audiobatch.scheduler.firing import fire_now
+from audiobatch.submission import submit_manifests
+
+router = APIRouter(prefix="/api", tags=["actions"], dependencies=[Operator])
+
+MAX_MANIFEST_BYTES = 64 << 20
+Next = Annotated[
+    str | None, Query(description="A page of the dashboard to go back to (forms), e.g. /batches/ID")
+]
+
+
+@router.post("/batches/{batch}/retry", response_model=ActionResult)
+def retry_batch(batch: str, state: StateDep, next: Next = None) -> Response | ActionResult:
+    """Queue every failed job of the batch again (jobs that failed with them wait again)."""
+    done = control.retry(
+        state.database_url, state.publish, batch,
+        republish_after_s=state.settings.republish_after_s,
+    )  # fmt: skip
+    message = f"{done.jobs} failed job(s) of {done.batch_name} queued again"
+    return _reply(
+        ActionResult(action="retry", batch_id=done.batch_id, jobs=done.jobs, message=message), next
+    )
+
+
+@router.post("/jobs/{job_id}/retry", response_model=ActionResult)
+def retry_job(job_id: int, state: StateDep, next: Next = None) -> Response | ActionResult:
+    """Queue one failed job again."""
+    with session_scope(state.database_url) as session:
+        job = find_job(session, job_id)
+        batch_id, key = job.batch_id, job.key
+    done = control.retry(
+        state.database_url, state.publish, batch_id, job_key=key,
+        republish_after_s=state.settings.republish_after_s,
+    )  # fmt: skip
+    message = f"job {key} of {done.batch_name} queued again"
+    return _reply(
+        ActionResult(action="retry", batch_id=batch_id, jobs=done.jobs, message=message), next
+    )
+
+
+@router.post("/batches/{batch}/cancel", response_model=ActionResult)
+def cancel_batch(
+    batch: str,
+    state: StateDep,
+    abandon: Annotated[bool, Query(description="Cancel running jobs too.")] = False,
+    next: Next = None,
+) -> Response | ActionResult:
+    """Cancel every job that has not started (running ones finish, unless ``abandon``)."""
+    done = control.cancel(state.database_url, state.storage, batch, abandon=abandon)
+    still = "" if done.ended else "; the batch ends when the jobs running now finish"
+    message = f"{done.jobs} job(s) of {done.batch_name} cancelled{still}"
+    return _reply(
+        ActionResult(action="cancel", batch_id=done.batch_id, jobs=done.jobs, message=message), next
+    )
+
+
+@router.post("/batches/{batch}/resume", response_model=ActionResult)
+def resume_batch(batch: str, state: StateDep, next: Next = None) -> Response | ActionResult:
+    """Queue the paused jobs of a paused batch again."""
+    done = control.resume(
+        state.database_url, state.publish, batch,
+        republish_after_s=state.settings.republish_after_s,
+    )  # fmt: skip
+    message = f"{done.jobs} job(s) of {done.batch_name} resumed"
+    return _reply(
+        ActionResult(action="resume", batch_id=done.batch_id, jobs=done.jobs, message=message), next
+    )
+
+
+@router.post("/schedules/{name}/run", response_model=ActionResult)
+def run_schedule(name: str, state: StateDep, next: Next = None) -> Response | ActionResult:
+    """Fire the schedule now, outside its slots (its overlap policy applies)."""
+    fired = fire_now(
+        state.database_url, state.publish, name, utcnow(),
+        republish_after_s=state.settings.republish_after_s,
+    )  # fmt: skip
+    why = f": {fired.reason}" if fired.reason else ""
+    batch = f", batch {fired.batch_id}" if fired.batch_id else ""
+    message = f"schedule {name}: {fired.outcome.value}{batch}{why}"
+    return _reply(
+        ActionResult(action="run", batch_id=fired.batch_id, jobs=0, message=message), next
+    )
+
+
+@router.post("/batches", response_model=ActionResult, status_code=201)
+def submit(
+    state: StateDep,
+    manifest: Annotated[UploadFile, File(description="A manifest: YAML, JSON, JSONL or CSV.")],
+    fresh: Annotated[bool, Form(description="Generate every job anew.")] = False,
+    force: Annotated[bool, Form(description="A new batch even if this one is active.")] = False,
+    next: Next = None,
+) -> Response | ActionResult:
+    """Validate an uploaded manifest and queue it as a batch; 422 lists every problem."""
+    filename = PurePath(manifest.filename or "manifest.yaml").name
+    raw = manifest.file.read(MAX_MANIFEST_BYTES + 1)
+    if len(raw) > MAX_MANIFEST_BYTES:
+        raise ManifestError([Problem(filename, None, "", "larger than 64 MiB")])
+    loaded = load_manifest_bytes(raw, file=filename, base_dir=Path.cwd())
+    [batch] = submit_manifests(
+        state.database_url, [loaded], state.publish,
+        republish_after_s=state.settings.republish_after_s, fresh=fresh, force=force,
+    )  # fmt: skip
+    verb = "is still active" if batch.existing else "queued"
+    message = f"batch {batch.name} [{batch.id}] {verb}: {batch.jobs} job(s)"
+    result = ActionResult(action="submit", batch_id=batch.id, jobs=batch.jobs, message=message)
+    return _reply(result, next if next is None else f"/batches/{batch.id}")
+
+
+def _reply(result: ActionResult, next: str | None) -> Response | ActionResult:
+    if next is None:
+        return result
+    if not next.startswith("/") or next.startswith("//"):
+        next = "/"  # only a page of this dashboard
+    separator = "&" if "?" in next else "?"
+    return RedirectResponse(f"{next}{separator}{urlencode({'notice': result.message})}", 303)

@@ -1,0 +1,173 @@
+"""The JSON API: batches, jobs, schedules, the limiter and queues, activity over time. Read-only
+and open to viewers; the write actions are in :mod:`audiobatch.dashboard.actions`."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from sqlalchemy.orm import Session
+
+from audiobatch.dashboard.auth import RoleDep
+from audiobatch.dashboard.downloads import output_url
+from audiobatch.dashboard.filters import BatchFilterDep, JobFilterDep, Paging, PagingDep
+from audiobatch.dashboard.schemas import (
+    BatchDetail,
+    BatchPage,
+    BucketView,
+    JobDetail,
+    JobPage,
+    LimiterView,
+    Whoami,
+)
+from audiobatch.dashboard.state import DashboardState, SessionDep, StateDep
+from audiobatch.db.activity import Bucket, activity
+from audiobatch.db.listings import (
+    JobFilter,
+    batch_summaries,
+    find_batches,
+    find_job,
+    find_jobs,
+    job_detail,
+    job_row,
+)
+from audiobatch.db.models import Batch, utcnow
+from audiobatch.db.progress import batch_progress
+from audiobatch.db.reports import find_batch
+from audiobatch.db.schedules import list_schedules, schedule_view
+
+router = APIRouter(prefix="/api")
+
+MAX_BUCKETS = 500
+
+
+@router.get("/batches", response_model=BatchPage, tags=["batches"])
+def batches(session: SessionDep, flt: BatchFilterDep, paging: PagingDep) -> dict[str, Any]:
+    """Batches, newest first, filtered by status, name, schedule and creation time."""
+    found = find_batches(session, flt, paging.page, paging.per_page)
+    return {**_page(found.total, paging), "items": batch_summaries(session, found.items)}
+
+
+@router.get("/batches/{batch}", response_model=BatchDetail, tags=["batches"])
+def batch(batch: str, session: SessionDep, state: StateDep) -> dict[str, Any]:
+    """One batch (by id, id prefix or name): counts, progress, ETA, characters spent and outputs
+    stored (these two as summed at ``usage_as_of``, at most a few seconds ago)."""
+    found = find_batch(session, batch)
+    return batch_progress(session, found, utcnow(), state.usage.of(session, found.id))
+
+
+@router.get("/batches/{batch}/jobs", response_model=JobPage, tags=["jobs"])
+def batch_jobs(
+    batch: str, session: SessionDep, flt: JobFilterDep, paging: PagingDep
+) -> dict[str, Any]:
+    """The batch's jobs, filtered by status, kind and error class."""
+    found = find_batch(session, batch)
+    return job_page(session, _in_batch(flt, found.id), paging)
+
+
+@router.get("/jobs", response_model=JobPage, tags=["jobs"])
+def jobs(
+    session: SessionDep,
+    flt: JobFilterDep,
+    paging: PagingDep,
+    batch: Annotated[str | None, Query(description="Batch id, id prefix or name.")] = None,
+) -> dict[str, Any]:
+    """Jobs of every batch (or one), filtered by status, kind and error class."""
+    if batch:
+        flt = _in_batch(flt, find_batch(session, batch).id)
+    return job_page(session, flt, paging)
+
+
+@router.get("/jobs/{job_id}", response_model=JobDetail, tags=["jobs"])
+def job(job_id: int, session: SessionDep) -> dict[str, Any]:
+    """One job: its request, every attempt (status code, error code, request id), its outputs."""
+    return with_urls(job_detail(session, find_job(session, job_id)))
+
+
+@router.get("/batches/{batch}/activity", response_model=list[BucketView], tags=["activity"])
+def batch_activity(
+    batch: str,
+    session: SessionDep,
+    buckets: Annotated[int, Query(ge=1, le=MAX_BUCKETS)] = 40,
+) -> list[dict[str, Any]]:
+    """Jobs that succeeded and failed, and failed attempts, over the batch's life."""
+    return [bucket_view(b) for b in batch_buckets(session, find_batch(session, batch), buckets)]
+
+
+@router.get("/activity", response_model=list[BucketView], tags=["activity"])
+def recent_activity(
+    session: SessionDep,
+    hours: Annotated[float, Query(gt=0, le=24 * 90)] = 24,
+    buckets: Annotated[int, Query(ge=1, le=MAX_BUCKETS)] = 48,
+) -> list[dict[str, Any]]:
+    """Jobs that succeeded and failed, and failed attempts, over the last ``hours``, every batch."""
+    return [bucket_view(b) for b in recent_buckets(session, hours, buckets)]
+
+
+@router.get("/schedules", tags=["schedules"])
+def schedules(session: SessionDep) -> list[dict[str, Any]]:
+    """Every schedule with its next run, its last run (and why it was skipped or failed) and
+    its last batch: the ``schedule list --json`` shape."""
+    return [schedule_view(session, s) for s in list_schedules(session)]
+
+
+@router.get("/limiter", response_model=LimiterView, tags=["system"])
+def limiter(state: StateDep) -> dict[str, Any]:
+    """The concurrency limiter's pools (slots in use, adaptive window) and the wake-ups waiting
+    in each job queue."""
+    return limiter_state(state)
+
+
+@router.get("/whoami", response_model=Whoami, tags=["system"])
+def whoami(role: RoleDep, state: StateDep) -> dict[str, Any]:
+    """This request's role: ``viewer`` reads, ``operator`` also acts."""
+    return {"role": role.value, "token_required": state.settings.dashboard_token is not None}
+
+
+def job_page(session: Session, flt: JobFilter, paging: Paging) -> dict[str, Any]:
+    found = find_jobs(session, flt, paging.page, paging.per_page)
+    return {**_page(found.total, paging), "items": [with_urls(job_row(j)) for j in found.items]}
+
+
+def with_urls(row: dict[str, Any]) -> dict[str, Any]:
+    """A job's view with the dashboard's download URL of each output."""
+    outputs = [
+        {**o, "url": output_url(row["batch_id"], row["id"], o["name"])} for o in row["outputs"]
+    ]
+    return {**row, "outputs": outputs}
+
+
+def batch_buckets(session: Session, batch: Batch, buckets: int) -> list[Bucket]:
+    end = (batch.finished_at or utcnow()) + timedelta(seconds=1)
+    return activity(session, batch.created_at, end, buckets, batch.id)
+
+
+def recent_buckets(session: Session, hours: float, buckets: int) -> list[Bucket]:
+    end = utcnow()
+    return activity(session, end - timedelta(hours=hours), end, buckets)
+
+
+def bucket_view(bucket: Bucket) -> dict[str, Any]:
+    return {
+        "start": bucket.start.isoformat(),
+        "end": bucket.end.isoformat(),
+        "succeeded": bucket.succeeded,
+        "failed": bucket.failed,
+        "failed_attempts": bucket.failed_attempts,
+    }
+
+
+def limiter_state(state: DashboardState) -> dict[str, Any]:
+    from audiobatch.worker.app import queue_depths
+    from audiobatch.worker.runtime import limiter_view
+
+    return {**limiter_view(state.settings), "queues": queue_depths(state.celery)()}
+
+
+def _in_batch(flt: JobFilter, batch_id: str) -> JobFilter:
+    return JobFilter(batch_id, flt.statuses, flt.kinds, flt.error_codes)
+
+
+def _page(total: int, paging: Paging) -> dict[str, Any]:
+    return {"total": total, "page": paging.page, "per_page": paging.per_page}

@@ -1,0 +1,45 @@
+"""Outputs, downloaded: a presigned URL where the store has them (S3), else the bytes streamed
+from storage. Only an output recorded in SQL for one of the batch's jobs, stored under the
+batch's folder, is served: a path names a job and a file, never a place in storage."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from fastapi import APIRouter
+from fastapi.responses import FileResponse, RedirectResponse, Response, StreamingResponse
+
+from audiobatch.dashboard.state import StateDep
+from audiobatch.db.listings import find_output
+from audiobatch.db.session import session_scope
+from audiobatch.errors import NotFoundError
+
+router = APIRouter(tags=["outputs"])
+PRESIGNED_FOR_S = 900
+
+
+def output_url(batch_id: str, job_key: str, name: str) -> str:
+    return f"/batches/{quote(batch_id)}/outputs/{quote(job_key)}/{quote(name)}"
+
+
+@router.get(
+    "/batches/{batch_id}/outputs/{job_key}/{name}",
+    response_class=Response,
+    responses={307: {"description": "Redirect to a presigned URL (S3)"}},
+)
+def download(batch_id: str, job_key: str, name: str, state: StateDep) -> Response:
+    """One output of one of the batch's jobs."""
+    with session_scope(state.database_url) as session:  # not held while the bytes are sent
+        batch, artifact = find_output(session, batch_id, job_key, name)
+    if not artifact.key.startswith(f"{batch.name}/{batch.id}/"):
+        raise NotFoundError(f"{job_key}/{name} is not stored among batch {batch.id}'s outputs")
+    storage = state.storage
+    presigned = storage.presigned_url(artifact.key, PRESIGNED_FOR_S)
+    if presigned is not None:
+        return RedirectResponse(presigned, status_code=307)
+    path = storage.local_path(artifact.key)
+    if path is not None:
+        if not path.is_file():
+            raise NotFoundError(f"{job_key}/{name} of batch {batch.id} is gone from storage")
+        return FileResponse(path, media_type=artifact.content_type)
+    return StreamingResponse(storage.read(artifact.key), media_type=artifact.content_type)

@@ -1,0 +1,169 @@
+"""The pages: server-rendered with Jinja2 (autoescaped), over the same reads as the JSON API.
+
+Live updates are polling: ``static/dashboard.js`` asks the JSON API every few seconds and
+updates the counts, progress bars and statuses in place.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from jinja2 import Environment, PackageLoader, select_autoescape
+from starlette.datastructures import QueryParams
+
+from audiobatch.dashboard.api import (
+    batch_buckets,
+    job_page,
+    limiter_state,
+    recent_buckets,
+    with_urls,
+)
+from audiobatch.dashboard.auth import (
+    OPERATOR_COOKIE,
+    RoleDep,
+    SameSite,
+    csrf_token,
+    operator_cookie,
+    token_matches,
+)
+from audiobatch.dashboard.chart import chart
+from audiobatch.dashboard.filters import BatchFilterDep, JobFilterDep, PagingDep
+from audiobatch.dashboard.state import SessionDep, StateDep
+from audiobatch.db.listings import (
+    JobFilter,
+    batch_summaries,
+    error_codes,
+    find_batches,
+    find_job,
+    job_detail,
+)
+from audiobatch.db.models import TERMINAL_BATCH_STATUSES, BatchStatus, JobStatus, utcnow
+from audiobatch.db.progress import batch_progress
+from audiobatch.db.reports import find_batch
+from audiobatch.db.schedules import list_schedules, schedule_view
+from audiobatch.errors import OperatorRequiredError
+from audiobatch.manifest import KINDS
+
+router = APIRouter(include_in_schema=False)
+
+_env = Environment(
+    loader=PackageLoader("audiobatch.dashboard", "templates"),
+    autoescape=select_autoescape(default=True, default_for_string=True),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+_env.filters["pretty_json"] = lambda value: json.dumps(value, indent=2, ensure_ascii=False)
+
+
+def with_page(query: QueryParams, page: int) -> str:
+    """The query string of the same list at another page."""
+    kept = [(k, v) for k, v in query.multi_items() if k not in ("page", "notice")]
+    return urlencode([*kept, ("page", str(page))])
+
+
+_env.globals.update(
+    with_page=with_page,
+    BATCH_STATUSES=[s.value for s in BatchStatus],
+    JOB_STATUSES=[s.value for s in JobStatus],
+    KINDS=list(KINDS),
+)
+
+
+def render(
+    request: Request, role: str, template: str, status_code: int = 200, **context: Any
+) -> HTMLResponse:
+    """A page, with what every page shows: the viewer's role, the CSRF token of its forms, and the
+    notice an action left."""
+    state = request.app.state.dashboard
+    page = _env.get_template(template).render(
+        request=request,
+        role=role,
+        token_required=state.settings.dashboard_token is not None,
+        csrf_token=csrf_token(request),
+        notice=request.query_params.get("notice"),
+        here=str(request.url.path),
+        query=request.query_params,
+        **context,
+    )
+    return HTMLResponse(page, status_code=status_code)
+
+
+@router.get("/", response_class=HTMLResponse)
+def batches_page(
+    request: Request, role: RoleDep, session: SessionDep, flt: BatchFilterDep, paging: PagingDep
+) -> HTMLResponse:
+    found = find_batches(session, flt, paging.page, paging.per_page)
+    return render(
+        request, role, "batches.html",
+        batches=batch_summaries(session, found.items), total=found.total, paging=paging,
+        flt=flt, chart=chart(recent_buckets(session, 24, 48)),
+    )  # fmt: skip
+
+
+@router.get("/batches/{batch}", response_class=HTMLResponse)
+def batch_page(
+    batch: str,
+    request: Request,
+    role: RoleDep,
+    session: SessionDep,
+    state: StateDep,
+    flt: JobFilterDep,
+    paging: PagingDep,
+) -> HTMLResponse:
+    found = find_batch(session, batch)
+    jobs = job_page(session, JobFilter(found.id, flt.statuses, flt.kinds, flt.error_codes), paging)
+    return render(
+        request, role, "batch.html",
+        batch=batch_progress(session, found, utcnow(), state.usage.of(session, found.id)), jobs=jobs, flt=flt, paging=paging,
+        errors=error_codes(session, found.id), chart=chart(batch_buckets(session, found, 40)),
+        ended=found.status in TERMINAL_BATCH_STATUSES,
+    )  # fmt: skip
+
+
+@router.get("/jobs/{job_id}", response_class=HTMLResponse)
+def job_page_(job_id: int, request: Request, role: RoleDep, session: SessionDep) -> HTMLResponse:
+    job = with_urls(job_detail(session, find_job(session, job_id)))
+    return render(request, role, "job.html", job=job)
+
+
+@router.get("/schedules", response_class=HTMLResponse)
+def schedules_page(request: Request, role: RoleDep, session: SessionDep) -> HTMLResponse:
+    views = [schedule_view(session, s) for s in list_schedules(session)]
+    return render(request, role, "schedules.html", schedules=views)
+
+
+@router.get("/limiter", response_class=HTMLResponse)
+def limiter_page(request: Request, role: RoleDep, state: StateDep) -> HTMLResponse:
+    return render(request, role, "limiter.html", limiter=limiter_state(state))
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_page(request: Request, role: RoleDep) -> HTMLResponse:
+    return render(request, role, "login.html")
+
+
+@router.post("/login", dependencies=[SameSite])
+def login(token: Annotated[str, Form()], state: StateDep) -> Response:
+    """Become an operator in this browser: the token is checked, and an HMAC of it is kept in
+    an HttpOnly, SameSite=Strict cookie."""
+    expected = state.settings.dashboard_token
+    if expected is None:
+        return RedirectResponse("/?notice=no+token+is+set%3A+everyone+is+an+operator", 303)
+    if not token_matches(token, expected):
+        raise OperatorRequiredError("wrong token")
+    response = RedirectResponse("/?notice=logged+in+as+operator", 303)
+    response.set_cookie(
+        OPERATOR_COOKIE, operator_cookie(expected), httponly=True, samesite="strict"
+    )
+    return response
+
+
+@router.post("/logout", dependencies=[SameSite])
+def logout() -> Response:
+    response = RedirectResponse("/?notice=logged+out", 303)
+    response.delete_cookie(OPERATOR_COOKIE)
+    return response

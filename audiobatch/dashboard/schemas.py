@@ -1,0 +1,133 @@
+"""The JSON API's response shapes, for validation and the OpenAPI document (``/docs``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel
+
+
+class Output(BaseModel):
+    name: str
+    uri: str
+    bytes: int
+    sha256: str
+    content_type: str
+    url: str  # where the dashboard serves it (a presigned URL on S3, a stream from local storage)
+
+
+class BatchSummary(BaseModel):
+    id: str
+    name: str
+    status: str
+    reason: str | None
+    source: str
+    created_at: str
+    finished_at: str | None
+    counts: dict[str, int]
+    schedule: str | None
+    slot: str | None
+
+
+class BatchPage(BaseModel):
+    items: list[BatchSummary]
+    total: int
+    page: int
+    per_page: int
+
+
+class OutputTotals(BaseModel):
+    files: int
+    bytes: int
+
+
+class BatchDetail(BatchSummary):
+    total: int
+    ended: int
+    progress: float  # ended / total, 0 to 1
+    jobs_per_s: float | None  # over the last five minutes
+    eta_s: float | None
+    characters: int  # charged by the API over every attempt
+    character_budget: int | None
+    outputs: OutputTotals
+    usage_as_of: str  # when characters and outputs were summed
+
+
+class JobRow(BaseModel):
+    job_id: int
+    id: str  # the manifest's job id
+    batch_id: str
+    kind: str
+    status: str
+    attempts: int
+    cached: bool
+    error: str | None
+    error_code: str | None
+    started_at: str | None
+    finished_at: str | None
+    outputs: list[Output]
+
+
+class JobPage(BaseModel):
+    items: list[JobRow]
+    total: int
+    page: int
+    per_page: int
+
+
+class AttemptView(BaseModel):
+    number: int
+    worker: str
+    started_at: str
+    finished_at: str
+    outcome: str
+    http_status: int | None
+    error_code: str | None
+    error_message: str | None
+    request_id: str | None
+    latency_ms: int
+    character_cost: int | None
+
+
+class JobDetail(JobRow):
+    batch_name: str
+    request: dict[str, Any]
+    depends_on: list[str]
+    cached_from: int | None
+    next_attempt_at: str | None
+    attempt_log: list[AttemptView]
+
+
+class BucketView(BaseModel):
+    start: str
+    end: str
+    succeeded: int
+    failed: int
+    failed_attempts: int
+
+
+class PoolView(BaseModel):
+    pool: str
+    size: int
+    ceiling: int
+    limit: float
+    in_use: int
+
+
+class LimiterView(BaseModel):
+    scope: str
+    key_hash: str | None
+    pools: list[PoolView]
+    queues: dict[str, int]  # wake-ups waiting per job queue; empty when the broker cannot tell
+
+
+class Whoami(BaseModel):
+    role: str
+    token_required: bool
+
+
+class ActionResult(BaseModel):
+    action: str
+    batch_id: str | None
+    jobs: int
+    message: str

@@ -1,0 +1,81 @@
+// Live updates by polling the JSON API; forms that ask for confirmation.
+"use strict";
+
+const POLL_MS = 2000;
+const ENDED = new Set(["succeeded", "partial", "failed", "cancelled"]);
+
+function text(root, field, value) {
+  const el = root.querySelector(`[data-field="${field}"]`);
+  if (el) el.textContent = value;
+}
+
+function countsText(counts) {
+  return Object.entries(counts).filter(([, n]) => n).map(([s, n]) => `${n} ${s}`).join(", ");
+}
+
+function bar(root, counts) {
+  const total = Object.values(counts).reduce((a, b) => a + b, 0);
+  root.querySelectorAll("[data-seg]").forEach((seg) => {
+    seg.style.width = total ? `${(100 * (counts[seg.dataset.seg] || 0)) / total}%` : "0%";
+  });
+}
+
+function status(root, value) {
+  const el = root.querySelector('[data-field="status"]');
+  if (el) { el.textContent = value; el.className = `status ${value}`; }
+}
+
+async function fetchJson(url) {
+  const answer = await fetch(url, { headers: { Accept: "application/json" } });
+  if (!answer.ok) throw new Error(`${url}: ${answer.status}`);
+  return answer.json();
+}
+
+function pollBatch(section) {
+  const tick = async () => {
+    try {
+      const b = await fetchJson(section.dataset.live);
+      status(section, b.status);
+      bar(section, b.counts);
+      text(section, "ended", b.ended);
+      text(section, "percent", (100 * b.progress).toFixed(1));
+      text(section, "counts", countsText(b.counts));
+      text(section, "eta", b.eta_s == null ? "–" : `${Math.round(b.eta_s)} s`);
+      text(section, "rate", b.jobs_per_s ? `${b.jobs_per_s.toFixed(2)} jobs/s` : "–");
+      text(section, "characters", b.characters);
+      text(section, "outputs", `${b.outputs.files} files, ${b.outputs.bytes} bytes`);
+      if (ENDED.has(b.status)) { window.location.reload(); return; }
+    } catch (e) { console.warn(e); }
+    setTimeout(tick, POLL_MS);
+  };
+  setTimeout(tick, POLL_MS);
+}
+
+function pollBatchList(table) {
+  const tick = async () => {
+    try {
+      const page = await fetchJson(table.dataset.live);
+      for (const b of page.items) {
+        const row = table.querySelector(`tr[data-batch="${CSS.escape(b.id)}"]`);
+        if (!row) continue;
+        status(row, b.status);
+        bar(row, b.counts);
+        text(row, "counts", countsText(b.counts));
+      }
+    } catch (e) { console.warn(e); }
+    setTimeout(tick, POLL_MS);
+  };
+  setTimeout(tick, POLL_MS);
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  document.querySelectorAll("section[data-live]").forEach((s) => {
+    if (s.dataset.ended !== "true") pollBatch(s);
+  });
+  document.querySelectorAll("table[data-live]").forEach(pollBatchList);
+  document.querySelectorAll("form[data-confirm]").forEach((form) => {
+    form.addEventListener("submit", (event) => {
+      if (!window.confirm(form.dataset.confirm)) event.preventDefault();
+    });
+  });
+});

@@ -1,0 +1,90 @@
+"""A batch's progress: counts, share ended, recent rate and ETA; and its usage: the characters
+the API charged and the outputs stored.
+
+Progress is two indexed reads (``ix_jobs_batch_id_status`` for the counts,
+``ix_jobs_batch_id_finished_at`` for the rate) that load no rows. Usage sums every attempt and
+every output of the batch's jobs, a join over all of them: on 100,000 jobs it costs several times
+the rest, so the dashboard keeps it apart (:mod:`audiobatch.dashboard.usage`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from audiobatch.db.jobs import CHARACTERS_SPENT
+from audiobatch.db.models import (
+    TERMINAL_BATCH_STATUSES,
+    Artifact,
+    Batch,
+    BatchStatus,
+    Job,
+    JobStatus,
+)
+from audiobatch.db.reports import batch_summary, job_counts
+
+RATE_WINDOW_S = 300.0
+"""The ETA is the jobs left over the rate at which jobs ended in this window (or since the
+batch began, when it is younger)."""
+
+ENDED = (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED)
+
+
+@dataclass(frozen=True)
+class Usage:
+    """What a batch has cost and produced, as summed at ``as_of``."""
+
+    batch_id: str
+    characters: int  # charged by the API, over every attempt
+    output_files: int
+    output_bytes: int
+    as_of: datetime
+
+
+def batch_usage(session: Session, batch_id: str, now: datetime) -> Usage:
+    characters = session.scalar(select(CHARACTERS_SPENT).where(Batch.id == batch_id)) or 0
+    files, stored_bytes = session.execute(
+        select(func.count(Artifact.id), func.coalesce(func.sum(Artifact.bytes), 0))
+        .join(Job, Job.id == Artifact.job_id)
+        .where(Job.batch_id == batch_id)
+    ).one()
+    return Usage(batch_id, characters, files, stored_bytes, now)
+
+
+def batch_progress(session: Session, batch: Batch, now: datetime, usage: Usage) -> dict[str, Any]:
+    """:func:`~audiobatch.db.reports.batch_summary` with the share of jobs ended, the recent rate
+    and ETA, and ``usage``."""
+    counts = job_counts(session, batch.id)
+    total = sum(counts.values())
+    ended = sum(counts[s.value] for s in ENDED)
+    rate = _recent_rate(session, batch, now)
+    running = batch.status not in TERMINAL_BATCH_STATUSES and batch.status is not BatchStatus.PAUSED
+    eta_s = (total - ended) / rate if running and rate and ended < total else None
+    return {
+        **batch_summary(session, batch, counts),
+        "total": total,
+        "ended": ended,
+        "progress": ended / total if total else 1.0,
+        "jobs_per_s": rate,
+        "eta_s": eta_s,
+        "characters": usage.characters,
+        "character_budget": batch.character_budget,
+        "outputs": {"files": usage.output_files, "bytes": usage.output_bytes},
+        "usage_as_of": usage.as_of.isoformat(),
+    }
+
+
+def _recent_rate(session: Session, batch: Batch, now: datetime) -> float | None:
+    """Jobs ended per second over the rate window; None when none ended in it."""
+    start = max(now - timedelta(seconds=RATE_WINDOW_S), batch.created_at)
+    elapsed_s = (now - start).total_seconds()
+    recent = session.scalar(
+        select(func.count()).where(Job.batch_id == batch.id, Job.finished_at >= start)
+    )
+    if not recent or elapsed_s <= 0:
+        return None
+    return recent / elapsed_s

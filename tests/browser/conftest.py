@@ -1,0 +1,94 @@
+"""Browser tests: Debian's chromium, headless, driven by Playwright, against a dashboard served
+by uvicorn over real PostgreSQL. A missing chromium fails with the command that installs it.
+Screenshots go to tests/artifacts/screenshots/ (not kept in git)."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import uvicorn
+from playwright.sync_api import Browser, Page, sync_playwright
+
+from audiobatch.config import Settings
+from audiobatch.dashboard.app import create_app
+from audiobatch.db.migrate import upgrade
+from audiobatch.storage.local import LocalStorage
+from tests.dashboard_seed import Seeded, seed
+from tests.services import free_port
+
+SCREENSHOTS = Path(__file__).resolve().parents[1] / "artifacts" / "screenshots"
+FIX = "run `bash scripts/ensure-services` (installs chromium from Debian's packages)"
+
+
+@dataclass
+class Live:
+    """A dashboard being served: its base URL, its database and what was seeded."""
+
+    base: str
+    database_url: str
+    seeded: Seeded
+
+    def job_url(self, batch_id: str, key: str) -> str:
+        return f"{self.base}/jobs/{self.seeded.jobs[f'{batch_id}/{key}']}"
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    executable = shutil.which("chromium") or shutil.which("chromium-browser")
+    if executable is None:
+        raise RuntimeError(f"chromium is not installed: {FIX}")
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=executable,
+            headless=True,
+            args=["--autoplay-policy=no-user-gesture-required", "--mute-audio"],
+        )
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    opened = context.new_page()
+    opened.set_default_timeout(15_000)
+    yield opened
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    opened.screenshot(path=str(SCREENSHOTS / f"{request.node.name}.png"), full_page=True)
+    context.close()
+
+
+def serve(postgres_url: str, folder: Path, **settings: object) -> Iterator[Live]:
+    upgrade(postgres_url)
+    renders = folder / "renders"
+    seeded = seed(postgres_url, LocalStorage(renders), folder)
+    values = {
+        "database_url": postgres_url,
+        "storage_url": f"file://{renders}",
+        "home": folder / "home",
+        **settings,
+    }
+    app = create_app(Settings(**values))  # type: ignore[arg-type]
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the dashboard did not start within 20 s")
+        time.sleep(0.05)
+    yield Live(f"http://127.0.0.1:{port}", postgres_url, seeded)
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture
+def live(postgres_url: str, tmp_path: Path) -> Iterator[Live]:
+    yield from serve(postgres_url, tmp_path)
