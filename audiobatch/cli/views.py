@@ -67,10 +67,13 @@ def print_jobs(console: Console, jobs: list[dict[str, Any]]) -> None:
     table = Table("job", "kind", "status", "attempts", "outputs / error")
     for job in jobs:
         detail = job["error"] or ", ".join(o["name"] for o in job["outputs"])
+        parts = job.get("parts")
         table.add_row(
             escape(job["id"]),
             job["kind"],
-            _styled(job["status"]) + (" (cached)" if job.get("cached") else ""),
+            _styled(job["status"])
+            + (" (cached)" if job.get("cached") else "")
+            + (f" ({parts['done']}/{parts['total']} parts)" if parts else ""),
             str(job["attempts"]),
             escape(detail),
         )
