@@ -19,8 +19,7 @@ from audiobatch.cli.context import (
     broker_app,
     broker_publisher,
     load_settings,
-    parse_sets,
-    read_voices,
+    read_manifests,
     ready_database,
 )
 from audiobatch.cli.embedded import embedded_services
@@ -33,14 +32,13 @@ from audiobatch.db.reports import (
     batch_report,
     batch_summary,
     find_batch,
-    job_view,
+    job_views,
     list_batches,
     list_jobs,
 )
 from audiobatch.db.session import session_scope
 from audiobatch.emulator.fault_names import FAULTS
 from audiobatch.limiter import POOLS
-from audiobatch.manifest import load_manifests
 from audiobatch.render.families import QUEUES
 from audiobatch.storage import open_storage
 from audiobatch.submission import submit_manifests
@@ -57,7 +55,11 @@ ManifestPaths = Annotated[
     list[Path], typer.Argument(help="Manifest files (YAML, JSON, JSONL, CSV).")
 ]
 VoicesOption = Annotated[
-    Path | None, typer.Option("--voices", help="YAML/JSON file mapping voice aliases to ids.")
+    list[str],
+    typer.Option(
+        "--voices",
+        help="Voice aliases: a YAML/JSON file mapping alias to voice id, or alias=id (repeatable).",
+    ),
 ]
 SetOption = Annotated[
     list[str], typer.Option("--set", help="A default request field, key=value (repeatable).")
@@ -86,11 +88,11 @@ def _exit_code(final: dict[str, BatchStatus]) -> int:
 def validate(
     manifests: ManifestPaths,
     json_: JsonFlag = False,
-    voices: VoicesOption = None,
-    set_: SetOption = [],  # noqa: B006 - typer reads the default, never mutates it
+    voices: VoicesOption = [],  # noqa: B006 - typer reads the default, never mutates it
+    set_: SetOption = [],  # noqa: B006
 ) -> None:
     """Check manifests without writing anything; every problem is reported with file and line."""
-    loaded = load_manifests(manifests, voices=read_voices(voices), defaults=parse_sets(set_))
+    loaded = read_manifests(manifests, voices, set_, load_settings())
     summary = [{"batch": m.batch, "source": m.source, "jobs": len(m.jobs)} for m in loaded]
     if json_:
         views.print_json({"valid": True, "batches": summary})
@@ -106,7 +108,7 @@ def submit(
     manifests: ManifestPaths,
     wait: Annotated[bool, typer.Option("--wait", help="Wait until the batches finish.")] = False,
     json_: JsonFlag = False,
-    voices: VoicesOption = None,
+    voices: VoicesOption = [],  # noqa: B006
     set_: SetOption = [],  # noqa: B006
     fresh: FreshFlag = False,
     force: ForceFlag = False,
@@ -115,7 +117,7 @@ def submit(
     from audiobatch.worker.app import publisher
 
     settings = load_settings()
-    loaded = load_manifests(manifests, voices=read_voices(voices), defaults=parse_sets(set_))
+    loaded = read_manifests(manifests, voices, set_, settings)
     url = ready_database(settings)
     celery_app = broker_app(settings)
     batches = submit_manifests(
@@ -145,7 +147,7 @@ def submit(
 def run(
     manifests: ManifestPaths,
     json_: JsonFlag = False,
-    voices: VoicesOption = None,
+    voices: VoicesOption = [],  # noqa: B006
     set_: SetOption = [],  # noqa: B006
     fresh: FreshFlag = False,
     force: ForceFlag = False,
@@ -155,7 +157,7 @@ def run(
 
     settings = load_settings()
     # invalid input stops here, before anything starts or is written
-    loaded = load_manifests(manifests, voices=read_voices(voices), defaults=parse_sets(set_))
+    loaded = read_manifests(manifests, voices, set_, settings)
     url = ready_database(settings)
     console = err if json_ else out
     with embedded_services(settings, console) as live:
@@ -209,7 +211,7 @@ def jobs(
     settings = load_settings()
     with session_scope(ready_database(settings)) as session:
         found = find_batch(session, batch)
-        rows = [job_view(job) for job in list_jobs(session, found.id, status)]
+        rows = job_views(session, found.id, status)
     views.print_json(rows) if json_ else views.print_jobs(out, rows)
 
 
