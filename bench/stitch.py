@@ -5,7 +5,7 @@ Writes a 4-voice episode of ``--chars`` characters, cuts it into parts as submis
 API would send), then stitches the part files into one, as an episode job does, in a fresh child
 process: the real-time factor is the episode's audio duration over the stitching time, and peak
 memory the child's high-water RSS (and what it held before stitching began). The stitched file's
-duration is checked against the sum of the parts'. Targets: MP3 at 50 times real time or more,
+duration is checked against the sum of the parts'. Targets: MP3 at 40 times real time or more,
 peak RSS that does not grow with the episode's length (stitching streams).
 
     .venv/bin/python bench/stitch.py [--chars 40000] [--format mp3_44100_128] [--pause-ms 0]
