@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -39,6 +39,7 @@ from audiobatch.db.reports import (
 from audiobatch.db.session import session_scope
 from audiobatch.emulator.fault_names import FAULTS
 from audiobatch.limiter import POOLS
+from audiobatch.manifest.episodes import episode_sizes
 from audiobatch.render.families import QUEUES
 from audiobatch.storage import open_storage
 from audiobatch.submission import submit_manifests
@@ -93,13 +94,19 @@ def validate(
 ) -> None:
     """Check manifests without writing anything; every problem is reported with file and line."""
     loaded = read_manifests(manifests, voices, set_, load_settings())
-    summary = [{"batch": m.batch, "source": m.source, "jobs": len(m.jobs)} for m in loaded]
+    summary: list[dict[str, Any]] = [
+        {"batch": m.batch, "source": m.source, "jobs": len(m.jobs), "episodes": episode_sizes(m)}
+        for m in loaded
+    ]
     if json_:
         views.print_json({"valid": True, "batches": summary})
         return
     for item in summary:
+        parts = item["episodes"]
+        cut = f" ({len(parts)} rendered in {sum(parts.values())} parts)" if parts else ""
         out.print(
-            f"{item['source']}: valid, batch {item['batch']!r}, {item['jobs']} jobs", markup=False
+            f"{item['source']}: valid, batch {item['batch']!r}, {item['jobs']} jobs{cut}",
+            markup=False,
         )
 
 

@@ -18,6 +18,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from audiobatch.manifest.dialogue import MAX_VOICES, DialogueInput, DialogueJob
+from audiobatch.manifest.schema import Manifest
 
 DEFAULT_PART_CHARS = 2000
 """The API's advice for one dialogue request ("for reliable generation")."""
@@ -89,6 +90,15 @@ def episode_parts(job: DialogueJob) -> list[Part] | None:
         return None
     parts = cut_parts(job.inputs, job.part_chars)
     return parts if len(parts) > 1 else None
+
+
+def episode_sizes(manifest: Manifest) -> dict[str, int]:
+    """The manifest's episodes, each with its number of parts."""
+    return {
+        job.id: len(parts)
+        for job in manifest.jobs
+        if isinstance(job, DialogueJob) and (parts := episode_parts(job)) is not None
+    }
 
 
 def part_job(episode: DialogueJob, part: Part) -> DialogueJob:
