@@ -233,8 +233,9 @@ def _validate_job(
 
 def _check_voices(check: _Checker, index: int, job: DialogueJob) -> None:
     """Every request of the job, each part of an episode, takes at most MAX_VOICES voices."""
+    whole = episode_parts(job) is None
     for part in crowded_parts(job):
-        if episode_parts(job) is None:
+        if whole:
             text = f"uses {part.voices} different voices; a dialogue job takes at most {MAX_VOICES}"
             check.add(("jobs", index, "inputs"), text)
             continue

@@ -30,9 +30,11 @@ from audiobatch.render.stitch import Timeline, is_raw, join_encoded, join_raw
 READ_CHUNK_BYTES = 1 << 20
 
 
-def is_episode(job: JobBase) -> bool:
-    """Whether the job stitches parts rather than calling the API."""
-    return isinstance(job, DialogueJob) and episode_parts(job) is not None
+def as_episode(job: JobBase) -> DialogueJob | None:
+    """The job, if it stitches parts rather than calling the API; else None."""
+    if isinstance(job, DialogueJob) and episode_parts(job) is not None:
+        return job
+    return None
 
 
 def render_episode(job: DialogueJob, ctx: RenderContext) -> None:

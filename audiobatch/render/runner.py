@@ -29,10 +29,9 @@ from audiobatch.errors import (
     StorageError,
 )
 from audiobatch.limiter import Limiter
-from audiobatch.manifest import DialogueJob
 from audiobatch.manifest.common import JobBase
 from audiobatch.render.context import RenderContext
-from audiobatch.render.episode import is_episode, render_episode
+from audiobatch.render.episode import as_episode, render_episode
 from audiobatch.render.families import FAMILIES
 from audiobatch.render.fingerprint import request_fingerprint
 from audiobatch.render.kinds import parse_spec, render_job
@@ -109,19 +108,20 @@ def _render_claimed(rt: Runtime, claim: jobs.Claim, spool: AnswerSpool) -> bool:
         parent_artifacts=lambda key: _artifacts_of(rt, claim.batch_id, key),
     )
     started_at, started = rt.clock(), time.monotonic()
-    job, request, cached_from, error = None, None, None, None
+    job, episode, request, cached_from, error = None, None, None, None, None
     try:
         job = parse_spec(claim.spec)
-        if not is_episode(job):  # stitching costs no generation: an episode is stitched anew
+        episode = as_episode(job)
+        if episode is None:  # stitching costs no generation: an episode is stitched anew
             request = request_fingerprint(claim.kind, claim.spec, job, ctx)
             if not claim.fresh:
                 cached_from = reuse_earlier_outputs(rt.database_url, rt.storage, ctx, request)
     except AudiobatchError as exc:
         error = exc
     if job is not None and error is None and cached_from is None:
-        if isinstance(job, DialogueJob) and is_episode(job):
-            episode = job
-            error = _render(claim, lambda: render_episode(episode, ctx))
+        if episode is not None:
+            stitched = episode
+            error = _render(claim, lambda: render_episode(stitched, ctx))
         else:
             try:
                 error = _call_api(rt, claim, job, ctx)
