@@ -55,14 +55,10 @@ def part_key(episode: str, number: int) -> str:
     return f"{episode}/part-{number:03d}"
 
 
-def total_chars(inputs: Sequence[DialogueInput]) -> int:
-    return sum(len(line.text) for line in inputs)
-
-
 def with_part_size(job: DialogueJob, part_chars: int) -> DialogueJob:
     """The job as it is submitted: one longer than ``part_chars`` that does not set its own part
     size is cut at ``part_chars``."""
-    if job.part_chars is not None or total_chars(job.inputs) <= part_chars:
+    if job.part_chars is not None or sum(len(line.text) for line in job.inputs) <= part_chars:
         return job
     return job.model_copy(update={"part_chars": part_chars})
 

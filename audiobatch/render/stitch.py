@@ -53,11 +53,6 @@ class Timeline:
             at += samples + self.pause_samples
         return starts
 
-    @property
-    def duration_s(self) -> float:
-        pauses = self.pause_samples * max(0, len(self.part_samples) - 1)
-        return (sum(self.part_samples) + pauses) / self.rate_hz
-
 
 def join_raw(
     parts: Iterable[Iterable[bytes]], output_format: str, timeline: Timeline
