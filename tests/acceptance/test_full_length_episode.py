@@ -80,3 +80,27 @@ def test_a_30000_character_episode_in_4_voices_renders_into_one_file_despite_fau
     assert ends == sorted(ends) and ends[-1] <= sum(part_bytes) / 2 / 16_000
     srt = outputs["subtitles.srt"].read_text()
     assert srt.count(" --> ") >= 3 * (len(jobs) - 1)
+
+
+def test_a_bad_season_is_refused_with_located_problems_and_nothing_written(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "bad.csv").write_text(
+        "episode,voice,text\npilot,host,Hello.\npilot,nobody,Who?\npilot,host,\n"
+    )
+    crowd = "".join(f"pilot,Voice{n:015d},Line {n} of the crowd.\n" for n in range(11))
+    (tmp_path / "crowd.csv").write_text("episode,voice,text\npilot,host,Hello.\n" + crowd)
+    (tmp_path / "columns.csv").write_text("episode,speaker,text\npilot,host,Hello.\n")
+    env = clean_environment(AUDIOBATCH_HOME=str(tmp_path / "home"), COLUMNS="200")
+    files, flags = ("bad.csv", "crowd.csv", "columns.csv"), ("--voices", f"host={VOICES['host']}")
+    result = audiobatch("run", *files, *flags, cwd=tmp_path, env=env)
+    assert result.returncode == 2, result.stdout + result.stderr
+    problems = [line.strip() for line in result.stderr.splitlines() if line.startswith("  ")]
+    assert problems == [
+        "bad.csv:3: jobs[pilot].inputs[1].voice: unknown voice alias 'nobody'",
+        "bad.csv:4: jobs[pilot].inputs[2].text: must not be empty",
+        "crowd.csv:2: jobs[pilot].inputs: uses 12 different voices; a dialogue job takes at most 10",
+        "columns.csv:1: voice: missing column 'voice' (expected episode,voice,text)",
+        "columns.csv:1: speaker: unknown column (expected episode,voice,text and maybe id)",
+    ]
+    assert not (tmp_path / "home").exists() and not (tmp_path / "renders").exists()
