@@ -75,6 +75,8 @@ class Episodes:
         parts = {
             episode: (succeeded, total) for episode, succeeded, total in rows if episode is not None
         }
+        if not parts:
+            return cls({}, {})
         named = session.execute(select(Job.id, Job.key).where(Job.id.in_(list(parts))))
         keys: dict[int, str] = {row.id: row.key for row in named}
         return cls(keys, parts)
