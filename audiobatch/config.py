@@ -12,6 +12,9 @@ from pathlib import Path
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from audiobatch.manifest.dialogue import MAX_REQUEST_CHARS, MIN_PART_CHARS
+from audiobatch.manifest.episodes import DEFAULT_PART_CHARS
+
 DEFAULT_API_URL = "https://api.elevenlabs.io"
 
 
@@ -38,6 +41,8 @@ class Settings(BaseSettings):
     max_attempts: int = Field(default=5, ge=1)
     # per kind, e.g. AUDIOBATCH_MAX_ATTEMPTS_BY_KIND='{"music": 3}'; other kinds use max_attempts
     max_attempts_by_kind: dict[str, int] = Field(default_factory=dict)
+    # dialogue jobs longer than this are rendered in parts of at most this many characters
+    part_chars: int = Field(default=DEFAULT_PART_CHARS, ge=MIN_PART_CHARS, le=MAX_REQUEST_CHARS)
 
     @field_validator("api_url")
     @classmethod

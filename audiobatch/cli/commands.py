@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -20,8 +20,7 @@ from audiobatch.cli.context import (
     broker_app,
     broker_publisher,
     load_settings,
-    parse_sets,
-    read_voices,
+    read_manifests,
     ready_database,
 )
 from audiobatch.cli.embedded import embedded_services
@@ -33,13 +32,13 @@ from audiobatch.db.reports import (
     batch_report,
     batch_summary,
     find_batch,
-    job_view,
+    job_views,
     list_batches,
     list_jobs,
 )
 from audiobatch.db.session import session_scope
 from audiobatch.emulator.fault_names import FAULTS
-from audiobatch.manifest import load_manifests
+from audiobatch.manifest.episodes import episode_sizes
 from audiobatch.render.families import QUEUES
 from audiobatch.storage import open_storage
 from audiobatch.submission import submit_manifests
@@ -56,7 +55,11 @@ ManifestPaths = Annotated[
     list[Path], typer.Argument(help="Manifest files (YAML, JSON, JSONL, CSV).")
 ]
 VoicesOption = Annotated[
-    Path | None, typer.Option("--voices", help="YAML/JSON file mapping voice aliases to ids.")
+    list[str],
+    typer.Option(
+        "--voices",
+        help="Voice aliases: a YAML/JSON file mapping alias to voice id, or alias=id (repeatable).",
+    ),
 ]
 SetOption = Annotated[
     list[str], typer.Option("--set", help="A default request field, key=value (repeatable).")
@@ -85,18 +88,24 @@ def _exit_code(final: dict[str, BatchStatus]) -> int:
 def validate(
     manifests: ManifestPaths,
     json_: JsonFlag = False,
-    voices: VoicesOption = None,
-    set_: SetOption = [],  # noqa: B006 - typer reads the default, never mutates it
+    voices: VoicesOption = [],  # noqa: B006 - typer reads the default, never mutates it
+    set_: SetOption = [],  # noqa: B006
 ) -> None:
     """Check manifests without writing anything; every problem is reported with file and line."""
-    loaded = load_manifests(manifests, voices=read_voices(voices), defaults=parse_sets(set_))
-    summary = [{"batch": m.batch, "source": m.source, "jobs": len(m.jobs)} for m in loaded]
+    loaded = read_manifests(manifests, voices, set_, load_settings())
+    summary: list[dict[str, Any]] = [
+        {"batch": m.batch, "source": m.source, "jobs": len(m.jobs), "episodes": episode_sizes(m)}
+        for m in loaded
+    ]
     if json_:
         views.print_json({"valid": True, "batches": summary})
         return
     for item in summary:
+        parts = item["episodes"]
+        cut = f" ({len(parts)} rendered in {sum(parts.values())} parts)" if parts else ""
         out.print(
-            f"{item['source']}: valid, batch {item['batch']!r}, {item['jobs']} jobs", markup=False
+            f"{item['source']}: valid, batch {item['batch']!r}, {item['jobs']} jobs{cut}",
+            markup=False,
         )
 
 
@@ -105,7 +114,7 @@ def submit(
     manifests: ManifestPaths,
     wait: Annotated[bool, typer.Option("--wait", help="Wait until the batches finish.")] = False,
     json_: JsonFlag = False,
-    voices: VoicesOption = None,
+    voices: VoicesOption = [],  # noqa: B006
     set_: SetOption = [],  # noqa: B006
     fresh: FreshFlag = False,
     force: ForceFlag = False,
@@ -114,7 +123,7 @@ def submit(
     from audiobatch.worker.app import publisher
 
     settings = load_settings()
-    loaded = load_manifests(manifests, voices=read_voices(voices), defaults=parse_sets(set_))
+    loaded = read_manifests(manifests, voices, set_, settings)
     url = ready_database(settings)
     celery_app = broker_app(settings)
     batches = submit_manifests(
@@ -144,7 +153,7 @@ def submit(
 def run(
     manifests: ManifestPaths,
     json_: JsonFlag = False,
-    voices: VoicesOption = None,
+    voices: VoicesOption = [],  # noqa: B006
     set_: SetOption = [],  # noqa: B006
     fresh: FreshFlag = False,
     force: ForceFlag = False,
@@ -154,7 +163,7 @@ def run(
 
     settings = load_settings()
     # invalid input stops here, before anything starts or is written
-    loaded = load_manifests(manifests, voices=read_voices(voices), defaults=parse_sets(set_))
+    loaded = read_manifests(manifests, voices, set_, settings)
     url = ready_database(settings)
     console = err if json_ else out
     with embedded_services(settings, console) as live:
@@ -208,7 +217,7 @@ def jobs(
     settings = load_settings()
     with session_scope(ready_database(settings)) as session:
         found = find_batch(session, batch)
-        rows = [job_view(job) for job in list_jobs(session, found.id, status)]
+        rows = job_views(session, found.id, status)
     views.print_json(rows) if json_ else views.print_jobs(out, rows)
 
 

@@ -14,6 +14,7 @@ from audiobatch.config import Settings
 from audiobatch.db.dispatch import Publish
 from audiobatch.db.migrate import ensure_schema
 from audiobatch.errors import ConfigError
+from audiobatch.manifest import Manifest, load_manifests
 
 if TYPE_CHECKING:
     from celery import Celery
@@ -53,10 +54,37 @@ def broker_publisher(settings: Settings) -> Publish:
     return publisher(broker_app(settings))
 
 
-def read_voices(path: Path | None) -> dict[str, str] | None:
-    """A ``--voices`` file: a YAML or JSON mapping of alias to voice id."""
-    if path is None:
+def read_manifests(
+    paths: list[Path], voices: list[str], sets: list[str], settings: Settings
+) -> list[Manifest]:
+    """Validate the manifests with the ``--voices`` and ``--set`` flags; episodes are cut into
+    parts of ``AUDIOBATCH_PART_CHARS``."""
+    return load_manifests(
+        paths,
+        voices=read_voices(voices),
+        defaults=parse_sets(sets),
+        part_chars=settings.part_chars,
+    )
+
+
+def read_voices(values: list[str]) -> dict[str, str] | None:
+    """``--voices`` flags: each a YAML or JSON file mapping alias to voice id, or ``alias=id``;
+    a later flag wins over an earlier one for the same alias."""
+    if not values:
         return None
+    voices: dict[str, str] = {}
+    for value in values:
+        alias, sep, voice_id = value.partition("=")
+        if sep and not Path(value).exists():
+            if not alias.strip() or not voice_id.strip():
+                raise ConfigError(f"--voices {value!r}: expected alias=voice_id or a file")
+            voices[alias.strip()] = voice_id.strip()
+        else:
+            voices.update(_voices_file(Path(value)))
+    return voices
+
+
+def _voices_file(path: Path) -> dict[str, str]:
     try:
         data = yaml.safe_load(path.read_text())
     except (OSError, yaml.YAMLError) as exc:

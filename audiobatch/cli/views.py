@@ -60,17 +60,21 @@ def print_batch(console: Console, report: dict[str, Any]) -> None:
         console.print(f"  reason: {report['reason']}", markup=False, highlight=False)
     if report.get("schedule"):
         console.print(f"  schedule: {report['schedule']}", markup=False, highlight=False)
-    print_jobs(console, report["jobs"])
+    # a part that succeeded is counted on its episode's line (`audiobatch jobs` lists them all)
+    print_jobs(console, [job for job in report["jobs"] if not _done_part(job)])
 
 
 def print_jobs(console: Console, jobs: list[dict[str, Any]]) -> None:
     table = Table("job", "kind", "status", "attempts", "outputs / error")
     for job in jobs:
         detail = job["error"] or ", ".join(o["name"] for o in job["outputs"])
+        parts = job.get("parts")
         table.add_row(
             escape(job["id"]),
             job["kind"],
-            _styled(job["status"]) + (" (cached)" if job.get("cached") else ""),
+            _styled(job["status"])
+            + (" (cached)" if job.get("cached") else "")
+            + (f" ({parts['done']}/{parts['total']} parts)" if parts else ""),
             str(job["attempts"]),
             escape(detail),
         )
@@ -80,11 +84,15 @@ def print_jobs(console: Console, jobs: list[dict[str, Any]]) -> None:
 def print_outcome(console: Console, report: dict[str, Any]) -> None:
     """What ``run`` prints at the end: the outcome and where every output is."""
     print_batch(console, report)
-    uris = [o["uri"] for job in report["jobs"] for o in job["outputs"]]
+    uris = [o["uri"] for job in report["jobs"] if not job.get("part_of") for o in job["outputs"]]
     if uris:
         console.print("outputs:")
         for uri in uris:
             console.print(f"  {uri}", markup=False, highlight=False, soft_wrap=True)
+
+
+def _done_part(job: dict[str, Any]) -> bool:
+    return bool(job.get("part_of")) and job["status"] == "succeeded"
 
 
 def print_limiter(console: Console, state: dict[str, Any]) -> None:

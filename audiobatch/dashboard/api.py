@@ -30,7 +30,7 @@ from audiobatch.db.listings import (
     find_job,
     find_jobs,
     job_detail,
-    job_row,
+    job_rows,
 )
 from audiobatch.db.models import Batch, utcnow
 from audiobatch.db.progress import batch_progress
@@ -127,7 +127,10 @@ def whoami(role: RoleDep, state: StateDep) -> dict[str, Any]:
 
 def job_page(session: Session, flt: JobFilter, paging: Paging) -> dict[str, Any]:
     found = find_jobs(session, flt, paging.page, paging.per_page)
-    return {**_page(found.total, paging), "items": [with_urls(job_row(j)) for j in found.items]}
+    return {
+        **_page(found.total, paging),
+        "items": [with_urls(row) for row in job_rows(session, found.items)],
+    }
 
 
 def with_urls(row: dict[str, Any]) -> dict[str, Any]:

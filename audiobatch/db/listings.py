@@ -24,7 +24,7 @@ from audiobatch.db.models import (
     JobStatus,
     Schedule,
 )
-from audiobatch.db.reports import batch_summary, job_view
+from audiobatch.db.reports import Episodes, batch_summary, job_view
 from audiobatch.errors import NotFoundError
 
 T = TypeVar("T")
@@ -142,11 +142,16 @@ def find_job(session: Session, job_id: int) -> Job:
     return job
 
 
-def job_row(job: Job) -> dict[str, Any]:
-    """A job in a list: :func:`~audiobatch.db.reports.job_view` with its database id, batch,
-    error class and times."""
+def job_rows(session: Session, jobs: Sequence[Job]) -> list[dict[str, Any]]:
+    """Jobs in a list: :func:`~audiobatch.db.reports.job_view` with each one's database id,
+    batch, error class and times."""
+    episodes = Episodes.among(session, jobs)
+    return [_job_row(job, episodes) for job in jobs]
+
+
+def _job_row(job: Job, episodes: Episodes) -> dict[str, Any]:
     return {
-        **job_view(job),
+        **job_view(job, episodes),
         "job_id": job.id,
         "batch_id": job.batch_id,
         "error_code": job.error_code,
@@ -164,7 +169,7 @@ def job_detail(session: Session, job: Job) -> dict[str, Any]:
         .order_by(Job.key)
     )
     return {
-        **job_row(job),
+        **_job_row(job, Episodes.among(session, [job])),
         "batch_name": job.batch.name,
         "request": job.spec,
         "depends_on": list(parents),

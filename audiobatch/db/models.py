@@ -211,6 +211,13 @@ class Job(Base):
     # job asking the same, which is then ``cached_from`` it and costs no generation
     request_sha256: Mapped[str | None] = mapped_column(String(64), index=True)
     cached_from: Mapped[int | None] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
+    # a part of an episode (a dialogue job too long for one request) names the episode's job,
+    # which depends on its parts and stitches their outputs
+    part_of: Mapped[int | None] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"),
+        ForeignKey("jobs.id", ondelete="CASCADE"),
+        index=True,
+    )
     error: Mapped[str | None] = mapped_column(Text)
     error_code: Mapped[str | None] = mapped_column(String(64))
     next_attempt_at: Mapped[datetime | None]

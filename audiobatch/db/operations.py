@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from audiobatch.db.jobs import CHARACTERS_SPENT
@@ -21,10 +21,19 @@ from audiobatch.errors import NotFoundError
 
 
 def retry_failed(session: Session, batch: Batch, job_key: str | None = None) -> int:
-    """Send failed jobs back to the queue (dependants that failed with them wait again)."""
+    """Send failed jobs back to the queue (dependants that failed with them wait again). Job
+    ``job_key`` alone goes with its episode's parts and stitch: an episode's failed parts, a
+    part's episode."""
     query = select(Job).where(Job.batch_id == batch.id, Job.status == JobStatus.FAILED)
     if job_key is not None:
-        query = query.where(Job.key == job_key)
+        named = session.execute(
+            select(Job.id, Job.part_of).where(Job.batch_id == batch.id, Job.key == job_key)
+        ).first()
+        if named is None:
+            raise NotFoundError(f"batch {batch.name} [{batch.id}] has no job {job_key!r}")
+        query = query.where(
+            or_(Job.id == named.id, Job.part_of == named.id, Job.id == named.part_of)
+        )
     failed = list(session.scalars(query))
     if job_key is not None and not failed:
         raise NotFoundError(f"batch {batch.name} [{batch.id}] has no failed job {job_key!r}")

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from audiobatch.db.jobs import status_counts
@@ -57,7 +59,45 @@ def batch_summary(
     }
 
 
-def job_view(job: Job) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Episodes:
+    """A batch's episodes and their parts: each episode job's key, and how many of its parts
+    have succeeded, of how many."""
+
+    keys: dict[int, str]
+    parts: dict[int, tuple[int, int]]
+
+    @classmethod
+    def of(cls, session: Session, batch_id: str) -> Episodes:
+        """Every episode of the batch."""
+        return cls._where(session, Job.batch_id == batch_id, Job.part_of.is_not(None))
+
+    @classmethod
+    def among(cls, session: Session, jobs: Sequence[Job]) -> Episodes:
+        """What ``jobs`` (a page of a listing) need: their parts' counts, their episodes' keys."""
+        ids = {job.id for job in jobs} | {job.part_of for job in jobs if job.part_of is not None}
+        return cls._where(session, Job.part_of.in_(ids)) if ids else cls({}, {})
+
+    @classmethod
+    def _where(cls, session: Session, *conditions: ColumnElement[bool]) -> Episodes:
+        done = func.count().filter(Job.status == JobStatus.SUCCEEDED)
+        rows = session.execute(
+            select(Job.part_of, done, func.count()).where(*conditions).group_by(Job.part_of)
+        ).all()
+        parts = {
+            episode: (succeeded, total) for episode, succeeded, total in rows if episode is not None
+        }
+        if not parts:
+            return cls({}, {})
+        named = session.execute(select(Job.id, Job.key).where(Job.id.in_(list(parts))))
+        keys: dict[int, str] = {row.id: row.key for row in named}
+        return cls(keys, parts)
+
+
+def job_view(job: Job, episodes: Episodes) -> dict[str, Any]:
+    """A job in the ``--json`` shape; an episode counts its parts (``parts``: done and total),
+    a part names its episode (``part_of``)."""
+    parts = episodes.parts.get(job.id)
     return {
         "id": job.key,
         "kind": job.kind,
@@ -66,7 +106,17 @@ def job_view(job: Job) -> dict[str, Any]:
         "cached": job.cached_from is not None,  # outputs reused from an identical request
         "error": job.error,
         "outputs": [artifact_view(a) for a in job.artifacts],
+        "part_of": episodes.keys.get(job.part_of) if job.part_of is not None else None,
+        "parts": {"done": parts[0], "total": parts[1]} if parts else None,
     }
+
+
+def job_views(
+    session: Session, batch_id: str, status: JobStatus | None = None
+) -> list[dict[str, Any]]:
+    """The batch's jobs (those in ``status``) in the ``--json`` shape."""
+    episodes = Episodes.of(session, batch_id)
+    return [job_view(job, episodes) for job in list_jobs(session, batch_id, status)]
 
 
 def artifact_view(artifact: Artifact) -> dict[str, Any]:
@@ -94,7 +144,7 @@ def list_jobs(session: Session, batch_id: str, status: JobStatus | None = None) 
 def batch_report(session: Session, batch: Batch) -> dict[str, Any]:
     """The ``status BATCH --json`` shape: the summary plus every job with its outputs."""
     report = batch_summary(session, batch)
-    report["jobs"] = [job_view(job) for job in list_jobs(session, batch.id)]
+    report["jobs"] = job_views(session, batch.id)
     return report
 
 

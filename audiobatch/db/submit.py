@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from audiobatch.db.models import (
@@ -18,7 +18,8 @@ from audiobatch.db.models import (
     JobDependency,
     JobStatus,
 )
-from audiobatch.manifest import Manifest
+from audiobatch.manifest import DialogueJob, JobSpec, Manifest
+from audiobatch.manifest.episodes import Part, episode_parts, part_job, part_key
 from audiobatch.render.families import FAMILIES
 
 
@@ -100,32 +101,67 @@ def insert_batch(
         )
     )
     session.flush()
+    episodes = _episodes(manifest)
     rows = [
         {
             "batch_id": batch_id,
-            "key": job.id,
+            "key": key,
             "kind": job.kind,
             "queue": FAMILIES[job.kind].queue,
             "spec": job.model_dump(mode="json", by_alias=True),
-            "status": JobStatus.PENDING if job.dependencies() else JobStatus.QUEUED,
+            "status": JobStatus.PENDING if waits else JobStatus.QUEUED,
             "attempts": 0,
             "created_at": now,
         }
-        for job in manifest.jobs
+        for key, job, waits in _job_rows(manifest, episodes)
     ]
     # Core executemany without RETURNING: one prepared statement for every row. Returning the ids
     # makes SQLAlchemy render multi-row VALUES statements the driver parses anew for each page.
     session.connection().execute(insert(Job), rows)
-    edges = _dependency_edges(session, batch_id, manifest)
-    if edges:
-        session.execute(insert(JobDependency), edges)
+    _write_graph(session, batch_id, manifest, episodes)
     return SubmittedBatch(id=batch_id, name=manifest.batch, jobs=len(rows))
 
 
-def _dependency_edges(session: Session, batch_id: str, manifest: Manifest) -> list[dict[str, int]]:
-    """One row per (job, parent) of the manifest, with the jobs' database ids."""
+def _episodes(manifest: Manifest) -> dict[str, list[Part]]:
+    """The parts of each episode of the manifest (dialogue jobs too long for one request)."""
+    return {
+        job.id: parts
+        for job in manifest.jobs
+        if isinstance(job, DialogueJob) and (parts := episode_parts(job)) is not None
+    }
+
+
+def _job_rows(
+    manifest: Manifest, episodes: Mapping[str, list[Part]]
+) -> Iterator[tuple[str, JobSpec, bool]]:
+    """(key, job, whether it waits for other jobs) of every job to write: the manifest's jobs,
+    each episode after its parts."""
+    for job in manifest.jobs:
+        parts = episodes.get(job.id, [])
+        for number, part in enumerate(parts, 1):
+            assert isinstance(job, DialogueJob)  # only dialogue jobs have parts
+            yield part_key(job.id, number), part_job(job, part), False
+        yield job.id, job, bool(parts or job.dependencies())
+
+
+def _write_graph(
+    session: Session, batch_id: str, manifest: Manifest, episodes: Mapping[str, list[Part]]
+) -> None:
+    """One dependency row per (job, parent) of the manifest, with the jobs' database ids; an
+    episode depends on its parts, which name it in ``part_of``."""
     pairs = [(job.id, parent) for job in manifest.jobs for parent in job.dependencies()]
-    if not pairs:
-        return []
+    part_pairs = [
+        (episode, part_key(episode, number))
+        for episode, parts in episodes.items()
+        for number in range(1, len(parts) + 1)
+    ]
+    if not pairs and not part_pairs:
+        return
     ids = dict(session.execute(select(Job.key, Job.id).where(Job.batch_id == batch_id)).all())
-    return [{"job_id": ids[key], "parent_id": ids[parent]} for key, parent in pairs]
+    edges = [{"job_id": ids[key], "parent_id": ids[parent]} for key, parent in pairs + part_pairs]
+    session.execute(insert(JobDependency), edges)
+    if part_pairs:
+        session.connection().execute(
+            update(Job).where(Job.id == bindparam("part")).values(part_of=bindparam("episode")),
+            [{"part": ids[part], "episode": ids[episode]} for episode, part in part_pairs],
+        )

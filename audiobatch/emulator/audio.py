@@ -16,6 +16,7 @@ import numpy as np
 SYNTH_RATE_HZ = 48_000
 CHAR_S = 0.07  # about 14 characters a second
 PAUSE_S = 0.25  # between two turns
+FEED_SAMPLES = 1 << 16  # samples handed to the encoder at once
 SILENT = frozenset(" \t\n.,;:!?-—…'\"()")
 
 
@@ -127,23 +128,34 @@ def encode(samples: np.ndarray, fmt: OutputFormat) -> bytes:
         sample_format = (
             "s16" if codec.startswith("pcm") or context.format is None else context.format.name
         )
-        frame_samples = context.frame_size or 1024
-        pcm16 = (samples * 32767).astype(np.int16)
-        for start in range(0, len(pcm16), frame_samples):
-            chunk = pcm16[start : start + frame_samples]
-            frame = av.AudioFrame.from_ndarray(chunk.reshape(1, -1), format="s16", layout="mono")
+        # the samples in the encoder's own format once: the encoder then only cuts them into
+        # its frames (a resampler per frame would cost most of the encoding time)
+        samples_in = _as_format((samples * 32767).astype(np.int16), sample_format)
+        for start in range(0, len(samples_in), FEED_SAMPLES):
+            chunk = samples_in[start : start + FEED_SAMPLES]
+            frame = av.AudioFrame.from_ndarray(
+                chunk.reshape(1, -1), format=sample_format, layout="mono"
+            )
             frame.sample_rate = fmt.rate_hz
             frame.pts = start
-            for resampled in _resampler(sample_format, fmt.rate_hz).resample(frame):
-                for packet in stream.encode(resampled):
-                    out.mux(packet)
+            for packet in stream.encode(frame):
+                out.mux(packet)
         for packet in stream.encode(None):
             out.mux(packet)
     return buffer.getvalue()
 
 
-def _resampler(sample_format: str, rate_hz: int) -> av.AudioResampler:
-    return av.AudioResampler(format=sample_format, layout="mono", rate=rate_hz)
+FEED_SAMPLES = 1 << 16
+
+
+def _as_format(pcm16: np.ndarray, sample_format: str) -> np.ndarray:
+    """16-bit samples in the encoder's sample format, converted as FFmpeg's resampler does."""
+    if sample_format == "s16":
+        return pcm16
+    if sample_format == "s32p":  # libmp3lame's
+        shifted: np.ndarray = pcm16.astype(np.int32) << 16
+        return shifted
+    raise ValueError(f"no conversion of 16-bit samples to {sample_format!r}")
 
 
 def render(turns: list[Turn], fmt: OutputFormat) -> tuple[bytes, Plan]:

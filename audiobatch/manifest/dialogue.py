@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, Field, field_validator
+from pydantic import AfterValidator, Field, Strict, field_validator
 
 from audiobatch.elevenlabs.formats import DEFAULT_OUTPUT_FORMAT
 from audiobatch.manifest.common import (
@@ -15,12 +15,17 @@ from audiobatch.manifest.common import (
     Text,
     Unit,
     VoiceRef,
+    between,
     output_format_of,
 )
 
 MAX_VOICES = 10
 """The API takes at most 10 different voice ids in one dialogue request."""
 MAX_DICTIONARIES = 3
+MAX_REQUEST_CHARS = 5000
+"""eleven_v3's limit on the text of one request: no part may be longer."""
+MIN_PART_CHARS = 100
+MAX_PART_PAUSE_MS = 10_000
 
 
 class DialogueInput(StrictModel):
@@ -72,6 +77,10 @@ class DialogueJob(JobBase):
     apply_text_normalization: Literal["auto", "on", "off"] | None = None
     stream: StrictBool = False
     timestamps: StrictBool = False
+    # an episode longer than one request is rendered in parts of at most part_chars characters
+    # (see manifest.episodes) and stitched with part_pause_ms of silence between two parts
+    part_chars: Annotated[int, Strict(), between(MIN_PART_CHARS, MAX_REQUEST_CHARS)] | None = None
+    part_pause_ms: Annotated[int, Strict(), between(0, MAX_PART_PAUSE_MS)] = 0
 
     @field_validator("apply_text_normalization", mode="before")
     @classmethod
@@ -82,13 +91,3 @@ class DialogueJob(JobBase):
         if value is False:
             return "off"
         return value
-
-    @field_validator("inputs")
-    @classmethod
-    def _few_voices(cls, inputs: list[DialogueInput]) -> list[DialogueInput]:
-        voices = {line.voice for line in inputs}
-        if len(voices) > MAX_VOICES:
-            raise ValueError(
-                f"uses {len(voices)} different voices; a dialogue job takes at most {MAX_VOICES}"
-            )
-        return inputs

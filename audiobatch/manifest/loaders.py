@@ -2,9 +2,10 @@
 raise one :class:`~audiobatch.errors.ManifestError` carrying every problem of every file.
 
 Formats by extension: ``.yaml``/``.yml``, ``.json``, ``.jsonl`` (one job object a line) and
-``.csv`` (``episode,voice,text``: one dialogue job per episode). JSONL and CSV files have no
-``batch``, ``defaults`` or ``voices`` of their own: they come from the arguments (the batch is
-named by ``batch``, else a ``batch`` entry of ``defaults``, else the file's stem).
+``.csv`` (``episode,voice,text``: one dialogue job per episode, with timestamps unless the flags
+say otherwise). JSONL and CSV files have no ``batch``, ``defaults`` or ``voices`` of their own:
+they come from the arguments (the batch is named by ``batch``, else a ``batch`` entry of
+``defaults``, else the file's stem).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from audiobatch.errors import ManifestError, Problem
+from audiobatch.manifest.episodes import DEFAULT_PART_CHARS
 from audiobatch.manifest.readers import Document, parse_document, read_document
 from audiobatch.manifest.schema import Manifest
 from audiobatch.manifest.validate import default_problems, validate_document, voice_problems
@@ -26,13 +28,16 @@ def load_manifests(
     defaults: Mapping[str, Any] | None = None,
     batch: str | None = None,
     check_files: bool = True,
+    part_chars: int = DEFAULT_PART_CHARS,
 ) -> list[Manifest]:
     """Read and validate manifest files, one :class:`Manifest` per file, in the order given.
 
     ``voices`` (alias → voice id, the ``--voices`` flag) and ``defaults`` (field → value, the
     ``--set`` flag) apply to every file and take precedence over a file's own sections. A
     ``batch`` entry in ``defaults`` names JSONL and CSV batches, like ``batch``. With
-    ``check_files`` false, local source files are not required to exist.
+    ``check_files`` false, local source files are not required to exist. Dialogue jobs longer
+    than ``part_chars`` (``AUDIOBATCH_PART_CHARS``) are rendered in parts of that size, unless
+    they set their own ``part_chars``.
 
     Raises :class:`ManifestError` with every problem found, each naming its file, line and field.
     Nothing is returned unless every file is valid.
@@ -54,7 +59,7 @@ def load_manifests(
     manifests: list[Manifest] = []
     for path in paths:
         result = _validated(
-            read_document(Path(path), batch), flag_voices, flag_defaults, check_files
+            read_document(Path(path), batch), flag_voices, flag_defaults, check_files, part_chars
         )
         if isinstance(result, list):
             problems += result
@@ -65,11 +70,15 @@ def load_manifests(
     return manifests
 
 
-def load_manifest_bytes(raw: bytes, *, file: str, base_dir: Path) -> Manifest:
+def load_manifest_bytes(
+    raw: bytes, *, file: str, base_dir: Path, part_chars: int = DEFAULT_PART_CHARS
+) -> Manifest:
     """Validate a manifest held in memory (read from S3, or stored with a schedule): ``file``
     names it in problems and its extension the format; relative source paths are read from
-    ``base_dir``. Raises :class:`ManifestError` with every problem found."""
-    result = _validated(parse_document(raw, file=file, base_dir=base_dir), {}, {}, True)
+    ``base_dir``; ``part_chars`` as for :func:`load_manifests`. Raises :class:`ManifestError`
+    with every problem found."""
+    doc = parse_document(raw, file=file, base_dir=base_dir)
+    result = _validated(doc, {}, {}, True, part_chars)
     if isinstance(result, list):
         raise ManifestError(result)
     return result
@@ -80,10 +89,13 @@ def _validated(
     voices: Mapping[str, str],
     defaults: Mapping[str, Any],
     check_files: bool,
+    part_chars: int,
 ) -> Manifest | list[Problem]:
     if isinstance(doc, list):
         return doc
-    return validate_document(doc, voices=voices, defaults=defaults, check_files=check_files)
+    return validate_document(
+        doc, voices=voices, defaults=defaults, check_files=check_files, part_chars=part_chars
+    )
 
 
 def _key(section: str, key: object) -> str:

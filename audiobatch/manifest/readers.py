@@ -27,6 +27,7 @@ _Loader: type[yaml.SafeLoader] | type[yaml.CSafeLoader] = getattr(
 
 CSV_COLUMNS = ("episode", "voice", "text")
 CSV_OPTIONAL = ("id",)
+CSV_DEFAULTS = {"timestamps": True}
 
 
 @dataclass
@@ -148,6 +149,8 @@ def read_csv(
     """CSV with columns ``episode,voice,text`` (``id`` allowed and ignored).
 
     The rows of one episode, in file order, become one dialogue job whose id is the episode.
+    Episodes want subtitles: ``timestamps`` defaults to true (``--set timestamps=false`` turns
+    it off).
     """
     rows = csv.reader(io.StringIO(text, newline=""))
     records: list[tuple[int, list[str]]] = []
@@ -200,7 +203,8 @@ def read_csv(
         inputs.append({"voice": cells["voice"].strip(), "text": cells["text"]})
     if problems:
         return problems
-    return Document(file, base_dir, {"batch": batch or Path(file).stem, "jobs": jobs}, positions)
+    data = {"batch": batch or Path(file).stem, "defaults": CSV_DEFAULTS, "jobs": jobs}
+    return Document(file, base_dir, data, positions)
 
 
 READERS: dict[str, Reader] = {

@@ -23,6 +23,13 @@ from audiobatch.manifest.common import (
     is_voice_id,
     validation_context,
 )
+from audiobatch.manifest.dialogue import MAX_VOICES, DialogueJob
+from audiobatch.manifest.episodes import (
+    DEFAULT_PART_CHARS,
+    crowded_parts,
+    episode_parts,
+    with_part_size,
+)
 from audiobatch.manifest.graph import JobNode, check_graph, raw_references
 from audiobatch.manifest.positions import Path
 from audiobatch.manifest.problems import data_path, format_path, message
@@ -101,8 +108,10 @@ def validate_document(
     voices: Mapping[str, str],
     defaults: Mapping[str, Any],
     check_files: bool = True,
+    part_chars: int = DEFAULT_PART_CHARS,
 ) -> Manifest | list[Problem]:
-    """Validate one document with the flags' ``voices`` and ``defaults`` (already checked)."""
+    """Validate one document with the flags' ``voices`` and ``defaults`` (already checked);
+    dialogue jobs longer than ``part_chars`` that set no part size of their own are cut at it."""
     data = doc.data
     check = _Checker(doc)
     if not isinstance(data, Mapping):
@@ -147,6 +156,9 @@ def validate_document(
         data, applied = _with_defaults(raw, merged)
         resolved.append(data)
         job = _validate_job(check, index, data, applied, origins, context)
+        if isinstance(job, DialogueJob):
+            job = with_part_size(job, part_chars)
+            _check_voices(check, index, job)
         if job is not None:
             valid.append(job)
     _check_graph(check, resolved)
@@ -217,6 +229,22 @@ def _validate_job(
                 check.add((*here, *path), text)
         return None
     return job
+
+
+def _check_voices(check: _Checker, index: int, job: DialogueJob) -> None:
+    """Every request of the job, each part of an episode, takes at most MAX_VOICES voices."""
+    whole = episode_parts(job) is None
+    for part in crowded_parts(job):
+        if whole:
+            text = f"uses {part.voices} different voices; a dialogue job takes at most {MAX_VOICES}"
+            check.add(("jobs", index, "inputs"), text)
+            continue
+        check.add(
+            ("jobs", index, "inputs", part.first_turn),
+            f"inputs {part.first_turn}-{part.last_turn} run on into one part (part {part.number},"
+            f" at most {job.part_chars} characters) with {part.voices} different voices; a part"
+            f" takes at most {MAX_VOICES}: spread the voices out, or set a smaller part_chars",
+        )
 
 
 def _check_graph(check: _Checker, jobs: Sequence[Any]) -> None:

@@ -1,11 +1,14 @@
 """Gathering character alignment and voice segments from with-timestamps answers.
 
 A streamed answer carries them in pieces, one per line; times are from the start of the whole audio.
+An episode's alignment is its parts' alignments one after the other, each shifted to where the
+part begins in the episode's audio.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +25,20 @@ class CharacterTimes:
         self.characters += piece.get("characters") or []
         self.character_start_times_seconds += piece.get("character_start_times_seconds") or []
         self.character_end_times_seconds += piece.get("character_end_times_seconds") or []
+
+    def extend_shifted(self, piece: Any, offset_s: float) -> None:
+        """Append ``piece`` with every time ``offset_s`` later."""
+        if not isinstance(piece, dict):
+            return
+        starts = piece.get("character_start_times_seconds") or []
+        ends = piece.get("character_end_times_seconds") or []
+        self.extend(
+            {
+                "characters": piece.get("characters"),
+                "character_start_times_seconds": [_shift(t, offset_s) for t in starts],
+                "character_end_times_seconds": [_shift(t, offset_s) for t in ends],
+            }
+        )
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -46,6 +63,28 @@ class Alignment:
         for segment in chunk.get("voice_segments") or []:
             self._add_segment(segment)
 
+    def add_part(self, part: dict[str, Any], offset_s: float, turns: Sequence[int]) -> None:
+        """Append an episode part's ``alignment.json``: its times ``offset_s`` later (where the
+        part begins in the episode), its voice segments' character indexes after the characters
+        before it, and their ``dialogue_input_index`` the episode's (``turns[i]``: the episode
+        input the part's input ``i`` comes from)."""
+        before = len(self.alignment.characters)
+        self.alignment.extend_shifted(part.get("alignment"), offset_s)
+        self.normalized_alignment.extend_shifted(part.get("normalized_alignment"), offset_s)
+        for segment in part.get("voice_segments") or []:
+            index = segment.get("dialogue_input_index")
+            shifted = dict(segment)
+            shifted.update(
+                start_time_seconds=_shift(segment.get("start_time_seconds", 0.0), offset_s),
+                end_time_seconds=_shift(segment.get("end_time_seconds", 0.0), offset_s),
+                character_start_index=int(segment.get("character_start_index", 0)) + before,
+                character_end_index=int(segment.get("character_end_index", 0)) + before,
+                dialogue_input_index=(
+                    turns[index] if isinstance(index, int) and 0 <= index < len(turns) else index
+                ),
+            )
+            self.voice_segments.append(shifted)
+
     def _add_segment(self, segment: dict[str, Any]) -> None:
         last = self.voice_segments[-1] if self.voice_segments else None
         if last is not None and _same_turn(last, segment):
@@ -65,6 +104,10 @@ class Alignment:
                 "voice_segments": self.voice_segments,
             }
         ).encode()
+
+
+def _shift(seconds: float, offset_s: float) -> float:
+    return round(float(seconds) + offset_s, 6)
 
 
 def _same_turn(a: dict[str, Any], b: dict[str, Any]) -> bool:

@@ -58,6 +58,11 @@ def render_dialogue(job: DialogueJob, ctx: RenderContext) -> None:
             chunk = _json_object(answer.read(), answer)
             ctx.store_audio([_audio(chunk, answer)], fmt)
             alignment.add(chunk)
+    store_timestamps(alignment, ctx)
+
+
+def store_timestamps(alignment: Alignment, ctx: RenderContext) -> None:
+    """Store ``alignment.json`` and the subtitles made from it (``subtitles.srt``, ``.vtt``)."""
     ctx.store("alignment.json", [alignment.to_json()], "application/json")
     cues = cues_from_alignment(alignment.alignment.as_dict(), alignment.voice_segments)
     ctx.store("subtitles.srt", [to_srt(cues).encode()], "application/x-subrip")

@@ -31,6 +31,7 @@ from audiobatch.errors import (
 from audiobatch.limiter import Limiter
 from audiobatch.manifest.common import JobBase
 from audiobatch.render.context import RenderContext
+from audiobatch.render.episode import as_episode, render_episode
 from audiobatch.render.families import FAMILIES
 from audiobatch.render.fingerprint import request_fingerprint
 from audiobatch.render.kinds import parse_spec, render_job
@@ -107,21 +108,27 @@ def _render_claimed(rt: Runtime, claim: jobs.Claim, spool: AnswerSpool) -> bool:
         parent_artifacts=lambda key: _artifacts_of(rt, claim.batch_id, key),
     )
     started_at, started = rt.clock(), time.monotonic()
-    job, request, cached_from, error = None, None, None, None
+    job, episode, request, cached_from, error = None, None, None, None, None
     try:
         job = parse_spec(claim.spec)
-        request = request_fingerprint(claim.kind, claim.spec, job, ctx)
-        if not claim.fresh:
-            cached_from = reuse_earlier_outputs(rt.database_url, rt.storage, ctx, request)
+        episode = as_episode(job)
+        if episode is None:  # stitching costs no generation: an episode is stitched anew
+            request = request_fingerprint(claim.kind, claim.spec, job, ctx)
+            if not claim.fresh:
+                cached_from = reuse_earlier_outputs(rt.database_url, rt.storage, ctx, request)
     except AudiobatchError as exc:
         error = exc
     if job is not None and error is None and cached_from is None:
-        try:
-            error = _call_api(rt, claim, job, ctx)
-        except WorkerStoppingError:
-            patiently(rt.database_url, lambda s: jobs.release(s, job_id, rt.worker))
-            log.info("job %s: worker stopping, job handed back before its API call", job_id)
-            return False
+        if episode is not None:
+            stitched = episode
+            error = _render(claim, lambda: render_episode(stitched, ctx))
+        else:
+            try:
+                error = _call_api(rt, claim, job, ctx)
+            except WorkerStoppingError:
+                patiently(rt.database_url, lambda s: jobs.release(s, job_id, rt.worker))
+                log.info("job %s: worker stopping, job handed back before its API call", job_id)
+                return False
     if error is None:
         error = _verify(rt, ctx)
     if isinstance(error, LeaseLostError):
@@ -171,7 +178,7 @@ def _call_api(
         with rt.limiter.slot(pool, while_waiting=wait_for_slot) as release:
             wait_for_slot()  # a stop that began while waiting sends no new request
             ctx.answer_received = release
-            error = _render(claim, job, ctx)
+            error = _render(claim, lambda: render_job(claim.kind, job, ctx))
     except (LeaseLostError, LimiterUnavailableError) as stopped:
         return stopped
     try:
@@ -184,10 +191,11 @@ def _call_api(
     return error
 
 
-def _render(claim: jobs.Claim, job: JobBase, ctx: RenderContext) -> AudiobatchError | None:
-    """Call the API and store its answer; the error that stopped it, if one did."""
+def _render(claim: jobs.Claim, renderer: Callable[[], None]) -> AudiobatchError | None:
+    """Render (call the API and store its answer, or stitch an episode's parts); the error that
+    stopped it, if one did."""
     try:
-        render_job(claim.kind, job, ctx)
+        renderer()
     except AudiobatchError as error:
         return error
     except Exception as exc:  # a bug must fail the job, not loop it through lease expiry

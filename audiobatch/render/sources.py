@@ -43,7 +43,7 @@ def source_upload(source: Source, ctx: RenderContext) -> Iterator[Upload]:
 def parent_plan(ref: JobOutput, ctx: RenderContext) -> dict[str, Any]:
     """The composition plan a ``music_plan`` job stored as ``plan.json``."""
     key = _parent_artifact(ref, ctx, PREFERENCES["plan"]).key
-    raw = b"".join(_read(ctx.storage, key, f"the plan of job {ref.from_!r}"))
+    raw = b"".join(read_stored(ctx.storage, key, f"the plan of job {ref.from_!r}"))
     value = json.loads(raw)
     if not isinstance(value, dict):
         raise SourceError(f"the plan of job {ref.from_!r} is not a JSON object")
@@ -75,7 +75,7 @@ def input_digest(value: object, need: str, ctx: RenderContext) -> str | None:
         except OSError as exc:
             raise SourceError(f"source file {value.path} cannot be read: {exc}") from exc
     else:
-        for chunk in _read(open_storage(f"s3://{value.bucket}"), value.key, value.uri):
+        for chunk in read_stored(open_storage(f"s3://{value.bucket}"), value.key, value.uri):
             digest.update(chunk)
     return digest.hexdigest()
 
@@ -96,12 +96,13 @@ def _fetch(source: Source, ctx: RenderContext, folder: Path) -> tuple[Path, str]
     name = key.rsplit("/", 1)[-1]
     target = folder / name
     with open(target, "wb") as handle:
-        for chunk in _read(storage, key, describe(source)):
+        for chunk in read_stored(storage, key, describe(source)):
             handle.write(chunk)
     return target, name
 
 
-def _read(storage: Storage, key: str, what: str) -> Iterator[bytes]:
+def read_stored(storage: Storage, key: str, what: str) -> Iterator[bytes]:
+    """The object at ``key``, streamed; a missing one is a :class:`SourceError` naming ``what``."""
     try:
         yield from storage.read(key)
     except NotFoundError as exc:

@@ -1,7 +1,7 @@
 """Subtitles from character alignment: cues cut at speaker changes and sentence ends.
 
-A cue never spans two speakers; it ends after a sentence's closing punctuation, or at a space once
-it is long enough to fill two subtitle lines.
+A cue never spans two turns (voice segments); it ends after a sentence's closing punctuation, or at
+a space once it is long enough to fill two subtitle lines.
 """
 
 from __future__ import annotations
@@ -28,30 +28,31 @@ def cues_from_alignment(
     chars: list[str] = alignment.get("characters") or []
     starts: list[float] = alignment.get("character_start_times_seconds") or []
     ends: list[float] = alignment.get("character_end_times_seconds") or []
-    speaker_at = _speakers(voice_segments, len(chars))
+    turn_at = _turns(voice_segments, len(chars))
     cues: list[Cue] = []
     first = 0
     for i, char in enumerate(chars):
         last = i == len(chars) - 1
-        next_speaker_changes = not last and speaker_at[i + 1] != speaker_at[i]
+        next_turn = not last and turn_at[i + 1] != turn_at[i]
         sentence_ends = char in SENTENCE_ENDS and (last or chars[i + 1].isspace())
         too_long = char.isspace() and i - first >= max_chars
-        if last or next_speaker_changes or sentence_ends or too_long:
-            cue = _cue(chars, starts, ends, first, i, speaker_at[first])
+        if last or next_turn or sentence_ends or too_long:
+            cue = _cue(chars, starts, ends, first, i, turn_at[first][1])
             if cue is not None:
                 cues.append(cue)
             first = i + 1
     return cues
 
 
-def _speakers(voice_segments: list[dict[str, Any]], length: int) -> list[str | None]:
-    speaker: list[str | None] = [None] * length
-    for segment in voice_segments:
+def _turns(voice_segments: list[dict[str, Any]], length: int) -> list[tuple[int, str | None]]:
+    """Each character's voice segment (its index, from 0; -1 for none) and speaker."""
+    turn: list[tuple[int, str | None]] = [(-1, None)] * length
+    for n, segment in enumerate(voice_segments):
         low = max(0, int(segment.get("character_start_index", 0)))
         high = min(length, int(segment.get("character_end_index", 0)))
         for i in range(low, high):
-            speaker[i] = segment.get("voice_id")
-    return speaker
+            turn[i] = (n, segment.get("voice_id"))
+    return turn
 
 
 def _cue(

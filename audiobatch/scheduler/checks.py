@@ -8,6 +8,7 @@ from datetime import datetime
 from audiobatch.db.models import CatchUpPolicy, OverlapPolicy
 from audiobatch.db.schedules import NewSchedule
 from audiobatch.errors import ScheduleError
+from audiobatch.manifest.episodes import DEFAULT_PART_CHARS
 from audiobatch.scheduler.cron import slots_of
 from audiobatch.scheduler.manifests import manifest_source
 
@@ -26,16 +27,18 @@ def new_schedule(
     catch_up: CatchUpPolicy,
     character_budget: int | None,
     now: datetime,
+    part_chars: int = DEFAULT_PART_CHARS,
 ) -> NewSchedule:
     """A schedule ready to insert, its first slot the first after ``now``; :class:`ScheduleError`
     for a bad name, cron expression, time zone or manifest location, and
-    :class:`~audiobatch.errors.ManifestError` for a manifest file that exists and is invalid."""
+    :class:`~audiobatch.errors.ManifestError` for a manifest file that exists and is invalid
+    (its episodes cut into parts of ``part_chars``)."""
     if not _NAME.fullmatch(name):
         raise ScheduleError(f"schedule name {name!r} must match {NAME_PATTERN}")
     if character_budget is not None and character_budget < 1:
         raise ScheduleError(f"a character budget must be at least 1, not {character_budget}")
     slots = slots_of(cron, timezone)
-    source = manifest_source(manifest, store=store)
+    source = manifest_source(manifest, store=store, part_chars=part_chars)
     return NewSchedule(
         name=name,
         cron=slots.cron.text,

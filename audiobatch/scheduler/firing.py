@@ -40,6 +40,7 @@ from audiobatch.errors import (
     StorageUnavailableError,
 )
 from audiobatch.manifest import Manifest
+from audiobatch.manifest.episodes import DEFAULT_PART_CHARS
 from audiobatch.scheduler.cron import Slots, slots_of
 from audiobatch.scheduler.manifests import scheduled_manifest
 
@@ -93,26 +94,43 @@ def due_slot(
 
 
 def fire_due(
-    database_url: str, publish: Publish, now: datetime, *, republish_after_s: float
+    database_url: str,
+    publish: Publish,
+    now: datetime,
+    *,
+    republish_after_s: float,
+    part_chars: int = DEFAULT_PART_CHARS,
 ) -> list[Fired]:
     """Handle every enabled schedule whose slot has come; what became of each slot this call
-    handled (slots another scheduler handled are left out)."""
+    handled (slots another scheduler handled are left out). Episodes of the manifests are cut
+    into parts of ``part_chars``."""
     with session_scope(database_url) as session:
         due = due_schedules(session, now)
-    fired = [outcome for schedule in due if (outcome := _fire_slot(database_url, schedule, now))]
+    fired = [
+        outcome
+        for schedule in due
+        if (outcome := _fire_slot(database_url, schedule, now, part_chars))
+    ]
     if any(f.batch_id for f in fired):
         publish_queued(database_url, publish, now, republish_after_s)
     return fired
 
 
 def fire_now(
-    database_url: str, publish: Publish, name: str, now: datetime, *, republish_after_s: float
+    database_url: str,
+    publish: Publish,
+    name: str,
+    now: datetime,
+    *,
+    republish_after_s: float,
+    part_chars: int = DEFAULT_PART_CHARS,
 ) -> Fired:
     """Fire schedule ``name`` now, outside its slots (``schedule run``); the overlap policy
-    applies. A store that cannot be reached raises :class:`StorageUnavailableError`."""
+    applies, episodes are cut into parts of ``part_chars``. A store that cannot be reached
+    raises :class:`StorageUnavailableError`."""
     with session_scope(database_url) as session:
         schedule = find_schedule(session, name)
-    manifest, failure = _manifest_or_failure(schedule, now)
+    manifest, failure = _manifest_or_failure(schedule, now, part_chars)
     with session_scope(database_url) as session:
         firing = _record(session, schedule, now, RUN_BY_HAND, manifest, failure, now)
         fired = _fired(schedule, firing)
@@ -121,7 +139,9 @@ def fire_now(
     return fired
 
 
-def _fire_slot(database_url: str, schedule: Schedule, now: datetime) -> Fired | None:
+def _fire_slot(
+    database_url: str, schedule: Schedule, now: datetime, part_chars: int
+) -> Fired | None:
     slots = slots_of(schedule.cron, schedule.timezone)
     due = due_slot(slots, schedule.next_slot_at, now, schedule.catch_up)
     if due is None:
@@ -129,7 +149,7 @@ def _fire_slot(database_url: str, schedule: Schedule, now: datetime) -> Fired | 
     manifest, failure = None, None
     if due.run:
         try:
-            manifest, failure = _manifest_or_failure(schedule, due.slot_at)
+            manifest, failure = _manifest_or_failure(schedule, due.slot_at, part_chars)
         except StorageUnavailableError as exc:
             log.warning(
                 "schedule %s: slot %s: %s; trying again at the next tick",
@@ -160,11 +180,11 @@ def _fire_slot(database_url: str, schedule: Schedule, now: datetime) -> Fired | 
 
 
 def _manifest_or_failure(
-    schedule: Schedule, slot_at: datetime
+    schedule: Schedule, slot_at: datetime, part_chars: int
 ) -> tuple[Manifest | None, str | None]:
     """The manifest to run, or why there is none; a store that cannot be reached raises."""
     try:
-        return scheduled_manifest(schedule, slot_at), None
+        return scheduled_manifest(schedule, slot_at, part_chars), None
     except StorageUnavailableError:
         raise
     except ManifestError as exc:

@@ -10,6 +10,7 @@ from pathlib import Path
 from audiobatch.db.models import Schedule
 from audiobatch.errors import ScheduleError
 from audiobatch.manifest import Manifest, load_manifests
+from audiobatch.manifest.episodes import DEFAULT_PART_CHARS
 from audiobatch.manifest.loaders import load_manifest_bytes
 from audiobatch.scheduler.cron import parse_zone
 from audiobatch.storage import open_storage
@@ -24,10 +25,12 @@ class ManifestSource:
     text: str | None = None
 
 
-def manifest_source(given: str, *, store: bool) -> ManifestSource:
+def manifest_source(
+    given: str, *, store: bool, part_chars: int = DEFAULT_PART_CHARS
+) -> ManifestSource:
     """Check where ``schedule add`` was told the manifest is. A local file that exists now is
     validated now (with ``store``, it must exist, and its text is kept); an S3 object is read
-    only when the schedule fires."""
+    only when the schedule fires. Episodes are cut into parts of ``part_chars``."""
     if given.startswith("s3://"):
         bucket, _, key = given.removeprefix("s3://").partition("/")
         if not bucket or not key or key.endswith("/"):
@@ -41,32 +44,34 @@ def manifest_source(given: str, *, store: bool) -> ManifestSource:
         raise ScheduleError(f"manifest {given!r}: give a file path or an s3://bucket/key URI")
     path = Path(given).absolute()
     if store or path.exists():
-        load_manifests([path])  # ManifestError with every problem
+        load_manifests([path], part_chars=part_chars)  # ManifestError with every problem
     if store:
         return ManifestSource(str(path), path.read_text(encoding="utf-8-sig"))
     return ManifestSource(str(path))
 
 
-def scheduled_manifest(schedule: Schedule, slot_at: datetime) -> Manifest:
+def scheduled_manifest(
+    schedule: Schedule, slot_at: datetime, part_chars: int = DEFAULT_PART_CHARS
+) -> Manifest:
     """The schedule's manifest as it reads now, its batch named after the slot's local date
-    (``news-2026-03-29``).
+    (``news-2026-03-29``), its episodes cut into parts of ``part_chars``.
 
     Raises :class:`~audiobatch.errors.ManifestError` for an invalid manifest,
     :class:`~audiobatch.errors.NotFoundError` or a storage error for a missing or unreadable one.
     """
-    manifest = _load(schedule)
+    manifest = _load(schedule, part_chars)
     day = slot_at.astimezone(parse_zone(schedule.timezone)).date().isoformat()
     return Manifest.build(f"{manifest.batch}-{day}", manifest.jobs, manifest.source)
 
 
-def _load(schedule: Schedule) -> Manifest:
+def _load(schedule: Schedule, part_chars: int) -> Manifest:
     location = schedule.manifest
     if schedule.manifest_text is not None:
         raw, base_dir = schedule.manifest_text.encode(), Path(location).parent
-        return load_manifest_bytes(raw, file=location, base_dir=base_dir)
+        return load_manifest_bytes(raw, file=location, base_dir=base_dir, part_chars=part_chars)
     if location.startswith("s3://"):
         bucket, _, key = location.removeprefix("s3://").partition("/")
         raw = b"".join(open_storage(f"s3://{bucket}").read(key))
-        return load_manifest_bytes(raw, file=location, base_dir=Path.cwd())
-    [manifest] = load_manifests([Path(location)])
+        return load_manifest_bytes(raw, file=location, base_dir=Path.cwd(), part_chars=part_chars)
+    [manifest] = load_manifests([Path(location)], part_chars=part_chars)
     return manifest

@@ -382,3 +382,30 @@ def test_schedule_add_refuses_bad_input_before_writing_anything(
         add(database_url, manifest, now)
     with session_scope(database_url) as session:
         assert [s.name for s in schedules.list_schedules(session)] == ["nightly"]
+
+
+def test_a_scheduled_season_is_cut_into_parts_like_a_submitted_one(
+    database_url: str, tmp_path: Path
+) -> None:
+    rows = ["episode,voice,text"] + [
+        f'ep1,{HOST},"Sentence {n} of the nightly episode, long enough to need parts."'
+        for n in range(40)
+    ]
+    season = tmp_path / "season.csv"
+    season.write_text("\n".join(rows) + "\n")
+    add(database_url, season, utc("2026-03-01 00:00"), store=True)
+    [fired] = fire_due(
+        database_url, lambda _: None, utc("2026-03-01 01:30"), republish_after_s=300,
+        part_chars=500,
+    )  # fmt: skip
+    assert fired.outcome is FiringOutcome.FIRED
+    with session_scope(database_url) as session:
+        jobs = dict(
+            session.execute(
+                select(Job.key, Job.part_of).where(Job.batch_id == fired.batch_id)
+            ).all()
+        )
+        episode = session.scalar(select(Job.id).where(Job.key == "ep1"))
+    parts = sorted(key for key in jobs if key != "ep1")
+    assert len(parts) >= 5 and parts[0] == "ep1/part-001"
+    assert {jobs[key] for key in parts} == {episode}

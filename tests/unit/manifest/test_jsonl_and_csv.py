@@ -127,3 +127,11 @@ def test_csv_rows_with_empty_text_or_a_bad_episode_are_refused(tmp_path: Path) -
 def test_an_empty_csv_is_a_located_problem(tmp_path: Path) -> None:
     [problem] = problems([write(tmp_path, "e.csv", "\n")])
     assert problem.message.startswith("empty CSV")
+
+
+def test_csv_episodes_have_timestamps_unless_the_flags_turn_them_off(tmp_path: Path) -> None:
+    path = write(tmp_path, "e.csv", f"episode,voice,text\nep1,{HOST},Hi\n")
+    [job] = load_one(path).jobs
+    assert isinstance(job, DialogueJob) and job.timestamps
+    [job] = load_one(path, defaults={"timestamps": False, "part_pause_ms": 300}).jobs
+    assert isinstance(job, DialogueJob) and not job.timestamps and job.part_pause_ms == 300

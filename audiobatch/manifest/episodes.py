@@ -1,0 +1,145 @@
+"""Episodes: a dialogue job too long for one request, cut into parts the API takes.
+
+A part holds at most ``part_chars`` characters of text (the API asks for 2,000 at most "for
+reliable generation") and, like every dialogue request, at most :data:`MAX_VOICES` voices. Parts
+are cut at turn boundaries; a turn too long for one part is cut at sentence ends, and a sentence
+longer than a part at its last space before the limit. The cut depends only on the inputs and
+``part_chars``: submission (which writes the parts as jobs) and stitching (which joins their
+outputs) agree on it.
+
+A validated dialogue job that needs parts carries its ``part_chars``; one that fits one request
+carries none and is rendered as it is.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+from audiobatch.manifest.dialogue import MAX_VOICES, DialogueInput, DialogueJob
+from audiobatch.manifest.schema import Manifest
+
+DEFAULT_PART_CHARS = 2000
+"""The API's advice for one dialogue request ("for reliable generation")."""
+
+_SENTENCE_END = re.compile(r"[.!?\u2026]+[\"')\]\u00bb\u201d\u2019]*\s+")
+
+
+@dataclass(frozen=True)
+class PartLine:
+    """One input of a part: a whole turn of the episode, or a piece of a long one."""
+
+    turn: int  # the index of the episode's input it comes from
+    voice: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Part:
+    """The inputs of one request of an episode."""
+
+    lines: tuple[PartLine, ...]
+
+    @property
+    def voices(self) -> frozenset[str]:
+        return frozenset(line.voice for line in self.lines)
+
+    @property
+    def chars(self) -> int:
+        return sum(len(line.text) for line in self.lines)
+
+
+def part_key(episode: str, number: int) -> str:
+    """The job key of an episode's part ``number`` (from 1): ``<episode>/part-001``."""
+    return f"{episode}/part-{number:03d}"
+
+
+def with_part_size(job: DialogueJob, part_chars: int) -> DialogueJob:
+    """The job as it is submitted: one longer than ``part_chars`` that does not set its own part
+    size is cut at ``part_chars``."""
+    if job.part_chars is not None or sum(len(line.text) for line in job.inputs) <= part_chars:
+        return job
+    return job.model_copy(update={"part_chars": part_chars})
+
+
+def cut_parts(inputs: Sequence[DialogueInput], part_chars: int) -> list[Part]:
+    """The inputs packed in order into parts of at most ``part_chars`` characters."""
+    parts: list[Part] = []
+    current: list[PartLine] = []
+    size = 0
+    for turn, line in enumerate(inputs):
+        for piece in _pieces(line.text, part_chars):
+            if current and size + len(piece) > part_chars:
+                parts.append(Part(tuple(current)))
+                current, size = [], 0
+            current.append(PartLine(turn, line.voice, piece))
+            size += len(piece)
+    if current:
+        parts.append(Part(tuple(current)))
+    return parts
+
+
+def episode_parts(job: DialogueJob) -> list[Part] | None:
+    """The parts of a job that needs more than one request; None for a job rendered whole."""
+    if job.part_chars is None:
+        return None
+    parts = cut_parts(job.inputs, job.part_chars)
+    return parts if len(parts) > 1 else None
+
+
+def episode_sizes(manifest: Manifest) -> dict[str, int]:
+    """The manifest's episodes, each with its number of parts."""
+    return {
+        job.id: len(parts)
+        for job in manifest.jobs
+        if isinstance(job, DialogueJob) and (parts := episode_parts(job)) is not None
+    }
+
+
+def part_job(episode: DialogueJob, part: Part) -> DialogueJob:
+    """The dialogue job that renders one part: the episode's request fields, the part's inputs."""
+    inputs = [DialogueInput(voice=line.voice, text=line.text) for line in part.lines]
+    return episode.model_copy(update={"inputs": inputs, "part_chars": None, "part_pause_ms": 0})
+
+
+@dataclass(frozen=True)
+class CrowdedPart:
+    """A part with more voices than a request takes."""
+
+    number: int  # from 1
+    first_turn: int
+    last_turn: int
+    voices: int
+
+
+def crowded_parts(job: DialogueJob) -> Iterator[CrowdedPart]:
+    """The parts of the job (the job itself when it is rendered whole) with too many voices."""
+    parts = episode_parts(job) or [
+        Part(tuple(PartLine(n, line.voice, line.text) for n, line in enumerate(job.inputs)))
+    ]
+    for number, part in enumerate(parts, 1):
+        if len(part.voices) > MAX_VOICES:
+            yield CrowdedPart(number, part.lines[0].turn, part.lines[-1].turn, len(part.voices))
+
+
+def _pieces(text: str, limit: int) -> Iterator[str]:
+    """``text`` whole if it fits ``limit``, else cut at sentence ends (at a space, or hard, for a
+    sentence longer than ``limit``) into stripped pieces of at most ``limit`` characters."""
+    if len(text) <= limit:
+        yield text
+        return
+    ends = [m.end() for m in _SENTENCE_END.finditer(text)]
+    start = 0
+    while len(text) - start > limit:
+        cut = max((end for end in ends if start < end <= start + limit), default=None)
+        if cut is None:
+            space = text.rfind(" ", start + 1, start + limit + 1)
+            cut = space if space > start else start + limit
+        piece = text[start:cut].strip()
+        if piece:
+            yield piece
+        start = cut
+    rest = text[start:].strip()
+    if rest:
+        yield rest

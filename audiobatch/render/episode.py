@@ -1,0 +1,122 @@
+"""Episodes: the job that joins the outputs of its parts into the episode's own (design §5).
+
+An episode's parts are ordinary dialogue jobs (``<episode>/part-001``, ...) rendered through the
+limiter like any other; the episode depends on them and, once they have all succeeded, stitches
+their audio into ``audio.<ext>`` (see :mod:`audiobatch.render.stitch`) and, with timestamps,
+their alignments into one ``alignment.json`` with subtitles covering the whole episode. Stitching
+calls no API.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from audiobatch.db.jobs import StoredArtifact
+from audiobatch.elevenlabs.formats import extension
+from audiobatch.errors import SourceError
+from audiobatch.manifest import DialogueJob
+from audiobatch.manifest.common import JobBase
+from audiobatch.manifest.episodes import Part, episode_parts, part_key
+from audiobatch.render.alignment import Alignment
+from audiobatch.render.context import RenderContext
+from audiobatch.render.dialogue import store_timestamps
+from audiobatch.render.sources import read_stored
+from audiobatch.render.stitch import Timeline, is_raw, join_encoded, join_raw
+
+READ_CHUNK_BYTES = 1 << 20
+
+
+def as_episode(job: JobBase) -> DialogueJob | None:
+    """The job, if it stitches parts rather than calling the API; else None."""
+    if isinstance(job, DialogueJob) and episode_parts(job) is not None:
+        return job
+    return None
+
+
+def render_episode(job: DialogueJob, ctx: RenderContext) -> None:
+    """Stitch the stored outputs of the episode's parts into the episode's outputs."""
+    parts = episode_parts(job) or []
+    keys = [part_key(job.id, number) for number in range(1, len(parts) + 1)]
+    stored = [_outputs_of(ctx, key) for key in keys]
+    audio = [_named(outputs, key, "audio.") for key, outputs in zip(keys, stored, strict=True)]
+    fmt = job.output_format
+    timeline = Timeline.of(fmt, job.part_pause_ms)
+    if is_raw(fmt):
+        chunks = (read_stored(ctx.storage, a.key, f"the audio of {a.key}") for a in audio)
+        ctx.store_audio(join_raw(chunks, fmt, timeline), fmt)
+    else:
+        with tempfile.TemporaryDirectory(prefix="audiobatch-episode-") as folder:
+            target = Path(folder) / f"episode.{extension(fmt)}"
+            join_encoded(_local_files(ctx, audio, Path(folder)), fmt, timeline, target)
+            ctx.store_audio(_file_chunks(target), fmt)
+    if job.timestamps:
+        store_timestamps(_merged_alignment(ctx, parts, keys, stored, timeline), ctx)
+
+
+def _merged_alignment(
+    ctx: RenderContext,
+    parts: Sequence[Part],
+    keys: Sequence[str],
+    stored: Sequence[list[StoredArtifact]],
+    timeline: Timeline,
+) -> Alignment:
+    merged = Alignment()
+    for part, key, outputs, start_s in zip(parts, keys, stored, timeline.starts_s(), strict=True):
+        artifact = _named(outputs, key, "alignment.json")
+        merged.add_part(_json(ctx, artifact), start_s, [line.turn for line in part.lines])
+    return merged
+
+
+def _outputs_of(ctx: RenderContext, key: str) -> list[StoredArtifact]:
+    outputs = ctx.parent_artifacts(key)
+    if not outputs:
+        raise SourceError(f"part {key} has stored no outputs")
+    return outputs
+
+
+def _named(outputs: Sequence[StoredArtifact], key: str, prefix: str) -> StoredArtifact:
+    for artifact in outputs:
+        if artifact.name.startswith(prefix):
+            return artifact
+    names = ", ".join(a.name for a in outputs)
+    raise SourceError(f"part {key} stored {names}: no {prefix.rstrip('.')} to stitch")
+
+
+def _json(ctx: RenderContext, artifact: StoredArtifact) -> dict[str, Any]:
+    raw = b"".join(read_stored(ctx.storage, artifact.key, f"the alignment {artifact.key}"))
+    try:
+        value = json.loads(raw)
+    except ValueError as exc:
+        raise SourceError(f"{artifact.key} is not JSON") from exc
+    if not isinstance(value, dict):
+        raise SourceError(f"{artifact.key} is not a JSON object")
+    return value
+
+
+def _local_files(
+    ctx: RenderContext, audio: Sequence[StoredArtifact], folder: Path
+) -> Iterator[Path]:
+    """Each part's audio as a file on this machine, one at a time: the store's own file where it
+    is local, else a copy that is removed once the next part is wanted."""
+    for artifact in audio:
+        ctx.heartbeat()
+        local = ctx.storage.local_path(artifact.key)
+        if local is not None:
+            yield local
+            continue
+        copy = folder / f"part.{artifact.name.rsplit('.', 1)[-1]}"
+        with open(copy, "wb") as handle:
+            for chunk in read_stored(ctx.storage, artifact.key, f"the audio of {artifact.key}"):
+                handle.write(chunk)
+        yield copy
+        copy.unlink()
+
+
+def _file_chunks(path: Path) -> Iterator[bytes]:
+    with open(path, "rb") as handle:
+        while chunk := handle.read(READ_CHUNK_BYTES):
+            yield chunk
