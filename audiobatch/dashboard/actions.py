@@ -97,7 +97,7 @@ def run_schedule(name: str, state: StateDep, next: Next = None) -> Response | Ac
     """Fire the schedule now, outside its slots (its overlap policy applies)."""
     fired = fire_now(
         state.database_url, state.publish, name, utcnow(),
-        republish_after_s=state.settings.republish_after_s,
+        republish_after_s=state.settings.republish_after_s, part_chars=state.settings.part_chars,
     )  # fmt: skip
     why = f": {fired.reason}" if fired.reason else ""
     batch = f", batch {fired.batch_id}" if fired.batch_id else ""
@@ -120,7 +120,9 @@ def submit(
     raw = manifest.file.read(MAX_MANIFEST_BYTES + 1)
     if len(raw) > MAX_MANIFEST_BYTES:
         raise ManifestError([Problem(filename, None, "", "larger than 64 MiB")])
-    loaded = load_manifest_bytes(raw, file=filename, base_dir=Path.cwd())
+    loaded = load_manifest_bytes(
+        raw, file=filename, base_dir=Path.cwd(), part_chars=state.settings.part_chars
+    )
     [batch] = submit_manifests(
         state.database_url, [loaded], state.publish,
         republish_after_s=state.settings.republish_after_s, fresh=fresh, force=force,

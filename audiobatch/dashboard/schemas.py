@@ -53,6 +53,11 @@ class BatchDetail(BatchSummary):
     usage_as_of: str  # when characters and outputs were summed
 
 
+class Parts(BaseModel):
+    done: int
+    total: int
+
+
 class JobRow(BaseModel):
     job_id: int
     id: str  # the manifest's job id
@@ -66,6 +71,8 @@ class JobRow(BaseModel):
     started_at: str | None
     finished_at: str | None
     outputs: list[Output]
+    part_of: str | None  # the episode this job is a part of
+    parts: Parts | None  # an episode's parts
 
 
 class JobPage(BaseModel):

@@ -304,6 +304,29 @@ def test_a_manifest_submitted_by_upload_becomes_a_batch(stack: Stack) -> None:
     assert bad.json()["problems"] and "bad.yaml" in bad.json()["problems"][0]
 
 
+def test_an_uploaded_episode_lists_with_its_parts_and_each_part_with_its_episode(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    made = make_stack(postgres_url, tmp_path, part_chars=500)
+    turns = "".join(
+        f"      - {{voice: {HOST}, text: '{'Sentence number {n} of the long read. ' * 8}'}}\n"
+        for n in range(4)
+    )
+    manifest = f"batch: long\njobs:\n  - id: ep1\n    kind: dialogue\n    inputs:\n{turns}"
+    with made.client as client:
+        answer = client.post(
+            "/api/batches", headers=SCRIPT, files={"manifest": ("long.yaml", manifest.encode())}
+        )
+        assert answer.status_code == 201, answer.text
+        jobs = client.get(f"/api/batches/{answer.json()['batch_id']}/jobs").json()["items"]
+        episode = next(j for j in jobs if j["id"] == "ep1")
+        parts = [j for j in jobs if j["part_of"] == "ep1"]
+        assert len(parts) >= 2
+        assert episode["parts"] == {"done": 0, "total": len(parts)}
+        page = client.get(f"/jobs/{parts[0]['job_id']}").text
+        assert "Part of" in page and "ep1" in page
+
+
 def test_an_action_without_proof_of_its_origin_is_refused(stack: Stack) -> None:
     path = f"/api/batches/{stack.seeded.broken}/retry"
     bare = stack.client.post(path)
