@@ -23,12 +23,12 @@ def output_url(batch_id: str, job_key: str, name: str) -> str:
 
 
 @router.get(
-    "/batches/{batch_id}/outputs/{job_key}/{name}",
+    "/batches/{batch_id}/outputs/{job_key:path}/{name}",
     response_class=Response,
     responses={307: {"description": "Redirect to a presigned URL (S3)"}},
 )
 def download(batch_id: str, job_key: str, name: str, state: StateDep) -> Response:
-    """One output of one of the batch's jobs."""
+    """One output of one of the batch's jobs (a part's key, ``episode/part-001``, has a slash)."""
     with session_scope(state.database_url) as session:  # not held while the bytes are sent
         batch, artifact = find_output(session, batch_id, job_key, name)
     if not artifact.key.startswith(f"{batch.name}/{batch.id}/"):

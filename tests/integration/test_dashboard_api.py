@@ -16,7 +16,7 @@ from audiobatch.config import Settings
 from audiobatch.dashboard.app import create_app
 from audiobatch.dashboard.usage import UsageCache
 from audiobatch.db.migrate import upgrade
-from audiobatch.db.models import Attempt, Batch, BatchStatus, Job, JobStatus, utcnow
+from audiobatch.db.models import Artifact, Attempt, Batch, BatchStatus, Job, JobStatus, utcnow
 from audiobatch.db.session import session_scope
 from audiobatch.storage.local import LocalStorage
 from tests.dashboard_seed import HOST, HOSTILE, Seeded, seed
@@ -159,6 +159,33 @@ def test_an_output_is_streamed_from_local_storage(stack: Stack) -> None:
     assert answer.status_code == 200
     assert answer.headers["content-type"] == "audio/mpeg"
     assert answer.content[:3] == b"ID3" or answer.content[:2] == b"\xff\xfb"
+
+
+def test_a_part_s_output_downloads_under_its_key_with_a_slash(stack: Stack, tmp_path: Path) -> None:
+    done = stack.seeded.done
+    stored = LocalStorage(tmp_path / "renders").write(
+        f"demo/{done}/ep/part-001/audio.pcm", [b"\0\1" * 50], "audio/L16"
+    )
+    with session_scope(stack.url) as session:
+        part = Job(
+            batch_id=done, key="ep/part-001", kind="dialogue", queue="dialogue", spec={},
+            status=JobStatus.SUCCEEDED, attempts=1, created_at=utcnow(),
+        )  # fmt: skip
+        session.add(part)
+        session.flush()
+        session.add(
+            Artifact(
+                job_id=part.id, name="audio.pcm", key=stored.key, uri=stored.uri,
+                bytes=stored.bytes, sha256=stored.sha256, content_type="audio/L16",
+                created_at=utcnow(),
+            )
+        )  # fmt: skip
+    [row] = stack.client.get("/api/jobs", params={"batch": "demo", "status": "succeeded"}).json()[
+        "items"
+    ][-1:]
+    assert row["id"] == "ep/part-001"
+    answer = stack.client.get(row["outputs"][0]["url"])
+    assert answer.status_code == 200 and answer.content == b"\0\1" * 50
 
 
 def test_a_download_path_cannot_leave_its_batch_s_outputs(stack: Stack, tmp_path: Path) -> None:
