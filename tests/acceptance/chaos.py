@@ -195,7 +195,26 @@ def run_with_kills(
             next_kill = time.monotonic() + kill_every_s
         time.sleep(0.2)
     assert not pending, f"the batch ended before {[d.what for d in pending]}"
-    return report, time.monotonic() - started
+    seconds = time.monotonic() - started
+    _wait_for_results(chaos.database_url, batch, timeout_s=60.0)
+    return report, seconds
+
+
+def _wait_for_results(database_url: str, batch: str, timeout_s: float) -> None:
+    """Wait until the ended batch's ``results.json`` is written: a batch that ends while the
+    store is unreachable gets it at a dispatcher pass after the store is back."""
+    engine = create_engine(database_url)
+    deadline = time.monotonic() + timeout_s
+    try:
+        while True:
+            with engine.connect() as db:
+                written = db.scalar(select(Batch.results_at).where(Batch.id == batch))
+            if written is not None:
+                return
+            assert time.monotonic() < deadline, f"batch {batch}: results.json never written"
+            time.sleep(0.5)
+    finally:
+        engine.dispose()
 
 
 def _status(chaos: Chaos, batch: str) -> dict[str, Any] | None:
