@@ -164,8 +164,9 @@ def test_an_episode_renders_in_parts_and_stitches_one_file_with_subtitles(
     assert outputs["subtitles.vtt"].read_text().startswith("WEBVTT")
 
 
+@pytest.mark.parametrize("retried", ["pilot", "pilot/part-002"])
 def test_a_retry_renders_only_the_failed_part_then_stitches(
-    database_url: str, emulator: RunningEmulator, tmp_path: Path
+    database_url: str, emulator: RunningEmulator, tmp_path: Path, retried: str
 ) -> None:
     batch_id = submit(database_url, season(tmp_path, "pcm_16000"))
     failing = EmulatorConfig(api_keys=frozenset({KEY}), fault_rate=1.0, faults=("500",))
@@ -185,7 +186,7 @@ def test_a_retry_renders_only_the_failed_part_then_stitches(
 
     with session_scope(database_url) as session:
         batch = session.get_one(Batch, batch_id)
-        assert retry_failed(session, batch, "pilot") == 2  # the failed part and the stitch
+        assert retry_failed(session, batch, retried) == 2  # the failed part and the stitch
     run_queued(database_url, good)
     done = report(database_url, batch_id)
     assert done["status"] == BatchStatus.SUCCEEDED.value
