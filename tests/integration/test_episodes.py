@@ -192,3 +192,19 @@ def test_a_retry_renders_only_the_failed_part_then_stitches(
     assert done["status"] == BatchStatus.SUCCEEDED.value
     assert len(httpx.get(f"{emulator.url}/_emulator/ledger").json()) == len(rendered) + 1
     assert {job["id"]: job["attempts"] for job in done["jobs"]}["pilot/part-001"] == 1
+
+
+def test_how_a_job_would_be_cut_into_parts_is_no_part_of_its_request(
+    sqlite_url: str, emulator: RunningEmulator, tmp_path: Path
+) -> None:
+    upgrade(sqlite_url)
+    path = tmp_path / "line.csv"
+    path.write_text(f"episode,voice,text\nline,{VOICES[0]},Short enough for one request.\n")
+    [plain] = load_manifests([path])
+    [paused] = load_manifests([path], defaults={"part_pause_ms": 300, "part_chars": 4000})
+    rt = runtime(sqlite_url, emulator.url, tmp_path)
+    first, second = submit(sqlite_url, plain), submit(sqlite_url, paused)
+    run_queued(sqlite_url, rt)
+    [made] = report(sqlite_url, first)["jobs"]
+    [reused] = report(sqlite_url, second)["jobs"]
+    assert (made["cached"], reused["cached"]) == (False, True)
