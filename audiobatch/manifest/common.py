@@ -293,6 +293,9 @@ class JobBase(StrictModel):
     REFERENCES: ClassVar[Mapping[str, str]] = {}
     """Fields that may read another job's output (``{from: id}``), and what they need from it:
     ``"audio"`` or ``"plan"`` (see :data:`PROVIDERS`)."""
+    NOT_SENT: ClassVar[frozenset[str]] = frozenset()
+    """Fields that shape how audiobatch renders the job and never reach the API: a job that
+    differs from another only in them sends the same request."""
 
     id: JobId
 

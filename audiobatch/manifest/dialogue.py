@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import AfterValidator, Field, Strict, field_validator
 
@@ -61,6 +61,8 @@ def _at_least_one(inputs: list[DialogueInput]) -> list[DialogueInput]:
 
 class DialogueJob(JobBase):
     """Render a multi-voice dialogue into one audio file (and alignment with ``timestamps``)."""
+
+    NOT_SENT: ClassVar[frozenset[str]] = frozenset({"part_chars", "part_pause_ms"})
 
     kind: Literal["dialogue"] = "dialogue"
     inputs: Annotated[list[DialogueInput], AfterValidator(_at_least_one)]

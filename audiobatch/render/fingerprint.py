@@ -3,6 +3,7 @@
 Two jobs with the same fingerprint send the same request: the later one may reuse the earlier
 one's outputs instead of paying for a second generation. The job's own id is left out; inputs
 read from files, S3 or other jobs count by their content, so a changed source is a new request.
+Fields that never reach the API (``NOT_SENT``: how an episode is cut into parts) are left out too.
 """
 
 from __future__ import annotations
@@ -21,7 +22,9 @@ def request_fingerprint(kind: str, spec: dict[str, Any], job: JobBase, ctx: Rend
     inputs = {
         name: input_digest(getattr(job, name), need, ctx) for name, need in job.REFERENCES.items()
     }
-    request = {field: value for field, value in spec.items() if field != "id"}
+    request = {
+        field: value for field, value in spec.items() if field != "id" and field not in job.NOT_SENT
+    }
     canonical = json.dumps(
         {"kind": kind, "request": request, "inputs": inputs}, sort_keys=True, separators=(",", ":")
     )

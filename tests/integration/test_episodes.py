@@ -164,8 +164,9 @@ def test_an_episode_renders_in_parts_and_stitches_one_file_with_subtitles(
     assert outputs["subtitles.vtt"].read_text().startswith("WEBVTT")
 
 
+@pytest.mark.parametrize("retried", ["pilot", "pilot/part-002"])
 def test_a_retry_renders_only_the_failed_part_then_stitches(
-    database_url: str, emulator: RunningEmulator, tmp_path: Path
+    database_url: str, emulator: RunningEmulator, tmp_path: Path, retried: str
 ) -> None:
     batch_id = submit(database_url, season(tmp_path, "pcm_16000"))
     failing = EmulatorConfig(api_keys=frozenset({KEY}), fault_rate=1.0, faults=("500",))
@@ -185,9 +186,25 @@ def test_a_retry_renders_only_the_failed_part_then_stitches(
 
     with session_scope(database_url) as session:
         batch = session.get_one(Batch, batch_id)
-        assert retry_failed(session, batch, "pilot") == 2  # the failed part and the stitch
+        assert retry_failed(session, batch, retried) == 2  # the failed part and the stitch
     run_queued(database_url, good)
     done = report(database_url, batch_id)
     assert done["status"] == BatchStatus.SUCCEEDED.value
     assert len(httpx.get(f"{emulator.url}/_emulator/ledger").json()) == len(rendered) + 1
     assert {job["id"]: job["attempts"] for job in done["jobs"]}["pilot/part-001"] == 1
+
+
+def test_how_a_job_would_be_cut_into_parts_is_no_part_of_its_request(
+    sqlite_url: str, emulator: RunningEmulator, tmp_path: Path
+) -> None:
+    upgrade(sqlite_url)
+    path = tmp_path / "line.csv"
+    path.write_text(f"episode,voice,text\nline,{VOICES[0]},Short enough for one request.\n")
+    [plain] = load_manifests([path])
+    [paused] = load_manifests([path], defaults={"part_pause_ms": 300, "part_chars": 4000})
+    rt = runtime(sqlite_url, emulator.url, tmp_path)
+    first, second = submit(sqlite_url, plain), submit(sqlite_url, paused)
+    run_queued(sqlite_url, rt)
+    [made] = report(sqlite_url, first)["jobs"]
+    [reused] = report(sqlite_url, second)["jobs"]
+    assert (made["cached"], reused["cached"]) == (False, True)
