@@ -42,9 +42,7 @@ def retry_batch(batch: str, state: StateDep, next: Next = None) -> Response | Ac
         republish_after_s=state.settings.republish_after_s,
     )  # fmt: skip
     message = f"{done.jobs} failed job(s) of {done.batch_name} queued again"
-    return _reply(
-        ActionResult(action="retry", batch_id=done.batch_id, jobs=done.jobs, message=message), next
-    )
+    return _acted("retry", done, message, next)
 
 
 @router.post("/jobs/{job_id}/retry", response_model=ActionResult)
@@ -58,9 +56,7 @@ def retry_job(job_id: int, state: StateDep, next: Next = None) -> Response | Act
         republish_after_s=state.settings.republish_after_s,
     )  # fmt: skip
     message = f"job {key} of {done.batch_name} queued again"
-    return _reply(
-        ActionResult(action="retry", batch_id=batch_id, jobs=done.jobs, message=message), next
-    )
+    return _acted("retry", done, message, next)
 
 
 @router.post("/batches/{batch}/cancel", response_model=ActionResult)
@@ -74,9 +70,7 @@ def cancel_batch(
     done = control.cancel(state.database_url, state.storage, batch, abandon=abandon)
     still = "" if done.ended else "; the batch ends when the jobs running now finish"
     message = f"{done.jobs} job(s) of {done.batch_name} cancelled{still}"
-    return _reply(
-        ActionResult(action="cancel", batch_id=done.batch_id, jobs=done.jobs, message=message), next
-    )
+    return _acted("cancel", done, message, next)
 
 
 @router.post("/batches/{batch}/resume", response_model=ActionResult)
@@ -87,9 +81,7 @@ def resume_batch(batch: str, state: StateDep, next: Next = None) -> Response | A
         republish_after_s=state.settings.republish_after_s,
     )  # fmt: skip
     message = f"{done.jobs} job(s) of {done.batch_name} resumed"
-    return _reply(
-        ActionResult(action="resume", batch_id=done.batch_id, jobs=done.jobs, message=message), next
-    )
+    return _acted("resume", done, message, next)
 
 
 @router.post("/schedules/{name}/run", response_model=ActionResult)
@@ -131,6 +123,13 @@ def submit(
     message = f"batch {batch.name} [{batch.id}] {verb}: {batch.jobs} job(s)"
     result = ActionResult(action="submit", batch_id=batch.id, jobs=batch.jobs, message=message)
     return _reply(result, next if next is None else f"/batches/{batch.id}")
+
+
+def _acted(
+    action: str, done: control.Outcome, message: str, next: str | None
+) -> Response | ActionResult:
+    result = ActionResult(action=action, batch_id=done.batch_id, jobs=done.jobs, message=message)
+    return _reply(result, next)
 
 
 def _reply(result: ActionResult, next: str | None) -> Response | ActionResult:
