@@ -65,9 +65,9 @@ CROSS JOIN LATERAL (
 ) AS s
 """
 ATTEMPTS = """
-INSERT INTO attempts (job_id, number, worker, started_at, finished_at, outcome, http_status,
-                      error_code, request_id, latency_ms, character_cost)
-SELECT j.id, a.number, 'bench:1', j.finished_at - interval '1 second', j.finished_at,
+INSERT INTO attempts (job_id, batch_id, number, worker, started_at, finished_at, outcome,
+                      http_status, error_code, request_id, latency_ms, character_cost)
+SELECT j.id, j.batch_id, a.number, 'bench:1', j.finished_at - interval '1 second', j.finished_at,
        CASE WHEN j.status = 'succeeded' THEN 'succeeded' WHEN a.number = 1 THEN 'retry'
             ELSE 'failed' END,
        CASE WHEN j.status = 'succeeded' THEN 200 WHEN a.number = 1 THEN 503 ELSE 422 END,
@@ -77,8 +77,8 @@ FROM jobs AS j CROSS JOIN LATERAL generate_series(1, j.attempts) AS a(number)
 WHERE j.batch_id = :batch
 """
 ARTIFACTS = """
-INSERT INTO artifacts (job_id, name, key, uri, bytes, sha256, content_type, created_at)
-SELECT id, 'audio.mp3', batch_id || '/' || batch_id || '/' || key || '/audio.mp3',
+INSERT INTO artifacts (job_id, batch_id, name, key, uri, bytes, sha256, content_type, created_at)
+SELECT id, batch_id, 'audio.mp3', batch_id || '/' || batch_id || '/' || key || '/audio.mp3',
        'file:///renders/' || key, 48000 + id % 1000, md5(key) || md5(key), 'audio/mpeg', finished_at
 FROM jobs WHERE batch_id = :batch AND status = 'succeeded'
 """

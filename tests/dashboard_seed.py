@@ -113,18 +113,20 @@ def _succeed(
     )
     session.add(
         Artifact(
-            job_id=job.id, name="audio.mp3", key=stored.key, uri=stored.uri, bytes=stored.bytes,
-            sha256=stored.sha256, content_type="audio/mpeg", created_at=at,
+            job_id=job.id, batch_id=job.batch_id, name="audio.mp3", key=stored.key,
+            uri=stored.uri, bytes=stored.bytes, sha256=stored.sha256, content_type="audio/mpeg",
+            created_at=at,
         )
     )  # fmt: skip
     job.attempts, job.started_at, job.finished_at = 1, at, at + timedelta(seconds=1)
-    session.add(_attempt(job.id, 1, at, "succeeded", 200, None, 800, cost=120))
+    session.add(_attempt(job, 1, at, "succeeded", 200, None, 800, cost=120))
 
 
 def _attempts(session: Any, seeded: Seeded, at: datetime) -> None:
-    bad = seeded.jobs[f"{seeded.broken}/bad"]
-    late = seeded.jobs[f"{seeded.broken}/late"]
-    busy = seeded.jobs[f"{seeded.nightly}/busy"]
+    bad, late, busy = (
+        session.get_one(Job, seeded.jobs[name])
+        for name in (f"{seeded.broken}/bad", f"{seeded.broken}/late", f"{seeded.nightly}/busy")
+    )
     session.add_all(
         [
             _attempt(bad, 1, at, "retry", 503, "system_busy", 300, request_id="req-busy-1"),
@@ -133,17 +135,16 @@ def _attempts(session: Any, seeded: Seeded, at: datetime) -> None:
             _attempt(busy, 1, at, "retry", 500, None, 2000),
         ]
     )
-    for job_id, code, message in [
+    for job, code, message in [
         (bad, "invalid_request", "voice not found"),
         (late, "dependency_failed", "dependency failed"),
     ]:
-        job = session.get(Job, job_id)
         job.error_code, job.error, job.finished_at = code, message, at + timedelta(seconds=2)
-        job.attempts = 3 if job_id == bad else 0
+        job.attempts = 3 if job is bad else 0
 
 
 def _attempt(
-    job_id: int,
+    job: Job,
     number: int,
     at: datetime,
     outcome: str,
@@ -155,7 +156,7 @@ def _attempt(
     cost: int | None = None,
 ) -> Attempt:
     return Attempt(
-        job_id=job_id, number=number, worker="test:1", started_at=at,
+        job_id=job.id, batch_id=job.batch_id, number=number, worker="test:1", started_at=at,
         finished_at=at + timedelta(milliseconds=latency_ms), outcome=outcome, http_status=status,
         error_code=code, error_message=f"{code}: answered {status}" if code else None,
         request_id=request_id, latency_ms=latency_ms, character_cost=cost,

@@ -250,6 +250,7 @@ def succeed(
         rows = [
             {
                 "job_id": claim_.job_id,
+                "batch_id": claim_.batch_id,
                 "name": name,
                 "key": obj.key,
                 "uri": obj.uri,

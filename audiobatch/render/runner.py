@@ -326,6 +326,7 @@ def _attempt(
     call = ctx.call
     return Attempt(
         job_id=claim.job_id,
+        batch_id=claim.batch_id,
         number=claim.attempts + 1,
         worker=rt.worker,
         started_at=started_at,

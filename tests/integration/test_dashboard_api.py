@@ -175,9 +175,9 @@ def test_a_part_s_output_downloads_under_its_key_with_a_slash(stack: Stack, tmp_
         session.flush()
         session.add(
             Artifact(
-                job_id=part.id, name="audio.pcm", key=stored.key, uri=stored.uri,
-                bytes=stored.bytes, sha256=stored.sha256, content_type="audio/L16",
-                created_at=utcnow(),
+                job_id=part.id, batch_id=part.batch_id, name="audio.pcm", key=stored.key,
+                uri=stored.uri, bytes=stored.bytes, sha256=stored.sha256,
+                content_type="audio/L16", created_at=utcnow(),
             )
         )  # fmt: skip
     [row] = stack.client.get("/api/jobs", params={"batch": "demo", "status": "succeeded"}).json()[
@@ -468,8 +468,9 @@ def test_usage_is_shown_as_last_summed_and_summed_again_once_old(stack: Stack) -
         at = utcnow()
         session.add(
             Attempt(
-                job_id=job_id, number=2, worker="t", started_at=at, finished_at=at,
-                outcome="succeeded", http_status=200, latency_ms=1, character_cost=10,
+                job_id=job_id, batch_id=done, number=2, worker="t", started_at=at,
+                finished_at=at, outcome="succeeded", http_status=200, latency_ms=1,
+                character_cost=10,
             )
         )  # fmt: skip
     assert characters() == 240  # the last sum, while a new one is made

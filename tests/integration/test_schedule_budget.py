@@ -107,8 +107,9 @@ def test_the_tick_pauses_a_run_whose_finishers_missed_each_others_spend(
             jobs.record_attempt(
                 session,
                 Attempt(
-                    job_id=job.id, number=1, worker="w", started_at=now, finished_at=now,
-                    outcome="succeeded", latency_ms=1, character_cost=CHARACTERS_PER_JOB,
+                    job_id=job.id, batch_id=job.batch_id, number=1, worker="w", started_at=now,
+                    finished_at=now, outcome="succeeded", latency_ms=1,
+                    character_cost=CHARACTERS_PER_JOB,
                 ),
             )  # fmt: skip
 
