@@ -1,9 +1,9 @@
 """A batch's usage (characters charged, outputs stored) for the dashboard's summaries, summed
 apart from the request that shows it.
 
-Counts, progress and ETA are read fresh on every request. Usage joins every attempt and output of
-the batch's jobs: a quarter of a second on 100,000 jobs, too slow for a summary polled every two
-seconds. So each process keeps the latest sum per batch and shows it while it is younger than
+Counts, progress and ETA are read fresh on every request. Usage sums every attempt and output of
+the batch: on 100,000 jobs as long as the rest of the summary again, for a summary polled every
+two seconds. So each process keeps the latest sum per batch and shows it while it is younger than
 :data:`MAX_AGE_S`; an older one is still shown, with its time (``usage_as_of``), while a
 background thread sums anew. Only a batch's first summary in a process waits for the sum.
 """

@@ -59,7 +59,7 @@ def activity(
     )
     if batch_id is not None:
         ended = ended.where(Job.batch_id == batch_id)
-        failed = failed.join(Job, Job.id == Attempt.job_id).where(Job.batch_id == batch_id)
+        failed = failed.where(Attempt.batch_id == batch_id)
     table = {n: [0, 0, 0] for n in range(buckets)}
     for n, status, count in session.execute(ended):
         if n in table:

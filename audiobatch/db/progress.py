@@ -2,9 +2,10 @@
 the API charged and the outputs stored.
 
 Progress is two indexed reads (``ix_jobs_batch_id_status`` for the counts,
-``ix_jobs_batch_id_finished_at`` for the rate) that load no rows. Usage sums every attempt and
-every output of the batch's jobs, a join over all of them: on 100,000 jobs it costs several times
-the rest, so the dashboard keeps it apart (:mod:`audiobatch.dashboard.usage`).
+``ix_jobs_batch_id_finished_at`` for the rate) that load no rows. Usage sums the batch's attempts
+and outputs by their own ``batch_id``, with no join to ``jobs``; on PostgreSQL from the indexes
+alone (``ix_attempts_batch_id`` and ``ix_artifacts_batch_id`` carry the summed columns). The
+dashboard keeps it apart (:mod:`audiobatch.dashboard.usage`).
 """
 
 from __future__ import annotations
@@ -48,9 +49,9 @@ class Usage:
 def batch_usage(session: Session, batch_id: str, now: datetime) -> Usage:
     characters = session.scalar(select(CHARACTERS_SPENT).where(Batch.id == batch_id)) or 0
     files, stored_bytes = session.execute(
-        select(func.count(Artifact.id), func.coalesce(func.sum(Artifact.bytes), 0))
-        .join(Job, Job.id == Artifact.job_id)
-        .where(Job.batch_id == batch_id)
+        select(func.count(), func.coalesce(func.sum(Artifact.bytes), 0)).where(
+            Artifact.batch_id == batch_id
+        )
     ).one()
     return Usage(batch_id, characters, files, stored_bytes, now)
 
