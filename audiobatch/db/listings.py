@@ -24,7 +24,7 @@ from audiobatch.db.models import (
     JobStatus,
     Schedule,
 )
-from audiobatch.db.reports import Episodes, batch_summary, job_view
+from audiobatch.db.reports import Episodes, batch_counts, batch_summary, job_view
 from audiobatch.errors import NotFoundError
 
 T = TypeVar("T")
@@ -79,19 +79,6 @@ def find_batches(session: Session, flt: BatchFilter, page: int, per_page: int) -
     if flt.until is not None:
         query = query.where(Batch.created_at < flt.until)
     return _paged(session, query.order_by(Batch.created_at.desc(), Batch.id), page, per_page)
-
-
-def batch_counts(session: Session, batch_ids: Sequence[str]) -> dict[str, dict[str, int]]:
-    """Every status with its count of jobs, zeros included, for many batches in one statement."""
-    counts = {batch_id: dict.fromkeys((s.value for s in JobStatus), 0) for batch_id in batch_ids}
-    rows = session.execute(
-        select(Job.batch_id, Job.status, func.count())
-        .where(Job.batch_id.in_(batch_ids))
-        .group_by(Job.batch_id, Job.status)
-    )
-    for batch_id, status, count in rows:
-        counts[batch_id][status.value] = count
-    return counts
 
 
 def batch_summaries(session: Session, batches: Sequence[Batch]) -> list[dict[str, Any]]:

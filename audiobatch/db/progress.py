@@ -20,19 +20,17 @@ from sqlalchemy.orm import Session
 from audiobatch.db.jobs import CHARACTERS_SPENT
 from audiobatch.db.models import (
     TERMINAL_BATCH_STATUSES,
+    TERMINAL_JOB_STATUSES,
     Artifact,
     Batch,
     BatchStatus,
     Job,
-    JobStatus,
 )
 from audiobatch.db.reports import batch_summary, job_counts
 
 RATE_WINDOW_S = 300.0
 """The ETA is the jobs left over the rate at which jobs ended in this window (or since the
 batch began, when it is younger)."""
-
-ENDED = (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED)
 
 
 @dataclass(frozen=True)
@@ -61,7 +59,7 @@ def batch_progress(session: Session, batch: Batch, now: datetime, usage: Usage) 
     and ETA, and ``usage``."""
     counts = job_counts(session, batch.id)
     total = sum(counts.values())
-    ended = sum(counts[s.value] for s in ENDED)
+    ended = sum(counts[s.value] for s in TERMINAL_JOB_STATUSES)
     rate = _recent_rate(session, batch, now)
     running = batch.status not in TERMINAL_BATCH_STATUSES and batch.status is not BatchStatus.PAUSED
     eta_s = (total - ended) / rate if running and rate and ended < total else None
