@@ -3,6 +3,7 @@ and open to viewers; the write actions are in :mod:`audiobatch.dashboard.actions
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 from typing import Annotated, Any
 
@@ -53,8 +54,7 @@ def batches(session: SessionDep, flt: BatchFilterDep, paging: PagingDep) -> dict
 def batch(batch: str, session: SessionDep, state: StateDep) -> dict[str, Any]:
     """One batch (by id, id prefix or name): counts, progress, ETA, characters spent and outputs
     stored (these two as summed at ``usage_as_of``, at most a few seconds ago)."""
-    found = find_batch(session, batch)
-    return batch_progress(session, found, utcnow(), state.usage.of(session, found.id))
+    return batch_detail(session, state, find_batch(session, batch))
 
 
 @router.get("/batches/{batch}/jobs", response_model=JobPage, tags=["jobs"])
@@ -63,7 +63,7 @@ def batch_jobs(
 ) -> dict[str, Any]:
     """The batch's jobs, filtered by status, kind and error class."""
     found = find_batch(session, batch)
-    return job_page(session, _in_batch(flt, found.id), paging)
+    return job_page(session, replace(flt, batch_id=found.id), paging)
 
 
 @router.get("/jobs", response_model=JobPage, tags=["jobs"])
@@ -75,7 +75,7 @@ def jobs(
 ) -> dict[str, Any]:
     """Jobs of every batch (or one), filtered by status, kind and error class."""
     if batch:
-        flt = _in_batch(flt, find_batch(session, batch).id)
+        flt = replace(flt, batch_id=find_batch(session, batch).id)
     return job_page(session, flt, paging)
 
 
@@ -125,6 +125,11 @@ def whoami(role: RoleDep, state: StateDep) -> dict[str, Any]:
     return {"role": role.value, "token_required": state.settings.dashboard_token is not None}
 
 
+def batch_detail(session: Session, state: DashboardState, batch: Batch) -> dict[str, Any]:
+    """The batch's progress, with its usage as last summed."""
+    return batch_progress(session, batch, utcnow(), state.usage.of(session, batch.id))
+
+
 def job_page(session: Session, flt: JobFilter, paging: Paging) -> dict[str, Any]:
     found = find_jobs(session, flt, paging.page, paging.per_page)
     return {
@@ -166,10 +171,6 @@ def limiter_state(state: DashboardState) -> dict[str, Any]:
     from audiobatch.worker.runtime import limiter_view
 
     return {**limiter_view(state.settings), "queues": queue_depths(state.celery)()}
-
-
-def _in_batch(flt: JobFilter, batch_id: str) -> JobFilter:
-    return JobFilter(batch_id, flt.statuses, flt.kinds, flt.error_codes)
 
 
 def _page(total: int, paging: Paging) -> dict[str, Any]:

@@ -7,6 +7,7 @@ updates the counts, progress bars and statuses in place.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -17,6 +18,7 @@ from starlette.datastructures import QueryParams
 
 from audiobatch.dashboard.api import (
     batch_buckets,
+    batch_detail,
     job_page,
     limiter_state,
     recent_buckets,
@@ -34,15 +36,13 @@ from audiobatch.dashboard.chart import chart
 from audiobatch.dashboard.filters import BatchFilterDep, JobFilterDep, PagingDep
 from audiobatch.dashboard.state import SessionDep, StateDep
 from audiobatch.db.listings import (
-    JobFilter,
     batch_summaries,
     error_codes,
     find_batches,
     find_job,
     job_detail,
 )
-from audiobatch.db.models import TERMINAL_BATCH_STATUSES, BatchStatus, JobStatus, utcnow
-from audiobatch.db.progress import batch_progress
+from audiobatch.db.models import TERMINAL_BATCH_STATUSES, BatchStatus, JobStatus
 from audiobatch.db.reports import find_batch
 from audiobatch.db.schedules import list_schedules, schedule_view
 from audiobatch.errors import OperatorRequiredError
@@ -115,10 +115,10 @@ def batch_page(
     paging: PagingDep,
 ) -> HTMLResponse:
     found = find_batch(session, batch)
-    jobs = job_page(session, JobFilter(found.id, flt.statuses, flt.kinds, flt.error_codes), paging)
+    jobs = job_page(session, replace(flt, batch_id=found.id), paging)
     return render(
         request, role, "batch.html",
-        batch=batch_progress(session, found, utcnow(), state.usage.of(session, found.id)), jobs=jobs, flt=flt, paging=paging,
+        batch=batch_detail(session, state, found), jobs=jobs, flt=flt, paging=paging,
         errors=error_codes(session, found.id), chart=chart(batch_buckets(session, found, 40)),
         ended=found.status in TERMINAL_BATCH_STATUSES,
     )  # fmt: skip
