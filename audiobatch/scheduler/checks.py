@@ -8,7 +8,6 @@ from datetime import datetime
 from audiobatch.db.models import CatchUpPolicy, OverlapPolicy
 from audiobatch.db.schedules import NewSchedule
 from audiobatch.errors import ScheduleError
-from audiobatch.manifest.episodes import DEFAULT_PART_CHARS
 from audiobatch.scheduler.cron import slots_of
 from audiobatch.scheduler.manifests import manifest_source
 
@@ -27,7 +26,7 @@ def new_schedule(
     catch_up: CatchUpPolicy,
     character_budget: int | None,
     now: datetime,
-    part_chars: int = DEFAULT_PART_CHARS,
+    part_chars: int,
 ) -> NewSchedule:
     """A schedule ready to insert, its first slot the first after ``now``; :class:`ScheduleError`
     for a bad name, cron expression, time zone or manifest location, and

@@ -40,7 +40,6 @@ from audiobatch.errors import (
     StorageUnavailableError,
 )
 from audiobatch.manifest import Manifest
-from audiobatch.manifest.episodes import DEFAULT_PART_CHARS
 from audiobatch.scheduler.cron import Slots, slots_of
 from audiobatch.scheduler.manifests import scheduled_manifest
 
@@ -99,7 +98,7 @@ def fire_due(
     now: datetime,
     *,
     republish_after_s: float,
-    part_chars: int = DEFAULT_PART_CHARS,
+    part_chars: int,
 ) -> list[Fired]:
     """Handle every enabled schedule whose slot has come; what became of each slot this call
     handled (slots another scheduler handled are left out). Episodes of the manifests are cut
@@ -123,7 +122,7 @@ def fire_now(
     now: datetime,
     *,
     republish_after_s: float,
-    part_chars: int = DEFAULT_PART_CHARS,
+    part_chars: int,
 ) -> Fired:
     """Fire schedule ``name`` now, outside its slots (``schedule run``); the overlap policy
     applies, episodes are cut into parts of ``part_chars``. A store that cannot be reached
@@ -184,7 +183,7 @@ def _manifest_or_failure(
 ) -> tuple[Manifest | None, str | None]:
     """The manifest to run, or why there is none; a store that cannot be reached raises."""
     try:
-        return scheduled_manifest(schedule, slot_at, part_chars), None
+        return scheduled_manifest(schedule, slot_at, part_chars=part_chars), None
     except StorageUnavailableError:
         raise
     except ManifestError as exc:

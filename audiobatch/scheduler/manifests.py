@@ -10,7 +10,6 @@ from pathlib import Path
 from audiobatch.db.models import Schedule
 from audiobatch.errors import ScheduleError
 from audiobatch.manifest import Manifest, load_manifests
-from audiobatch.manifest.episodes import DEFAULT_PART_CHARS
 from audiobatch.manifest.loaders import load_manifest_bytes
 from audiobatch.scheduler.cron import parse_zone
 from audiobatch.storage import open_storage
@@ -25,9 +24,7 @@ class ManifestSource:
     text: str | None = None
 
 
-def manifest_source(
-    given: str, *, store: bool, part_chars: int = DEFAULT_PART_CHARS
-) -> ManifestSource:
+def manifest_source(given: str, *, store: bool, part_chars: int) -> ManifestSource:
     """Check where ``schedule add`` was told the manifest is. A local file that exists now is
     validated now (with ``store``, it must exist, and its text is kept); an S3 object is read
     only when the schedule fires. Episodes are cut into parts of ``part_chars``."""
@@ -50,9 +47,7 @@ def manifest_source(
     return ManifestSource(str(path))
 
 
-def scheduled_manifest(
-    schedule: Schedule, slot_at: datetime, part_chars: int = DEFAULT_PART_CHARS
-) -> Manifest:
+def scheduled_manifest(schedule: Schedule, slot_at: datetime, *, part_chars: int) -> Manifest:
     """The schedule's manifest as it reads now, its batch named after the slot's local date
     (``news-2026-03-29``), its episodes cut into parts of ``part_chars``.
 

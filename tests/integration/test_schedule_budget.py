@@ -22,6 +22,7 @@ from audiobatch.db.models import (
 )
 from audiobatch.db.session import session_scope
 from audiobatch.emulator import EmulatorConfig, RunningEmulator, serve_in_thread
+from audiobatch.manifest.episodes import DEFAULT_PART_CHARS
 from audiobatch.render.runner import run_job
 from audiobatch.scheduler.checks import new_schedule
 from audiobatch.scheduler.firing import Fired, fire_now
@@ -49,11 +50,13 @@ def scheduled_batch(url: str, tmp_path: Path, budget: int) -> Fired:
     new = new_schedule(
         "briefs", cron="0 5 * * *", timezone="UTC", manifest=str(write_manifest(tmp_path, jobs=4)),
         store=False, overlap=OverlapPolicy.SKIP, catch_up=CatchUpPolicy.LATEST,
-        character_budget=budget, now=now,
+        character_budget=budget, now=now, part_chars=DEFAULT_PART_CHARS,
     )  # fmt: skip
     with session_scope(url) as session:
         schedules.add_schedule(session, new, now)
-    fired = fire_now(url, lambda _: None, "briefs", now, republish_after_s=300)
+    fired = fire_now(
+        url, lambda _: None, "briefs", now, republish_after_s=300, part_chars=DEFAULT_PART_CHARS
+    )
     assert fired.batch_id is not None
     return fired
 

@@ -33,6 +33,7 @@ from audiobatch.db.session import session_scope
 from audiobatch.db.submit import ScheduledRun, insert_batch
 from audiobatch.errors import ManifestError, ScheduleError
 from audiobatch.manifest import load_manifests
+from audiobatch.manifest.episodes import DEFAULT_PART_CHARS
 from audiobatch.scheduler.checks import new_schedule
 from audiobatch.scheduler.cron import slots_of
 from audiobatch.scheduler.firing import Fired, fire_due, fire_now
@@ -70,6 +71,7 @@ def add(
     new = new_schedule(
         name, cron=cron, timezone=timezone, manifest=str(manifest), store=store,
         overlap=overlap, catch_up=catch_up, character_budget=None, now=now,
+        part_chars=DEFAULT_PART_CHARS,
     )  # fmt: skip
     with session_scope(url) as session:
         schedules.add_schedule(session, new, now)
@@ -83,7 +85,10 @@ class Scheduler:
         self.published: list[tuple[int, str]] = []
 
     def fire(self, now: datetime) -> list[Fired]:
-        return fire_due(self.url, self.published.extend, now, republish_after_s=300)
+        return fire_due(
+            self.url, self.published.extend, now, republish_after_s=300,
+            part_chars=DEFAULT_PART_CHARS,
+        )  # fmt: skip
 
     def every(self, start: datetime, end: datetime, step: timedelta) -> list[Fired]:
         fired, now = [], start
@@ -352,7 +357,10 @@ def test_run_fires_now_and_the_batch_names_its_schedule(database_url: str, tmp_p
     published: list[tuple[int, str]] = []
     now = utc("2026-01-01 23:30")  # 00:30 on 2 January in Berlin
 
-    fired = fire_now(database_url, published.extend, "nightly", now, republish_after_s=300)
+    fired = fire_now(
+        database_url, published.extend, "nightly", now, republish_after_s=300,
+        part_chars=DEFAULT_PART_CHARS,
+    )  # fmt: skip
 
     assert fired.outcome is FiringOutcome.FIRED and len(published) == 2
     with session_scope(database_url) as session:
