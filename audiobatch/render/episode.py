@@ -9,22 +9,19 @@ calls no API.
 
 from __future__ import annotations
 
-import json
 import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
 
 from audiobatch.db.jobs import StoredArtifact
 from audiobatch.elevenlabs.formats import extension
-from audiobatch.errors import SourceError
 from audiobatch.manifest import DialogueJob
 from audiobatch.manifest.common import JobBase
 from audiobatch.manifest.episodes import Part, episode_parts, part_key
 from audiobatch.render.alignment import Alignment
 from audiobatch.render.context import RenderContext
 from audiobatch.render.dialogue import store_timestamps
-from audiobatch.render.sources import read_stored
+from audiobatch.render.sources import copy_stored, pick_output, read_stored, read_stored_json
 from audiobatch.render.stitch import Timeline, is_raw, join_encoded, join_raw
 
 READ_CHUNK_BYTES = 1 << 20
@@ -41,8 +38,10 @@ def render_episode(job: DialogueJob, ctx: RenderContext) -> None:
     """Stitch the stored outputs of the episode's parts into the episode's outputs."""
     parts = episode_parts(job) or []
     keys = [part_key(job.id, number) for number in range(1, len(parts) + 1)]
-    stored = [_outputs_of(ctx, key) for key in keys]
-    audio = [_named(outputs, key, "audio.") for key, outputs in zip(keys, stored, strict=True)]
+    stored = [ctx.parent_artifacts(key) for key in keys]
+    audio = [
+        pick_output(outputs, key, ("audio.",)) for key, outputs in zip(keys, stored, strict=True)
+    ]
     fmt = job.output_format
     timeline = Timeline.of(fmt, job.part_pause_ms)
     if is_raw(fmt):
@@ -66,35 +65,10 @@ def _merged_alignment(
 ) -> Alignment:
     merged = Alignment()
     for part, key, outputs, start_s in zip(parts, keys, stored, timeline.starts_s(), strict=True):
-        artifact = _named(outputs, key, "alignment.json")
-        merged.add_part(_json(ctx, artifact), start_s, [line.turn for line in part.lines])
+        artifact = pick_output(outputs, key, ("alignment.json",))
+        alignment = read_stored_json(ctx.storage, artifact.key, f"the alignment of {key}")
+        merged.add_part(alignment, start_s, [line.turn for line in part.lines])
     return merged
-
-
-def _outputs_of(ctx: RenderContext, key: str) -> list[StoredArtifact]:
-    outputs = ctx.parent_artifacts(key)
-    if not outputs:
-        raise SourceError(f"part {key} has stored no outputs")
-    return outputs
-
-
-def _named(outputs: Sequence[StoredArtifact], key: str, prefix: str) -> StoredArtifact:
-    for artifact in outputs:
-        if artifact.name.startswith(prefix):
-            return artifact
-    names = ", ".join(a.name for a in outputs)
-    raise SourceError(f"part {key} stored {names}: no {prefix.rstrip('.')} to stitch")
-
-
-def _json(ctx: RenderContext, artifact: StoredArtifact) -> dict[str, Any]:
-    raw = b"".join(read_stored(ctx.storage, artifact.key, f"the alignment {artifact.key}"))
-    try:
-        value = json.loads(raw)
-    except ValueError as exc:
-        raise SourceError(f"{artifact.key} is not JSON") from exc
-    if not isinstance(value, dict):
-        raise SourceError(f"{artifact.key} is not a JSON object")
-    return value
 
 
 def _local_files(
@@ -109,9 +83,7 @@ def _local_files(
             yield local
             continue
         copy = folder / f"part.{artifact.name.rsplit('.', 1)[-1]}"
-        with open(copy, "wb") as handle:
-            for chunk in read_stored(ctx.storage, artifact.key, f"the audio of {artifact.key}"):
-                handle.write(chunk)
+        copy_stored(ctx.storage, artifact.key, copy, f"the audio of {artifact.key}")
         yield copy
         copy.unlink()
 

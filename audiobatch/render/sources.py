@@ -11,7 +11,7 @@ import hashlib
 import json
 import mimetypes
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -43,11 +43,7 @@ def source_upload(source: Source, ctx: RenderContext) -> Iterator[Upload]:
 def parent_plan(ref: JobOutput, ctx: RenderContext) -> dict[str, Any]:
     """The composition plan a ``music_plan`` job stored as ``plan.json``."""
     key = _parent_artifact(ref, ctx, PREFERENCES["plan"]).key
-    raw = b"".join(read_stored(ctx.storage, key, f"the plan of job {ref.from_!r}"))
-    value = json.loads(raw)
-    if not isinstance(value, dict):
-        raise SourceError(f"the plan of job {ref.from_!r} is not a JSON object")
-    return value
+    return read_stored_json(ctx.storage, key, f"the plan of job {ref.from_!r}")
 
 
 def describe(source: Source) -> str:
@@ -95,9 +91,7 @@ def _fetch(source: Source, ctx: RenderContext, folder: Path) -> tuple[Path, str]
         storage, key = ctx.storage, _parent_artifact(source, ctx, PREFERENCES["audio"]).key
     name = key.rsplit("/", 1)[-1]
     target = folder / name
-    with open(target, "wb") as handle:
-        for chunk in read_stored(storage, key, describe(source)):
-            handle.write(chunk)
+    copy_stored(storage, key, target, describe(source))
     return target, name
 
 
@@ -109,16 +103,41 @@ def read_stored(storage: Storage, key: str, what: str) -> Iterator[bytes]:
         raise SourceError(f"{what} is missing from storage ({key})") from exc
 
 
-def _parent_artifact(
-    ref: JobOutput, ctx: RenderContext, preference: tuple[str, ...]
+def read_stored_json(storage: Storage, key: str, what: str) -> dict[str, Any]:
+    """The JSON object stored at ``key``; :class:`SourceError` naming ``what`` for anything else."""
+    try:
+        value = json.loads(b"".join(read_stored(storage, key, what)))
+    except ValueError as exc:
+        raise SourceError(f"{what} is not JSON ({key})") from exc
+    if not isinstance(value, dict):
+        raise SourceError(f"{what} is not a JSON object ({key})")
+    return value
+
+
+def copy_stored(storage: Storage, key: str, target: Path, what: str) -> None:
+    """Write the object at ``key`` to the file ``target``."""
+    with open(target, "wb") as handle:
+        for chunk in read_stored(storage, key, what):
+            handle.write(chunk)
+
+
+def pick_output(
+    artifacts: Sequence[StoredArtifact], job_key: str, preference: tuple[str, ...]
 ) -> StoredArtifact:
-    artifacts = ctx.parent_artifacts(ref.from_)
+    """Job ``job_key``'s output whose name starts with the first prefix of ``preference`` that
+    any of ``artifacts`` has."""
     for prefix in preference:
         for artifact in artifacts:
             if artifact.name.startswith(prefix):
                 return artifact
     names = ", ".join(artifact.name for artifact in artifacts) or "nothing"
-    raise SourceError(f"job {ref.from_!r} stored {names}: no usable output for this job")
+    raise SourceError(f"job {job_key!r} stored {names}: no usable output for this job")
+
+
+def _parent_artifact(
+    ref: JobOutput, ctx: RenderContext, preference: tuple[str, ...]
+) -> StoredArtifact:
+    return pick_output(ctx.parent_artifacts(ref.from_), ref.from_, preference)
 
 
 def _check_audio(path: Path, what: str) -> None:
