@@ -38,7 +38,7 @@ from audiobatch.db.reports import (
 )
 from audiobatch.db.session import session_scope
 from audiobatch.emulator.fault_names import FAULTS
-from audiobatch.manifest.episodes import episode_sizes
+from audiobatch.manifest.episodes import manifest_episodes
 from audiobatch.render.families import QUEUES
 from audiobatch.storage import open_storage
 from audiobatch.submission import submit_manifests
@@ -94,7 +94,12 @@ def validate(
     """Check manifests without writing anything; every problem is reported with file and line."""
     loaded = read_manifests(manifests, voices, set_, load_settings())
     summary: list[dict[str, Any]] = [
-        {"batch": m.batch, "source": m.source, "jobs": len(m.jobs), "episodes": episode_sizes(m)}
+        {
+            "batch": m.batch,
+            "source": m.source,
+            "jobs": len(m.jobs),
+            "episodes": {job: len(parts) for job, parts in manifest_episodes(m).items()},
+        }
         for m in loaded
     ]
     if json_:

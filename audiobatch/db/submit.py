@@ -19,7 +19,7 @@ from audiobatch.db.models import (
     JobStatus,
 )
 from audiobatch.manifest import DialogueJob, JobSpec, Manifest
-from audiobatch.manifest.episodes import Part, episode_parts, part_job, part_key
+from audiobatch.manifest.episodes import Part, manifest_episodes, part_job, part_key
 from audiobatch.render.families import FAMILIES
 
 
@@ -101,7 +101,7 @@ def insert_batch(
         )
     )
     session.flush()
-    episodes = _episodes(manifest)
+    episodes = manifest_episodes(manifest)
     rows = [
         {
             "batch_id": batch_id,
@@ -120,15 +120,6 @@ def insert_batch(
     session.connection().execute(insert(Job), rows)
     _write_graph(session, batch_id, manifest, episodes)
     return SubmittedBatch(id=batch_id, name=manifest.batch, jobs=len(rows))
-
-
-def _episodes(manifest: Manifest) -> dict[str, list[Part]]:
-    """The parts of each episode of the manifest (dialogue jobs too long for one request)."""
-    return {
-        job.id: parts
-        for job in manifest.jobs
-        if isinstance(job, DialogueJob) and (parts := episode_parts(job)) is not None
-    }
 
 
 def _job_rows(

@@ -88,10 +88,10 @@ def episode_parts(job: DialogueJob) -> list[Part] | None:
     return parts if len(parts) > 1 else None
 
 
-def episode_sizes(manifest: Manifest) -> dict[str, int]:
-    """The manifest's episodes, each with its number of parts."""
+def manifest_episodes(manifest: Manifest) -> dict[str, list[Part]]:
+    """The manifest's episodes (dialogue jobs too long for one request), each with its parts."""
     return {
-        job.id: len(parts)
+        job.id: parts
         for job in manifest.jobs
         if isinstance(job, DialogueJob) and (parts := episode_parts(job)) is not None
     }
