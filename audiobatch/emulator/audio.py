@@ -145,9 +145,6 @@ def encode(samples: np.ndarray, fmt: OutputFormat) -> bytes:
     return buffer.getvalue()
 
 
-FEED_SAMPLES = 1 << 16
-
-
 def _as_format(pcm16: np.ndarray, sample_format: str) -> np.ndarray:
     """16-bit samples in the encoder's sample format, converted as FFmpeg's resampler does."""
     if sample_format == "s16":
