@@ -45,10 +45,12 @@ def test_every_job_ends_with_one_verified_output_whatever_dies(
         assert audiobatch("db", "upgrade", cwd=tmp_path, env=env).returncode == 0
         chaos = Chaos(tmp_path, env, database)
         scheduler = start("scheduler", cwd=tmp_path, env=env, log=tmp_path / "scheduler.log")
+        # the store goes first: no job can succeed while it is away, so however fast this machine
+        # renders, the batch is still running when PostgreSQL and Redis go down
         disruptions = [
-            Disruption(2.0, "PostgreSQL restarted", restart(postgres, down_s=2.0)),
-            Disruption(5.0, "Redis restarted empty", restart(redis, down_s=1.0)),
-            Disruption(7.0, "S3 unreachable 10 s", lambda: s3_proxy.outage(10.0)),
+            Disruption(1.0, "S3 unreachable 10 s", lambda: s3_proxy.outage(10.0)),
+            Disruption(3.0, "PostgreSQL restarted", restart(postgres, down_s=2.0)),
+            Disruption(6.0, "Redis restarted empty", restart(redis, down_s=1.0)),
         ]
         try:
             manifest = write_mixed_manifest(tmp_path, dialogues=20, songs=4)
