@@ -16,11 +16,12 @@ from collections.abc import Callable, Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import boto3
 import httpx
-from sqlalchemy import create_engine, func, select
+from sqlalchemy import Engine, Select, create_engine, func, select
+from sqlalchemy.exc import OperationalError
 
 from audiobatch.db.models import Artifact, Attempt, Batch, Job, JobStatus
 from tests.acceptance.cli import audiobatch, start, stop
@@ -28,6 +29,8 @@ from tests.services import PrivatePostgres, PrivateRedis
 
 HOST, GUEST = "JBFqnCBsd6RMkjVDRZzb", "Aw4FAjKCGjjNkVhN1Xmq"
 FAULTS = "500,503,busy,truncate,disconnect,malformed,empty"  # all but the 2 s slow first byte
+T = TypeVar("T")
+
 TERMINAL = ("succeeded", "partial", "failed", "cancelled")
 
 
@@ -182,48 +185,46 @@ def run_with_kills(
     batch = submitted.stdout.split('"id": "')[1].split('"')[0]
     next_kill = time.monotonic() + kill_every_s
     pending = sorted(disruptions, key=lambda d: d.after_s)
-    while (report := _status(chaos, batch)) is None or report["status"] not in TERMINAL:
-        elapsed = time.monotonic() - started
-        assert elapsed < timeout_s, f"batch stuck: {report and report['counts']}"
-        if pending and elapsed >= pending[0].after_s:
-            disruption = pending.pop(0)
-            disruption.act()
-            chaos.disrupted.append(disruption.what)
-        if time.monotonic() >= next_kill:
-            chaos.kill_one(rng)
-            chaos.start_worker()
-            next_kill = time.monotonic() + kill_every_s
-        time.sleep(0.2)
-    assert not pending, f"the batch ended before {[d.what for d in pending]}"
-    seconds = time.monotonic() - started
-    _wait_for_results(chaos.database_url, batch, timeout_s=60.0)
-    return report, seconds
-
-
-def _wait_for_results(database_url: str, batch: str, timeout_s: float) -> None:
-    """Wait until the ended batch's ``results.json`` is written: a batch that ends while the
-    store is unreachable gets it at a dispatcher pass after the store is back."""
-    engine = create_engine(database_url)
-    deadline = time.monotonic() + timeout_s
+    engine = create_engine(chaos.database_url, connect_args={"connect_timeout": 2})
+    batch_status = select(Batch.status).where(Batch.id == batch)
     try:
-        while True:
-            with engine.connect() as db:
-                written = db.scalar(select(Batch.results_at).where(Batch.id == batch))
-            if written is not None:
-                return
+        # polled straight from SQL (milliseconds, None while the database is down), so that
+        # the kills keep their pace
+        while (status := _read(engine, batch_status)) not in TERMINAL:
+            elapsed = time.monotonic() - started
+            assert elapsed < timeout_s, f"batch stuck ({status})"
+            if pending and elapsed >= pending[0].after_s:
+                disruption = pending.pop(0)
+                disruption.act()
+                chaos.disrupted.append(disruption.what)
+            if time.monotonic() >= next_kill:
+                chaos.kill_one(rng)
+                chaos.start_worker()
+                next_kill = time.monotonic() + kill_every_s
+            time.sleep(0.2)
+        assert not pending, f"the batch ended before {[d.what for d in pending]}"
+        seconds = time.monotonic() - started
+        # a batch that ends while the store is unreachable gets its results.json at a
+        # dispatcher pass after the store is back
+        deadline = time.monotonic() + 60.0
+        while _read(engine, select(Batch.results_at).where(Batch.id == batch)) is None:
             assert time.monotonic() < deadline, f"batch {batch}: results.json never written"
             time.sleep(0.5)
     finally:
         engine.dispose()
-
-
-def _status(chaos: Chaos, batch: str) -> dict[str, Any] | None:
-    """The batch's report, or None while the database does not answer."""
     shown = audiobatch("status", batch, "--json", cwd=chaos.folder, env=chaos.env)
-    if shown.returncode != 0:
-        return None
+    assert shown.returncode == 0, shown.stderr
     report: dict[str, Any] = json.loads(shown.stdout)
-    return report
+    return report, seconds
+
+
+def _read(engine: Engine, query: Select[T]) -> T | None:
+    """The query's one value, or None while the database does not answer."""
+    try:
+        with engine.connect() as db:
+            return db.scalar(query)
+    except OperationalError:
+        return None
 
 
 def output_problems(
