@@ -180,6 +180,8 @@ class Batch(Base):
     schedule_id: Mapped[int | None] = mapped_column(ForeignKey("schedules.id", ondelete="SET NULL"))
     slot_at: Mapped[datetime | None]  # the schedule's slot this batch renders
     character_budget: Mapped[int | None]  # characters it may spend before it pauses
+    # the API that rendered it: "emulator", or the API's base URL; set by its first claim
+    backend: Mapped[str | None] = mapped_column(String(300))
 
     jobs: Mapped[list[Job]] = relationship(back_populates="batch", order_by="Job.id")
     schedule: Mapped[Schedule | None] = relationship()
@@ -297,3 +299,22 @@ class Artifact(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     job: Mapped[Job] = relationship(back_populates="artifacts")
+
+
+class WorkerProcess(Base):
+    """A worker, scheduler or embedded process, as its last heartbeat described it."""
+
+    __tablename__ = "workers"
+
+    # unique per process start: host, pid and a random part (a restarted container reuses both)
+    id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    host: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int]
+    role: Mapped[str] = mapped_column(String(16))  # worker | scheduler
+    queues: Mapped[list[str]] = mapped_column(JSON)
+    concurrency: Mapped[int]
+    jobs_in_hand: Mapped[list[int]] = mapped_column(JSON)
+    version: Mapped[str] = mapped_column(String(32))
+    started_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime] = mapped_column(index=True)
+    stopped_at: Mapped[datetime | None]  # a clean exit; a killed process just stops being seen
