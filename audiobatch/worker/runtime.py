@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import socket
 from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
@@ -17,6 +15,7 @@ from audiobatch.db.models import utcnow
 from audiobatch.elevenlabs.client import ElevenLabsClient
 from audiobatch.elevenlabs.spool import remove_stale
 from audiobatch.errors import ConfigError
+from audiobatch.identity import process_identity
 from audiobatch.limiter import POOLS, Limiter, LocalLimiter, RedisLimiter
 from audiobatch.render.runner import Runtime
 from audiobatch.retry import RetryPolicy
@@ -41,7 +40,7 @@ def build_runtime(settings: Settings, publish: Publish) -> Runtime:
         client=ElevenLabsClient(settings.api_url, settings.api_key.get_secret_value()),
         limiter=build_limiter(settings),
         publish=publish,
-        worker=f"{socket.gethostname()}:{os.getpid()}",
+        worker=process_identity(),
         lease_s=settings.lease_s,
         spool_root=spool_root,
         policy=RetryPolicy(
