@@ -14,6 +14,7 @@ re-raised with ``raise ... from exc``::
     │   └── CrossSiteRequestError   the action was sent from another site's page
     ├── SourceError                 a job's input audio or plan is missing, unreadable or not audio
     ├── LimiterUnavailableError     the shared limiter's Redis cannot be reached: try again later
+    ├── InternalError               an unexpected exception while a job ran: the job fails
     ├── StorageError                object storage failed
     │   ├── StorageUnavailableError the store could not be reached: try again later
     │   └── StorageIntegrityError   a stored object does not match what was written
@@ -94,6 +95,12 @@ class DatabaseUnavailableError(AudiobatchError):
 
 class LimiterUnavailableError(AudiobatchError):
     """The shared concurrency limiter's Redis cannot be reached; the job is retried later."""
+
+
+class InternalError(AudiobatchError):
+    """An unexpected exception (a bug, a value nothing expected) while a job ran. The job fails
+    with the exception's class and message rather than retrying: a bug repeats, and each retry
+    could pay for another generation."""
 
 
 class StorageError(AudiobatchError):

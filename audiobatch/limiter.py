@@ -153,38 +153,86 @@ class LocalLimiter:
         """In-process slots have no lease: they end with the process."""
 
 
-# KEYS: slot set, window hash. ARGV: now_ms, lease_ms, size, token.
+# Every script reads the time from the Redis server, never from the worker: slot leases expire
+# by one clock, however far the workers' clocks drift apart. A window written under another
+# configured size is fitted to the one in force (a changed setting needs no flush of Redis).
+_NOW_AND_WINDOW = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local size = tonumber(ARGV[1])
+local function window(key)
+  local stored = redis.call('HMGET', key, 'size', 'ceiling', 'limit')
+  if tonumber(stored[1]) ~= size then
+    local limit = math.min(size, tonumber(stored[3] or size))
+    redis.call('HSET', key, 'size', size, 'ceiling', size, 'limit', tostring(limit))
+    return size, limit
+  end
+  return tonumber(stored[2] or size), tonumber(stored[3] or size)
+end
+"""
+
+# KEYS: slot set, window hash. ARGV: size, lease_ms, token.
 # Drops expired leases, then takes a slot if fewer than the window's slots are in use.
-_ACQUIRE = """
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
-local limit = tonumber(redis.call('HGET', KEYS[2], 'limit') or ARGV[3])
+_ACQUIRE = (
+    _NOW_AND_WINDOW
+    + """
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+local ceiling, limit = window(KEYS[2])
 if redis.call('ZCARD', KEYS[1]) < math.max(1, math.floor(limit)) then
-  redis.call('ZADD', KEYS[1], ARGV[1] + ARGV[2], ARGV[4])
+  redis.call('ZADD', KEYS[1], now + ARGV[2], ARGV[3])
   redis.call('PEXPIRE', KEYS[1], ARGV[2])
   return 1
 end
 return 0
 """
+)
 
 # KEYS: window hash. ARGV: size, maximum (0 = none).
-_SUCCESS = """
-local size = tonumber(ARGV[1])
-local ceiling = tonumber(redis.call('HGET', KEYS[1], 'ceiling') or size)
+_SUCCESS = (
+    _NOW_AND_WINDOW
+    + """
+local ceiling, limit = window(KEYS[1])
 if tonumber(ARGV[2]) > 0 then ceiling = math.min(size, tonumber(ARGV[2])) end
-local limit = tonumber(redis.call('HGET', KEYS[1], 'limit') or size)
 limit = math.min(ceiling, limit + 1 / math.max(limit, 1))
 redis.call('HSET', KEYS[1], 'limit', tostring(limit), 'ceiling', ceiling)
 return tostring(limit)
 """
+)
 
-# KEYS: window hash. ARGV: size, now_ms, cooldown_ms.
-_THROTTLED = """
+# KEYS: window hash. ARGV: size, cooldown_ms.
+_THROTTLED = (
+    _NOW_AND_WINDOW
+    + """
+local ceiling, limit = window(KEYS[1])
 local last = tonumber(redis.call('HGET', KEYS[1], 'last_decrease_ms') or 0)
-if tonumber(ARGV[2]) - last < tonumber(ARGV[3]) then return 0 end
-local limit = tonumber(redis.call('HGET', KEYS[1], 'limit') or ARGV[1])
-redis.call('HSET', KEYS[1], 'limit', tostring(math.max(1, limit / 2)), 'last_decrease_ms', ARGV[2])
+if now - last < tonumber(ARGV[2]) then return 0 end
+redis.call('HSET', KEYS[1], 'limit', tostring(math.max(1, limit / 2)), 'last_decrease_ms', now)
 return 1
 """
+)
+
+# KEYS: the slot sets. ARGV: size (unused), lease_ms, then per slot its set's index in KEYS and
+# its token. XX: a slot already given back stays given back.
+_RENEW = (
+    _NOW_AND_WINDOW
+    + """
+for i = 3, #ARGV, 2 do
+  redis.call('ZADD', KEYS[tonumber(ARGV[i])], 'XX', now + ARGV[2], ARGV[i + 1])
+end
+for i = 1, #KEYS do redis.call('PEXPIRE', KEYS[i], ARGV[2]) end
+return 1
+"""
+)
+
+# KEYS: slot set, window hash. ARGV: size. The slots in use now, the window's ceiling and limit.
+_STATE = (
+    _NOW_AND_WINDOW
+    + """
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+local ceiling, limit = window(KEYS[2])
+return {redis.call('ZCARD', KEYS[1]), ceiling, tostring(limit)}
+"""
+)
 
 
 class RedisLimiter:
@@ -211,6 +259,8 @@ class RedisLimiter:
         self._acquire = client.register_script(_ACQUIRE)
         self._success = client.register_script(_SUCCESS)
         self._throttled = client.register_script(_THROTTLED)
+        self._renew = client.register_script(_RENEW)
+        self._state = client.register_script(_STATE)
         self._held: dict[str, str] = {}  # token -> pool, the slots this process holds
         self._held_lock = threading.Lock()
 
@@ -231,7 +281,7 @@ class RedisLimiter:
         waited_since = time.monotonic()
         with _translated():
             while not self._acquire(
-                keys=[slots, window], args=[_now_ms(), self._lease_ms, self._sizes[pool], token]
+                keys=[slots, window], args=[self._sizes[pool], self._lease_ms, token]
             ):
                 self._redis.blpop([wakeups], timeout=WAIT_STEP_S)
                 if time.monotonic() - waited_since >= WAIT_STEP_S:
@@ -256,14 +306,12 @@ class RedisLimiter:
             held = dict(self._held)
         if not held:
             return
-        expires = _now_ms() + self._lease_ms
+        sets = sorted({self._keys(pool)[0] for pool in held.values()})
+        args: list[str | int] = [0, self._lease_ms]
+        for token, pool in held.items():
+            args += [sets.index(self._keys(pool)[0]) + 1, token]
         with _translated():
-            pipe = self._redis.pipeline(transaction=False)
-            for token, pool in held.items():  # XX: a slot already given back stays given back
-                pipe.zadd(self._keys(pool)[0], {token: expires}, xx=True)
-            for pool in set(held.values()):  # the set itself expires a lease after its last use
-                pipe.pexpire(self._keys(pool)[0], self._lease_ms)
-            pipe.execute()
+            self._renew(keys=sets, args=args)
 
     def release_held(self) -> int:
         with self._held_lock:
@@ -289,20 +337,13 @@ class RedisLimiter:
     def throttled(self, pool: str) -> None:
         cooldown_ms = int(DECREASE_COOLDOWN_S * 1000)
         with _translated():
-            self._throttled(
-                keys=[self._keys(pool)[1]], args=[self._sizes[pool], _now_ms(), cooldown_ms]
-            )
+            self._throttled(keys=[self._keys(pool)[1]], args=[self._sizes[pool], cooldown_ms])
 
     def state(self, pool: str) -> PoolState:
-        slots, window = self._keys(pool)
         size = self._sizes[pool]
         with _translated():
-            self._redis.zremrangebyscore(slots, "-inf", _now_ms())
-            in_use = int(self._redis.zcard(slots))
-            fields = self._redis.hgetall(window)
-        ceiling = int(fields.get(b"ceiling", size))
-        limit = float(fields.get(b"limit", size))
-        return PoolState(pool, size, ceiling, limit, in_use)
+            in_use, ceiling, limit = self._state(keys=list(self._keys(pool)), args=[size])
+        return PoolState(pool, size, int(ceiling), float(limit), int(in_use))
 
 
 def _once(action: Callable[[], None]) -> Callable[[], None]:
@@ -322,7 +363,3 @@ def _translated() -> Iterator[None]:
         yield
     except redis.RedisError as exc:
         raise LimiterUnavailableError(f"the limiter's Redis is unreachable: {exc}") from exc
-
-
-def _now_ms() -> int:
-    return int(time.time() * 1000)

@@ -1,11 +1,12 @@
 """The dispatcher tick: brings SQL and the broker back in step.
 
-It re-queues retries whose wait is over and jobs whose worker lost its lease, pauses batches that
-have spent their character budget, publishes a wake-up for every queued job that has none (never
-published, or published so long ago that the message was likely lost), ends batches whose last
-job's worker died before it could, and writes the ``results.json`` an unreachable store kept from
-being written at a batch's end. Running it twice at once is harmless: duplicate wake-ups lose
-their claim, a batch ends in one transaction.
+It re-queues retries whose wait is over and jobs whose worker lost its lease; queues pending jobs
+whose parents have all succeeded and fails those whose parent failed (a backstop: their parents'
+finishers do it, unless they die first); pauses batches that have spent their character budget;
+publishes a wake-up for every queued job that has none (never published, or published so long ago
+that the message was likely lost); ends batches whose last job's worker died before it could; and
+writes the ``results.json`` an unreachable store kept from being written at a batch's end. Running
+it twice at once is harmless: duplicate wake-ups lose their claim, a batch ends in one transaction.
 """
 
 from __future__ import annotations
@@ -22,7 +23,9 @@ from audiobatch.db.jobs import (
     QUEUED_UNLESS_BATCH_PAUSED,
     end_batch_if_done,
     fail_dependants,
+    fail_orphans,
     pause_over_budget,
+    promote_ready,
 )
 from audiobatch.db.models import (
     TERMINAL_BATCH_STATUSES,
@@ -51,6 +54,8 @@ class TickResult:
     published: int
     batches_ended: int
     budgets_reached: int = 0
+    pending_promoted: int = 0
+    pending_failed: int = 0
 
 
 def tick(
@@ -67,11 +72,20 @@ def tick(
     with session_scope(database_url) as session:
         retries = requeue_due_retries(session, now)
         expired = requeue_expired_leases(session, now, max_lost_leases)
+        promoted = len(promote_ready(session))
+        orphans = fail_orphans(session, now)
         # workers check the budget as they record attempts; two finishing together may each
         # miss the other's spend
         over_budget = pause_over_budget(session)
         finished = batches_with_every_job_ended(session)
         unreported = batches_without_results(session)
+    if promoted or orphans:
+        log.warning(
+            "dispatcher: %d pending job(s) queued, their parents having all succeeded; "
+            "%d failed, a parent having failed (their finishers did not)",
+            promoted,
+            orphans,
+        )
     published = publish_queued(database_url, publish, now, republish_after_s, empty_queues)
     ended = sum(end_batch(database_url, storage, batch_id, now) for batch_id in finished)
     for batch_id in unreported:
@@ -82,6 +96,8 @@ def tick(
         published=published,
         batches_ended=ended,
         budgets_reached=over_budget,
+        pending_promoted=promoted,
+        pending_failed=orphans,
     )
 
 

@@ -93,7 +93,11 @@ _START_BATCH = (
 )
 _EXTEND_LEASES = (
     update(Job)
-    .where(Job.status == JobStatus.RUNNING, Job.lease_owner == bindparam("worker"))
+    .where(
+        Job.id.in_(bindparam("jobs", expanding=True)),
+        Job.status == JobStatus.RUNNING,
+        Job.lease_owner == bindparam("worker"),
+    )
     .values(lease_expires_at=bindparam("expires"))
     .returning(Job.id)
 )
@@ -115,18 +119,26 @@ _FINISH = (
 )
 _DROP_ARTIFACTS = delete(Artifact).where(Artifact.job_id == bindparam("job"))
 _other, _parent = aliased(JobDependency), aliased(Job)
-_READY_DEPENDANTS = (
-    select(Job.id, Job.queue)
+_PARENTS_ALL_SUCCEEDED = ~exists().where(
+    _other.job_id == Job.id,
+    _parent.id == _other.parent_id,
+    _parent.status != JobStatus.SUCCEEDED,
+)
+_PENDING_DEPENDANTS = (
+    select(Job.id)
     .join(JobDependency, JobDependency.job_id == Job.id)
-    .where(
-        JobDependency.parent_id == bindparam("job"),
-        Job.status == JobStatus.PENDING,
-        ~exists().where(
-            _other.job_id == Job.id,
-            _parent.id == _other.parent_id,
-            _parent.status != JobStatus.SUCCEEDED,
-        ),
-    )
+    .where(JobDependency.parent_id == bindparam("job"), Job.status == JobStatus.PENDING)
+)
+_LOCK_JOBS = (
+    select(Job.id)
+    .where(Job.id.in_(bindparam("jobs", expanding=True)))
+    .order_by(Job.id)
+    .with_for_update()
+)
+_READY_AMONG = select(Job.id, Job.queue).where(
+    Job.id.in_(bindparam("jobs", expanding=True)),
+    Job.status == JobStatus.PENDING,
+    _PARENTS_ALL_SUCCEEDED,
 )
 QUEUED_UNLESS_BATCH_PAUSED = case(
     (
@@ -208,11 +220,19 @@ def earlier_outputs(
     return source, [StoredArtifact(*row) for row in rows]
 
 
-def extend_leases(session: Session, worker: str, lease_s: float, now: datetime) -> set[int]:
-    """Push forward the lease of every job ``worker`` runs; the ids of those it still holds."""
+def extend_leases(
+    session: Session, worker: str, job_ids: set[int], lease_s: float, now: datetime
+) -> set[int]:
+    """Push forward the leases of ``job_ids``, which ``worker`` claimed; those it still holds.
+
+    Only the jobs named are renewed, never every job recorded under the worker's name: a process
+    that took a dead one's name must not keep its jobs alive.
+    """
+    if not job_ids:
+        return set()
     expires = now + timedelta(seconds=lease_s)
-    rows = session.connection().execute(_EXTEND_LEASES, {"worker": worker, "expires": expires})
-    return set(rows.scalars())
+    params = {"jobs": sorted(job_ids), "worker": worker, "expires": expires}
+    return set(session.connection().execute(_EXTEND_LEASES, params).scalars())
 
 
 _ATTEMPT_FIELDS = [c.key for c in inspect(Attempt).column_attrs if c.key != "id"]
@@ -423,11 +443,66 @@ def _finish_job(
 
 
 def _queue_ready_dependants(session: Session, parent_id: int) -> list[tuple[int, str]]:
+    """Queue the dependants of ``parent_id`` (just succeeded) whose parents have all succeeded.
+
+    Two parents of one dependant finishing at the same moment would each, under READ COMMITTED,
+    see the other unfinished, and neither would queue it. So the dependants are locked first, in
+    id order: the second parent's transaction waits for the first to commit, and its readiness
+    query, a statement of its own, then sees both successes. (SQLite runs one writer at a time.)
+    """
     db = session.connection()
-    ready = [(row.id, row.queue) for row in db.execute(_READY_DEPENDANTS, {"job": parent_id})]
+    pending = list(db.execute(_PENDING_DEPENDANTS, {"job": parent_id}).scalars())
+    if not pending:
+        return []
+    locked = list(db.execute(_LOCK_JOBS, {"jobs": pending}).scalars())
+    return _queue_ready(session, locked)
+
+
+def _queue_ready(session: Session, job_ids: list[int]) -> list[tuple[int, str]]:
+    """Queue those of ``job_ids`` still pending whose parents have all succeeded; them."""
+    db = session.connection()
+    ready = [(row.id, row.queue) for row in db.execute(_READY_AMONG, {"jobs": job_ids})]
     if ready:
         db.execute(_QUEUE_DEPENDANT, [{"job": job_id} for job_id, _ in ready])
     return ready
+
+
+def promote_ready(session: Session, limit: int = 1000) -> list[tuple[int, str]]:
+    """The dispatcher's backstop: queue pending jobs whose parents have all succeeded (a
+    finisher that died between its success and queueing them, say); them, at most ``limit``."""
+    candidates = list(
+        session.scalars(
+            select(Job.id)
+            .where(Job.status == JobStatus.PENDING, _PARENTS_ALL_SUCCEEDED)
+            .order_by(Job.id)
+            .limit(limit)
+        )
+    )
+    if not candidates:
+        return []
+    locked = list(session.connection().execute(_LOCK_JOBS, {"jobs": candidates}).scalars())
+    return _queue_ready(session, locked)
+
+
+def fail_orphans(session: Session, now: datetime) -> int:
+    """The dispatcher's backstop: fail pending jobs a parent of which ended without succeeding
+    (and their own dependants); how many were pending on such a parent."""
+    orphans = list(
+        session.scalars(
+            select(Job.id)
+            .join(_other, _other.job_id == Job.id)
+            .join(_parent, _parent.id == _other.parent_id)
+            .where(
+                Job.status == JobStatus.PENDING,
+                _parent.status.in_((JobStatus.FAILED, JobStatus.CANCELLED)),
+            )
+            .distinct()
+        )
+    )
+    _fail_for_dependency(session, orphans, now)
+    for orphan in orphans:
+        fail_dependants(session, orphan, now)
+    return len(orphans)
 
 
 def fail_dependants(session: Session, parent_id: int, now: datetime) -> None:
@@ -444,18 +519,23 @@ def fail_dependants(session: Session, parent_id: int, now: datetime) -> None:
                 )
             )
         )
-        if children:
-            session.execute(
-                update(Job)
-                .where(Job.id.in_(children))
-                .values(
-                    status=JobStatus.FAILED,
-                    error=DEPENDENCY_FAILED,
-                    error_code="dependency_failed",
-                    finished_at=now,
-                )
-            )
+        _fail_for_dependency(session, children, now)
         frontier = children
+
+
+def _fail_for_dependency(session: Session, job_ids: list[int], now: datetime) -> None:
+    """Fail ``job_ids`` (those not ended yet) because a job they depend on did not succeed."""
+    if job_ids:
+        session.execute(
+            update(Job)
+            .where(Job.id.in_(job_ids), Job.status.not_in(TERMINAL_JOB_STATUSES))
+            .values(
+                status=JobStatus.FAILED,
+                error=DEPENDENCY_FAILED,
+                error_code="dependency_failed",
+                finished_at=now,
+            )
+        )
 
 
 def status_counts(session: Session, batch_id: str) -> dict[JobStatus, int]:

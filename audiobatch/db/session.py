@@ -24,6 +24,18 @@ log = logging.getLogger(__name__)
 PATIENCE_S = 300.0  # how long a worker waits out an unreachable database before giving up
 RETRY_CAP_S = 2.0
 
+# A server that stops answering (a partition, a frozen host) is noticed within seconds instead of
+# when the kernel gives up on the connection, which takes minutes: libpq's connect timeout, TCP
+# keep-alives, and a limit on data left unacknowledged.
+SERVER_CONNECT_ARGS = {
+    "connect_timeout": 10,
+    "keepalives": 1,
+    "keepalives_idle": 15,
+    "keepalives_interval": 5,
+    "keepalives_count": 3,
+    "tcp_user_timeout": 30_000,
+}
+
 _engines: dict[tuple[int, str], Engine] = {}
 _sessionmakers: dict[Engine, sessionmaker[Session]] = {}
 
@@ -67,7 +79,9 @@ def _create_engine(url: str) -> Engine:
         return engine
     # Room for every thread of a worker: a connection opened beyond the pool is closed after use,
     # and opening one costs a PostgreSQL backend fork.
-    return create_engine(url, pool_pre_ping=True, pool_size=20, max_overflow=20)
+    return create_engine(
+        url, pool_pre_ping=True, pool_size=20, max_overflow=20, connect_args=SERVER_CONNECT_ARGS
+    )
 
 
 def dispose_engines() -> None:

@@ -70,10 +70,19 @@ def remove_stale(root: Path, older_than_s: float) -> int:
     if not root.is_dir():
         return 0
     cutoff = time.time() - older_than_s
-    stale = [folder for folder in root.iterdir() if folder.stat().st_mtime < cutoff]
+    stale = [folder for folder in root.iterdir() if _last_touched_s(folder) < cutoff]
     for folder in stale:
         shutil.rmtree(folder, ignore_errors=True)
     return len(stale)
+
+
+def _last_touched_s(folder: Path) -> float:
+    """When ``folder`` or a file in it last changed (a file being appended to leaves its
+    folder's own time as it was)."""
+    times = [folder.stat().st_mtime]
+    with suppress(OSError):
+        times += [entry.stat().st_mtime for entry in folder.iterdir()]
+    return max(times)
 
 
 class _RecordedAnswer(ApiAnswer):

@@ -25,6 +25,7 @@ from audiobatch.errors import (
     ApiError,
     AudiobatchError,
     ConcurrencyLimitError,
+    InternalError,
     LimiterUnavailableError,
     StorageError,
 )
@@ -64,12 +65,15 @@ class Runtime:
     stopping: threading.Event = field(default_factory=threading.Event)
     # where each job's API answer waits until its outputs are stored (see elevenlabs.spool)
     spool_root: Path = field(default_factory=lambda: Path(tempfile.gettempdir()) / "audiobatch")
+    # what this process does once it could not renew its leases for too long (see render.leases)
+    on_leases_lost: Callable[[Runtime], None] = lambda rt: rt.stopping.set()
     leases: LeaseKeeper = field(init=False)
 
     def __post_init__(self) -> None:
         self.leases = LeaseKeeper(
-            self.database_url, self.worker, self.lease_s, self.limiter, self.clock
-        )
+            self.database_url, self.worker, self.lease_s, self.limiter, self.clock,
+            on_leases_lost=lambda: self.on_leases_lost(self),
+        )  # fmt: skip
 
 
 def run_job(job_id: int, rt: Runtime) -> None:
@@ -84,8 +88,50 @@ def run_job(job_id: int, rt: Runtime) -> None:
     rt.leases.hold(job_id)
     try:
         _run_claimed(rt, claim)
+    except Exception as exc:  # whatever escapes, the job must not stay running
+        rt.leases.drop(job_id)
+        log.exception("job %s: unexpected error", job_id)
+        _fail_after_crash(rt, claim, exc)
     finally:
         rt.leases.drop(job_id)
+
+
+def _fail_after_crash(rt: Runtime, claim: jobs.Claim, exc: Exception) -> None:
+    """Fail a job that an unexpected exception stopped, with the exception's class and message
+    on the job and on an attempt; if even that cannot be recorded, the job's lease runs out
+    and the dispatcher takes it back (its lease is no longer renewed)."""
+    error = _internal_error(exc)
+    now = rt.clock()
+
+    def record_crash(session: Session) -> jobs.Finish:
+        finish = jobs.fail(session, claim, rt.worker, str(error), INTERNAL_ERROR, now)
+        if finish.won:  # still ours: it had not ended before the exception
+            jobs.record_attempt(
+                session,
+                Attempt(
+                    job_id=claim.job_id, batch_id=claim.batch_id, number=claim.attempts + 1,
+                    worker=rt.worker, started_at=now, finished_at=now, outcome="failed",
+                    error_code=INTERNAL_ERROR, error_message=str(error), latency_ms=0,
+                ),
+            )  # fmt: skip
+        return finish
+
+    try:
+        finish = patiently(rt.database_url, record_crash)
+        if finish.won:
+            _after_finish(rt, claim, finish)
+    except Exception:  # the lease runs out, or the dispatcher ends the batch
+        log.exception("job %s: its failure could not be recorded in full", claim.job_id)
+
+
+INTERNAL_ERROR = "internal_error"
+
+
+MAX_ERROR_CHARS = 2000
+
+
+def _internal_error(exc: Exception) -> InternalError:
+    return InternalError(f"internal error: {type(exc).__name__}: {str(exc)[:MAX_ERROR_CHARS]}")
 
 
 def _run_claimed(rt: Runtime, claim: jobs.Claim) -> None:
@@ -200,7 +246,7 @@ def _render(claim: jobs.Claim, renderer: Callable[[], None]) -> AudiobatchError 
         return error
     except Exception as exc:  # a bug must fail the job, not loop it through lease expiry
         log.exception("job %s: unexpected error", claim.job_id)
-        return AudiobatchError(f"internal error: {exc!r}")
+        return _internal_error(exc)
     return None
 
 

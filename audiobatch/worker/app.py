@@ -81,8 +81,20 @@ def _transport_options(settings: Settings) -> dict[str, Any]:
             "store_processed": False,
             "polling_interval": 0.1,
         }
+    if settings.broker_url.startswith(
+        ("amqp", "pyamqp")
+    ):  # a dead peer is found by AMQP heartbeats
+        return {"connect_timeout": BROKER_TIMEOUT_S}
     # Recovery comes from SQL leases; a short visibility timeout only speeds up redelivery.
-    return {"visibility_timeout": 600}
+    return {
+        "visibility_timeout": 600,
+        "socket_timeout": BROKER_TIMEOUT_S,
+        "socket_connect_timeout": BROKER_TIMEOUT_S,
+        "socket_keepalive": True,
+    }
+
+
+BROKER_TIMEOUT_S = 30.0  # a broker that stops answering is an outage, not a hang
 
 
 PUBLISH_PIPELINE = 1000

@@ -21,8 +21,10 @@ from audiobatch.render.runner import Runtime
 from audiobatch.retry import RetryPolicy
 from audiobatch.storage import open_storage
 from audiobatch.worker.app import publisher, queue_depths
+from audiobatch.worker.shutdown import exit_for_lost_leases
 
 LEFTOVER_AGE_S = 3600.0  # a partial write or spool this old has no writer left
+REDIS_SOCKET_TIMEOUT_S = 10.0  # a Redis that stops answering is an outage, not a hang
 
 
 def build_runtime(settings: Settings, publish: Publish) -> Runtime:
@@ -42,6 +44,7 @@ def build_runtime(settings: Settings, publish: Publish) -> Runtime:
         publish=publish,
         worker=process_identity(),
         lease_s=settings.lease_s,
+        on_leases_lost=exit_for_lost_leases,
         spool_root=spool_root,
         policy=RetryPolicy(
             max_attempts=settings.max_attempts,
@@ -66,9 +69,12 @@ def build_dispatcher(settings: Settings, app: Celery) -> Callable[[], TickResult
 
 
 def build_housekeeper(settings: Settings) -> Callable[[], int]:
-    """Housekeeping: remove what writers that died left in storage; how many leftovers went."""
-    storage = open_storage(settings.storage_url)
-    return lambda: storage.remove_leftovers(LEFTOVER_AGE_S)
+    """Housekeeping: remove what writers that died left in storage, and this host's answer
+    spools that no worker touched for long; how many leftovers went."""
+    storage, spool_root = open_storage(settings.storage_url), (settings.home / "spool").resolve()
+    return lambda: (
+        storage.remove_leftovers(LEFTOVER_AGE_S) + remove_stale(spool_root, LEFTOVER_AGE_S)
+    )
 
 
 def limiter_view(settings: Settings) -> dict[str, Any]:
@@ -88,4 +94,11 @@ def build_limiter(settings: Settings) -> Limiter:
     if url is None:
         return LocalLimiter(limits)
     key = settings.api_key_hash or "anonymous"
-    return RedisLimiter(redis.Redis.from_url(url), key, limits, lease_s=settings.lease_s)
+    client = redis.Redis.from_url(
+        url,
+        socket_timeout=REDIS_SOCKET_TIMEOUT_S,
+        socket_connect_timeout=REDIS_SOCKET_TIMEOUT_S,
+        socket_keepalive=True,
+        health_check_interval=30,
+    )
+    return RedisLimiter(client, key, limits, lease_s=settings.lease_s)

@@ -20,6 +20,7 @@ from audiobatch.render.runner import Runtime
 log = logging.getLogger(__name__)
 
 EXIT_ABANDONED = 3  # the grace period ran out with requests still in flight
+EXIT_LEASES_LOST = 4  # the leases could not be renewed: other workers may have the jobs now
 
 
 def begin_stop(runtime: Runtime | None, grace_s: float) -> None:
@@ -45,3 +46,20 @@ def _abandon_after(runtime: Runtime, grace_s: float) -> None:
     )
     logging.shutdown()
     os._exit(EXIT_ABANDONED)
+
+
+def exit_for_lost_leases(runtime: Runtime) -> None:
+    """This process could not renew its leases for too long: it sends no new request, frees its
+    limiter slots and exits non-zero, so that its supervisor starts a fresh worker; the jobs go to
+    other workers as their leases run out."""
+    runtime.stopping.set()
+    try:
+        slots = runtime.limiter.release_held()
+    except Exception as exc:  # the slots' leases run out by themselves
+        log.error("limiter slots not freed: %s", exc)
+        slots = 0
+    log.critical(
+        "exiting (code %d): leases lost; %d limiter slot(s) freed", EXIT_LEASES_LOST, slots
+    )
+    logging.shutdown()
+    os._exit(EXIT_LEASES_LOST)

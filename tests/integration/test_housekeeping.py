@@ -24,19 +24,21 @@ def test_housekeeping_removes_old_partial_writes_and_keeps_young_ones_and_output
     os.utime(old, (long_ago, long_ago))
     os.utime(output, (long_ago, long_ago))
 
-    housekeeper = build_housekeeper(Settings(storage_url=f"file://{tmp_path / 'renders'}"))
-    assert housekeeper() == 1
+    settings = Settings(storage_url=f"file://{tmp_path / 'renders'}", home=tmp_path / "home")
+    assert build_housekeeper(settings)() == 1
     assert sorted(p.name for p in folder.iterdir()) == [young.name, output.name]
 
 
-def test_stale_answer_spools_are_removed_and_fresh_ones_kept(tmp_path: Path) -> None:
-    from audiobatch.elevenlabs.spool import remove_stale
-
-    old, fresh = tmp_path / "b1-1", tmp_path / "b1-2"
-    for folder in (old, fresh):
-        folder.mkdir()
-        (folder / "answer.body").write_bytes(b"x")
+def test_housekeeping_removes_this_host_s_stale_answer_spools(tmp_path: Path) -> None:
+    spools = tmp_path / "home" / "spool"
+    stale, busy = spools / "b1-1", spools / "b1-2"
+    for folder in (stale, busy):
+        folder.mkdir(parents=True)
+        (folder / "answer").write_bytes(b"x")
     long_ago = time.time() - LEFTOVER_AGE_S - 60
-    os.utime(old, (long_ago, long_ago))
-    assert remove_stale(tmp_path, LEFTOVER_AGE_S) == 1
-    assert [p.name for p in tmp_path.iterdir()] == [fresh.name]
+    for path in (stale, stale / "answer", busy):  # busy's folder is old, its file is written now
+        os.utime(path, (long_ago, long_ago))
+
+    settings = Settings(storage_url=f"file://{tmp_path / 'renders'}", home=tmp_path / "home")
+    assert build_housekeeper(settings)() == 1
+    assert [p.name for p in spools.iterdir()] == ["b1-2"]

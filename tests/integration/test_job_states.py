@@ -313,7 +313,7 @@ def test_cancel_abandon_cancels_running_jobs_and_their_workers_cannot_finish_the
         assert operations.cancel(session, batch, utcnow(), abandon=True) == 2
     with session_scope(database_url) as session:
         assert jobs.end_batch_if_done(session, "b1", utcnow()) is BatchStatus.CANCELLED
-        assert jobs.extend_leases(session, "w1", 60, utcnow()) == set()
+        assert jobs.extend_leases(session, "w1", {ids["running"]}, 60, utcnow()) == set()
         assert not jobs.succeed(session, c, "w1", [("audio.mp3", OUTPUT)], utcnow()).won
     assert status_of(database_url, ids["running"]) is JobStatus.CANCELLED
 

@@ -256,18 +256,17 @@ def test_timestamps_store_alignment_and_subtitles(
             assert "Knock knock." in srt and "Who is there?" in srt
 
 
-def test_a_dependant_is_queued_and_published_when_its_parent_succeeds(
-    database_url: str, emulator: RunningEmulator, tmp_path: Path
-) -> None:
-    jobs = (
-        DIALOGUE
-        + """  - id: redub
+DEPENDANT = """  - id: redub
     kind: voice_change
     voice: guest
     source: {from: line}
 """
-    )
-    ids = submit(database_url, manifest(tmp_path, jobs))
+
+
+def test_a_dependant_is_queued_and_published_when_its_parent_succeeds(
+    database_url: str, emulator: RunningEmulator, tmp_path: Path
+) -> None:
+    ids = submit(database_url, manifest(tmp_path, DIALOGUE + DEPENDANT))
     rt, published = runtime(database_url, emulator, tmp_path)
     run_job(ids["line"], rt)
     assert published == [(ids["redub"], "voice")]
@@ -352,3 +351,58 @@ def test_an_answer_whose_upload_failed_is_replayed_not_generated_again(
     assert attempts == [("retry", ledger[0]["request_id"]), ("succeeded", ledger[0]["request_id"])]
     assert artifact.sha256 == ledger[0]["sha256"]
     assert not list((tmp_path / "spool").iterdir())  # kept only while a retry could replay it
+
+
+def _raise(*_: object, **__: object) -> None:
+    raise RuntimeError("injected")
+
+
+STEPS = {
+    "fingerprint": ("audiobatch.render.runner.request_fingerprint", None),
+    "reuse lookup": ("audiobatch.render.runner.reuse_earlier_outputs", None),
+    "limiter": (None, "limiter.slot"),
+    "storage write": (None, "storage.write"),
+    "verify": (None, "storage.verify"),
+    "recording success": ("audiobatch.db.jobs.succeed", None),
+}
+
+
+@pytest.mark.parametrize("step", list(STEPS))
+def test_an_exception_at_any_step_fails_the_job_with_its_class_and_message(
+    database_url: str,
+    emulator: RunningEmulator,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    step: str,
+) -> None:
+    ids = submit(database_url, manifest(tmp_path, DIALOGUE))
+    rt, _ = runtime(database_url, emulator, tmp_path)
+    module_attr, runtime_attr = STEPS[step]
+    if module_attr:
+        monkeypatch.setattr(module_attr, _raise)
+    else:
+        owner, name = runtime_attr.split(".")
+        monkeypatch.setattr(getattr(rt, owner), name, _raise)
+    run_job(ids["line"], rt)
+    with session_scope(database_url) as session:
+        job = session.get_one(Job, ids["line"])
+        attempts = session.scalars(select(Attempt).where(Attempt.job_id == job.id)).all()
+        batch = session.get_one(Batch, job.batch_id)
+    assert job.status is JobStatus.FAILED
+    assert job.error == "internal error: RuntimeError: injected"
+    assert job.lease_owner is None
+    assert [a.error_message for a in attempts] == ["internal error: RuntimeError: injected"]
+    assert batch.status is BatchStatus.FAILED
+    assert rt.leases.held() == frozenset()
+
+
+def test_an_exception_after_the_success_is_recorded_leaves_the_job_succeeded(
+    database_url: str, emulator: RunningEmulator, tmp_path: Path
+) -> None:
+    ids = submit(database_url, manifest(tmp_path, DIALOGUE + DEPENDANT))
+    rt, _ = runtime(database_url, emulator, tmp_path)
+    rt.publish = _raise
+    run_job(ids["line"], rt)
+    with session_scope(database_url) as session:
+        assert session.get_one(Job, ids["line"]).status is JobStatus.SUCCEEDED
+        assert session.get_one(Job, ids["redub"]).status is JobStatus.QUEUED
