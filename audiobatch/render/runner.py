@@ -14,6 +14,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
+from audiobatch.backend import Backend
 from audiobatch.db import jobs
 from audiobatch.db.dispatch import Publish, end_batch
 from audiobatch.db.models import Attempt, utcnow
@@ -57,6 +58,7 @@ class Runtime:
     limiter: Limiter
     publish: Publish
     worker: str
+    backend: Backend  # the API ``client`` talks to: part of every request's fingerprint
     lease_s: float = 60.0
     policy: RetryPolicy = field(default_factory=RetryPolicy)
     rng: random.Random = field(default_factory=random.Random)
@@ -113,7 +115,7 @@ def _render_claimed(rt: Runtime, claim: jobs.Claim, spool: AnswerSpool) -> bool:
         job = parse_spec(claim.spec)
         episode = as_episode(job)
         if episode is None:  # stitching costs no generation: an episode is stitched anew
-            request = request_fingerprint(claim.kind, claim.spec, job, ctx)
+            request = request_fingerprint(claim.kind, claim.spec, job, ctx, rt.backend)
             if not claim.fresh:
                 cached_from = reuse_earlier_outputs(rt.database_url, rt.storage, ctx, request)
     except AudiobatchError as exc:
