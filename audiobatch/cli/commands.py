@@ -354,6 +354,14 @@ def emulator(
     api_key: Annotated[
         list[str], typer.Option("--api-key", help="Accept only this key (repeatable).")
     ] = [],  # noqa: B006
+    identify: Annotated[
+        bool,
+        typer.Option(
+            "--identify/--no-identify",
+            hidden=True,
+            help="For tests: pose as the real API, without the x-audiobatch-emulator header.",
+        ),
+    ] = True,
 ) -> None:
     """Serve the local stand-in for the ElevenLabs API."""
     from audiobatch.emulator import EmulatorConfig, serve
@@ -373,6 +381,7 @@ def emulator(
         faults=tuple(f.strip() for f in faults.split(",") if f.strip()),
         seed=seed,
         quota_chars=quota_chars,
+        identify=identify,
     )
     err.print(f"emulator listening on http://{host}:{port}")
     serve(config, host=host, port=port)
