@@ -37,6 +37,7 @@ from audiobatch.render.families import FAMILIES
 from audiobatch.render.fingerprint import request_fingerprint
 from audiobatch.render.kinds import parse_spec, render_job
 from audiobatch.render.leases import LeaseKeeper, LeaseLostError
+from audiobatch.render.provenance import note_rendered_by
 from audiobatch.render.reuse import reuse_earlier_outputs
 from audiobatch.retry import RetryPolicy, decide, uses_attempt
 from audiobatch.storage import Storage
@@ -145,6 +146,7 @@ def _render_claimed(rt: Runtime, claim: jobs.Claim, spool: AnswerSpool) -> bool:
         if cached_from is None:
             attempt = _attempt(rt, claim, ctx, started_at, started, "succeeded", None)
             _record_attempt(session, claim, attempt)
+        note_rendered_by(session, claim.batch_id, rt.backend, ctx.call, cached_from)
         return jobs.succeed(
             session, claim, rt.worker, ctx.outputs, rt.clock(), request, cached_from
         )
