@@ -32,7 +32,7 @@ from audiobatch.db.reports import (
     batch_report,
     batch_summary,
     find_batch,
-    job_views,
+    jobs_report,
     list_batches,
     list_jobs,
 )
@@ -222,8 +222,8 @@ def jobs(
     settings = load_settings()
     with session_scope(ready_database(settings)) as session:
         found = find_batch(session, batch)
-        rows = job_views(session, found.id, status)
-    views.print_json(rows) if json_ else views.print_jobs(out, rows)
+        rows = jobs_report(session, found, status)
+    views.print_json(rows) if json_ else views.print_jobs(out, rows, found.backend)
 
 
 @app.command()
