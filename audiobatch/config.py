@@ -6,12 +6,12 @@ passes explicit values down; library parts never read the environment themselves
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from audiobatch.backend import key_hash
 from audiobatch.manifest.dialogue import MAX_REQUEST_CHARS, MIN_PART_CHARS
 from audiobatch.manifest.episodes import DEFAULT_PART_CHARS
 
@@ -102,7 +102,7 @@ class Settings(BaseSettings):
         """A short, stable name for the API key that never reveals it (for limiter keys and logs)."""
         if self.api_key is None:
             return None
-        return hashlib.sha256(self.api_key.get_secret_value().encode()).hexdigest()[:16]
+        return key_hash(self.api_key.get_secret_value())
 
     def with_overrides(self, **values: object) -> Settings:
         """A copy with some values replaced (e.g. the embedded emulator's URL and key)."""

@@ -32,7 +32,7 @@ from audiobatch.db.reports import (
     batch_report,
     batch_summary,
     find_batch,
-    job_views,
+    jobs_report,
     list_batches,
     list_jobs,
 )
@@ -222,8 +222,8 @@ def jobs(
     settings = load_settings()
     with session_scope(ready_database(settings)) as session:
         found = find_batch(session, batch)
-        rows = job_views(session, found.id, status)
-    views.print_json(rows) if json_ else views.print_jobs(out, rows)
+        rows = jobs_report(session, found, status)
+    views.print_json(rows) if json_ else views.print_jobs(out, rows, found.backend)
 
 
 @app.command()
@@ -354,6 +354,14 @@ def emulator(
     api_key: Annotated[
         list[str], typer.Option("--api-key", help="Accept only this key (repeatable).")
     ] = [],  # noqa: B006
+    identify: Annotated[
+        bool,
+        typer.Option(
+            "--identify/--no-identify",
+            hidden=True,
+            help="For tests: pose as the real API, without the x-audiobatch-emulator header.",
+        ),
+    ] = True,
 ) -> None:
     """Serve the local stand-in for the ElevenLabs API."""
     from audiobatch.emulator import EmulatorConfig, serve
@@ -373,6 +381,7 @@ def emulator(
         faults=tuple(f.strip() for f in faults.split(",") if f.strip()),
         seed=seed,
         quota_chars=quota_chars,
+        identify=identify,
     )
     err.print(f"emulator listening on http://{host}:{port}")
     serve(config, host=host, port=port)

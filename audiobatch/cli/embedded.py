@@ -11,9 +11,9 @@ from contextlib import ExitStack, contextmanager
 from pydantic import SecretStr
 from rich.console import Console
 
+from audiobatch.backend import EMBEDDED_EMULATOR_KEY
 from audiobatch.config import Settings
 
-EMULATOR_API_KEY = "audiobatch-embedded-emulator"
 WORKER_STOP_GRACE_S = 15.0
 
 
@@ -45,7 +45,9 @@ def _emulator(settings: Settings, console: Console) -> Iterator[Settings]:
             f"No ELEVENLABS_API_KEY set: rendering against the built-in emulator at {emulator.url}",
             soft_wrap=True,
         )
-        yield settings.with_overrides(api_url=emulator.url, api_key=SecretStr(EMULATOR_API_KEY))
+        yield settings.with_overrides(
+            api_url=emulator.url, api_key=SecretStr(EMBEDDED_EMULATOR_KEY)
+        )
 
 
 @contextmanager

@@ -9,8 +9,9 @@ from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
+from rich.table import Column, Table
 
+from audiobatch.backend import EMULATOR
 from audiobatch.db.submit import SubmittedBatch
 from audiobatch.scheduler.cron import parse_zone
 
@@ -34,6 +35,13 @@ def _styled(status: str) -> str:
     return f"[{style}]{status}[/]" if style else status
 
 
+def _backend(backend: str | None) -> str:
+    """What rendered a batch, the built-in or a standalone emulator standing out."""
+    if backend is None:
+        return "none yet"
+    return "[bold yellow]emulator[/]" if backend == EMULATOR else escape(backend)
+
+
 def _counts(counts: dict[str, int]) -> str:
     return ", ".join(f"{n} {state}" for state, n in counts.items() if n) or "no jobs"
 
@@ -42,10 +50,15 @@ def print_batches(console: Console, summaries: list[dict[str, Any]]) -> None:
     if not summaries:
         console.print("no batches yet: `audiobatch submit MANIFEST` or `audiobatch run MANIFEST`")
         return
-    table = Table("id", "name", "status", "jobs", "created")
+    table = Table("id", "name", "status", "jobs", Column("backend", overflow="fold"), "created")
     for s in summaries:
         table.add_row(
-            s["id"], s["name"], _styled(s["status"]), _counts(s["counts"]), s["created_at"][:19]
+            s["id"],
+            s["name"],
+            _styled(s["status"]),
+            _counts(s["counts"]),
+            _backend(s["backend"]),
+            s["created_at"][:19],
         )
     console.print(table)
 
@@ -60,12 +73,15 @@ def print_batch(console: Console, report: dict[str, Any]) -> None:
         console.print(f"  reason: {report['reason']}", markup=False, highlight=False)
     if report.get("schedule"):
         console.print(f"  schedule: {report['schedule']}", markup=False, highlight=False)
+    console.print(f"  backend: {_backend(report['backend'])}", highlight=False)
     # a part that succeeded is counted on its episode's line (`audiobatch jobs` lists them all)
     print_jobs(console, [job for job in report["jobs"] if not _done_part(job)])
 
 
-def print_jobs(console: Console, jobs: list[dict[str, Any]]) -> None:
-    table = Table("job", "kind", "status", "attempts", "outputs / error")
+def print_jobs(console: Console, jobs: list[dict[str, Any]], backend: str | None = None) -> None:
+    """The jobs as a table; with ``backend``, captioned with what rendered their batch."""
+    caption = f"rendered by {_backend(backend)}" if backend else None
+    table = Table("job", "kind", "status", "attempts", "outputs / error", caption=caption)
     for job in jobs:
         detail = job["error"] or ", ".join(o["name"] for o in job["outputs"])
         parts = job.get("parts")

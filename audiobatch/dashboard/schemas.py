@@ -27,6 +27,7 @@ class BatchSummary(BaseModel):
     counts: dict[str, int]
     schedule: str | None
     slot: str | None
+    backend: str | None  # what rendered it: "emulator", the API's base URL, "mixed"; None yet
 
 
 class BatchPage(BaseModel):

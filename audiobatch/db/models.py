@@ -180,7 +180,8 @@ class Batch(Base):
     schedule_id: Mapped[int | None] = mapped_column(ForeignKey("schedules.id", ondelete="SET NULL"))
     slot_at: Mapped[datetime | None]  # the schedule's slot this batch renders
     character_budget: Mapped[int | None]  # characters it may spend before it pauses
-    # the API that rendered it: "emulator", or the API's base URL; set by its first claim
+    # what rendered its outputs: "emulator", the API's base URL, or "mixed"; noted as its jobs
+    # succeed (audiobatch.db.backends), None until one has
     backend: Mapped[str | None] = mapped_column(String(300))
 
     jobs: Mapped[list[Job]] = relationship(back_populates="batch", order_by="Job.id")

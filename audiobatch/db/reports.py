@@ -54,8 +54,9 @@ def batch_counts(session: Session, batch_ids: Sequence[str]) -> dict[str, dict[s
 def batch_summary(
     session: Session, batch: Batch, counts: dict[str, int] | None = None
 ) -> dict[str, Any]:
-    """A batch without its jobs: id, name, status, counts, times, and the schedule and slot it
-    was fired for (``counts``, when given, are its :func:`job_counts` read beforehand)."""
+    """A batch without its jobs: id, name, status, counts, times, the schedule and slot it was
+    fired for, and the backend that rendered it (``counts``, when given, are its
+    :func:`job_counts` read beforehand)."""
     return {
         "id": batch.id,
         "name": batch.name,
@@ -67,6 +68,7 @@ def batch_summary(
         "counts": job_counts(session, batch.id) if counts is None else counts,
         "schedule": batch.schedule.name if batch.schedule else None,  # the schedule that fired it
         "slot": batch.slot_at.isoformat() if batch.slot_at else None,
+        "backend": batch.backend,  # "emulator", the API's base URL, "mixed"; None before outputs
     }
 
 
@@ -128,6 +130,13 @@ def job_views(
     """The batch's jobs (those in ``status``) in the ``--json`` shape."""
     episodes = Episodes.of(session, batch_id)
     return [job_view(job, episodes) for job in list_jobs(session, batch_id, status)]
+
+
+def jobs_report(
+    session: Session, batch: Batch, status: JobStatus | None = None
+) -> list[dict[str, Any]]:
+    """The ``jobs BATCH --json`` shape: :func:`job_views`, each with its batch's ``backend``."""
+    return [{**view, "backend": batch.backend} for view in job_views(session, batch.id, status)]
 
 
 def artifact_view(artifact: Artifact) -> dict[str, Any]:

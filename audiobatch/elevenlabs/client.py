@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 ERROR_BODY_LIMIT_BYTES = 64 * 1024
 # Music and stems may take minutes before the first byte (behaviour notes §3, §8).
 MUSIC_READ_TIMEOUT_S = 600.0
+# sent by audiobatch's emulator on every answer, never by the real API
+EMULATOR_HEADER = "x-audiobatch-emulator"
 
 AnswerContext = AbstractContextManager["ApiAnswer"]
 
@@ -65,6 +67,7 @@ class ApiAnswer:
         self.character_cost = _int_header(headers, "character-cost")
         self.max_concurrency = _int_header(headers, "maximum-concurrent-requests")
         self.content_type: str = headers.get("content-type", "application/octet-stream")
+        self.emulator = headers.get(EMULATOR_HEADER) == "1"  # the emulator made this answer
         self.headers = headers
 
     @property

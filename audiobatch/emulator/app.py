@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from audiobatch.emulator import dialogue, music, voice
 from audiobatch.emulator.cache import RenderCache
 from audiobatch.emulator.gate import EmulatorConfig, Gate
+from audiobatch.emulator.identify import IdentifyMiddleware
 from audiobatch.emulator.state import EmulatorState
 
 __all__ = ["EmulatorConfig", "create_app"]
@@ -20,6 +21,8 @@ __all__ = ["EmulatorConfig", "create_app"]
 
 def create_app(config: EmulatorConfig) -> FastAPI:
     app = FastAPI(title="audiobatch emulator of the ElevenLabs API")
+    if config.identify:
+        app.add_middleware(IdentifyMiddleware)
     state = EmulatorState(quota_chars=config.quota_chars)
     gate, cache = Gate(config, state), RenderCache(config.seed)
     for endpoints in (dialogue, music, voice):

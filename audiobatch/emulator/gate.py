@@ -33,6 +33,7 @@ class EmulatorConfig:
     fault_rate: float = 0.0
     faults: tuple[str, ...] = ()  # the mix faults are drawn from; see emulator.faults
     quota_chars: int | None = None  # characters each key may spend; None is unlimited
+    identify: bool = True  # the x-audiobatch-emulator header; off only to pose as the real API
 
     def limit(self, pool: str) -> int:
         return self.music_concurrency if pool == "music" else self.concurrency

@@ -21,6 +21,7 @@ class CallInfo:
     request_id: str | None
     character_cost: int | None
     max_concurrency: int | None
+    emulator: bool = False  # the answer came from audiobatch's emulator, not the real API
 
 
 @dataclass
@@ -39,7 +40,11 @@ class RenderContext:
     def answered(self, answer: ApiAnswer) -> None:
         """Note the API's answer headers for the attempt record."""
         self.call = CallInfo(
-            answer.status, answer.request_id, answer.character_cost, answer.max_concurrency
+            answer.status,
+            answer.request_id,
+            answer.character_cost,
+            answer.max_concurrency,
+            answer.emulator,
         )
 
     def store_answer(self, call: AbstractContextManager[ApiAnswer], output_format: str) -> None:

@@ -1,7 +1,10 @@
-"""What a job asks of the API, as one sha256: its kind, its request fields, the bytes it uploads.
+"""What a job asks of which API, as one sha256: its kind, its request fields, the bytes it uploads,
+and the backend it is sent to.
 
-Two jobs with the same fingerprint send the same request: the later one may reuse the earlier
-one's outputs instead of paying for a second generation. The job's own id is left out; inputs
+Two jobs with the same fingerprint send the same request to the same API and account: the later
+one may reuse the earlier one's outputs instead of paying for a second generation. The backend
+counts (see :mod:`audiobatch.backend`): the emulator's audio is never reused for a real key, nor
+one account's outputs for another. The job's own id is left out; inputs
 read from files, S3 or other jobs count by their content, so a changed source is a new request.
 Fields that never reach the API (``NOT_SENT``: how an episode is cut into parts) are left out too.
 """
@@ -10,15 +13,19 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import asdict
 from typing import Any
 
+from audiobatch.backend import Backend
 from audiobatch.manifest.common import JobBase
 from audiobatch.render.context import RenderContext
 from audiobatch.render.sources import input_digest
 
 
-def request_fingerprint(kind: str, spec: dict[str, Any], job: JobBase, ctx: RenderContext) -> str:
-    """The fingerprint of the job stored as ``spec`` (and parsed as ``job``)."""
+def request_fingerprint(
+    kind: str, spec: dict[str, Any], job: JobBase, ctx: RenderContext, backend: Backend
+) -> str:
+    """The fingerprint of the job stored as ``spec`` (and parsed as ``job``), sent to ``backend``."""
     inputs = {
         name: input_digest(getattr(job, name), need, ctx) for name, need in job.REFERENCES.items()
     }
@@ -26,6 +33,8 @@ def request_fingerprint(kind: str, spec: dict[str, Any], job: JobBase, ctx: Rend
         field: value for field, value in spec.items() if field != "id" and field not in job.NOT_SENT
     }
     canonical = json.dumps(
-        {"kind": kind, "request": request, "inputs": inputs}, sort_keys=True, separators=(",", ":")
+        {"kind": kind, "request": request, "inputs": inputs, "backend": asdict(backend)},
+        sort_keys=True,
+        separators=(",", ":"),
     )
     return hashlib.sha256(canonical.encode()).hexdigest()

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
+from audiobatch.backend import Backend
 from audiobatch.db import jobs
 from audiobatch.db.dispatch import Publish, end_batch
 from audiobatch.db.models import Attempt, utcnow
@@ -37,6 +38,7 @@ from audiobatch.render.families import FAMILIES
 from audiobatch.render.fingerprint import request_fingerprint
 from audiobatch.render.kinds import parse_spec, render_job
 from audiobatch.render.leases import LeaseKeeper, LeaseLostError
+from audiobatch.render.provenance import note_rendered_by
 from audiobatch.render.reuse import reuse_earlier_outputs
 from audiobatch.retry import RetryPolicy, decide, uses_attempt
 from audiobatch.storage import Storage
@@ -58,6 +60,7 @@ class Runtime:
     limiter: Limiter
     publish: Publish
     worker: str
+    backend: Backend  # the API ``client`` talks to: part of every request's fingerprint
     lease_s: float = 60.0
     policy: RetryPolicy = field(default_factory=RetryPolicy)
     rng: random.Random = field(default_factory=random.Random)
@@ -159,7 +162,7 @@ def _render_claimed(rt: Runtime, claim: jobs.Claim, spool: AnswerSpool) -> bool:
         job = parse_spec(claim.spec)
         episode = as_episode(job)
         if episode is None:  # stitching costs no generation: an episode is stitched anew
-            request = request_fingerprint(claim.kind, claim.spec, job, ctx)
+            request = request_fingerprint(claim.kind, claim.spec, job, ctx, rt.backend)
             if not claim.fresh:
                 cached_from = reuse_earlier_outputs(rt.database_url, rt.storage, ctx, request)
     except AudiobatchError as exc:
@@ -189,6 +192,7 @@ def _render_claimed(rt: Runtime, claim: jobs.Claim, spool: AnswerSpool) -> bool:
         if cached_from is None:
             attempt = _attempt(rt, claim, ctx, started_at, started, "succeeded", None)
             _record_attempt(session, claim, attempt)
+        note_rendered_by(session, claim.batch_id, rt.backend, ctx.call, cached_from)
         return jobs.succeed(
             session, claim, rt.worker, ctx.outputs, rt.clock(), request, cached_from
         )

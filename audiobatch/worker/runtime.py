@@ -9,6 +9,7 @@ from typing import Any
 import redis
 from celery import Celery
 
+from audiobatch.backend import Backend
 from audiobatch.config import Settings
 from audiobatch.db.dispatch import Publish, TickResult, tick
 from audiobatch.db.models import utcnow
@@ -36,13 +37,15 @@ def build_runtime(settings: Settings, publish: Publish) -> Runtime:
         )
     spool_root = (settings.home / "spool").resolve()
     remove_stale(spool_root, LEFTOVER_AGE_S)
+    api_key = settings.api_key.get_secret_value()
     return Runtime(
         database_url=settings.resolved_database_url,
         storage=open_storage(settings.storage_url),
-        client=ElevenLabsClient(settings.api_url, settings.api_key.get_secret_value()),
+        client=ElevenLabsClient(settings.api_url, api_key),
         limiter=build_limiter(settings),
         publish=publish,
         worker=process_identity(),
+        backend=Backend.of(settings.api_url, api_key),
         lease_s=settings.lease_s,
         on_leases_lost=exit_for_lost_leases,
         spool_root=spool_root,

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from audiobatch.backend import Backend
 from audiobatch.db.models import Artifact, Job, JobStatus, utcnow
 from audiobatch.db.session import session_scope
 from audiobatch.db.submit import insert_batch
@@ -51,6 +52,7 @@ def run_one(
             limiter=LocalLimiter({"general": 2, "music": 2}),
             publish=lambda wakeups: None,
             worker="w",
+            backend=Backend.of(emulator.url, "key"),
         )
         run_job(job_id, runtime)
     with session_scope(url) as session:

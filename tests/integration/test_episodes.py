@@ -12,6 +12,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+from audiobatch.backend import Backend
 from audiobatch.db.migrate import upgrade
 from audiobatch.db.models import Batch, BatchStatus, Job, JobStatus, utcnow
 from audiobatch.db.operations import retry_failed
@@ -68,6 +69,7 @@ def runtime(url: str, emulator_url: str, tmp_path: Path, **policy: int) -> Runti
         limiter=LocalLimiter({"general": 2, "music": 2}),
         publish=lambda _: None,
         worker="test-worker",
+        backend=Backend.of(emulator_url, KEY),
         policy=RetryPolicy(**policy),
     )
 

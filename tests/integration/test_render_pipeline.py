@@ -12,6 +12,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+from audiobatch.backend import Backend
 from audiobatch.db.models import Artifact, Attempt, Batch, BatchStatus, Job, JobStatus, utcnow
 from audiobatch.db.session import session_scope
 from audiobatch.db.submit import insert_batch
@@ -50,6 +51,7 @@ def runtime(
         limiter=LocalLimiter({"general": 2, "music": 2}),
         publish=published.extend,
         worker="test-worker",
+        backend=Backend.of(emulator.url, key),
     )
     return rt, published
 

@@ -25,6 +25,11 @@ function status(root, value) {
   if (el) { el.textContent = value; el.className = `status ${value}`; }
 }
 
+function backend(root, value) {
+  const el = root.querySelector('[data-field="backend"]');
+  if (el) { el.textContent = value || "–"; el.className = value === "emulator" ? "backend emulator" : "backend"; }
+}
+
 async function fetchJson(url) {
   const answer = await fetch(url, { headers: { Accept: "application/json" } });
   if (!answer.ok) throw new Error(`${url}: ${answer.status}`);
@@ -36,6 +41,7 @@ function pollBatch(section) {
     try {
       const b = await fetchJson(section.dataset.live);
       status(section, b.status);
+      backend(section, b.backend);
       bar(section, b.counts);
       text(section, "ended", b.ended);
       text(section, "percent", (100 * b.progress).toFixed(1));
@@ -59,6 +65,7 @@ function pollBatchList(table) {
         const row = table.querySelector(`tr[data-batch="${CSS.escape(b.id)}"]`);
         if (!row) continue;
         status(row, b.status);
+        backend(row, b.backend);
         bar(row, b.counts);
         text(row, "counts", countsText(b.counts));
       }
