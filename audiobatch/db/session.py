@@ -13,7 +13,14 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Connection, CursorResult, Engine, Result, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import (
+    DataError,
+    DBAPIError,
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    ProgrammingError,
+)
 from sqlalchemy.orm import Session, sessionmaker
 
 from audiobatch.errors import DatabaseRejectedError, DatabaseUnavailableError
@@ -139,7 +146,9 @@ def _refusal(exc: DBAPIError) -> str:
         return "a value that does not fit its column (out of range, or too long)"
     if isinstance(exc, IntegrityError):
         return "a change that breaks a constraint (a duplicate, or a row that does not exist)"
-    return "a statement its schema cannot run (if it is out of date: `audiobatch db upgrade`)"
+    if isinstance(exc, ProgrammingError):
+        return "a statement its schema cannot run (if it is out of date: `audiobatch db upgrade`)"
+    return "the statement"
 
 
 def rows_affected(result: Result[Any]) -> int:

@@ -77,7 +77,7 @@ def test_a_value_out_of_range_is_refused_at_once_not_waited_out(postgres_databas
     ("statement", "refusal"),
     [
         ("INSERT INTO batches (id) VALUES ('b1')", "breaks a constraint"),
-        ("SELECT * FROM missing_table", "audiobatch db upgrade"),
+        ("SELECT * FROM missing_table", "missing_table"),
     ],
 )
 def test_a_statement_the_database_refuses_is_not_taken_for_an_outage(
@@ -85,3 +85,8 @@ def test_a_statement_the_database_refuses_is_not_taken_for_an_outage(
 ) -> None:
     with pytest.raises(DatabaseRejectedError, match=refusal):
         patiently(database_url, lambda session: session.execute(text(statement)), patience_s=30)
+
+
+def test_a_table_the_schema_lacks_points_at_the_upgrade(postgres_database: str) -> None:
+    with pytest.raises(DatabaseRejectedError, match="audiobatch db upgrade"):
+        patiently(postgres_database, lambda session: session.execute(text("SELECT * FROM gone")))
