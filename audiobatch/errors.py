@@ -13,6 +13,9 @@ re-raised with ``raise ... from exc``::
     │   ├── OperatorRequiredError   the dashboard's token is set and was not given
     │   └── CrossSiteRequestError   the action was sent from another site's page
     ├── SourceError                 a job's input audio or plan is missing, unreadable or not audio
+    ├── DatabaseError               the SQL database failed
+    │   ├── DatabaseUnavailableError    it cannot be reached or is busy: try again later
+    │   └── DatabaseRejectedError       it refused the statement: trying again will not help
     ├── LimiterUnavailableError     the shared limiter's Redis cannot be reached: try again later
     ├── InternalError               an unexpected exception while a job ran: the job fails
     ├── StorageError                object storage failed
@@ -89,8 +92,18 @@ class SourceError(AudiobatchError):
     """A job's input (a source file, an S3 object, another job's output) cannot be used."""
 
 
-class DatabaseUnavailableError(AudiobatchError):
+class DatabaseError(AudiobatchError):
+    """The SQL database failed; the subclass says whether waiting can help."""
+
+
+class DatabaseUnavailableError(DatabaseError):
     """The database cannot be reached (or is too busy to answer) for now; the work is retried."""
+
+
+class DatabaseRejectedError(DatabaseError):
+    """The database refused the statement itself: a value out of range or too long for its
+    column, a broken constraint, a missing table or column. Sending it again fails again, so it
+    is never waited out; the message says what was refused."""
 
 
 class LimiterUnavailableError(AudiobatchError):

@@ -12,6 +12,7 @@ import click
 from rich.console import Console
 from rich.markup import escape
 
+from audiobatch.cli.check import check
 from audiobatch.cli.commands import app
 from audiobatch.errors import (
     AudiobatchError,
@@ -22,6 +23,8 @@ from audiobatch.errors import (
 )
 
 INVALID_INPUT = 2
+
+app.command()(check)
 
 
 def main() -> None:

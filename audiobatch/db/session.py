@@ -13,10 +13,17 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Connection, CursorResult, Engine, Result, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import (
+    DataError,
+    DBAPIError,
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    ProgrammingError,
+)
 from sqlalchemy.orm import Session, sessionmaker
 
-from audiobatch.errors import DatabaseUnavailableError
+from audiobatch.errors import DatabaseRejectedError, DatabaseUnavailableError
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -98,7 +105,9 @@ def session_scope(url: str) -> Iterator[Session]:
 
     Raises DatabaseUnavailableError when the database cannot be reached, went away during the
     transaction, or stayed locked: the transaction did not happen (or, if the connection broke
-    during COMMIT, cannot be known to have happened) and may be tried again.
+    during COMMIT, cannot be known to have happened) and may be tried again. Raises
+    DatabaseRejectedError when it refused a statement (a value that does not fit its column, a
+    broken constraint, a table the schema lacks): that fails again however often it is sent.
     """
     engine = get_engine(url)
     factory = _sessionmakers.get(engine)
@@ -109,7 +118,9 @@ def session_scope(url: str) -> Iterator[Session]:
             yield session
     except DBAPIError as exc:
         if not _transient(exc):
-            raise
+            raise DatabaseRejectedError(
+                f"the database refused {_refusal(exc)}: {exc.orig}"
+            ) from exc
         raise DatabaseUnavailableError(
             f"the database at {engine.url.render_as_string()} did not answer: {exc.orig}"
         ) from exc
@@ -141,6 +152,17 @@ def _transient(exc: DBAPIError) -> bool:
     if isinstance(exc.orig, sqlite3.Error):  # SQLite's OperationalError also means bad SQL
         return "locked" in str(exc.orig) or "busy" in str(exc.orig)
     return isinstance(exc, OperationalError | InterfaceError)
+
+
+def _refusal(exc: DBAPIError) -> str:
+    """What the database refused, in words that point at the fix."""
+    if isinstance(exc, DataError):
+        return "a value that does not fit its column (out of range, or too long)"
+    if isinstance(exc, IntegrityError):
+        return "a change that breaks a constraint (a duplicate, or a row that does not exist)"
+    if isinstance(exc, ProgrammingError):
+        return "a statement its schema cannot run (if it is out of date: `audiobatch db upgrade`)"
+    return "the statement"
 
 
 def rows_affected(result: Result[Any]) -> int:

@@ -33,6 +33,14 @@ from audiobatch.elevenlabs.formats import FORMATS_BY_FAMILY, sorted_formats
 
 JOB_ID_PATTERN = r"[a-z0-9][a-z0-9._-]*"
 BATCH_PATTERN = r"[A-Za-z0-9][A-Za-z0-9._-]*"
+# A batch name and a job id each name a folder of the storage keys
+# ``<batch>/<batch id>/<job id>[/part-001]/<file>`` (a Linux file name holds 255 bytes, an S3 key
+# 1024 in all) and are kept in columns of 200 characters: ``batches.name``, where a schedule's
+# batches add ``-YYYY-MM-DD``, and ``jobs.key``, where an episode's parts add ``/part-001``.
+# Both patterns are ASCII, so characters are bytes.
+MAX_BATCH_NAME_CHARS = 100
+MAX_JOB_ID_CHARS = 100
+DATED_SUFFIX_CHARS = len("-2026-03-29")
 VOICE_ID_PATTERN = r"[A-Za-z0-9]{20}"
 ALIAS_PATTERN = r"[A-Za-z0-9_.-]+"
 
@@ -98,12 +106,30 @@ def _not_blank(value: str) -> str:
     return value
 
 
-def _pattern(pattern: str, what: str) -> Callable[[str], str]:
-    compiled = re.compile(pattern)
+def name_problem(value: str, pattern: str, what: str, max_chars: int) -> str | None:
+    """What is wrong with ``value`` as a name (a batch name, a job id), or None."""
+    if len(value) > max_chars:
+        return (
+            f"{what} of {len(value)} characters is too long: at most {max_chars}"
+            " (it names a folder in storage)"
+        )
+    if not re.fullmatch(pattern, value):
+        return f"{what} {value!r} must match {pattern}"
+    return None
 
+
+def is_job_id(value: object) -> bool:
+    """Whether ``value`` is a well-formed job id."""
+    return (
+        isinstance(value, str) and name_problem(value, JOB_ID_PATTERN, "", MAX_JOB_ID_CHARS) is None
+    )
+
+
+def _name(pattern: str, what: str, max_chars: int) -> Callable[[str], str]:
     def check(value: str) -> str:
-        if not compiled.fullmatch(value):
-            raise ValueError(f"{what} {value!r} must match {pattern}")
+        problem = name_problem(value, pattern, what, max_chars)
+        if problem is not None:
+            raise ValueError(problem)
         return value
 
     return check
@@ -113,8 +139,13 @@ StrictInt = Annotated[int, Strict()]
 StrictBool = Annotated[bool, Strict()]
 Text = Annotated[str, AfterValidator(_not_blank)]
 """A string that is not empty or only whitespace."""
-JobId = Annotated[str, AfterValidator(_pattern(JOB_ID_PATTERN, "job id"))]
-BatchName = Annotated[str, AfterValidator(_pattern(BATCH_PATTERN, "batch name"))]
+JobId = Annotated[str, AfterValidator(_name(JOB_ID_PATTERN, "job id", MAX_JOB_ID_CHARS))]
+BatchName = Annotated[
+    str,
+    AfterValidator(_name(BATCH_PATTERN, "batch name", MAX_BATCH_NAME_CHARS + DATED_SUFFIX_CHARS)),
+]
+"""A stored batch's name: a manifest's (see ``validate``: at most MAX_BATCH_NAME_CHARS), or a
+schedule's batch, named after the manifest's and its slot's date."""
 Seed = Annotated[int, Strict(), between(0, 4_294_967_295)]
 """The dialogue and voice-changer seed range."""
 Unit = Annotated[float, between(0.0, 1.0)]

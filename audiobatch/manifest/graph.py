@@ -6,13 +6,10 @@ problem of a file at once, even in jobs that are otherwise invalid) as well as o
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
-from audiobatch.manifest.common import JOB_ID_PATTERN, PROVIDERS
-
-_JOB_ID = re.compile(JOB_ID_PATTERN)
+from audiobatch.manifest.common import PROVIDERS, is_job_id
 
 
 @dataclass(frozen=True)
@@ -131,6 +128,6 @@ def raw_references(
         value = data.get(field)
         if isinstance(value, Mapping):
             target = value.get("from")
-            if isinstance(target, str) and _JOB_ID.fullmatch(target):
+            if isinstance(target, str) and is_job_id(target):
                 found.append(Reference(field, target, need))
     return tuple(found)

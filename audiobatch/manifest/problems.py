@@ -7,16 +7,13 @@ well-formed one, else by its index; other list items by their index, from 0.
 from __future__ import annotations
 
 import difflib
-import re
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from pydantic_core import ErrorDetails
 
-from audiobatch.manifest.common import JOB_ID_PATTERN, RULE_ERROR
+from audiobatch.manifest.common import RULE_ERROR, is_job_id
 from audiobatch.manifest.positions import Path
-
-_JOB_ID = re.compile(JOB_ID_PATTERN)
 
 _SHOW_INPUT = {
     "bool_type",
@@ -36,8 +33,8 @@ def job_label(jobs: Sequence[Any], index: int) -> str:
     job = jobs[index] if 0 <= index < len(jobs) else None
     if isinstance(job, Mapping):
         job_id = job.get("id")
-        if isinstance(job_id, str) and _JOB_ID.fullmatch(job_id):
-            return job_id
+        if is_job_id(job_id):
+            return str(job_id)
     return str(index)
 
 

@@ -20,7 +20,9 @@ from audiobatch.errors import Problem
 from audiobatch.manifest.common import (
     ALIAS_PATTERN,
     BATCH_PATTERN,
+    MAX_BATCH_NAME_CHARS,
     is_voice_id,
+    name_problem,
     validation_context,
 )
 from audiobatch.manifest.dialogue import MAX_VOICES, DialogueJob
@@ -47,7 +49,6 @@ from audiobatch.manifest.schema import (
 
 TOP_LEVEL = ("batch", "jobs", "defaults", "voices")
 _ALIAS = re.compile(ALIAS_PATTERN)
-_BATCH = re.compile(BATCH_PATTERN)
 
 
 @dataclass
@@ -128,8 +129,10 @@ def validate_document(
     batch = data.get("batch")
     if "batch" not in data:
         check.add(("batch",), "required field is missing")
-    elif not isinstance(batch, str) or not _BATCH.fullmatch(batch):
+    elif not isinstance(batch, str):
         check.add(("batch",), f"batch name {batch!r} must match {BATCH_PATTERN}")
+    elif problem := name_problem(batch, BATCH_PATTERN, "batch name", MAX_BATCH_NAME_CHARS):
+        check.add(("batch",), problem)
 
     aliases = voice_problems(
         data.get("voices"), lambda alias, text: check.add(_under("voices", alias), text)

@@ -8,11 +8,10 @@ from contextlib import contextmanager
 
 import pytest
 from sqlalchemy import text
-from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from audiobatch.db.session import patiently, session_scope
-from audiobatch.errors import DatabaseUnavailableError
+from audiobatch.errors import DatabaseRejectedError, DatabaseUnavailableError
 from tests import services
 
 
@@ -66,5 +65,5 @@ def test_waiting_has_an_end(restartable_postgres: tuple[services.PrivatePostgres
 
 
 def test_a_wrong_statement_is_not_taken_for_an_outage(sqlite_url: str) -> None:
-    with pytest.raises(OperationalError, match="no such table"):
+    with pytest.raises(DatabaseRejectedError, match="no such table"):
         patiently(sqlite_url, lambda session: session.execute(text("SELECT * FROM missing_table")))

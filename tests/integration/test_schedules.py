@@ -15,7 +15,6 @@ from typing import Any
 import boto3
 import pytest
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
 
 from audiobatch.db import schedules
 from audiobatch.db.models import (
@@ -31,7 +30,7 @@ from audiobatch.db.models import (
 from audiobatch.db.reports import batch_summary
 from audiobatch.db.session import session_scope
 from audiobatch.db.submit import ScheduledRun, insert_batch
-from audiobatch.errors import ManifestError, ScheduleError
+from audiobatch.errors import DatabaseRejectedError, ManifestError, ScheduleError
 from audiobatch.manifest import load_manifests
 from audiobatch.manifest.episodes import DEFAULT_PART_CHARS
 from audiobatch.scheduler.checks import new_schedule
@@ -198,7 +197,7 @@ def test_sql_refuses_a_second_batch_for_the_same_slot(database_url: str, tmp_pat
     run = ScheduledRun(schedule_id, utc("2026-01-02 01:30"))
     with session_scope(database_url) as session:
         insert_batch(session, manifest, utc("2026-01-02 01:30"), scheduled=run)
-    with pytest.raises(IntegrityError), session_scope(database_url) as session:
+    with pytest.raises(DatabaseRejectedError), session_scope(database_url) as session:
         insert_batch(session, manifest, utc("2026-01-02 01:31"), scheduled=run)
     assert len(batches(database_url)) == 1
 
