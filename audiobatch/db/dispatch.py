@@ -30,6 +30,7 @@ from audiobatch.db.jobs import (
 from audiobatch.db.models import (
     TERMINAL_BATCH_STATUSES,
     TERMINAL_JOB_STATUSES,
+    UNENDED_BATCH_STATUSES,
     Batch,
     Job,
     JobStatus,
@@ -139,7 +140,7 @@ def batches_without_results(session: Session) -> list[str]:
 def batches_with_every_job_ended(session: Session) -> list[str]:
     """Unended batches none of whose jobs is left to run (their last finisher died first)."""
     unfinished = exists().where(Job.batch_id == Batch.id, Job.status.not_in(TERMINAL_JOB_STATUSES))
-    query = select(Batch.id).where(Batch.status.not_in(TERMINAL_BATCH_STATUSES), ~unfinished)
+    query = select(Batch.id).where(Batch.status.in_(UNENDED_BATCH_STATUSES), ~unfinished)
     return list(session.scalars(query))
 
 

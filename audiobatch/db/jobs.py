@@ -17,6 +17,7 @@ from sqlalchemy import bindparam, case, delete, exists, func, insert, inspect, s
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.elements import ColumnElement
 
+from audiobatch.db.columns import fit_to_columns
 from audiobatch.db.models import (
     TERMINAL_BATCH_STATUSES,
     TERMINAL_JOB_STATUSES,
@@ -239,8 +240,11 @@ _ATTEMPT_FIELDS = [c.key for c in inspect(Attempt).column_attrs if c.key != "id"
 
 
 def record_attempt(session: Session, attempt: Attempt, *, counted: bool = True) -> None:
-    """Store one API call (a transient ``Attempt``); ``counted`` ones use up the job's attempts."""
+    """Store one API call (a transient ``Attempt``); ``counted`` ones use up the job's attempts.
+    Values from the API that do not fit their columns are fitted, never refused: the answer is
+    paid for."""
     db = session.connection()
+    attempt = fit_to_columns(attempt)
     db.execute(insert(Attempt), [{name: getattr(attempt, name) for name in _ATTEMPT_FIELDS}])
     if counted:
         db.execute(_COUNT_ATTEMPT, {"job": attempt.job_id})

@@ -79,6 +79,8 @@ class BatchStatus(enum.StrEnum):
 TERMINAL_BATCH_STATUSES = frozenset(
     {BatchStatus.SUCCEEDED, BatchStatus.PARTIAL, BatchStatus.FAILED, BatchStatus.CANCELLED}
 )
+UNENDED_BATCH_STATUSES = frozenset(set(BatchStatus) - TERMINAL_BATCH_STATUSES)
+"""Asked for with IN rather than NOT IN, a query can use the index on the status."""
 
 
 def _enum(cls: type[enum.StrEnum], name: str) -> Enum:
