@@ -94,6 +94,8 @@ def main() -> None:
             chaos.stop_all()
             stop(scheduler)
         problems, extra = output_problems(database, s3_url, bucket, emulator)
+        env["AWS_ENDPOINT_URL"] = s3_url
+        checked = audiobatch("check", "--objects", cwd=folder, env=env)
     s3.stop()
     print(
         f"jobs {len(report['jobs'])} ({report['status']}), kills {chaos.kills} "
@@ -102,7 +104,14 @@ def main() -> None:
     )
     for problem in problems[:10]:
         print(f"  {problem}")
-    if report["status"] != "succeeded" or problems or extra > chaos.kills_in_flight:
+    print(f"audiobatch check --objects: exit {checked.returncode}")
+    print(checked.stdout.strip())
+    if (
+        report["status"] != "succeeded"
+        or problems
+        or extra > chaos.kills_in_flight
+        or checked.returncode != 0
+    ):
         raise SystemExit(1)
 
 

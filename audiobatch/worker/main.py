@@ -10,10 +10,8 @@ import threading
 import time
 
 from celery import Celery
-from sqlalchemy.exc import SQLAlchemyError
 
 from audiobatch.config import Settings
-from audiobatch.errors import AudiobatchError
 from audiobatch.worker.app import (
     DISPATCH_INTERVAL_S,
     HOUSEKEEPING_INTERVAL_S,
@@ -73,8 +71,8 @@ def start_ticker(settings: Settings, app: Celery) -> threading.Thread:
                 dispatcher()
                 if tick % ticks_per_housekeeping == 0:
                     housekeeper()
-            except (AudiobatchError, SQLAlchemyError) as exc:  # a busy database: next tick
-                log.warning("dispatcher tick failed: %s", exc)
+            except Exception as exc:  # a busy database, or anything else: the next tick
+                log.warning("dispatcher tick failed: %s: %s", type(exc).__name__, exc)
 
     thread = threading.Thread(target=loop, name="dispatcher-tick", daemon=True)
     thread.start()

@@ -157,3 +157,43 @@ def test_a_slot_given_back_early_is_free_at_once_and_given_back_only_once(
         with limiter.slot("general", while_waiting=no_wait), limiter.slot("general", no_wait):
             assert limiter.state("general").in_use == 2
     assert limiter.state("general").in_use == 0
+
+
+class _StopWaiting(Exception):
+    pass
+
+
+def _give_up() -> None:
+    raise _StopWaiting
+
+
+def test_a_worker_whose_clock_is_an_hour_behind_keeps_its_slot(
+    redis_client: redis.Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Slot leases are timed by the Redis server's clock: a worker's own clock, however wrong,
+    # neither expires the others' slots nor its own early.
+    behind = RedisLimiter(redis_client, "clocks", {"general": 1}, lease_s=60)
+    on_time = RedisLimiter(redis_client, "clocks", {"general": 1}, lease_s=60)
+    real_time = time.time
+    monkeypatch.setattr(time, "time", lambda: real_time() - 3600)
+    with behind.slot("general"):
+        monkeypatch.setattr(time, "time", real_time)
+        with pytest.raises(_StopWaiting), on_time.slot("general", while_waiting=_give_up):
+            pass
+        assert on_time.state("general").in_use == 1
+
+
+def test_a_changed_concurrency_setting_takes_effect_without_flushing_redis(
+    redis_client: redis.Redis,
+) -> None:
+    wide = RedisLimiter(redis_client, "resized", {"general": 4})
+    wide.succeeded("general", None)
+    assert wide.state("general").limit == 4
+    narrow = RedisLimiter(redis_client, "resized", {"general": 2})
+    assert (narrow.state("general").ceiling, narrow.state("general").limit) == (2, 2)
+    assert most_at_once(narrow, "general", 6, 0.05) == 2
+    wider = RedisLimiter(redis_client, "resized", {"general": 6})
+    assert wider.state("general").ceiling == 6
+    for _ in range(20):
+        wider.succeeded("general", None)
+    assert most_at_once(wider, "general", 12, 0.05) == 6
