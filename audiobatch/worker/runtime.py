@@ -43,6 +43,8 @@ def build_runtime(settings: Settings, publish: Publish) -> Runtime:
         worker=process_identity(),
         lease_s=settings.lease_s,
         spool_root=spool_root,
+        limits=settings.answer_limits,
+        speech_rates=settings.speech_rates,
         policy=RetryPolicy(
             max_attempts=settings.max_attempts,
             max_attempts_by_kind=settings.max_attempts_by_kind,
