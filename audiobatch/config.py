@@ -12,6 +12,7 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from audiobatch.backend import key_hash
+from audiobatch.elevenlabs.limits import DEFAULT_FASTEST_CPS, AnswerLimits, SpeechRates
 from audiobatch.manifest.dialogue import MAX_REQUEST_CHARS, MIN_PART_CHARS
 from audiobatch.manifest.episodes import DEFAULT_PART_CHARS
 
@@ -44,6 +45,18 @@ class Settings(BaseSettings):
     # dialogue jobs longer than this are rendered in parts of at most this many characters
     part_chars: int = Field(default=DEFAULT_PART_CHARS, ge=MIN_PART_CHARS, le=MAX_REQUEST_CHARS)
 
+    # what one answer may hold (see elevenlabs.limits): JSON answers, and stems ZIPs unpacked
+    max_json_answer_bytes: int = Field(default=AnswerLimits.max_json_bytes, ge=1024)
+    stems_max_entries: int = Field(default=AnswerLimits.max_zip_entries, ge=1)
+    stems_max_entry_bytes: int = Field(default=AnswerLimits.max_stem_bytes, ge=1)
+    stems_max_total_bytes: int = Field(default=AnswerLimits.max_stems_bytes, ge=1)
+    stems_max_ratio: float = Field(default=AnswerLimits.max_stem_ratio, gt=1)
+    # the fastest speech, in characters a second: dialogue audio under a third of what its text
+    # takes at that rate was cut short (see render.completeness); per model, e.g.
+    # AUDIOBATCH_FASTEST_SPEECH_CPS_BY_MODEL='{"eleven_flash_v2_5": 30}'
+    fastest_speech_cps: float = Field(default=DEFAULT_FASTEST_CPS, gt=0)
+    fastest_speech_cps_by_model: dict[str, float] = Field(default_factory=dict)
+
     @field_validator("api_url")
     @classmethod
     def _strip_trailing_slash(cls, value: str) -> str:
@@ -68,6 +81,30 @@ class Settings(BaseSettings):
         if low:
             raise ValueError(f"attempts must be at least 1 (for {', '.join(low)})")
         return value
+
+    @field_validator("fastest_speech_cps_by_model")
+    @classmethod
+    def _positive_rates(cls, value: dict[str, float]) -> dict[str, float]:
+        slow = sorted(model for model, cps in value.items() if cps <= 0)
+        if slow:
+            raise ValueError(f"characters a second must be above 0 (for {', '.join(slow)})")
+        return value
+
+    @property
+    def answer_limits(self) -> AnswerLimits:
+        """The caps on what one answer may hold, for the renderers."""
+        return AnswerLimits(
+            max_json_bytes=self.max_json_answer_bytes,
+            max_zip_entries=self.stems_max_entries,
+            max_stem_bytes=self.stems_max_entry_bytes,
+            max_stems_bytes=self.stems_max_total_bytes,
+            max_stem_ratio=self.stems_max_ratio,
+        )
+
+    @property
+    def speech_rates(self) -> SpeechRates:
+        """The fastest speech per model, for the check that dialogue audio is whole."""
+        return SpeechRates(self.fastest_speech_cps, dict(self.fastest_speech_cps_by_model))
 
     @property
     def resolved_database_url(self) -> str:

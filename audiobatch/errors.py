@@ -25,9 +25,12 @@ re-raised with ``raise ... from exc``::
         ├── RetryableApiError       the same request may succeed later
         │   ├── ConcurrencyLimitError   429 too_many_concurrent_requests / concurrent_limit_exceeded
         │   ├── ApiBusyError            429 system_busy / rate_limit_exceeded, 5xx
-        │   └── ApiTransportError       timeout, disconnect, truncated or malformed body
+        │   ├── ApiTransportError       timeout, disconnect, truncated or malformed body
+        │   │   └── UnexpectedAnswerError   a 200 whose body is not in the format asked
+        │   └── TruncatedAudioError     valid audio far shorter than its text takes to speak
         └── FatalApiError           the same request will fail again: fail the job
-            └── AccountError            401: the key is invalid or out of quota
+            ├── AccountError            401: the key is invalid or out of quota
+            └── AnswerTooLargeError     an answer, or what it inflates to, beyond its cap
 
 Whether an error is retried is decided by its class, never by matching message strings.
 """
@@ -169,9 +172,35 @@ class ApiTransportError(RetryableApiError):
     """No usable answer: connect or read timeout, disconnect, truncated or malformed body."""
 
 
+class UnexpectedAnswerError(ApiTransportError):
+    """A 200 whose Content-Type or first bytes are not those of the format asked (MP3 where Opus
+    was asked, audio where a ZIP was): nothing of it is stored, and the request is sent again."""
+
+
+class TruncatedAudioError(RetryableApiError):
+    """A 200 with valid audio that lasts far less than its text takes to speak: a generation cut
+    short. Retried like a transient error; the job fails with it once its attempts are spent."""
+
+    CODE = "truncated_audio"
+
+    def __init__(self, message: str, *, request_id: str | None = None) -> None:
+        super().__init__(message, status=200, code=self.CODE, request_id=request_id)
+
+
 class FatalApiError(ApiError):
     """The API refused the request itself (400, 403, 404, 422): sending it again will not help."""
 
 
 class AccountError(FatalApiError):
     """401: the API key is invalid, lacks permissions, or the account is out of quota."""
+
+
+class AnswerTooLargeError(FatalApiError):
+    """An answer larger than its cap: a JSON answer, or a stems ZIP whose entries inflate beyond
+    the caps on size or compression ratio (a ZIP bomb). Permanent: the same request would bring
+    the same archive."""
+
+    CODE = "answer_too_large"
+
+    def __init__(self, message: str, *, request_id: str | None = None) -> None:
+        super().__init__(message, status=200, code=self.CODE, request_id=request_id)

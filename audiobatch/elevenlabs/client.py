@@ -2,11 +2,17 @@
 
 httpx errors are translated here, and only here, into :mod:`audiobatch.errors`. A success is handed
 back as an :class:`ApiAnswer` whose body is read lazily, so callers can stream it into storage.
+Every answer enters through :meth:`ApiAnswer.iter_bytes`, which checks the body's start against
+what the endpoint was asked for (:mod:`audiobatch.elevenlabs.sniff`) before handing on a byte: an
+error body served with a 200 is raised as the API error it is, a body of another format as an
+:class:`UnexpectedAnswerError`.
 """
 
 from __future__ import annotations
 
 import copy
+import itertools
+import json
 from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, replace
@@ -15,7 +21,8 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 import httpx
 
 from audiobatch.elevenlabs.errors import error_from_response
-from audiobatch.errors import ApiTransportError
+from audiobatch.elevenlabs.sniff import HEAD_BYTES, Expected, is_error_body, mismatch
+from audiobatch.errors import AnswerTooLargeError, ApiTransportError, UnexpectedAnswerError
 
 if TYPE_CHECKING:
     from audiobatch.elevenlabs.spool import AnswerSpool
@@ -57,10 +64,11 @@ class Timeouts:
 
 
 class ApiAnswer:
-    """A successful (2xx) answer whose body has not been read yet."""
+    """A successful (2xx) answer whose body has not been read yet, and what it must be."""
 
-    def __init__(self, response: httpx.Response) -> None:
+    def __init__(self, response: httpx.Response, expected: Expected) -> None:
         self._response = response
+        self.expected = expected
         headers = response.headers
         self.status = response.status_code
         self.request_id: str | None = headers.get("request-id")
@@ -75,7 +83,54 @@ class ApiAnswer:
         return self._response
 
     def iter_bytes(self, chunk_bytes: int = 64 * 1024) -> Iterator[bytes]:
-        """The body, chunk by chunk; a body cut short or empty raises :class:`ApiTransportError`."""
+        """The body, chunk by chunk, once its start is known to be what was asked.
+
+        Raises the API's error for an error body, :class:`UnexpectedAnswerError` for a body that
+        is empty or of another format, :class:`ApiTransportError` for one cut short.
+        """
+        chunks = self._raw_bytes(chunk_bytes)
+        head = b""
+        for chunk in chunks:
+            head += chunk
+            if len(head) >= HEAD_BYTES:
+                break
+        self._check_start(head, chunks)
+        if head:
+            yield head
+        yield from chunks
+
+    def iter_lines(self, max_line_bytes: int) -> Iterator[str]:
+        """The body's non-empty lines (for newline-delimited JSON), none longer than
+        ``max_line_bytes`` (else :class:`AnswerTooLargeError`)."""
+        buffer = bytearray()
+        for chunk in self.iter_bytes():
+            buffer += chunk
+            *lines, rest = buffer.split(b"\n")
+            yield from (line.decode(errors="replace") for line in lines if line.strip())
+            buffer = rest
+            self._within(len(buffer), max_line_bytes, "a line of the answer")
+        if buffer.strip():
+            yield buffer.decode(errors="replace")
+
+    def read_json(self, max_bytes: int) -> dict[str, Any]:
+        """The body, a JSON object, read up to ``max_bytes`` (else :class:`AnswerTooLargeError`);
+        a body that is not a JSON object is an :class:`ApiTransportError`."""
+        buffer = bytearray()
+        for chunk in self.iter_bytes():
+            buffer += chunk
+            self._within(len(buffer), max_bytes, "the JSON answer")
+        text = buffer.decode(errors="replace")
+        del buffer  # the text replaces the bytes: the answer is never held twice over
+        return json_object(text, self.request_id)
+
+    def _within(self, size_bytes: int, max_bytes: int, what: str) -> None:
+        if size_bytes > max_bytes:
+            raise AnswerTooLargeError(
+                f"{what} is larger than {max_bytes} bytes", request_id=self.request_id
+            )
+
+    def _raw_bytes(self, chunk_bytes: int) -> Iterator[bytes]:
+        """The body as it arrives; one cut short of its Content-Length is an ApiTransportError."""
         expected = _int_header(self._response.headers, "content-length")
         encoded = "content-encoding" in self._response.headers
         received = 0
@@ -91,25 +146,19 @@ class ApiAnswer:
                 status=self.status,
                 request_id=self.request_id,
             )
-        if not received:  # no generation answers with nothing
-            raise ApiTransportError(
-                f"the API answered {self.status} with an empty body",
+
+    def _check_start(self, head: bytes, rest: Iterator[bytes]) -> None:
+        """Raise unless ``head``, the body's start, is what was asked; an error body is read on
+        (up to a limit) from ``rest`` and raised as the API's error."""
+        if is_error_body(self.expected, self.content_type, head):
+            raise error_from_response(self._response, _error_body(itertools.chain([head], rest)))
+        problem = mismatch(self.expected, self.content_type, head)
+        if problem is not None:
+            raise UnexpectedAnswerError(
+                f"the API answered {self.status} with {problem}",
                 status=self.status,
                 request_id=self.request_id,
             )
-
-    def iter_lines(self) -> Iterator[str]:
-        """The body's non-empty lines (for newline-delimited JSON)."""
-        buffer = b""
-        for chunk in self.iter_bytes():
-            buffer += chunk
-            *lines, buffer = buffer.split(b"\n")
-            yield from (line.decode() for line in lines if line.strip())
-        if buffer.strip():
-            yield buffer.decode()
-
-    def read(self) -> bytes:
-        return b"".join(self.iter_bytes())
 
 
 class ElevenLabsClient:
@@ -146,43 +195,65 @@ class ElevenLabsClient:
 
     def text_to_dialogue(self, body: Mapping[str, Any], output_format: str) -> AnswerContext:
         """POST /v1/text-to-dialogue: the audio."""
-        return self._post("/v1/text-to-dialogue", body, output_format)
+        return self._post(
+            "/v1/text-to-dialogue", body, output_format, Expected.audio(output_format)
+        )
 
     def text_to_dialogue_stream(self, body: Mapping[str, Any], output_format: str) -> AnswerContext:
         """POST /v1/text-to-dialogue/stream: the audio, streamed as it is generated."""
-        return self._post("/v1/text-to-dialogue/stream", body, output_format)
+        return self._post(
+            "/v1/text-to-dialogue/stream", body, output_format, Expected.audio(output_format)
+        )
 
     def text_to_dialogue_with_timestamps(
         self, body: Mapping[str, Any], output_format: str
     ) -> AnswerContext:
         """POST /v1/text-to-dialogue/with-timestamps: one JSON object with base64 audio."""
-        return self._post("/v1/text-to-dialogue/with-timestamps", body, output_format)
+        return self._post(
+            "/v1/text-to-dialogue/with-timestamps", body, output_format, Expected("json")
+        )
 
     def text_to_dialogue_stream_with_timestamps(
         self, body: Mapping[str, Any], output_format: str
     ) -> AnswerContext:
         """POST /v1/text-to-dialogue/stream/with-timestamps: newline-delimited JSON chunks."""
-        return self._post("/v1/text-to-dialogue/stream/with-timestamps", body, output_format)
+        return self._post(
+            "/v1/text-to-dialogue/stream/with-timestamps", body, output_format, Expected("ndjson")
+        )
 
     def music(self, body: Mapping[str, Any], output_format: str | None) -> AnswerContext:
         """POST /v1/music: the composed audio."""
-        return self._post("/v1/music", body, output_format, read_timeout_s=MUSIC_READ_TIMEOUT_S)
+        return self._post(
+            "/v1/music",
+            body,
+            output_format,
+            Expected.audio(output_format),
+            read_timeout_s=MUSIC_READ_TIMEOUT_S,
+        )
 
     def music_stream(self, body: Mapping[str, Any], output_format: str | None) -> AnswerContext:
         """POST /v1/music/stream: the composed audio, streamed as it is generated."""
         return self._post(
-            "/v1/music/stream", body, output_format, read_timeout_s=MUSIC_READ_TIMEOUT_S
+            "/v1/music/stream",
+            body,
+            output_format,
+            Expected.audio(output_format),
+            read_timeout_s=MUSIC_READ_TIMEOUT_S,
         )
 
     def music_detailed(self, body: Mapping[str, Any], output_format: str | None) -> AnswerContext:
         """POST /v1/music/detailed: multipart/mixed, a JSON part then the audio part."""
         return self._post(
-            "/v1/music/detailed", body, output_format, read_timeout_s=MUSIC_READ_TIMEOUT_S
+            "/v1/music/detailed",
+            body,
+            output_format,
+            Expected("multipart"),
+            read_timeout_s=MUSIC_READ_TIMEOUT_S,
         )
 
     def music_plan(self, body: Mapping[str, Any]) -> AnswerContext:
         """POST /v1/music/plan: a composition plan as JSON (free of charge, rate limited)."""
-        return self._post("/v1/music/plan", body, None)
+        return self._post("/v1/music/plan", body, None, Expected("json"))
 
     def stem_separation(
         self,
@@ -197,6 +268,7 @@ class ElevenLabsClient:
             "/v1/music/stem-separation",
             None,
             output_format,
+            Expected("zip"),
             files={"file": audio.as_httpx()},
             data=fields,
             read_timeout_s=MUSIC_READ_TIMEOUT_S,
@@ -214,6 +286,7 @@ class ElevenLabsClient:
             f"/v1/speech-to-speech/{voice_id}",
             None,
             output_format,
+            Expected.audio(output_format),
             files={"audio": audio.as_httpx()},
             data=dict(fields),
         )
@@ -223,6 +296,7 @@ class ElevenLabsClient:
         path: str,
         body: Mapping[str, Any] | None,
         output_format: str | None,
+        expected: Expected,
         *,
         files: Mapping[str, Any] | None = None,
         data: Mapping[str, str] | None = None,
@@ -242,32 +316,48 @@ class ElevenLabsClient:
             timeout=timeouts.for_httpx(),
         )
         if self._spool is None:
-            return _send(self._http, request)
-        return self._spool.replay() or self._spool.record(_send(self._http, request))
+            return _send(self._http, request, expected)
+        return self._spool.replay(expected) or self._spool.record(
+            _send(self._http, request, expected)
+        )
 
 
 @contextmanager
-def _send(http: httpx.Client, request: httpx.Request) -> Iterator[ApiAnswer]:
+def _send(http: httpx.Client, request: httpx.Request, expected: Expected) -> Iterator[ApiAnswer]:
     try:
         response = http.send(request, stream=True)
     except httpx.HTTPError as exc:
         raise _transport_error(exc, None) from exc
     try:
         if response.status_code >= 400:
-            raise error_from_response(response, _read_error_body(response))
-        yield ApiAnswer(response)
+            raise error_from_response(response, _error_body(response.iter_bytes()))
+        yield ApiAnswer(response, expected)
     finally:
         response.close()
 
 
-def _read_error_body(response: httpx.Response) -> bytes:
+def json_object(text: str, request_id: str | None) -> dict[str, Any]:
+    """``text`` parsed as a JSON object; anything else is an :class:`ApiTransportError`."""
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        raise ApiTransportError(
+            f"the API sent text that is not JSON: {text[:80]!r}", request_id=request_id
+        ) from exc
+    if not isinstance(value, dict):
+        raise ApiTransportError("the API sent JSON that is not an object", request_id=request_id)
+    return value
+
+
+def _error_body(chunks: Iterator[bytes]) -> bytes:
+    """An error answer's body, up to :data:`ERROR_BODY_LIMIT_BYTES`."""
     body = b""
     try:
-        for chunk in response.iter_bytes():
+        for chunk in chunks:
             body += chunk
             if len(body) >= ERROR_BODY_LIMIT_BYTES:
                 break
-    except httpx.HTTPError:
+    except (httpx.HTTPError, ApiTransportError):
         pass  # an error answer cut short still tells its status
     return body
 

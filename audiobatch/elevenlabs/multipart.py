@@ -8,6 +8,7 @@ an :class:`ApiTransportError`: the answer was cut short or malformed, and may be
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -16,9 +17,7 @@ from typing import Any
 
 from python_multipart.multipart import MultipartParser, MultipartState
 
-from audiobatch.errors import ApiTransportError
-
-MAX_JSON_PART_BYTES = 4 * 1024 * 1024
+from audiobatch.errors import AnswerTooLargeError, ApiTransportError
 
 
 def boundary_of(content_type: str) -> str:
@@ -48,7 +47,8 @@ class _Part:
 
 
 class _Reader:
-    def __init__(self, boundary: str) -> None:
+    def __init__(self, boundary: str, max_json_bytes: int) -> None:
+        self.max_json_bytes = max_json_bytes
         self.parts: list[_Part] = []
         self.audio: list[bytes] = []
         self._field = b""
@@ -72,6 +72,8 @@ class _Reader:
     def feed(self, chunk: bytes) -> None:
         try:
             self._parser.write(chunk)
+        except AnswerTooLargeError:
+            raise
         except Exception as exc:  # the parser's own errors: a malformed body
             raise ApiTransportError(f"malformed multipart answer: {exc}") from exc
 
@@ -97,16 +99,25 @@ class _Reader:
         part = self.parts[-1]
         if len(self.parts) == 1:
             part.body += data[start:end]
-            if len(part.body) > MAX_JSON_PART_BYTES:
-                raise ApiTransportError("multipart answer: the JSON part is unreasonably large")
+            if len(part.body) > self.max_json_bytes:
+                raise AnswerTooLargeError(
+                    f"multipart answer: the JSON part is larger than {self.max_json_bytes} bytes"
+                )
         else:
             self.audio.append(bytes(data[start:end]))
 
 
-def read_detailed(chunks: Iterable[bytes], boundary: str, into: DetailedMusic) -> Iterator[bytes]:
-    """Yield the audio part's bytes; ``into`` gets the JSON part's content as soon as it is known."""
-    reader = _Reader(boundary)
-    for chunk in chunks:
+def read_detailed(
+    chunks: Iterable[bytes], content_type: str, into: DetailedMusic, max_json_bytes: int
+) -> Iterator[bytes]:
+    """Yield the audio part's bytes; ``into`` gets the JSON part's content as soon as it is known
+    (a JSON part beyond ``max_json_bytes`` is an :class:`AnswerTooLargeError`). The boundary is
+    read from ``content_type`` once the first chunk has come, so that whatever the source of
+    ``chunks`` says about the body's start is heard first."""
+    rest = iter(chunks)
+    first = next(rest, b"")
+    reader = _Reader(boundary_of(content_type), max_json_bytes)
+    for chunk in itertools.chain([first], rest):
         reader.feed(chunk)
         if len(reader.parts) >= 2 and reader.parts[1].headers_done and not into.metadata:
             _take_json(reader.parts[0], into)
@@ -126,12 +137,13 @@ def _take_json(part: _Part, into: DetailedMusic) -> None:
     if "json" not in part.headers.get("content-type", ""):
         raise ApiTransportError("multipart answer: the first part is not JSON")
     try:
-        value = json.loads(bytes(part.body))
+        value = json.loads(part.body)
     except ValueError as exc:
         raise ApiTransportError("multipart answer: the JSON part does not parse") from exc
     if not isinstance(value, dict):
         raise ApiTransportError("multipart answer: the JSON part is not an object")
     into.metadata = value
+    part.body = bytearray()  # parsed: the raw bytes need not be held beside it
 
 
 def _filename(disposition: str) -> str | None:

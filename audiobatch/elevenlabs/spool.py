@@ -20,6 +20,7 @@ from typing import BinaryIO
 import httpx
 
 from audiobatch.elevenlabs.client import AnswerContext, ApiAnswer
+from audiobatch.elevenlabs.sniff import Expected
 from audiobatch.errors import AudiobatchError, StorageError
 
 CHUNK_BYTES = 1 << 20
@@ -31,15 +32,15 @@ class AnswerSpool:
         self.body = folder / "answer.body"
         self._head = folder / "answer.json"  # written once the body is whole
 
-    def replay(self) -> AnswerContext | None:
-        """The spooled answer, if a whole one is here."""
+    def replay(self, expected: Expected) -> AnswerContext | None:
+        """The spooled answer, if a whole one is here; checked as it is read, as any answer."""
         if not self._head.is_file():
             return None
         head = json.loads(self._head.read_text())
         response = httpx.Response(
             head["status"], headers=head["headers"], stream=_FileStream(self.body)
         )
-        return nullcontext(ApiAnswer(response))
+        return nullcontext(ApiAnswer(response, expected))
 
     @contextmanager
     def record(self, call: AnswerContext) -> Iterator[ApiAnswer]:
@@ -47,7 +48,7 @@ class AnswerSpool:
         self.discard()
         self.folder.mkdir(parents=True)
         with call as answer:
-            recorded = _RecordedAnswer(answer.response, self)
+            recorded = _RecordedAnswer(answer.response, answer.expected, self)
             try:
                 yield recorded
             except StorageError:
@@ -86,8 +87,8 @@ def _last_touched_s(folder: Path) -> float:
 
 
 class _RecordedAnswer(ApiAnswer):
-    def __init__(self, response: httpx.Response, spool: AnswerSpool) -> None:
-        super().__init__(response)
+    def __init__(self, response: httpx.Response, expected: Expected, spool: AnswerSpool) -> None:
+        super().__init__(response, expected)
         self._spool = spool
         # What is left to read of the body, and the spool file it goes to: kept here, not in the
         # generator, so that read_rest can carry on where a consumer stopped.

@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 from audiobatch.emulator.audio import OutputFormat, Plan, Turn, render
 from audiobatch.emulator.cache import RenderCache
 from audiobatch.emulator.errors import api_error
+from audiobatch.emulator.faults import cut_short
 from audiobatch.emulator.gate import Gate, split
 from audiobatch.emulator.params import Format, Key
 
@@ -98,7 +99,10 @@ def register(app: FastAPI, gate: Gate, cache: RenderCache) -> None:
             return admission
         fmt = OutputFormat.parse(output_format)
         turns = [Turn(line.voice_id, line.text) for line in body.inputs]
-        digest = cache.digest("dialogue", fmt.name, body.model_dump_json())
+        short = admission.fault == "short"
+        if short:
+            turns = cut_short(turns)
+        digest = cache.digest("dialogue", fmt.name, body.model_dump_json(), short)
         audio, layout = await gate.produce(admission, cache.get(digest, lambda: render(turns, fmt)))
         if timestamps:
             pieces = (

@@ -2,5 +2,5 @@
 so that the command line can list them without loading the emulator."""
 
 STATUS_FAULTS = ("500", "503", "busy")
-BODY_FAULTS = ("truncate", "disconnect", "malformed", "empty", "slow")
+BODY_FAULTS = ("truncate", "disconnect", "malformed", "empty", "slow", "short")
 FAULTS = STATUS_FAULTS + BODY_FAULTS

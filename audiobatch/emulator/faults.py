@@ -3,7 +3,9 @@
 Status faults answer instead of the generation (in the API's several error-body shapes); body
 faults spoil a successful answer: cut short of its Content-Length, cut off mid-stream, malformed
 in the way of its format (a broken ZIP, a multipart body without its closing boundary, a line that
-is not JSON), or a 200 with no body at all.
+is not JSON), or a 200 with no body at all. ``short`` is a generation cut short that nothing on the
+wire gives away: a dialogue answered with valid audio (and alignment) of only the first tenth of
+its text, as a normal, billed 200.
 """
 
 from __future__ import annotations
@@ -13,11 +15,13 @@ import threading
 
 from fastapi.responses import JSONResponse
 
+from audiobatch.emulator.audio import Turn
 from audiobatch.emulator.errors import api_error
 from audiobatch.emulator.fault_names import FAULTS
 
 SLOW_FIRST_BYTE_S = 2.0
 RETRY_AFTER_S = 3  # sent with 503s; the busy 429s come without it, as both are seen
+SHORT_SHARE = 0.1  # of a dialogue's characters the "short" fault speaks
 
 
 class FaultPlan:
@@ -72,3 +76,15 @@ def malformed(chunks: list[bytes], media_type: str) -> list[bytes]:
     if media_type == "application/json":
         return [*chunks[:1], b"data: {this is not json}\n", *chunks[1:]]
     return chunks
+
+
+def cut_short(turns: list[Turn]) -> list[Turn]:
+    """The turns a "short" generation speaks: the first tenth of the characters (one at least)."""
+    left = max(1, int(sum(len(turn.text) for turn in turns) * SHORT_SHARE))
+    spoken = []
+    for turn in turns:
+        if left <= 0:
+            break
+        spoken.append(Turn(turn.voice_id, turn.text[:left]))
+        left -= len(turn.text)
+    return spoken

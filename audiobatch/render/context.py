@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from audiobatch.db.jobs import StoredArtifact
 from audiobatch.elevenlabs.client import ApiAnswer, ElevenLabsClient
 from audiobatch.elevenlabs.formats import content_type, extension
+from audiobatch.elevenlabs.limits import AnswerLimits, SpeechRates
 from audiobatch.storage import Storage, StoredObject
 
 
@@ -35,6 +36,8 @@ class RenderContext:
     parent_artifacts: Callable[[str], list[StoredArtifact]]  # a job id -> its stored outputs
     call: CallInfo | None = None
     answer_received: Callable[[], None] = lambda: None  # the API's answer has been read whole
+    limits: AnswerLimits = field(default_factory=AnswerLimits)
+    speech_rates: SpeechRates = field(default_factory=SpeechRates)
     outputs: list[tuple[str, StoredObject]] = field(default_factory=list)
 
     def answered(self, answer: ApiAnswer) -> None:

@@ -2,23 +2,26 @@
 
 Plain and streamed audio goes straight from the socket into storage. With timestamps, the audio is
 base64 inside JSON (one object, or one object per line when streamed): it is decoded chunk by chunk
-into storage while the alignment is gathered, then stored as ``alignment.json``.
+into storage while the alignment is gathered, then stored as ``alignment.json``. Either way the
+audio must last about as long as its text takes to speak (:mod:`audiobatch.render.completeness`).
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
-from audiobatch.elevenlabs.client import ApiAnswer
+from audiobatch.elevenlabs.client import ApiAnswer, json_object
 from audiobatch.errors import ApiTransportError
 from audiobatch.manifest import DialogueJob
 from audiobatch.render.alignment import Alignment
+from audiobatch.render.completeness import checked_duration
 from audiobatch.render.context import RenderContext
 from audiobatch.render.subtitles import cues_from_alignment, to_srt, to_vtt
+
+DEFAULT_MODEL_ID = "eleven_v3"  # the API's, for a job that names no model
 
 REQUEST_FIELDS = (
     "model_id",
@@ -43,20 +46,30 @@ def dialogue_body(job: DialogueJob) -> dict[str, Any]:
 def render_dialogue(job: DialogueJob, ctx: RenderContext) -> None:
     body, fmt = dialogue_body(job), job.output_format
     client = ctx.client
+    characters = sum(len(line.text) for line in job.inputs)
+    least_s = ctx.speech_rates.least_duration_s(job.model_id or DEFAULT_MODEL_ID, characters)
+
+    def store_whole(chunks: Iterable[bytes], answer: ApiAnswer) -> None:
+        """Store the audio, unless it turns out shorter than its text allows."""
+        ctx.store_audio(checked_duration(chunks, fmt, least_s, answer.request_id), fmt)
+
     if not job.timestamps:
         call = client.text_to_dialogue_stream if job.stream else client.text_to_dialogue
-        ctx.store_answer(call(body, fmt), fmt)
+        with call(body, fmt) as answer:
+            ctx.answered(answer)
+            store_whole(answer.iter_bytes(), answer)
         return
     alignment = Alignment()
+    max_json_bytes = ctx.limits.max_json_bytes
     if job.stream:
         with client.text_to_dialogue_stream_with_timestamps(body, fmt) as answer:
             ctx.answered(answer)
-            ctx.store_audio(_ndjson_audio(answer, alignment), fmt)
+            store_whole(_ndjson_audio(answer, alignment, max_json_bytes), answer)
     else:
         with client.text_to_dialogue_with_timestamps(body, fmt) as answer:
             ctx.answered(answer)
-            chunk = _json_object(answer.read(), answer)
-            ctx.store_audio([_audio(chunk, answer)], fmt)
+            chunk = answer.read_json(max_json_bytes)
+            store_whole([_audio(chunk, answer)], answer)
             alignment.add(chunk)
     store_timestamps(alignment, ctx)
 
@@ -69,27 +82,13 @@ def store_timestamps(alignment: Alignment, ctx: RenderContext) -> None:
     ctx.store("subtitles.vtt", [to_vtt(cues).encode()], "text/vtt")
 
 
-def _ndjson_audio(answer: ApiAnswer, alignment: Alignment) -> Iterator[bytes]:
-    for line in answer.iter_lines():
-        chunk = _json_object(line.encode(), answer)
+def _ndjson_audio(answer: ApiAnswer, alignment: Alignment, max_line_bytes: int) -> Iterator[bytes]:
+    for line in answer.iter_lines(max_line_bytes):
+        chunk = json_object(line, answer.request_id)
         alignment.add(chunk)
         audio = _audio(chunk, answer)
         if audio:
             yield audio
-
-
-def _json_object(raw: bytes, answer: ApiAnswer) -> dict[str, Any]:
-    try:
-        value = json.loads(raw)
-    except ValueError as exc:
-        raise ApiTransportError(
-            f"the API sent a line that is not JSON: {raw[:80]!r}", request_id=answer.request_id
-        ) from exc
-    if not isinstance(value, dict):
-        raise ApiTransportError(
-            "the API sent JSON that is not an object", request_id=answer.request_id
-        )
-    return value
 
 
 def _audio(chunk: dict[str, Any], answer: ApiAnswer) -> bytes:

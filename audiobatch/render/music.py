@@ -9,9 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from audiobatch.elevenlabs.client import ApiAnswer
-from audiobatch.elevenlabs.multipart import DetailedMusic, boundary_of, read_detailed
-from audiobatch.errors import ApiTransportError
+from audiobatch.elevenlabs.multipart import DetailedMusic, read_detailed
 from audiobatch.manifest import JobOutput, MusicJob, MusicPlanJob, PlanSource
 from audiobatch.render.context import RenderContext
 from audiobatch.render.sources import parent_plan
@@ -50,7 +48,10 @@ def render_music(job: MusicJob, ctx: RenderContext) -> None:
     with client.music_detailed(body, fmt) as answer:
         ctx.answered(answer)
         info = DetailedMusic()
-        ctx.store_audio(read_detailed(answer.iter_bytes(), _boundary(answer), info), fmt)
+        audio = read_detailed(
+            answer.iter_bytes(), answer.content_type, info, ctx.limits.max_json_bytes
+        )
+        ctx.store_audio(audio, fmt)
     metadata = dict(info.metadata)
     song_id = answer.headers.get("song-id")
     if song_id:
@@ -65,19 +66,5 @@ def render_music_plan(job: MusicPlanJob, ctx: RenderContext) -> None:
         body["source_composition_plan"] = source
     with ctx.client.music_plan(body) as answer:
         ctx.answered(answer)
-        raw = answer.read()
-    try:
-        plan = json.loads(raw)
-    except ValueError as exc:
-        raise ApiTransportError(
-            "the plan answer is not JSON", request_id=answer.request_id
-        ) from exc
-    if not isinstance(plan, dict):
-        raise ApiTransportError(
-            "the plan answer is not a JSON object", request_id=answer.request_id
-        )
+        plan = answer.read_json(ctx.limits.max_json_bytes)
     ctx.store("plan.json", [json.dumps(plan, indent=2).encode()], "application/json")
-
-
-def _boundary(answer: ApiAnswer) -> str:
-    return boundary_of(answer.content_type)

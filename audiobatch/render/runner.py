@@ -20,6 +20,7 @@ from audiobatch.db.dispatch import Publish, end_batch
 from audiobatch.db.models import Attempt, utcnow
 from audiobatch.db.session import patiently
 from audiobatch.elevenlabs.client import ElevenLabsClient
+from audiobatch.elevenlabs.limits import AnswerLimits, SpeechRates
 from audiobatch.elevenlabs.spool import AnswerSpool
 from audiobatch.errors import (
     AccountError,
@@ -70,6 +71,8 @@ class Runtime:
     spool_root: Path = field(default_factory=lambda: Path(tempfile.gettempdir()) / "audiobatch")
     # what this process does once it could not renew its leases for too long (see render.leases)
     on_leases_lost: Callable[[Runtime], None] = lambda rt: rt.stopping.set()
+    limits: AnswerLimits = field(default_factory=AnswerLimits)  # caps on what an answer holds
+    speech_rates: SpeechRates = field(default_factory=SpeechRates)  # how short is cut short
     leases: LeaseKeeper = field(init=False)
 
     def __post_init__(self) -> None:
@@ -155,6 +158,8 @@ def _render_claimed(rt: Runtime, claim: jobs.Claim, spool: AnswerSpool) -> bool:
         prefix=f"{claim.batch_name}/{claim.batch_id}/{claim.key}",
         heartbeat=lambda: rt.leases.check(job_id),
         parent_artifacts=lambda key: _artifacts_of(rt, claim.batch_id, key),
+        limits=rt.limits,
+        speech_rates=rt.speech_rates,
     )
     started_at, started = rt.clock(), time.monotonic()
     job, episode, request, cached_from, error = None, None, None, None, None

@@ -3,20 +3,24 @@
 from __future__ import annotations
 
 import json
+import logging
 import tempfile
 from pathlib import Path
 
 from audiobatch.elevenlabs.formats import content_type, extension
-from audiobatch.elevenlabs.stems import open_stems, read_entry
+from audiobatch.elevenlabs.stems import open_stems
 from audiobatch.manifest import StemsJob, VoiceChangeJob
 from audiobatch.render.context import RenderContext
 from audiobatch.render.sources import source_upload
+
+log = logging.getLogger(__name__)
 
 VOICE_CHANGE_FIELDS = ("model_id", "seed", "remove_background_noise", "file_format")
 
 
 def render_stems(job: StemsJob, ctx: RenderContext) -> None:
-    """Upload the source, keep the ZIP in a temporary file, store one file per stem."""
+    """Upload the source, keep the ZIP in a temporary file, store one file per expected stem
+    (entries that name none are left out, and logged)."""
     fmt = job.output_format
     with tempfile.NamedTemporaryFile(prefix="audiobatch-stems-", suffix=".zip") as archive_file:
         with (
@@ -30,12 +34,16 @@ def render_stems(job: StemsJob, ctx: RenderContext) -> None:
                 ctx.heartbeat()
                 archive_file.write(chunk)
         archive_file.flush()
-        with open_stems(Path(archive_file.name)) as (archive, entries):
-            for entry in entries:
+        with open_stems(Path(archive_file.name), ctx.limits) as stems:
+            if stems.ignored:
+                log.warning(
+                    "job %s: stems ZIP entries that name no expected stem, not stored: %s",
+                    ctx.prefix,
+                    ", ".join(repr(name) for name in stems.ignored),
+                )
+            for entry in stems.entries:
                 ctx.store(
-                    f"{entry.stem}.{extension(fmt)}",
-                    read_entry(archive, entry.entry),
-                    content_type(fmt),
+                    f"{entry.stem}.{extension(fmt)}", stems.read_entry(entry), content_type(fmt)
                 )
 
 

@@ -49,6 +49,8 @@ def build_runtime(settings: Settings, publish: Publish) -> Runtime:
         lease_s=settings.lease_s,
         on_leases_lost=exit_for_lost_leases,
         spool_root=spool_root,
+        limits=settings.answer_limits,
+        speech_rates=settings.speech_rates,
         policy=RetryPolicy(
             max_attempts=settings.max_attempts,
             max_attempts_by_kind=settings.max_attempts_by_kind,

@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from audiobatch.elevenlabs.client import ElevenLabsClient
+from audiobatch.elevenlabs.sniff import Expected
 from audiobatch.elevenlabs.spool import AnswerSpool
 from audiobatch.emulator import EmulatorConfig, serve_in_thread
 from audiobatch.errors import ApiTransportError, StorageUnavailableError
@@ -32,10 +33,10 @@ def test_an_answer_whose_upload_failed_midway_is_spooled_whole(tmp_path: Path) -
         with pytest.raises(StorageUnavailableError):
             upload_first_chunk_then_fail(client.spooled(spool))
         [served] = httpx.get(f"{emulator.url}/_emulator/ledger").json()
-    replayed = spool.replay()
+    replayed = spool.replay(Expected.audio("pcm_44100"))
     assert replayed is not None
     with replayed as answer:
-        assert hashlib.sha256(answer.read()).hexdigest() == served["sha256"]
+        assert hashlib.sha256(b"".join(answer.iter_bytes())).hexdigest() == served["sha256"]
 
 
 def test_an_answer_cut_short_by_the_api_is_never_replayed(tmp_path: Path) -> None:
@@ -45,4 +46,4 @@ def test_an_answer_cut_short_by_the_api_is_never_replayed(tmp_path: Path) -> Non
         client = ElevenLabsClient(emulator.url, "key")
         with pytest.raises((StorageUnavailableError, ApiTransportError)):
             upload_first_chunk_then_fail(client.spooled(spool))
-    assert spool.replay() is None
+    assert spool.replay(Expected.audio("pcm_44100")) is None

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import io
+import json
+import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -9,15 +12,19 @@ import pytest
 from sqlalchemy import select
 
 from audiobatch.backend import Backend
-from audiobatch.db.models import Artifact, Job, JobStatus, utcnow
+from audiobatch.db.models import Artifact, Attempt, Job, JobStatus, utcnow
 from audiobatch.db.session import session_scope
 from audiobatch.db.submit import insert_batch
 from audiobatch.elevenlabs.client import ElevenLabsClient
-from audiobatch.emulator import EmulatorConfig, serve_in_thread
+from audiobatch.emulator import EmulatorConfig, RunningEmulator, serve_in_thread
 from audiobatch.limiter import LocalLimiter
 from audiobatch.manifest import load_manifests
 from audiobatch.render.runner import Runtime, run_job
+from audiobatch.retry import RetryPolicy
 from audiobatch.storage import open_storage
+from tests.hostile_api import Canned, HostileApi
+
+Api = RunningEmulator | HostileApi
 
 REPO = Path(__file__).resolve().parents[2]
 HOST = "JBFqnCBsd6RMkjVDRZzb"
@@ -29,37 +36,66 @@ JOBS = {
 }
 
 
-def run_one(
-    tmp_path: Path,
-    url: str,
-    jobs: str,
-    config: EmulatorConfig,
-    before_run: Callable[[], None] = lambda: None,
-) -> Job:
-    """Submit ``jobs``, run the one job once against an emulator with ``config``; the job after."""
+def submit_one(url: str, tmp_path: Path, jobs: str) -> int:
+    """Submit a batch of the one job in ``jobs``; its id."""
     manifest = tmp_path / "m.yaml"
     manifest.write_text(f"batch: bad\njobs:\n{jobs}")
     [loaded] = load_manifests([manifest])
     with session_scope(url) as session:
         batch = insert_batch(session, loaded, utcnow())
-        job_id = session.scalars(select(Job.id).where(Job.batch_id == batch.id)).one()
-    before_run()
-    with serve_in_thread(config) as emulator:
-        runtime = Runtime(
-            database_url=url,
-            storage=open_storage(f"file://{tmp_path / 'renders'}"),
-            client=ElevenLabsClient(emulator.url, "key"),
-            limiter=LocalLimiter({"general": 2, "music": 2}),
-            publish=lambda wakeups: None,
-            worker="w",
-            backend=Backend.of(emulator.url, "key"),
-        )
-        run_job(job_id, runtime)
+        return session.scalars(select(Job.id).where(Job.batch_id == batch.id)).one()
+
+
+def render_once(tmp_path: Path, url: str, job_id: int, api: Api, policy: RetryPolicy) -> Job:
+    """Run the job once against ``api``; the job after."""
+    runtime = Runtime(
+        database_url=url,
+        storage=open_storage(f"file://{tmp_path / 'renders'}"),
+        client=ElevenLabsClient(api.url, "key"),
+        limiter=LocalLimiter({"general": 2, "music": 2}),
+        publish=lambda wakeups: None,
+        worker="w",
+        backend=Backend.of(api.url, "key"),
+        policy=policy,
+    )
+    run_job(job_id, runtime)
     with session_scope(url) as session:
         job = session.get_one(Job, job_id)
         session.expunge(job)
-        assert not list(session.scalars(select(Artifact).where(Artifact.job_id == job_id)))
         return job
+
+
+def run_one(
+    tmp_path: Path,
+    url: str,
+    jobs: str,
+    api: Api,
+    before_run: Callable[[], None] = lambda: None,
+) -> Job:
+    """Submit ``jobs``, run the one job once against ``api``; the job after, which stored nothing."""
+    job_id = submit_one(url, tmp_path, jobs)
+    before_run()
+    with api:
+        job = render_once(tmp_path, url, job_id, api, RetryPolicy())
+    assert not stored_outputs(url, job_id)
+    return job
+
+
+def stored_outputs(url: str, job_id: int) -> list[str]:
+    """The names of the job's recorded outputs."""
+    with session_scope(url) as session:
+        return list(session.scalars(select(Artifact.name).where(Artifact.job_id == job_id)))
+
+
+def stored_files(tmp_path: Path) -> list[str]:
+    """Every file in storage but the batch's ``results.json``, by name."""
+    files = (path for path in (tmp_path / "renders").rglob("*") if path.is_file())
+    return sorted(path.name for path in files if path.name != "results.json")
+
+
+def emulator(*faults: str) -> RunningEmulator:
+    """The emulator, with every answer spoiled by one of ``faults`` when some are given."""
+    return serve_in_thread(EmulatorConfig(fault_rate=1.0 if faults else 0.0, faults=faults))
 
 
 @pytest.fixture
@@ -89,17 +125,16 @@ def url(sqlite_url: str) -> Iterator[str]:
 def test_a_broken_answer_is_retried_and_nothing_is_stored(
     url: str, tmp_path: Path, fault: str, kind: str, reason: str
 ) -> None:
-    job = run_one(tmp_path, url, JOBS[kind], EmulatorConfig(fault_rate=1.0, faults=(fault,)))
+    job = run_one(tmp_path, url, JOBS[kind], emulator(fault))
     assert job.status is JobStatus.RETRYING
     assert reason in (job.error or "")
     assert not list((tmp_path / "renders").rglob("*.partial"))
 
 
 def test_the_retry_waits_as_long_as_the_apis_retry_after_says(url: str, tmp_path: Path) -> None:
-    from audiobatch.db.models import Attempt
     from audiobatch.emulator.faults import RETRY_AFTER_S
 
-    job = run_one(tmp_path, url, JOBS["dialogue"], EmulatorConfig(fault_rate=1.0, faults=("503",)))
+    job = run_one(tmp_path, url, JOBS["dialogue"], emulator("503"))
     with session_scope(url) as session:
         [attempt] = session.scalars(select(Attempt).where(Attempt.job_id == job.id))
     assert job.status is JobStatus.RETRYING and job.next_attempt_at is not None
@@ -114,7 +149,7 @@ def test_a_source_file_gone_by_render_time_fails_the_job_with_its_name(
     source = tmp_path / "take.mp3"
     source.write_bytes((REPO / "manifests/audio/line-01.mp3").read_bytes())
     jobs = f"  - {{id: j, kind: voice_change, voice: {HOST}, source: {source}}}\n"
-    job = run_one(tmp_path, url, jobs, EmulatorConfig(), before_run=source.unlink)
+    job = run_one(tmp_path, url, jobs, emulator(), before_run=source.unlink)
     assert job.status is JobStatus.FAILED
     assert f"source file {source} is missing" in (job.error or "")
 
@@ -128,9 +163,172 @@ def test_a_source_that_is_not_audio_fails_the_job_before_any_api_call(
         tmp_path,
         url,
         f"  - {{id: j, kind: voice_change, voice: {HOST}, source: {source}}}\n",
-        EmulatorConfig(),
+        emulator(),
     )
     assert job.status is JobStatus.FAILED
     assert "not audio" in (job.error or "")
     with session_scope(url) as session:
         assert session.get_one(Job, job.id).attempts == 1
+
+
+def dialogue(output_format: str, text: str = "hello there", extra: str = "") -> str:
+    return (
+        f"  - {{id: j, kind: dialogue, output_format: {output_format}{extra}, "
+        f"inputs: [{{voice: {HOST}, text: {text}}}]}}\n"
+    )
+
+
+PLAN = "  - {id: j, kind: music_plan, prompt: calm piano}\n"
+JSON_ERROR = {
+    "detail": {"type": "internal_error", "code": "internal_error", "message": "It broke."}
+}
+FATAL_ERROR = {
+    "detail": {"status": "voice_not_found", "message": "A voice with that id was not found."}
+}
+HTML_PAGE = (
+    b"<!DOCTYPE html>\n<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>"
+)
+MP3 = b"ID3\x04\x00\x00\x00\x00\x00\x00" + b"\xff\xfb\x90\x64" + bytes(400)
+OGG = b"OggS\x00\x02" + bytes(400)
+
+
+@pytest.mark.parametrize(
+    ("jobs", "body", "content_type"),
+    [
+        (dialogue("mp3_44100_128"), json.dumps(JSON_ERROR).encode(), "audio/mpeg"),
+        (dialogue("pcm_16000"), json.dumps(JSON_ERROR).encode(), "application/json"),
+        (JOBS["zip"], json.dumps(JSON_ERROR).encode(), "application/zip"),
+        (JOBS["ndjson"], json.dumps(JSON_ERROR).encode() + b"\n", "application/json"),
+        (PLAN, json.dumps(JSON_ERROR).encode(), "application/json"),
+    ],
+)
+def test_a_200_carrying_the_apis_error_is_that_error_and_nothing_is_stored(
+    url: str, tmp_path: Path, jobs: str, body: bytes, content_type: str
+) -> None:
+    job = run_one(tmp_path, url, jobs, HostileApi(Canned(body, content_type)))
+    assert job.status is JobStatus.RETRYING  # internal_error: the same request may work later
+    assert "It broke." in (job.error or "") and job.error_code == "internal_error"
+    assert stored_files(tmp_path) == []
+
+
+def test_a_200_carrying_a_refusal_fails_the_job_with_the_apis_message(
+    url: str, tmp_path: Path
+) -> None:
+    answer = Canned(json.dumps(FATAL_ERROR).encode(), "application/json")
+    job = run_one(tmp_path, url, dialogue("mp3_44100_128"), HostileApi(answer))
+    assert job.status is JobStatus.FAILED
+    assert "A voice with that id was not found." in (job.error or "")
+    assert job.error_code == "voice_not_found"
+
+
+@pytest.mark.parametrize(
+    ("jobs", "content_type"),
+    [(dialogue("mp3_44100_128"), "text/html"), (dialogue("ulaw_8000"), "audio/basic")],
+)
+def test_an_html_page_in_a_200_is_retried_and_not_stored(
+    url: str, tmp_path: Path, jobs: str, content_type: str
+) -> None:
+    job = run_one(tmp_path, url, jobs, HostileApi(Canned(HTML_PAGE, content_type)))
+    assert job.status is JobStatus.RETRYING
+    assert "an HTML page: 502 Bad Gateway" in (job.error or "")
+    assert stored_files(tmp_path) == []
+
+
+@pytest.mark.parametrize(
+    ("jobs", "body", "content_type", "reason"),
+    [
+        (dialogue("mp3_44100_128"), OGG, "audio/mpeg", "where mp3_44100_128 was asked"),
+        (dialogue("opus_48000_64"), MP3, "audio/ogg", "where opus_48000_64 was asked"),
+        (JOBS["zip"], MP3, "application/zip", "where ZIP was asked"),
+        (JOBS["multipart"], MP3, "audio/mpeg", "where multipart/mixed was asked"),
+        (JOBS["multipart"], MP3, "multipart/mixed; boundary=b0und", "does not start with its"),
+        (JOBS["ndjson"], MP3, "application/json", "where NDJSON was asked"),
+        (PLAN, MP3, "audio/mpeg", "audio/mpeg where JSON was asked"),
+        (dialogue("pcm_16000"), b"", "audio/pcm", "empty body"),
+    ],
+)
+def test_a_200_in_another_format_than_asked_is_retried_and_not_stored(
+    url: str, tmp_path: Path, jobs: str, body: bytes, content_type: str, reason: str
+) -> None:
+    job = run_one(tmp_path, url, jobs, HostileApi(Canned(body, content_type)))
+    assert job.status is JobStatus.RETRYING
+    assert reason in (job.error or "")
+    assert stored_files(tmp_path) == []
+
+
+def stems_zip(entries: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in entries.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+def test_a_zip_bomb_fails_the_job_for_good_and_nothing_is_stored(url: str, tmp_path: Path) -> None:
+    bomb = stems_zip({"vocals.mp3": MP3, "drums.mp3": bytes(200 << 20)})
+    assert len(bomb) < 300_000  # 200 MiB from a few hundred KB
+    job = run_one(tmp_path, url, JOBS["zip"], HostileApi(Canned(bomb, "application/zip")))
+    assert job.status is JobStatus.FAILED
+    assert "ZIP bomb" in (job.error or "") and job.error_code == "answer_too_large"
+    assert stored_files(tmp_path) == []
+
+
+def test_only_the_stems_of_a_zip_are_stored_and_the_rest_is_noted(
+    url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    archive = stems_zip(
+        {"vocals.mp3": MP3, "../../etc/cron.d/evil": b"* * * * * root sh", "readme.txt": b"hi"}
+    )
+    job_id = submit_one(url, tmp_path, JOBS["zip"])
+    with HostileApi(Canned(archive, "application/zip")) as api:
+        job = render_once(tmp_path, url, job_id, api, RetryPolicy())
+    assert job.status is JobStatus.SUCCEEDED
+    assert stored_outputs(url, job_id) == ["vocals.mp3"]
+    assert stored_files(tmp_path) == ["vocals.mp3"]
+    assert "/j: stems ZIP entries that name no expected stem" in caplog.text
+    assert "'../../etc/cron.d/evil', 'readme.txt'" in caplog.text
+
+
+@pytest.mark.parametrize(
+    "jobs",
+    [
+        dialogue("mp3_44100_128", "A sentence long enough to be missed when it is cut short."),
+        dialogue("opus_48000_64", "A sentence long enough to be missed when it is cut short."),
+        dialogue("pcm_24000", "A sentence long enough to be missed when it is cut short."),
+        dialogue("alaw_8000", "A sentence long enough to be missed when it is cut short."),
+        dialogue(
+            "mp3_22050_32",
+            "A sentence long enough to be missed when it is cut short.",
+            ", timestamps: true, stream: true",
+        ),
+        dialogue(
+            "ulaw_8000",
+            "A sentence long enough to be missed when it is cut short.",
+            ", timestamps: true",
+        ),
+    ],
+)
+def test_audio_cut_short_is_retried_and_never_stored(url: str, tmp_path: Path, jobs: str) -> None:
+    job = run_one(tmp_path, url, jobs, emulator("short"))
+    assert job.status is JobStatus.RETRYING
+    assert job.error_code == "truncated_audio" and "cut short" in (job.error or "")
+    assert stored_files(tmp_path) == []
+
+
+def test_audio_cut_short_at_every_attempt_fails_the_job_with_that_reason(
+    url: str, tmp_path: Path
+) -> None:
+    job_id = submit_one(url, tmp_path, dialogue("mp3_44100_128", "Long enough to be missed."))
+    with emulator("short") as api:
+        for _ in range(3):
+            job = render_once(tmp_path, url, job_id, api, RetryPolicy(max_attempts=3))
+            if job.status is not JobStatus.RETRYING:
+                break
+            with session_scope(url) as session:  # the dispatcher's re-queue, by hand
+                session.get_one(Job, job_id).status = JobStatus.QUEUED
+    assert job.status is JobStatus.FAILED
+    assert job.error_code == "truncated_audio" and job.attempts == 3
+    with session_scope(url) as session:
+        attempts = session.scalars(select(Attempt).where(Attempt.job_id == job_id)).all()
+        assert [a.error_code for a in attempts] == ["truncated_audio"] * 3
+    assert stored_outputs(url, job_id) == []

@@ -208,3 +208,20 @@ def test_the_official_sdk_reads_every_dialogue_endpoint(emulator: RunningEmulato
     assert [s.voice_id for s in timed.voice_segments] == [HOST, GUEST]
     chunks = list(client.text_to_dialogue.stream_with_timestamps(inputs=inputs))
     assert b"".join(base64.b64decode(c.audio_base_64) for c in chunks) == audio
+
+
+def test_the_short_fault_serves_valid_audio_of_a_tenth_of_the_text_as_a_normal_200() -> None:
+    text = "A line of fifty characters, give or take a couple."
+    body = {"inputs": [{"text": text, "voice_id": HOST}]}
+    with serve_in_thread(EmulatorConfig(fault_rate=1.0, faults=("short",))) as short:
+        answer = post(short, "/with-timestamps", body=body, key="k")
+    assert answer.status_code == 200
+    assert answer.headers["character-cost"] == str(len(text))  # billed in full
+    spoken = answer.json()
+    assert "".join(spoken["alignment"]["characters"]) == text[: len(text) // 10]
+    audio = base64.b64decode(spoken["audio_base64"])
+    with av.open(io.BytesIO(audio)) as container:
+        assert container.duration is not None
+        assert (
+            container.duration / 1e6 < spoken["alignment"]["character_end_times_seconds"][-1] + 0.1
+        )

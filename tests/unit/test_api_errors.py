@@ -11,6 +11,7 @@ from audiobatch.elevenlabs.client import ElevenLabsClient
 from audiobatch.elevenlabs.errors import error_from_response
 from audiobatch.errors import (
     AccountError,
+    AnswerTooLargeError,
     ApiBusyError,
     ApiTransportError,
     ConcurrencyLimitError,
@@ -105,7 +106,7 @@ def test_a_body_shorter_than_its_content_length_is_a_transport_error() -> None:
         pytest.raises(ApiTransportError, match="cut short"),
         client.text_to_dialogue({"inputs": []}, "mp3_44100_128") as ans,
     ):
-        ans.read()
+        b"".join(ans.iter_bytes())
 
 
 def test_the_api_key_travels_only_in_its_header() -> None:
@@ -117,7 +118,54 @@ def test_the_api_key_travels_only_in_its_header() -> None:
 
     client = ElevenLabsClient("http://api.test", "sekrit", transport=httpx.MockTransport(handler))
     with client.text_to_dialogue({"inputs": []}, "pcm_16000") as ans:
-        assert ans.read() == b"audio"
+        assert b"".join(ans.iter_bytes()) == b"audio"
     assert seen[0].headers["xi-api-key"] == "sekrit"
     assert "sekrit" not in str(seen[0].url)
     assert seen[0].url.params["output_format"] == "pcm_16000"
+
+
+@pytest.mark.parametrize(
+    ("body", "kind"),
+    [
+        (
+            {"detail": {"type": "rate_limit_error", "code": "system_busy", "message": "m"}},
+            ApiBusyError,
+        ),
+        (
+            {"detail": {"status": "concurrent_limit_exceeded", "message": "m"}},
+            ConcurrencyLimitError,
+        ),
+        ({"detail": {"status": "quota_exceeded", "message": "m"}}, AccountError),
+        ({"detail": {"code": "maintenance", "message": "m"}}, ApiBusyError),
+        ({"status": "internal_server_error", "message": "m"}, ApiBusyError),
+        (
+            {"detail": {"type": "not_found", "code": "voice_not_found", "message": "m"}},
+            FatalApiError,
+        ),
+        ({"detail": {"code": "invalid_parameters", "message": "m"}}, FatalApiError),
+        ({"detail": "Not Found"}, ApiBusyError),  # names no error: a gateway's doing
+        (b"<html><title>502 Bad Gateway</title></html>", ApiBusyError),
+    ],
+)
+def test_an_error_body_in_a_200_is_classified_by_what_it_says(body: object, kind: type) -> None:
+    error = classify(answer(200, body))
+    assert type(error) is kind
+    assert error.status == 200  # type: ignore[attr-defined]
+    assert "(an error body in a 200 answer)" in str(error)
+
+
+def test_an_html_error_page_is_told_by_its_title() -> None:
+    page = b"<!DOCTYPE html><html><head><title>\n 503 Service\n Unavailable</title></head></html>"
+    assert str(classify(answer(503, page))) == "an HTML page: 503 Service Unavailable"
+
+
+def test_a_json_answer_beyond_its_cap_is_refused_for_good() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"audio_base64": "A" * 5000})
+
+    client = ElevenLabsClient("http://api.test", "key", transport=httpx.MockTransport(handler))
+    with (
+        pytest.raises(AnswerTooLargeError, match="larger than 1000 bytes"),
+        client.text_to_dialogue_with_timestamps({"inputs": []}, "mp3_44100_128") as ans,
+    ):
+        ans.read_json(1000)

@@ -67,3 +67,24 @@ def test_attempts_per_kind_are_read_as_json_and_checked(monkeypatch: pytest.Monk
     monkeypatch.setenv("AUDIOBATCH_MAX_ATTEMPTS_BY_KIND", '{"music": 0}')
     with pytest.raises(ConfigError, match="at least 1"):
         load_settings()
+
+
+def test_answer_caps_and_speech_rates_are_read_and_handed_down(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("AUDIOBATCH_STEMS_MAX_ENTRY_BYTES", "1000")
+    monkeypatch.setenv("AUDIOBATCH_STEMS_MAX_RATIO", "50")
+    monkeypatch.setenv("AUDIOBATCH_MAX_JSON_ANSWER_BYTES", "4096")
+    monkeypatch.setenv("AUDIOBATCH_FASTEST_SPEECH_CPS_BY_MODEL", '{"eleven_flash_v2_5": 30}')
+    settings = Settings()
+    limits = settings.answer_limits
+    assert (limits.max_stem_bytes, limits.max_stem_ratio, limits.max_json_bytes) == (1000, 50, 4096)
+    rates = settings.speech_rates
+    assert rates.least_duration_s("eleven_flash_v2_5", 90) == pytest.approx(1.0)  # 90 / 30 / 3
+    assert rates.least_duration_s("eleven_v3", 75) == pytest.approx(1.0)  # 75 / 25 / 3
+
+
+def test_a_speech_rate_must_be_above_zero(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AUDIOBATCH_FASTEST_SPEECH_CPS_BY_MODEL", '{"eleven_v3": 0}')
+    with pytest.raises(ConfigError, match=r"must be above 0 \(for eleven_v3\)"):
+        load_settings()
