@@ -24,10 +24,11 @@ from audiobatch.cli.context import (
     ready_database,
 )
 from audiobatch.cli.embedded import embedded_services
+from audiobatch.cli.outcomes import SUCCESS, exit_code, interrupted_notice, print_paused
 from audiobatch.cli.progress import ticker, wait_for_batches
 from audiobatch.cli.schedules import schedule_app
 from audiobatch.db import migrate
-from audiobatch.db.models import BatchStatus, JobStatus
+from audiobatch.db.models import JobStatus
 from audiobatch.db.reports import (
     batch_report,
     batch_summary,
@@ -77,11 +78,7 @@ ForceFlag = Annotated[
     typer.Option("--force", help="A new batch even when this manifest's batch is still active."),
 ]
 
-SUCCESS, SOME_FAILED = 0, 1
-
-
-def _exit_code(final: dict[str, BatchStatus]) -> int:
-    return SUCCESS if all(s is BatchStatus.SUCCEEDED for s in final.values()) else SOME_FAILED
+RUN_AGAIN = "run the same `audiobatch run` command again"
 
 
 @app.command()
@@ -147,11 +144,17 @@ def submit(
         from audiobatch.worker.runtime import build_dispatcher
 
         on_poll = ticker(1.0, build_dispatcher(settings, celery_app))
-    final = wait_for_batches(url, [b.id for b in batches], err if json_ else out, on_poll=on_poll)
+    console = err if json_ else out
+    after = "the workers go on rendering what is left"
+    final = wait_for_batches(
+        url, [b.id for b in batches], console, on_poll=on_poll,
+        on_interrupt=interrupted_notice(console, after),
+    )  # fmt: skip
     if json_:
         with session_scope(url) as session:
             views.print_json([batch_report(session, find_batch(session, b.id)) for b in batches])
-    return _exit_code(final)
+    print_paused(console, final.values())
+    return exit_code(final.values())
 
 
 @app.command()
@@ -183,7 +186,14 @@ def run(
         from audiobatch.worker.runtime import build_dispatcher
 
         on_poll = ticker(1.0, build_dispatcher(live, celery_app))
-        final = wait_for_batches(url, [b.id for b in batches], console, on_poll=on_poll)
+        after = (
+            "the local worker stops now (the jobs it was rendering go back to the queue); "
+            f"to go on, {RUN_AGAIN} (a paused batch first needs `audiobatch resume BATCH`)"
+        )
+        final = wait_for_batches(
+            url, [b.id for b in batches], console, on_poll=on_poll,
+            on_interrupt=interrupted_notice(console, after),
+        )  # fmt: skip
     with session_scope(url) as session:
         reports = [batch_report(session, find_batch(session, b.id)) for b in batches]
     if json_:
@@ -191,7 +201,8 @@ def run(
     else:
         for report in reports:
             views.print_outcome(out, report)
-    return _exit_code(final)
+    print_paused(console, final.values(), then=f", then {RUN_AGAIN} to render it here")
+    return exit_code(final.values())
 
 
 @app.command()
