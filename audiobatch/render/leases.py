@@ -57,6 +57,11 @@ class LeaseKeeper:
             self._held.discard(job_id)
             self._lost.discard(job_id)
 
+    def held(self) -> frozenset[int]:
+        """The ids of the jobs whose leases this worker holds now."""
+        with self._lock:
+            return frozenset(self._held)
+
     def check(self, job_id: int) -> None:
         """Raise :class:`LeaseLostError` if another worker has taken the job over."""
         if job_id in self._lost:
