@@ -27,6 +27,7 @@ from audiobatch.cli.embedded import embedded_services
 from audiobatch.cli.outcomes import SUCCESS, exit_code, interrupted_notice, print_paused
 from audiobatch.cli.progress import ticker, wait_for_batches
 from audiobatch.cli.schedules import schedule_app
+from audiobatch.cli.workers import RUN_AGAIN, start_hint, warn_without_workers, worker_watch
 from audiobatch.db import migrate
 from audiobatch.db.models import JobStatus
 from audiobatch.db.reports import (
@@ -38,6 +39,7 @@ from audiobatch.db.reports import (
     list_jobs,
 )
 from audiobatch.db.session import session_scope
+from audiobatch.db.workers import LIVE_WITHIN_S
 from audiobatch.emulator.fault_names import FAULTS
 from audiobatch.manifest.episodes import manifest_episodes
 from audiobatch.render.families import QUEUES
@@ -78,7 +80,7 @@ ForceFlag = Annotated[
     typer.Option("--force", help="A new batch even when this manifest's batch is still active."),
 ]
 
-RUN_AGAIN = "run the same `audiobatch run` command again"
+LOCAL_WORKER_DOWN = "the local worker this command started is not running; see its log"
 
 
 @app.command()
@@ -139,17 +141,17 @@ def submit(
         if json_:
             views.print_json([asdict(b) for b in batches])
         return SUCCESS
-    on_poll = None
+    batch_ids = [b.id for b in batches]
+    on_poll = [worker_watch(err, url, batch_ids, hint=start_hint(settings))]
     if settings.broker_url is None:  # embedded: no scheduler process runs the tick
         from audiobatch.worker.runtime import build_dispatcher
 
-        on_poll = ticker(1.0, build_dispatcher(settings, celery_app))
+        on_poll.append(ticker(1.0, build_dispatcher(settings, celery_app)))
     console = err if json_ else out
     after = "the workers go on rendering what is left"
     final = wait_for_batches(
-        url, [b.id for b in batches], console, on_poll=on_poll,
-        on_interrupt=interrupted_notice(console, after),
-    )  # fmt: skip
+        url, batch_ids, console, on_poll=on_poll, on_interrupt=interrupted_notice(console, after)
+    )
     if json_:
         with session_scope(url) as session:
             views.print_json([batch_report(session, find_batch(session, b.id)) for b in batches])
@@ -185,13 +187,18 @@ def run(
                 views.print_submitted(console, batch)
         from audiobatch.worker.runtime import build_dispatcher
 
-        on_poll = ticker(1.0, build_dispatcher(live, celery_app))
+        batch_ids = [b.id for b in batches]
+        on_poll = [
+            ticker(1.0, build_dispatcher(live, celery_app)),
+            # the local worker announces itself once it consumes: a while after it starts
+            worker_watch(err, url, batch_ids, hint=LOCAL_WORKER_DOWN, first_after_s=LIVE_WITHIN_S),
+        ]
         after = (
             "the local worker stops now (the jobs it was rendering go back to the queue); "
             f"to go on, {RUN_AGAIN} (a paused batch first needs `audiobatch resume BATCH`)"
         )
         final = wait_for_batches(
-            url, [b.id for b in batches], console, on_poll=on_poll,
+            url, batch_ids, console, on_poll=on_poll,
             on_interrupt=interrupted_notice(console, after),
         )  # fmt: skip
     with session_scope(url) as session:
@@ -286,6 +293,7 @@ def retry(
         f"{done.jobs} failed job(s) of {done.batch_name} [{done.batch_id}] queued again",
         markup=False,
     )
+    warn_without_workers(err, settings.resolved_database_url, [done.batch_id], start_hint(settings))
 
 
 @app.command()
@@ -315,6 +323,7 @@ def resume(batch: BatchRef) -> None:
         republish_after_s=settings.republish_after_s,
     )  # fmt: skip
     out.print(f"{done.batch_name} [{done.batch_id}]: {done.jobs} job(s) resumed", markup=False)
+    warn_without_workers(err, settings.resolved_database_url, [done.batch_id], start_hint(settings))
 
 
 @app.command()

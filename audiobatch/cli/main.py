@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from audiobatch.cli.commands import app
+from audiobatch.cli.workers import workers
 from audiobatch.errors import (
     AudiobatchError,
     ConfigError,
@@ -22,6 +23,8 @@ from audiobatch.errors import (
 )
 
 INVALID_INPUT = 2
+
+app.command()(workers)
 
 
 def main() -> None:

@@ -136,11 +136,12 @@ def wait_for_batches(
     batch_ids: Sequence[str],
     console: Console,
     *,
-    on_poll: Callable[[], None] | None = None,
+    on_poll: Sequence[Callable[[], None]] = (),
     on_interrupt: Callable[[list[BatchState]], None] | None = None,
     line_interval_s: float = LINE_INTERVAL_S,
 ) -> dict[str, BatchState]:
-    """Block until every batch has ended or paused; each batch's last state.
+    """Block until every batch has ended or paused, calling each ``on_poll`` hook at every
+    poll; each batch's last state.
 
     A paused batch counts once its running jobs have finished, or after ``PAUSE_SETTLE_S``.
     On Ctrl-C, ``on_interrupt`` is given the latest states, then KeyboardInterrupt goes on.
@@ -151,8 +152,8 @@ def wait_for_batches(
     try:
         with display:
             while True:
-                if on_poll is not None:
-                    on_poll()
+                for hook in on_poll:
+                    hook()
                 latest = _poll(database_url, batch_ids)
                 for state in latest.values():
                     display.show(state)
