@@ -27,7 +27,7 @@ from audiobatch.cli.embedded import embedded_services
 from audiobatch.cli.outcomes import SUCCESS, exit_code, interrupted_notice, print_paused
 from audiobatch.cli.progress import ticker, wait_for_batches
 from audiobatch.cli.schedules import schedule_app
-from audiobatch.cli.workers import RUN_AGAIN, start_hint, warn_without_workers, worker_watch
+from audiobatch.cli.workers import start_hint, warn_without_workers, worker_watch
 from audiobatch.db import migrate
 from audiobatch.db.models import JobStatus
 from audiobatch.db.reports import (
@@ -80,6 +80,7 @@ ForceFlag = Annotated[
     typer.Option("--force", help="A new batch even when this manifest's batch is still active."),
 ]
 
+RUN_AGAIN = "run the same `audiobatch run` command again"
 LOCAL_WORKER_DOWN = "the local worker this command started is not running; see its log"
 
 
@@ -116,7 +117,10 @@ def validate(
 @app.command()
 def submit(
     manifests: ManifestPaths,
-    wait: Annotated[bool, typer.Option("--wait", help="Wait until the batches finish.")] = False,
+    wait: Annotated[
+        bool,
+        typer.Option("--wait", help="Wait until the batches end or pause (exit 3 when paused)."),
+    ] = False,
     json_: JsonFlag = False,
     voices: VoicesOption = [],  # noqa: B006
     set_: SetOption = [],  # noqa: B006
@@ -148,7 +152,7 @@ def submit(
 
         on_poll.append(ticker(1.0, build_dispatcher(settings, celery_app)))
     console = err if json_ else out
-    after = "the workers go on rendering what is left"
+    after = "waiting stops here; the workers go on rendering what is left"
     final = wait_for_batches(
         url, batch_ids, console, on_poll=on_poll, on_interrupt=interrupted_notice(console, after)
     )

@@ -25,7 +25,6 @@ from audiobatch.db.workers import (
 )
 
 START_WORKER = "start one with `audiobatch worker`"
-RUN_AGAIN = "run the same `audiobatch run` command again"
 STATES = {"live": "[green]live[/]", "stopped": "[dim]stopped[/]", "gone": "[red]gone[/]"}
 
 
@@ -83,7 +82,7 @@ def _ago(seconds: float) -> str:
 def start_hint(settings: Settings) -> str:
     """What brings a worker in this deployment."""
     if settings.broker_url is None:  # embedded: `run` starts its own worker
-        return f"{START_WORKER}, or {RUN_AGAIN}"
+        return f"{START_WORKER} (or use `audiobatch run`, which starts its own)"
     return START_WORKER
 
 
