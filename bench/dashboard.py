@@ -38,6 +38,9 @@ from audiobatch.db.migrate import upgrade
 from audiobatch.db.models import Batch, utcnow
 from audiobatch.db.progress import batch_progress, batch_usage
 from audiobatch.db.session import get_engine, session_scope
+from audiobatch.db.workers import WORKER
+from audiobatch.render.families import QUEUES
+from audiobatch.worker.heartbeat import Heartbeat
 from tests import services
 
 TARGET_MS = 50.0
@@ -134,6 +137,11 @@ def main() -> None:
         fill(url, args.jobs)
         settings = Settings(database_url=url, home=folder, storage_url=f"file://{folder}")
         client = stack.enter_context(TestClient(create_app(settings)))
+        # a live worker, as while a batch renders: without one the summary has no ETA
+        worker = Heartbeat(url, role=WORKER, queues=QUEUES, concurrency=8)
+        worker.beat()  # live before the first call
+        worker.start()
+        stack.callback(worker.stop)
 
         with session_scope(url) as session:
             usage = batch_usage(session, MEASURED, utcnow())

@@ -3,6 +3,8 @@ outputs, a partial one with failed jobs and their attempts, a running one fired 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -21,8 +23,11 @@ from audiobatch.db.models import (
     utcnow,
 )
 from audiobatch.db.session import session_scope
+from audiobatch.db.workers import WORKER
 from audiobatch.emulator.audio import OutputFormat, Turn, render
+from audiobatch.render.families import QUEUES
 from audiobatch.storage import Storage
+from audiobatch.worker.heartbeat import Heartbeat
 
 HOST = "JBFqnCBsd6RMkjVDRZzb"
 HOSTILE = "<script>alert('x')</script>"
@@ -35,6 +40,18 @@ class Seeded:
     broken: str = "b-broken"  # partial: one succeeded, two failed (two error classes)
     nightly: str = "b-nightly"  # running, fired by the schedule "nightly"
     jobs: dict[str, int] = field(default_factory=dict)  # "batch/job" -> database id
+
+
+@contextmanager
+def live_worker(url: str) -> Iterator[None]:
+    """A worker's heartbeats in ``url`` (every queue), live from entry until exit."""
+    worker = Heartbeat(url, role=WORKER, queues=QUEUES, concurrency=4)
+    worker.beat()
+    worker.start()
+    try:
+        yield
+    finally:
+        worker.stop()
 
 
 def seed(url: str, storage: Storage, folder: Path) -> Seeded:

@@ -24,10 +24,12 @@ from audiobatch.cli.context import (
     ready_database,
 )
 from audiobatch.cli.embedded import embedded_services
+from audiobatch.cli.outcomes import SUCCESS, exit_code, interrupted_notice, print_paused
 from audiobatch.cli.progress import ticker, wait_for_batches
 from audiobatch.cli.schedules import schedule_app
+from audiobatch.cli.workers import start_hint, warn_without_workers, worker_watch
 from audiobatch.db import migrate
-from audiobatch.db.models import BatchStatus, JobStatus
+from audiobatch.db.models import JobStatus
 from audiobatch.db.reports import (
     batch_report,
     batch_summary,
@@ -37,6 +39,7 @@ from audiobatch.db.reports import (
     list_jobs,
 )
 from audiobatch.db.session import session_scope
+from audiobatch.db.workers import LIVE_WITHIN_S
 from audiobatch.emulator.fault_names import FAULTS
 from audiobatch.manifest.episodes import manifest_episodes
 from audiobatch.render.families import QUEUES
@@ -77,11 +80,8 @@ ForceFlag = Annotated[
     typer.Option("--force", help="A new batch even when this manifest's batch is still active."),
 ]
 
-SUCCESS, SOME_FAILED = 0, 1
-
-
-def _exit_code(final: dict[str, BatchStatus]) -> int:
-    return SUCCESS if all(s is BatchStatus.SUCCEEDED for s in final.values()) else SOME_FAILED
+RUN_AGAIN = "run the same `audiobatch run` command again"
+LOCAL_WORKER_DOWN = "the local worker this command started is not running; see its log"
 
 
 @app.command()
@@ -117,7 +117,10 @@ def validate(
 @app.command()
 def submit(
     manifests: ManifestPaths,
-    wait: Annotated[bool, typer.Option("--wait", help="Wait until the batches finish.")] = False,
+    wait: Annotated[
+        bool,
+        typer.Option("--wait", help="Wait until the batches end or pause (exit 3 when paused)."),
+    ] = False,
     json_: JsonFlag = False,
     voices: VoicesOption = [],  # noqa: B006
     set_: SetOption = [],  # noqa: B006
@@ -142,16 +145,22 @@ def submit(
         if json_:
             views.print_json([asdict(b) for b in batches])
         return SUCCESS
-    on_poll = None
+    batch_ids = [b.id for b in batches]
+    on_poll = [worker_watch(err, url, batch_ids, hint=start_hint(settings))]
     if settings.broker_url is None:  # embedded: no scheduler process runs the tick
         from audiobatch.worker.runtime import build_dispatcher
 
-        on_poll = ticker(1.0, build_dispatcher(settings, celery_app))
-    final = wait_for_batches(url, [b.id for b in batches], err if json_ else out, on_poll=on_poll)
+        on_poll.append(ticker(1.0, build_dispatcher(settings, celery_app)))
+    console = err if json_ else out
+    after = "waiting stops here; the workers go on rendering what is left"
+    final = wait_for_batches(
+        url, batch_ids, console, on_poll=on_poll, on_interrupt=interrupted_notice(console, after)
+    )
     if json_:
         with session_scope(url) as session:
             views.print_json([batch_report(session, find_batch(session, b.id)) for b in batches])
-    return _exit_code(final)
+    print_paused(console, final.values())
+    return exit_code(final.values())
 
 
 @app.command()
@@ -182,8 +191,20 @@ def run(
                 views.print_submitted(console, batch)
         from audiobatch.worker.runtime import build_dispatcher
 
-        on_poll = ticker(1.0, build_dispatcher(live, celery_app))
-        final = wait_for_batches(url, [b.id for b in batches], console, on_poll=on_poll)
+        batch_ids = [b.id for b in batches]
+        on_poll = [
+            ticker(1.0, build_dispatcher(live, celery_app)),
+            # the local worker announces itself once it consumes: a while after it starts
+            worker_watch(err, url, batch_ids, hint=LOCAL_WORKER_DOWN, first_after_s=LIVE_WITHIN_S),
+        ]
+        after = (
+            "the local worker stops now (the jobs it was rendering go back to the queue); "
+            f"to go on, {RUN_AGAIN} (a paused batch first needs `audiobatch resume BATCH`)"
+        )
+        final = wait_for_batches(
+            url, batch_ids, console, on_poll=on_poll,
+            on_interrupt=interrupted_notice(console, after),
+        )  # fmt: skip
     with session_scope(url) as session:
         reports = [batch_report(session, find_batch(session, b.id)) for b in batches]
     if json_:
@@ -191,7 +212,8 @@ def run(
     else:
         for report in reports:
             views.print_outcome(out, report)
-    return _exit_code(final)
+    print_paused(console, final.values(), then=f", then {RUN_AGAIN} to render it here")
+    return exit_code(final.values())
 
 
 @app.command()
@@ -275,6 +297,7 @@ def retry(
         f"{done.jobs} failed job(s) of {done.batch_name} [{done.batch_id}] queued again",
         markup=False,
     )
+    warn_without_workers(err, settings.resolved_database_url, [done.batch_id], start_hint(settings))
 
 
 @app.command()
@@ -304,6 +327,7 @@ def resume(batch: BatchRef) -> None:
         republish_after_s=settings.republish_after_s,
     )  # fmt: skip
     out.print(f"{done.batch_name} [{done.batch_id}]: {done.jobs} job(s) resumed", markup=False)
+    warn_without_workers(err, settings.resolved_database_url, [done.batch_id], start_hint(settings))
 
 
 @app.command()

@@ -14,6 +14,7 @@ from rich.markup import escape
 
 from audiobatch.cli.check import check
 from audiobatch.cli.commands import app
+from audiobatch.cli.workers import workers
 from audiobatch.errors import (
     AudiobatchError,
     ConfigError,
@@ -25,6 +26,7 @@ from audiobatch.errors import (
 INVALID_INPUT = 2
 
 app.command()(check)
+app.command()(workers)
 
 
 def main() -> None:

@@ -1,21 +1,134 @@
-"""Waiting for batches with a progress bar, optionally driving the dispatcher tick meanwhile."""
+"""Waiting for batches until each has ended or paused, optionally driving the dispatcher tick
+meanwhile.
+
+On a terminal the wait shows a progress bar. Elsewhere (a pipe, a CI log) it prints a plain line
+per batch when its status changes and every ``line_interval_s``, so a log shows life without
+control characters.
+"""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from types import TracebackType
 
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 
 from audiobatch.db.models import TERMINAL_BATCH_STATUSES, Batch, BatchStatus
-from audiobatch.db.reports import job_counts
+from audiobatch.db.reports import batch_counts
 from audiobatch.db.session import session_scope
 
 POLL_S = 0.1  # one small query a poll
+LINE_INTERVAL_S = 15.0  # a progress line per batch this often when output is not a terminal
+PAUSE_SETTLE_S = 10.0  # how long a paused batch's running jobs may take to finish before the end
 
 DONE_STATES = ("succeeded", "failed", "cancelled")
+
+
+@dataclass(frozen=True)
+class BatchState:
+    """A batch as the last poll saw it."""
+
+    id: str
+    name: str
+    status: BatchStatus
+    reason: str | None
+    counts: dict[str, int]
+
+    @property
+    def done(self) -> int:
+        return sum(self.counts[s] for s in DONE_STATES)
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+
+class _Display(AbstractContextManager["_Display"]):
+    def show(self, state: BatchState) -> None:
+        raise NotImplementedError
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        return None
+
+
+class _Bar(_Display):
+    """A progress bar per batch, redrawn in place (a terminal)."""
+
+    def __init__(self, console: Console) -> None:
+        self._progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[detail]}"),
+            TimeElapsedColumn(),
+            console=console,
+            transient=False,
+        )
+        self._tasks: dict[str, TaskID] = {}
+
+    def __enter__(self) -> _Bar:
+        self._progress.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._progress.stop()
+
+    def show(self, state: BatchState) -> None:
+        if state.id not in self._tasks:
+            self._tasks[state.id] = self._progress.add_task(state.id, total=None, detail="")
+        self._progress.update(
+            self._tasks[state.id],
+            description=f"{escape(state.name)} \\[{state.id}]",
+            total=state.total,
+            completed=state.done,
+            detail=_detail(state),
+        )
+
+
+class _Lines(_Display):
+    """A plain line per batch when its status changes and every ``interval_s`` (a pipe, a log)."""
+
+    def __init__(self, console: Console, interval_s: float) -> None:
+        self._console, self._interval_s = console, interval_s
+        self._started = time.monotonic()
+        self._last: dict[str, tuple[float, BatchStatus]] = {}
+
+    def show(self, state: BatchState) -> None:
+        now = time.monotonic()
+        last = self._last.get(state.id)
+        if last is not None and last[1] is state.status and now - last[0] < self._interval_s:
+            return
+        self._last[state.id] = (now, state.status)
+        elapsed_s = int(now - self._started)
+        self._console.print(
+            f"{state.name} [{state.id}]: {state.done}/{state.total} ended, {_detail(state)} "
+            f"({elapsed_s // 60}m{elapsed_s % 60:02d}s)",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
 
 
 def wait_for_batches(
@@ -23,52 +136,63 @@ def wait_for_batches(
     batch_ids: Sequence[str],
     console: Console,
     *,
-    on_poll: Callable[[], None] | None = None,
-) -> dict[str, BatchStatus]:
-    """Block until every batch has ended; returns each batch's final status."""
-    final: dict[str, BatchStatus] = {}
-    columns = (
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[detail]}"),
-        TimeElapsedColumn(),
-    )
-    with Progress(*columns, console=console, transient=False) as progress:
-        tasks = {
-            batch_id: progress.add_task(batch_id, total=None, detail="") for batch_id in batch_ids
-        }
-        while len(final) < len(batch_ids):
-            if on_poll is not None:
-                on_poll()
-            with session_scope(database_url) as session:
-                for batch_id in batch_ids:
-                    if batch_id in final:
-                        continue
-                    batch = session.get_one(Batch, batch_id)
-                    counts = job_counts(session, batch_id)
-                    done = sum(counts[s] for s in DONE_STATES)
-                    progress.update(
-                        tasks[batch_id],
-                        description=f"{escape(batch.name)} \\[{batch.id}]",
-                        total=sum(counts.values()),
-                        completed=done,
-                        detail=_detail(counts, batch.status),
-                    )
-                    if batch.status in TERMINAL_BATCH_STATUSES:
-                        final[batch_id] = batch.status
-            if len(final) < len(batch_ids):
+    on_poll: Sequence[Callable[[], None]] = (),
+    on_interrupt: Callable[[list[BatchState]], None] | None = None,
+    line_interval_s: float = LINE_INTERVAL_S,
+) -> dict[str, BatchState]:
+    """Block until every batch has ended or paused, calling each ``on_poll`` hook at every
+    poll; each batch's last state.
+
+    A paused batch counts once its running jobs have finished, or after ``PAUSE_SETTLE_S``.
+    On Ctrl-C, ``on_interrupt`` is given the latest states, then KeyboardInterrupt goes on.
+    """
+    display = _Bar(console) if console.is_terminal else _Lines(console, line_interval_s)
+    latest: dict[str, BatchState] = {}
+    paused_since: dict[str, float] = {}
+    try:
+        with display:
+            while True:
+                for hook in on_poll:
+                    hook()
+                latest = _poll(database_url, batch_ids)
+                for state in latest.values():
+                    display.show(state)
+                if all(_settled(state, paused_since) for state in latest.values()):
+                    return latest
                 time.sleep(POLL_S)
-    return final
+    except KeyboardInterrupt:
+        if on_interrupt is not None:
+            on_interrupt(list(latest.values()))
+        raise
 
 
-def _detail(counts: dict[str, int], status: BatchStatus) -> str:
-    parts = [f"{status.value}"]
-    if status is BatchStatus.PAUSED:
-        parts.append("see `audiobatch status`, then `audiobatch resume`")
-    for state in ("running", "retrying", "failed"):
-        if counts.get(state):
-            parts.append(f"{counts[state]} {state}")
+def _poll(database_url: str, batch_ids: Sequence[str]) -> dict[str, BatchState]:
+    with session_scope(database_url) as session:
+        counts = batch_counts(session, batch_ids)
+        batches = {batch_id: session.get_one(Batch, batch_id) for batch_id in batch_ids}
+        return {
+            batch_id: BatchState(
+                batch.id, batch.name, batch.status, batch.status_reason, counts[batch_id]
+            )
+            for batch_id, batch in batches.items()
+        }
+
+
+def _settled(state: BatchState, paused_since: dict[str, float]) -> bool:
+    if state.status in TERMINAL_BATCH_STATUSES:
+        return True
+    if state.status is not BatchStatus.PAUSED:
+        paused_since.pop(state.id, None)  # resumed meanwhile
+        return False
+    since = paused_since.setdefault(state.id, time.monotonic())
+    return not state.counts["running"] or time.monotonic() - since >= PAUSE_SETTLE_S
+
+
+def _detail(state: BatchState) -> str:
+    parts = [state.status.value]
+    for status in ("running", "queued", "retrying", "paused", "failed"):
+        if state.counts.get(status):
+            parts.append(f"{state.counts[status]} {status}")
     return ", ".join(parts)
 
 

@@ -10,6 +10,7 @@ from rich.console import Console
 
 from audiobatch.cli import views
 from audiobatch.cli.context import JsonFlag, broker_publisher, load_settings, ready_database
+from audiobatch.cli.workers import start_hint, warn_without_workers
 from audiobatch.db import schedules
 from audiobatch.db.models import CatchUpPolicy, FiringOutcome, OverlapPolicy, utcnow
 from audiobatch.db.session import session_scope
@@ -127,5 +128,7 @@ def run(name: Name, json_: JsonFlag = False) -> None:
     if fired.outcome is FiringOutcome.FIRED:
         if not json_:
             out.print(f"schedule {name}: batch {fired.batch_id} submitted", markup=False)
+        if fired.batch_id:
+            warn_without_workers(Console(stderr=True), url, [fired.batch_id], start_hint(settings))
         return
     raise AudiobatchError(f"schedule {name}: {fired.outcome.value}: {fired.reason}")

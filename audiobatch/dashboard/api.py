@@ -33,10 +33,11 @@ from audiobatch.db.listings import (
     job_detail,
     job_rows,
 )
-from audiobatch.db.models import Batch, utcnow
+from audiobatch.db.models import TERMINAL_BATCH_STATUSES, Batch, utcnow
 from audiobatch.db.progress import batch_progress
 from audiobatch.db.reports import find_batch
 from audiobatch.db.schedules import list_schedules, schedule_view
+from audiobatch.db.workers import unserved_queues
 
 router = APIRouter(prefix="/api")
 
@@ -126,8 +127,14 @@ def whoami(role: RoleDep, state: StateDep) -> dict[str, Any]:
 
 
 def batch_detail(session: Session, state: DashboardState, batch: Batch) -> dict[str, Any]:
-    """The batch's progress, with its usage as last summed."""
-    return batch_progress(session, batch, utcnow(), state.usage.of(session, batch.id))
+    """The batch's progress, with its usage as last summed; no ETA while jobs it has left wait
+    on queues no live worker serves."""
+    now = utcnow()
+    detail = batch_progress(session, batch, now, state.usage.of(session, batch.id))
+    stalled = batch.status not in TERMINAL_BATCH_STATUSES and bool(
+        unserved_queues(session, [batch.id], now)
+    )
+    return {**detail, "no_live_worker": stalled, "eta_s": None if stalled else detail["eta_s"]}
 
 
 def job_page(session: Session, flt: JobFilter, paging: Paging) -> dict[str, Any]:

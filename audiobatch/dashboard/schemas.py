@@ -47,7 +47,8 @@ class BatchDetail(BatchSummary):
     ended: int
     progress: float  # ended / total, 0 to 1
     jobs_per_s: float | None  # over the last five minutes
-    eta_s: float | None
+    eta_s: float | None  # null without a live worker for the jobs left (see no_live_worker)
+    no_live_worker: bool  # jobs left wait on queues no live worker serves
     characters: int  # charged by the API over every attempt
     character_budget: int | None
     outputs: OutputTotals

@@ -32,10 +32,9 @@ from audiobatch.db.models import (
     WorkerProcess,
 )
 from audiobatch.db.session import session_scope
+from audiobatch.db.workers import live_at
 from audiobatch.storage import Storage
 
-HEARTBEAT_INTERVAL_S = 5.0  # how often a process writes its row in ``workers``
-LIVE_WITHIN_S = 3 * HEARTBEAT_INTERVAL_S  # a process last seen longer ago is taken for dead
 UNENDED_JOB_STATUSES = sorted(set(JobStatus) - TERMINAL_JOB_STATUSES)
 GIVEN_UP = [JobStatus.FAILED, JobStatus.CANCELLED]
 ARTIFACT_PAGE = 1000
@@ -150,10 +149,7 @@ def unended_batch_without_jobs_left(session: Session) -> list[Breach]:
 def running_on_dead_worker(session: Session, now: datetime, lease_s: float) -> list[Breach]:
     """``running`` jobs, first claimed longer than a lease ago, whose lease owner has no live
     heartbeat: never seen in ``workers``, stopped, or last seen over LIVE_WITHIN_S ago."""
-    live = select(WorkerProcess.id).where(
-        WorkerProcess.last_seen_at >= now - timedelta(seconds=LIVE_WITHIN_S),
-        WorkerProcess.stopped_at.is_(None),
-    )
+    live = select(WorkerProcess.id).where(live_at(now))
     rows = session.execute(
         select(Job.id, Job.lease_owner, WorkerProcess.last_seen_at, WorkerProcess.stopped_at)
         .outerjoin(WorkerProcess, WorkerProcess.id == Job.lease_owner)

@@ -10,13 +10,16 @@ import threading
 import time
 
 from celery import Celery
+from celery.signals import worker_ready, worker_shutdown
 
 from audiobatch.config import Settings
+from audiobatch.db.workers import SCHEDULER, WORKER
 from audiobatch.worker.app import (
     DISPATCH_INTERVAL_S,
     HOUSEKEEPING_INTERVAL_S,
     create_celery,
 )
+from audiobatch.worker.heartbeat import Heartbeat
 from audiobatch.worker.runtime import build_dispatcher, build_housekeeper
 from audiobatch.worker.tasks import register_tasks
 
@@ -26,7 +29,8 @@ log = logging.getLogger(__name__)
 def run_worker(
     settings: Settings, *, queues: list[str], concurrency: int | None, loglevel: str
 ) -> None:
-    """Run a Celery worker in this process (threads pool: the work is waiting on HTTP)."""
+    """Run a Celery worker in this process (threads pool: the work is waiting on HTTP); it
+    announces itself in ``workers`` once it consumes, until it stops."""
     logging.basicConfig(
         level=loglevel.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
@@ -34,11 +38,18 @@ def run_worker(
     # take the GIL from a busy thread at once instead of after the default 5 ms.
     sys.setswitchinterval(0.0005)
     app = create_celery(settings)
-    register_tasks(app, settings)
+    jobs_in_hand = register_tasks(app, settings)
     if settings.broker_url is None:
         # The embedded setup has no scheduler process: the worker drives the dispatcher tick.
         start_ticker(settings, app)
     threads = concurrency or (settings.api_concurrency + settings.music_concurrency)
+    # The threads pool runs every task in this process: its heartbeat tells all the jobs it holds.
+    heartbeat = Heartbeat(
+        settings.resolved_database_url, role=WORKER, queues=queues, concurrency=threads,
+        jobs_in_hand=jobs_in_hand,
+    )  # fmt: skip
+    worker_ready.connect(lambda **_: heartbeat.start(), weak=False)
+    worker_shutdown.connect(lambda **_: heartbeat.stop(), weak=False)
     app.worker_main(
         [
             "worker",
@@ -90,4 +101,9 @@ def run_beat(settings: Settings, *, loglevel: str) -> None:
     logging.basicConfig(
         level=loglevel.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    create_celery(settings).Beat(loglevel=loglevel, scheduler="celery.beat:Scheduler").run()
+    heartbeat = Heartbeat(settings.resolved_database_url, role=SCHEDULER, queues=[], concurrency=0)
+    heartbeat.start()
+    try:
+        create_celery(settings).Beat(loglevel=loglevel, scheduler="celery.beat:Scheduler").run()
+    finally:
+        heartbeat.stop()

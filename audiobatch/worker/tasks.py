@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from collections.abc import Callable
 
 from celery import Celery
 from celery.signals import worker_shutting_down
@@ -27,9 +28,10 @@ from audiobatch.worker.shutdown import begin_stop
 log = logging.getLogger(__name__)
 
 
-def register_tasks(app: Celery, settings: Settings) -> None:
+def register_tasks(app: Celery, settings: Settings) -> Callable[[], frozenset[int]]:
     """Register the render, dispatch, schedule and housekeeping tasks and the graceful stop;
-    resources are built per process on first use."""
+    resources are built per process on first use. Returns what tells the jobs this process
+    holds leases on (for its heartbeat)."""
     runtimes: dict[int, Runtime] = {}
     publish = publisher(app)
     dispatcher = build_dispatcher(settings, app)
@@ -46,10 +48,16 @@ def register_tasks(app: Celery, settings: Settings) -> None:
                 runtimes[pid] = build_runtime(settings, publish)
             return runtimes[pid]
 
-    def stop(**_: object) -> None:
+    def built() -> Runtime | None:
         with lock:
-            current = runtimes.get(os.getpid())
-        begin_stop(current, settings.shutdown_grace_s)
+            return runtimes.get(os.getpid())
+
+    def stop(**_: object) -> None:
+        begin_stop(built(), settings.shutdown_grace_s)
+
+    def jobs_in_hand() -> frozenset[int]:
+        current = built()
+        return frozenset() if current is None else current.leases.held()
 
     worker_shutting_down.connect(stop, weak=False)
 
@@ -74,3 +82,5 @@ def register_tasks(app: Celery, settings: Settings) -> None:
         removed = housekeeper()
         if removed:
             log.info("housekeeping: removed %d leftover(s) of interrupted writes", removed)
+
+    return jobs_in_hand

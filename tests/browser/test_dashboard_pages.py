@@ -14,7 +14,7 @@ from sqlalchemy import select, update
 from audiobatch.db.models import Job, JobStatus, utcnow
 from audiobatch.db.session import session_scope
 from tests.browser.conftest import Live, serve
-from tests.dashboard_seed import HOSTILE
+from tests.dashboard_seed import HOSTILE, live_worker
 
 TOKEN = "browser-operator-token"
 
@@ -105,15 +105,18 @@ def test_a_batch_is_cancelled_from_its_page(page: Page, live: Live) -> None:
 def test_a_running_batch_updates_itself(page: Page, live: Live) -> None:
     page.goto(f"{live.base}/batches/{live.seeded.nightly}")
     counts = page.locator('section.summary [data-field="counts"]')
+    eta = page.locator('section.summary [data-field="eta"]')
     expect(counts).to_have_text("3 queued, 1 running")
+    expect(eta).to_contain_text("(no live worker)")
     with session_scope(live.database_url) as session:
         session.execute(
             update(Job)
             .where(Job.batch_id == live.seeded.nightly, Job.key == "n0")
             .values(status=JobStatus.SUCCEEDED, finished_at=utcnow())
         )
-    expect(counts).to_have_text("2 queued, 1 running, 1 succeeded", timeout=10_000)
-    expect(page.locator('section.summary [data-field="eta"]')).to_have_text(re.compile(r"^\d+ s$"))
+    with live_worker(live.database_url):
+        expect(counts).to_have_text("2 queued, 1 running, 1 succeeded", timeout=10_000)
+        expect(eta).to_have_text(re.compile(r"^\d+ s$"))
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from audiobatch.db.migrate import upgrade
 from audiobatch.db.models import Artifact, Attempt, Batch, BatchStatus, Job, JobStatus, utcnow
 from audiobatch.db.session import session_scope
 from audiobatch.storage.local import LocalStorage
-from tests.dashboard_seed import HOST, HOSTILE, Seeded, seed
+from tests.dashboard_seed import HOST, HOSTILE, Seeded, live_worker, seed
 
 API_KEY = "sk-dashboard-secret-key-0123456789"
 TOKEN = "operator-token-9876"
@@ -116,12 +116,20 @@ def test_batch_detail_has_counts_progress_eta_characters_and_outputs(stack: Stac
     assert nightly["schedule"] == "nightly"
 
 
-def test_a_running_batch_has_an_eta_from_its_recent_rate(stack: Stack) -> None:
+def test_a_running_batch_has_an_eta_from_its_recent_rate_while_a_worker_is_live(
+    stack: Stack,
+) -> None:
     with session_scope(stack.url) as session:
         job = session.scalars(select(Job).where(Job.key == "n0")).one()
         job.status, job.finished_at = JobStatus.SUCCEEDED, utcnow()
     nightly = stack.client.get(f"/api/batches/{stack.seeded.nightly}").json()
     assert nightly["jobs_per_s"] > 0
+    assert nightly["no_live_worker"] and nightly["eta_s"] is None
+    assert "no live worker" in stack.client.get(f"/batches/{stack.seeded.nightly}").text
+
+    with live_worker(stack.url):
+        nightly = stack.client.get(f"/api/batches/{stack.seeded.nightly}").json()
+    assert not nightly["no_live_worker"]
     assert nightly["eta_s"] == pytest.approx(3 / nightly["jobs_per_s"])
 
 

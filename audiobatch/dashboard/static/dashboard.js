@@ -46,7 +46,8 @@ function pollBatch(section) {
       text(section, "ended", b.ended);
       text(section, "percent", (100 * b.progress).toFixed(1));
       text(section, "counts", countsText(b.counts));
-      text(section, "eta", b.eta_s == null ? "–" : `${Math.round(b.eta_s)} s`);
+      text(section, "eta", b.no_live_worker ? "– (no live worker)"
+        : b.eta_s == null ? "–" : `${Math.round(b.eta_s)} s`);
       text(section, "rate", b.jobs_per_s ? `${b.jobs_per_s.toFixed(2)} jobs/s` : "–");
       text(section, "characters", b.characters);
       text(section, "outputs", `${b.outputs.files} files, ${b.outputs.bytes} bytes`);

@@ -1,0 +1,131 @@
+"""``audiobatch workers``: the worker and scheduler processes, as their heartbeats describe them,
+and the warning the queueing commands give when no live worker would take their jobs."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any
+
+from rich.console import Console
+from rich.table import Column, Table
+
+from audiobatch.cli import views
+from audiobatch.cli.context import JsonFlag, load_settings, ready_database
+from audiobatch.config import Settings
+from audiobatch.db.models import utcnow
+from audiobatch.db.session import session_scope
+from audiobatch.db.workers import (
+    HEARTBEAT_INTERVAL_S,
+    WORKER,
+    list_workers,
+    unserved_queues,
+    worker_view,
+)
+
+START_WORKER = "start one with `audiobatch worker`"
+STATES = {"live": "[green]live[/]", "stopped": "[dim]stopped[/]", "gone": "[red]gone[/]"}
+
+
+def workers(json_: JsonFlag = False) -> None:
+    """List the worker and scheduler processes (live or not, the live first): queues, jobs in
+    hand, last heartbeat."""
+    settings = load_settings()
+    now = utcnow()
+    with session_scope(ready_database(settings)) as session:
+        # the live first; within each, the most recently seen first
+        rows = sorted((worker_view(row, now) for row in list_workers(session)), key=_not_live)
+    if json_:
+        views.print_json(rows)
+    else:
+        print_workers(Console(), rows, now)
+
+
+def print_workers(console: Console, rows: list[dict[str, Any]], now: datetime) -> None:
+    """The ``workers`` table, readable at 80 columns."""
+    if not rows:
+        console.print(f"no worker has announced itself yet: {START_WORKER}", markup=False)
+        return
+    # the identity folds rather than loses its end: it is what tells two processes apart
+    table = Table(Column("process", overflow="fold"), "role", "queues", "jobs in hand", "seen")
+    for row in rows:
+        seen_s = (now - datetime.fromisoformat(row["last_seen_at"])).total_seconds()
+        state = "live" if row["live"] else ("stopped" if row["stopped_at"] else "gone")
+        jobs = row["jobs_in_hand"]
+        table.add_row(
+            row["id"],
+            f"{row['role']}\nv{row['version']}",
+            ", ".join(row["queues"]) or "-",
+            _in_hand(jobs, row["concurrency"]) if row["role"] == WORKER else "-",
+            f"{STATES[state]}\n{_ago(seen_s)}",
+        )
+    console.print(table)
+
+
+def _in_hand(jobs: list[int], concurrency: int) -> str:
+    return f"{len(jobs)} of {concurrency}" + (f"\n{', '.join(map(str, jobs))}" if jobs else "")
+
+
+def _not_live(row: dict[str, Any]) -> bool:
+    return not row["live"]
+
+
+def _ago(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f} s ago"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min ago"
+    return f"{seconds / 3600:.0f} h ago"
+
+
+def start_hint(settings: Settings) -> str:
+    """What brings a worker in this deployment."""
+    if settings.broker_url is None:  # embedded: `run` starts its own worker
+        return f"{START_WORKER} (or use `audiobatch run`, which starts its own)"
+    return START_WORKER
+
+
+def warn_without_workers(
+    console: Console, database_url: str, batch_ids: Sequence[str], hint: str = START_WORKER
+) -> bool:
+    """Warn (on ``console``) when jobs of ``batch_ids`` wait on queues no live worker serves;
+    whether it warned."""
+    with session_scope(database_url) as session:
+        missing = unserved_queues(session, batch_ids, utcnow())
+    if missing:
+        console.print(
+            f"warning: no live worker serves the queue(s) {', '.join(missing)} these jobs wait "
+            f"on, so nothing renders them: {hint}",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
+    return bool(missing)
+
+
+def worker_watch(
+    console: Console,
+    database_url: str,
+    batch_ids: Sequence[str],
+    *,
+    hint: str = START_WORKER,
+    first_after_s: float = 0.0,
+) -> Callable[[], None]:
+    """A poll hook for a wait: :func:`warn_without_workers` after ``first_after_s``, then every
+    heartbeat interval, warning again only once the workers were back meanwhile."""
+    next_at = time.monotonic() + first_after_s
+    warned = False
+
+    def watch() -> None:
+        nonlocal next_at, warned
+        if time.monotonic() < next_at:
+            return
+        next_at = time.monotonic() + HEARTBEAT_INTERVAL_S
+        if warned:  # said once: only whether the workers are back matters now
+            with session_scope(database_url) as session:
+                warned = bool(unserved_queues(session, batch_ids, utcnow()))
+        else:
+            warned = warn_without_workers(console, database_url, batch_ids, hint)
+
+    return watch

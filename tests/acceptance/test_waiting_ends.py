@@ -1,0 +1,86 @@
+"""Waiting always ends: `run` and `submit --wait` exit 3 when the account pauses the batch,
+saying why and how to go on, with their output piped as in a cron job or a CI step."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+from tests.acceptance.cli import audiobatch, clean_environment, running_emulator, start, stop
+from tests.acceptance.conftest import ProductionEnv
+from tests.acceptance.fleet import KEY, TEXT, write_manifest
+
+PAUSED = 3
+BOUND_S = 90  # far beyond what the few jobs take: a wait that never ends fails the test
+PER_JOB = len(TEXT.format(n=0))
+
+
+@contextmanager
+def a_worker(tmp_path: Path, env: Mapping[str, str]) -> Iterator[None]:
+    assert audiobatch("db", "upgrade", cwd=tmp_path, env=env).returncode == 0
+    worker = start("worker", "--concurrency", "2", cwd=tmp_path, env=env, log=tmp_path / "w.log")
+    try:
+        yield
+    finally:
+        stop(worker)
+
+
+def _quota_emulator(tmp_path: Path, jobs: int) -> tuple[str, ...]:
+    return ("--latency-ms", "20", "--api-key", KEY, "--quota-chars", str(jobs * PER_JOB))
+
+
+def test_run_exits_3_when_the_quota_runs_out_and_says_how_to_go_on(tmp_path: Path) -> None:
+    with running_emulator(*_quota_emulator(tmp_path, 2), cwd=tmp_path) as emulator_url:
+        env = clean_environment(ELEVENLABS_API_KEY=KEY, AUDIOBATCH_API_URL=emulator_url)
+        manifest = write_manifest(tmp_path, 6)
+        paused = audiobatch("run", str(manifest), cwd=tmp_path, env=env, timeout_s=BOUND_S)
+        assert paused.returncode == PAUSED, paused.stdout + paused.stderr
+        assert "quota_exceeded" in paused.stdout
+        assert "audiobatch resume" in paused.stdout
+        assert "\x1b" not in paused.stdout  # piped: plain lines, no control characters
+        assert "fleet [" in paused.stdout and "ended" in paused.stdout  # a progress line
+
+        # the continuation it prints works: resume, then the same run again
+        httpx.post(f"{emulator_url}/_emulator/quota", params={"chars": 10 * PER_JOB})
+        batch_id = json.loads(audiobatch("status", "--json", cwd=tmp_path, env=env).stdout)[0]["id"]
+        assert audiobatch("resume", batch_id, cwd=tmp_path, env=env).returncode == 0
+        done = audiobatch("run", str(manifest), cwd=tmp_path, env=env, timeout_s=BOUND_S)
+        assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_submit_wait_exits_3_when_the_quota_runs_out(
+    tmp_path: Path, production_env: ProductionEnv
+) -> None:
+    with running_emulator(*_quota_emulator(tmp_path, 2), cwd=tmp_path) as emulator_url:
+        env = production_env(emulator_url, KEY)
+        manifest = write_manifest(tmp_path, 6)
+        with a_worker(tmp_path, env):
+            waited = audiobatch(
+                "submit", str(manifest), "--wait", cwd=tmp_path, env=env, timeout_s=BOUND_S
+            )
+    assert waited.returncode == PAUSED, waited.stdout + waited.stderr
+    assert "quota_exceeded" in waited.stdout
+    assert "audiobatch resume" in waited.stdout
+
+
+def test_submit_wait_exits_3_on_an_invalid_key_with_the_reason_beside_the_json(
+    tmp_path: Path, production_env: ProductionEnv
+) -> None:
+    with running_emulator("--api-key", KEY, cwd=tmp_path) as emulator_url:
+        env = production_env(emulator_url, "not-the-key")
+        manifest = write_manifest(tmp_path, 3)
+        with a_worker(tmp_path, env):
+            waited = audiobatch(
+                "submit", str(manifest), "--wait", "--json", cwd=tmp_path, env=env,
+                timeout_s=BOUND_S,
+            )  # fmt: skip
+    assert waited.returncode == PAUSED, waited.stdout + waited.stderr
+    [report] = json.loads(waited.stdout)
+    assert report["status"] == "paused"
+    assert "invalid_api_key" in report["reason"]
+    assert "invalid_api_key" in waited.stderr
+    assert f"audiobatch resume {report['id']}" in waited.stderr

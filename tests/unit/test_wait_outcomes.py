@@ -1,0 +1,30 @@
+"""The exit code of a wait: a paused batch needs someone, whatever the others did."""
+
+from __future__ import annotations
+
+import pytest
+
+from audiobatch.cli.outcomes import PAUSED, SOME_FAILED, SUCCESS, exit_code
+from audiobatch.cli.progress import BatchState
+from audiobatch.db.models import BatchStatus
+
+
+def state(status: BatchStatus) -> BatchState:
+    return BatchState("b1", "demo", status, None, {})
+
+
+@pytest.mark.parametrize(
+    ("statuses", "code"),
+    [
+        ([BatchStatus.SUCCEEDED, BatchStatus.SUCCEEDED], SUCCESS),
+        ([BatchStatus.SUCCEEDED, BatchStatus.PARTIAL], SOME_FAILED),
+        ([BatchStatus.FAILED], SOME_FAILED),
+        ([BatchStatus.CANCELLED], SOME_FAILED),
+        ([BatchStatus.SUCCEEDED, BatchStatus.PAUSED], PAUSED),
+        ([BatchStatus.FAILED, BatchStatus.PAUSED], PAUSED),
+    ],
+)
+def test_a_paused_batch_makes_the_exit_code_3_else_failures_make_it_1(
+    statuses: list[BatchStatus], code: int
+) -> None:
+    assert exit_code(state(s) for s in statuses) == code
