@@ -110,7 +110,7 @@ def test_every_emulator_answer_says_so_and_the_client_notes_it(
         client = ElevenLabsClient(api.url, "any-key")
         with client.text_to_dialogue(BODY, "mp3_44100_128") as answer:
             assert answer.emulator is expected
-            answer.read()
+            assert b"".join(answer.iter_bytes())
         client.close()
 
 
