@@ -14,7 +14,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from audiobatch.db import jobs
+from audiobatch.db import fencing, jobs
 from audiobatch.db.dispatch import Publish, end_batch
 from audiobatch.db.models import Attempt, utcnow
 from audiobatch.db.session import patiently
@@ -106,6 +106,7 @@ def _render_claimed(rt: Runtime, claim: jobs.Claim, spool: AnswerSpool) -> bool:
         prefix=f"{claim.batch_name}/{claim.batch_id}/{claim.key}",
         heartbeat=lambda: rt.leases.check(job_id),
         parent_artifacts=lambda key: _artifacts_of(rt, claim.batch_id, key),
+        fence=lambda action: fencing.while_leased(rt.database_url, job_id, rt.worker, action),
     )
     started_at, started = rt.clock(), time.monotonic()
     job, episode, request, cached_from, error = None, None, None, None, None
@@ -140,12 +141,14 @@ def _render_claimed(rt: Runtime, claim: jobs.Claim, spool: AnswerSpool) -> bool:
         return retried and isinstance(error, StorageError)
 
     def record_success(session: Session) -> jobs.Finish:
-        if cached_from is None:
-            attempt = _attempt(rt, claim, ctx, started_at, started, "succeeded", None)
-            _record_attempt(session, claim, attempt)
-        return jobs.succeed(
+        finish = jobs.succeed(
             session, claim, rt.worker, ctx.outputs, rt.clock(), request, cached_from
         )
+        if cached_from is None:  # a commit that lost the lease leaves an abandoned attempt
+            outcome = "succeeded" if finish.won else "abandoned"
+            attempt = _attempt(rt, claim, ctx, started_at, started, outcome, None)
+            _record_attempt(session, claim, attempt)
+        return finish
 
     finish = patiently(rt.database_url, record_success)
     if not finish.won:
