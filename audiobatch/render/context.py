@@ -29,8 +29,9 @@ or it finds a leftover to clear and the lease check fails. In each case it ends 
 ``abandoned`` (:class:`LeaseLostError`). A lease holder whose write meets a late writer's object
 (written between its clearing and its write) retries without using an attempt
 (:class:`StorageConflictError`); the answer is replayed from the spool and the leftover cleared.
-Objects of jobs that are never run again stay until ``audiobatch verify`` reports them as stray;
-interrupted writes leave only temporary files or multipart uploads, which housekeeping removes.
+Uncommitted objects of jobs that never run again stay, and ``audiobatch verify`` reports them as
+stray; interrupted writes leave only temporary files or multipart uploads, which housekeeping
+removes, and a leftover at a key never blocks a retry, whose lease holder clears it.
 """
 
 from __future__ import annotations
