@@ -103,7 +103,8 @@ class RenderContext:
                 key, self._beating(key, chunks), content_type, exclusive=True
             )
         except StorageConflictError:
-            self._fenced(lambda: None)  # a late writer won the key: was it this one?
+            # taken since it was cleared: a late writer's, unless this worker is the late one
+            self._fenced(lambda: None)
             raise
         self.outputs.append((name, stored))
         return stored

@@ -122,6 +122,7 @@ def test_a_worker_frozen_past_its_lease_never_replaces_the_output_another_commit
             os.kill(frozen.pid, signal.SIGCONT)
             until(lambda: len(attempts(postgres_url)) == 2, "the end of host a's attempt", tmp_path)
         ledger = httpx.get(f"{url}/_emulator/ledger").json()
+        verified = audiobatch("verify", batch["id"], "--json", cwd=tmp_path, env=host_b)
     served = {entry["request_id"]: entry["sha256"] for entry in ledger}
     [(loser, lost, _), (winner, won, request_id)] = sorted(
         attempts(postgres_url), key=lambda a: a[1]
@@ -135,3 +136,4 @@ def test_a_worker_frozen_past_its_lease_never_replaces_the_output_another_commit
     assert served[request_id] == sha256  # the row holds the winner's generation
     assert identity(store, tmp_path, s3_server, s3_bucket, key) == committed  # never replaced
     assert "lease lost" in (tmp_path / "a.log").read_text()
+    assert verified.returncode == 0, verified.stdout  # nothing missing, changed or stray
