@@ -20,6 +20,8 @@ re-raised with ``raise ... from exc``::
     ├── InternalError               an unexpected exception while a job ran: the job fails
     ├── StorageError                object storage failed
     │   ├── StorageUnavailableError the store could not be reached: try again later
+    │   ├── StoragePermanentError   the store refuses for good (path, bucket, permissions): fail the job
+    │   ├── StorageConflictError    a create-only write found an object already at its key
     │   └── StorageIntegrityError   a stored object does not match what was written
     └── ApiError                    the generation API answered with an error, or not at all
         ├── RetryableApiError       the same request may succeed later
@@ -125,6 +127,17 @@ class StorageError(AudiobatchError):
 
 class StorageUnavailableError(StorageError):
     """The store could not be reached or refused the operation for now; the write can be retried."""
+
+
+class StoragePermanentError(StorageError):
+    """The store refuses the operation and will refuse it again until someone changes something:
+    a name too long, no permission, a read-only or full file system, a bucket that does not
+    exist, credentials it rejects. The message says which path or bucket and what to fix."""
+
+
+class StorageConflictError(StorageError):
+    """A create-only write found an object already at its key: another writer's, written since
+    the key was cleared (see :mod:`audiobatch.render.context`)."""
 
 
 class StorageIntegrityError(StorageError):

@@ -5,6 +5,10 @@
   backs off exponentially with full jitter and a cap, honouring ``Retry-After`` when the API sends it.
 - Fatal errors and exhausted attempts fail the job with the API's message. An outage of our own
   storage, database or limiter uses up no attempt: the job waits it out, however long it lasts.
+  Nor does a late writer's object found in the way of a create-only write (it is cleared at the
+  next try, see :mod:`audiobatch.render.context`).
+- Storage that refuses for good (:class:`StoragePermanentError`: a name too long, permissions, a
+  bucket that does not exist) fails the job at once: waiting would never end.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from audiobatch.errors import (
     DatabaseUnavailableError,
     LimiterUnavailableError,
     RetryableApiError,
+    StorageConflictError,
     StorageUnavailableError,
 )
 
@@ -46,16 +51,18 @@ class RetryDecision:
 
 
 OUR_OUTAGES = StorageUnavailableError | DatabaseUnavailableError | LimiterUnavailableError
+NOT_THE_JOBS_FAULT = OUR_OUTAGES | StorageConflictError
 
 
 def is_retryable(error: AudiobatchError) -> bool:
-    return isinstance(error, RetryableApiError | OUR_OUTAGES)
+    return isinstance(error, RetryableApiError | NOT_THE_JOBS_FAULT)
 
 
 def uses_attempt(error: AudiobatchError) -> bool:
     """Whether a failure counts against the job's attempts: an outage of our own store, database
-    or limiter does not (the API's answer, if any, is replayed from the spool)."""
-    return not isinstance(error, OUR_OUTAGES)
+    or limiter does not, nor a late writer's object in the way (the API's answer, if any, is
+    replayed from the spool)."""
+    return not isinstance(error, NOT_THE_JOBS_FAULT)
 
 
 def decide(

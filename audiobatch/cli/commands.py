@@ -27,6 +27,7 @@ from audiobatch.cli.embedded import embedded_services
 from audiobatch.cli.outcomes import SUCCESS, exit_code, interrupted_notice, print_paused
 from audiobatch.cli.progress import ticker, wait_for_batches
 from audiobatch.cli.schedules import schedule_app
+from audiobatch.cli.verify import verify
 from audiobatch.cli.workers import start_hint, warn_without_workers, worker_watch
 from audiobatch.db import migrate
 from audiobatch.db.models import JobStatus
@@ -50,6 +51,7 @@ app = typer.Typer(no_args_is_help=True, add_completion=False, help="Render audio
 db_app = typer.Typer(no_args_is_help=True, help="Database maintenance.")
 app.add_typer(db_app, name="db")
 app.add_typer(schedule_app, name="schedule")
+app.command()(verify)
 
 out = Console()
 err = Console(stderr=True)

@@ -1,16 +1,52 @@
 """What a renderer gets to do its work: the API client, storage, and a check that its job is
-still its own."""
+still its own.
+
+Fencing: a worker that lost its lease never changes a committed output
+----------------------------------------------------------------------
+A worker can stall (a GC pause, a stopped VM) past its lease while another worker takes the job,
+stores its outputs and commits them; the first one then wakes up mid-request. Outputs keep their
+stable keys ``<batch>/<batch id>/<job id>/<file>`` (where users, ``download``, ``results.json``
+and the dashboard find them), and three rules keep every committed object equal to its row:
+
+1. Every output is written create-only (:meth:`Storage.write` with ``exclusive``): a hard link
+   from a complete temporary file on local storage, ``If-None-Match: *`` on the PutObject or the
+   CompleteMultipartUpload on S3. A write never replaces an object: it fails if the key holds
+   one when it completes, whoever wrote that one and however late this writer is.
+2. Only the job's lease holder removes an object at its keys, and only while its row is held
+   under its lease (:func:`audiobatch.db.fencing.while_leased`): a job runs only while it is not
+   ``succeeded``, and outputs are committed only with ``succeeded``, so an object at a key of a
+   job this worker holds is uncommitted (left by an interrupted or late writer) and may go. The
+   row lock makes check and removal one step: no other worker can take the job, nor commit it,
+   until the removal is done; a worker that stalls inside that step holds the job until it
+   wakes, and removes nothing that was committed.
+3. Outputs are committed only by the lease holder, in the same conditional UPDATE that checks the
+   lease (:func:`audiobatch.db.jobs.succeed`), after each object is read back and verified.
+
+A late writer therefore ends in one of three ways, none of which touches a committed object: its
+write meets the winner's object and fails (rule 1); its write lands first, on a key the winner
+has not written yet, and its commit fails (rule 3) while the winner clears the leftover (rule 2);
+or it finds a leftover to clear and the lease check fails. In each case it ends its attempt as
+``abandoned`` (:class:`LeaseLostError`). A lease holder whose write meets a late writer's object
+(written between its clearing and its write) retries without using an attempt
+(:class:`StorageConflictError`); the answer is replayed from the spool and the leftover cleared.
+Uncommitted objects of jobs that never run again stay, and ``audiobatch verify`` reports them as
+stray; interrupted writes leave only temporary files or multipart uploads, which housekeeping
+removes, and a leftover at a key never blocks a retry, whose lease holder clears it.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
+from itertools import chain
 
 from audiobatch.db.jobs import StoredArtifact
 from audiobatch.elevenlabs.client import ApiAnswer, ElevenLabsClient
 from audiobatch.elevenlabs.formats import content_type, extension
 from audiobatch.elevenlabs.limits import AnswerLimits, SpeechRates
+from audiobatch.errors import StorageConflictError
+from audiobatch.render.leases import LeaseLostError
 from audiobatch.storage import Storage, StoredObject
 
 
@@ -34,6 +70,9 @@ class RenderContext:
     prefix: str  # "<batch>/<batch id>/<job id>"
     heartbeat: Callable[[], None]  # raises LeaseLostError once another worker has the job
     parent_artifacts: Callable[[str], list[StoredArtifact]]  # a job id -> its stored outputs
+    # runs an action while the job's row is held under this worker's lease; False, not run, once
+    # the job is not this worker's (see the module note)
+    fence: Callable[[Callable[[], None]], bool]
     call: CallInfo | None = None
     answer_received: Callable[[], None] = lambda: None  # the API's answer has been read whole
     limits: AnswerLimits = field(default_factory=AnswerLimits)
@@ -61,13 +100,39 @@ class RenderContext:
         return self.store(f"audio.{extension(output_format)}", chunks, content_type(output_format))
 
     def store(self, name: str, chunks: Iterable[bytes], content_type: str) -> StoredObject:
-        """Stream ``chunks`` into ``<prefix>/<name>``, stopping if the job stops being ours."""
-        stored = self.storage.write(f"{self.prefix}/{name}", self._beating(chunks), content_type)
+        """Stream ``chunks`` into ``<prefix>/<name>``, stopping if the job stops being ours.
+
+        Raises LeaseLostError when another worker has the job, and StorageConflictError when a
+        late writer's object appeared at the key while this worker still holds the job.
+        """
+        key = f"{self.prefix}/{name}"
+        try:
+            stored = self.storage.write(
+                key, self._beating(key, chunks), content_type, exclusive=True
+            )
+        except StorageConflictError:
+            # taken since it was cleared: a late writer's, unless this worker is the late one
+            self._fenced(lambda: None)
+            raise
         self.outputs.append((name, stored))
         return stored
 
-    def _beating(self, chunks: Iterable[bytes]) -> Iterator[bytes]:
-        for chunk in chunks:
+    def _clear(self, key: str) -> None:
+        """Remove the object at ``key``, an uncommitted leftover, while the job is ours."""
+        if self.storage.size(key) is not None:
+            self._fenced(lambda: self.storage.delete(key))
+
+    def _fenced(self, action: Callable[[], None]) -> None:
+        if not self.fence(action):
+            raise LeaseLostError(f"{self.prefix}: lease lost, another worker has the job")
+
+    def _beating(self, key: str, chunks: Iterable[bytes]) -> Iterator[bytes]:
+        # The key is cleared once the answer has begun to flow, so that a store failing here
+        # still lets the spool read the rest of the answer for the retry (AnswerSpool.record).
+        flowing = iter(chunks)
+        first = next(flowing, None)
+        self._clear(key)
+        for chunk in chain([] if first is None else [first], flowing):
             self.heartbeat()
             yield chunk
         # Every output is stored after, or while, the answer is read: once a stream of chunks

@@ -15,7 +15,7 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from audiobatch.backend import Backend
-from audiobatch.db import jobs
+from audiobatch.db import fencing, jobs
 from audiobatch.db.dispatch import Publish, end_batch
 from audiobatch.db.models import Attempt, utcnow
 from audiobatch.db.session import patiently
@@ -160,6 +160,7 @@ def _render_claimed(rt: Runtime, claim: jobs.Claim, spool: AnswerSpool) -> bool:
         parent_artifacts=lambda key: _artifacts_of(rt, claim.batch_id, key),
         limits=rt.limits,
         speech_rates=rt.speech_rates,
+        fence=lambda action: fencing.while_leased(rt.database_url, job_id, rt.worker, action),
     )
     started_at, started = rt.clock(), time.monotonic()
     job, episode, request, cached_from, error = None, None, None, None, None
@@ -194,13 +195,16 @@ def _render_claimed(rt: Runtime, claim: jobs.Claim, spool: AnswerSpool) -> bool:
         return retried and isinstance(error, StorageError)
 
     def record_success(session: Session) -> jobs.Finish:
-        if cached_from is None:
-            attempt = _attempt(rt, claim, ctx, started_at, started, "succeeded", None)
-            _record_attempt(session, claim, attempt)
-        note_rendered_by(session, claim.batch_id, rt.backend, ctx.call, cached_from)
-        return jobs.succeed(
+        finish = jobs.succeed(
             session, claim, rt.worker, ctx.outputs, rt.clock(), request, cached_from
         )
+        if cached_from is None:  # a commit that lost the lease leaves an abandoned attempt
+            outcome = "succeeded" if finish.won else "abandoned"
+            attempt = _attempt(rt, claim, ctx, started_at, started, outcome, None)
+            _record_attempt(session, claim, attempt)
+        if finish.won:
+            note_rendered_by(session, claim.batch_id, rt.backend, ctx.call, cached_from)
+        return finish
 
     finish = patiently(rt.database_url, record_success)
     if not finish.won:

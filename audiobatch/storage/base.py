@@ -26,9 +26,13 @@ class Storage(ABC):
     """Where outputs live. Keys are relative, '/'-separated, and cannot leave the root."""
 
     @abstractmethod
-    def write(self, key: str, chunks: Iterable[bytes], content_type: str) -> StoredObject:
+    def write(
+        self, key: str, chunks: Iterable[bytes], content_type: str, *, exclusive: bool = False
+    ) -> StoredObject:
         """Stream ``chunks`` to ``key``; the object appears only once complete.
 
+        ``exclusive`` makes the write create-only: it raises StorageConflictError, and leaves
+        the object there untouched, if ``key`` holds an object when the write completes.
         If the iterator raises, its exception propagates and nothing is left behind.
         """
 
@@ -48,6 +52,10 @@ class Storage(ABC):
     def uri(self, key: str) -> str: ...
 
     @abstractmethod
+    def keys(self, prefix: str) -> Iterator[str]:
+        """The key of every complete object under the folder ``prefix``, in key order."""
+
+    @abstractmethod
     def remove_leftovers(self, older_than_s: float) -> int:
         """Remove what writers that died mid-write left behind, if older than ``older_than_s``
         (younger ones may belong to writers still at work); how many were removed."""
@@ -60,15 +68,19 @@ class Storage(ABC):
         """The object's path on this machine, where it is a local file."""
         return None
 
+    def measure(self, key: str) -> tuple[int, str]:
+        """Read the object through once, streaming: its size and sha256."""
+        hashing = HashingReader()
+        for chunk in self.read(key):
+            hashing.update(chunk)
+        return hashing.bytes, hashing.sha256
+
     def verify(self, obj: StoredObject) -> None:
         """Read the object back and check its size and sha256."""
-        digest, size = hashlib.sha256(), 0
-        for chunk in self.read(obj.key):
-            digest.update(chunk)
-            size += len(chunk)
-        if size != obj.bytes or digest.hexdigest() != obj.sha256:
+        size, sha256 = self.measure(obj.key)
+        if size != obj.bytes or sha256 != obj.sha256:
             raise StorageIntegrityError(
-                f"{obj.uri}: stored {size} bytes (sha256 {digest.hexdigest()[:12]}), "
+                f"{obj.uri}: stored {size} bytes (sha256 {sha256[:12]}), "
                 f"expected {obj.bytes} bytes (sha256 {obj.sha256[:12]})"
             )
 

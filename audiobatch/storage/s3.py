@@ -2,7 +2,13 @@
 
 Objects below one part are sent with one PutObject; larger ones as a multipart upload holding one
 part in memory at a time, completed at the end and aborted on any error, so an object is either
-whole or absent. botocore errors are translated here into audiobatch's storage errors.
+whole or absent. A create-only write sends ``If-None-Match: *`` with the PutObject or with the
+CompleteMultipartUpload, so S3 refuses it (412) where the key holds an object.
+
+botocore errors are translated here, in :meth:`S3Storage._translate`: a slow, throttling or
+unreachable store is an outage (:class:`StorageUnavailableError`, waited out); a bucket that does
+not exist, credentials or permissions refused, a key or bucket name S3 will never take are
+permanent (:class:`StoragePermanentError`, the job fails saying what to fix).
 """
 
 from __future__ import annotations
@@ -14,9 +20,21 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    NoCredentialsError,
+    ParamValidationError,
+    PartialCredentialsError,
+)
 
-from audiobatch.errors import NotFoundError, StorageError, StorageUnavailableError
+from audiobatch.errors import (
+    NotFoundError,
+    StorageConflictError,
+    StorageError,
+    StoragePermanentError,
+    StorageUnavailableError,
+)
 from audiobatch.storage.base import HashingReader, Storage, StoredObject, check_key
 
 if TYPE_CHECKING:
@@ -27,6 +45,23 @@ UNAVAILABLE_CODES = frozenset(
     {"SlowDown", "ServiceUnavailable", "InternalError", "RequestTimeout", "Throttling"}
 )
 NOT_FOUND_CODES = frozenset({"NoSuchKey", "404", "NotFound"})
+CONFLICT_CODES = frozenset({"PreconditionFailed", "ConditionalRequestConflict"})
+CREDENTIALS_HINT = "check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (and AWS_ENDPOINT_URL)"
+# S3 error code -> what the user should change
+PERMANENT_CODES = {
+    "NoSuchBucket": "the bucket does not exist: create it, or fix AUDIOBATCH_STORAGE_URL",
+    "InvalidBucketName": "S3 refuses the bucket name: fix AUDIOBATCH_STORAGE_URL",
+    "AccessDenied": "access denied: grant these credentials s3:GetObject, s3:PutObject, "
+    "s3:DeleteObject and s3:ListBucket on the bucket",
+    "403": "access denied: grant these credentials access to the bucket, or " + CREDENTIALS_HINT,
+    "AllAccessDisabled": "all access to the bucket is disabled: use another bucket",
+    "InvalidAccessKeyId": "the store does not know the access key: " + CREDENTIALS_HINT,
+    "SignatureDoesNotMatch": "the secret key is wrong: " + CREDENTIALS_HINT,
+    "KeyTooLongError": "the key is too long (S3 takes 1,024 bytes): use a shorter batch name, "
+    "job id or storage prefix",
+    "PermanentRedirect": "the bucket is in another region: set AWS_DEFAULT_REGION to it",
+    "AuthorizationHeaderMalformed": "the region is wrong: set AWS_DEFAULT_REGION to the bucket's",
+}
 
 
 class S3Storage(Storage):
@@ -59,8 +94,11 @@ class S3Storage(Storage):
     def uri(self, key: str) -> str:
         return f"s3://{self.bucket}/{self._key(key)}"
 
-    def write(self, key: str, chunks: Iterable[bytes], content_type: str) -> StoredObject:
+    def write(
+        self, key: str, chunks: Iterable[bytes], content_type: str, *, exclusive: bool = False
+    ) -> StoredObject:
         full = self._key(key)
+        only_new = {"IfNoneMatch": "*"} if exclusive else {}
         hashing = HashingReader()
         buffer = bytearray()
         upload_id: str | None = None
@@ -85,6 +123,7 @@ class S3Storage(Storage):
                     Key=full,
                     Body=bytes(buffer),
                     ContentType=content_type,
+                    **only_new,
                 )
             else:
                 if buffer:
@@ -95,6 +134,7 @@ class S3Storage(Storage):
                     Key=full,
                     UploadId=upload_id,
                     MultipartUpload={"Parts": parts},
+                    **only_new,
                 )
         except BaseException:
             if upload_id is not None:
@@ -146,6 +186,19 @@ class S3Storage(Storage):
     def delete(self, key: str) -> None:
         self._call(self.client.delete_object, Bucket=self.bucket, Key=self._key(key))
 
+    def keys(self, prefix: str) -> Iterator[str]:
+        folder = self._key(prefix) + "/"
+        root = len(self._key(prefix)) - len(prefix)  # the store's own prefix and its slash
+        pages = self.client.get_paginator("list_objects_v2").paginate(
+            Bucket=self.bucket, Prefix=folder
+        )
+        try:
+            for page in pages:
+                for item in page.get("Contents", []):
+                    yield item["Key"][root:]
+        except (BotoCoreError, ClientError) as exc:
+            raise self._translate(exc, folder) from exc
+
     def presigned_url(self, key: str, expires_s: int = 3600) -> str | None:
         return str(
             self.client.generate_presigned_url(
@@ -184,9 +237,15 @@ class S3Storage(Storage):
             status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0))
             if code in NOT_FOUND_CODES:
                 return NotFoundError(f"{where} does not exist")
-            if code == "NoSuchBucket":
-                return StorageError(f"bucket {self.bucket!r} does not exist: create it first")
+            if code in CONFLICT_CODES:
+                return StorageConflictError(f"{where} already exists: another writer stored it")
+            if code in PERMANENT_CODES:
+                return StoragePermanentError(f"{where}: {code}: {PERMANENT_CODES[code]}")
             if code in UNAVAILABLE_CODES or status >= 500:
                 return StorageUnavailableError(f"{where}: the store is unavailable ({code})")
             return StorageError(f"{where}: {code or status}: {error.get('Message', exc)}")
+        if isinstance(exc, NoCredentialsError | PartialCredentialsError):
+            return StoragePermanentError(f"{where}: no usable credentials: {CREDENTIALS_HINT}")
+        if isinstance(exc, ParamValidationError):
+            return StoragePermanentError(f"{where}: S3 would refuse the request: {exc}")
         return StorageUnavailableError(f"{where}: cannot reach the store: {exc}")

@@ -133,11 +133,12 @@ def _pump(source: socket.socket, sink: socket.socket) -> None:
             sock.shutdown(socket.SHUT_RDWR)
 
 
-def running_jobs_of(database_url: str, worker: str) -> int:
+def running_jobs_of(database_url: str, process: str) -> int:
+    """Jobs running under a worker of ``process`` (``host:pid``; worker ids add a random part)."""
     engine = create_engine(database_url)
     with engine.connect() as db:
         query = select(func.count()).where(
-            Job.status == JobStatus.RUNNING, Job.lease_owner == worker
+            Job.status == JobStatus.RUNNING, Job.lease_owner.startswith(f"{process}:")
         )
         count = db.scalar(query) or 0
     engine.dispose()

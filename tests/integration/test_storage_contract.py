@@ -12,6 +12,7 @@ import pytest
 
 from audiobatch.errors import (
     NotFoundError,
+    StorageConflictError,
     StorageError,
     StorageIntegrityError,
     StorageUnavailableError,
@@ -76,6 +77,15 @@ def test_a_failing_stream_leaves_nothing_behind(store: Storage, total: int) -> N
         store.write("demo/b1/job/audio.mp3", broken(), "audio/mpeg")
     assert leftovers(store) == []
     assert store.size("demo/b1/job/audio.mp3") is None
+
+
+@pytest.mark.parametrize("total", [10, 9 * MIB])  # one PutObject, a multipart upload
+def test_a_create_only_write_never_replaces_an_object(store: Storage, total: int) -> None:
+    store.write("j/audio.mp3", [b"first"], "audio/mpeg", exclusive=True)
+    with pytest.raises(StorageConflictError, match="already exists"):
+        store.write("j/audio.mp3", chunks(total), "audio/mpeg", exclusive=True)
+    assert b"".join(store.read("j/audio.mp3")) == b"first"
+    assert len(leftovers(store)) == 1  # no temporary file, no multipart upload
 
 
 def test_verify_catches_a_changed_and_a_missing_object(store: Storage) -> None:

@@ -15,7 +15,9 @@ from audiobatch.errors import (
     DatabaseUnavailableError,
     FatalApiError,
     LimiterUnavailableError,
+    StorageConflictError,
     StorageIntegrityError,
+    StoragePermanentError,
     StorageUnavailableError,
 )
 from audiobatch.retry import RetryPolicy, decide, uses_attempt
@@ -37,6 +39,8 @@ POLICY = RetryPolicy(max_attempts=5, base_delay_s=1.0, max_delay_s=60.0)
         (FatalApiError("no voice", status=404, code="voice_not_found"), False),
         (AccountError("bad key", status=401, code="invalid_api_key"), False),
         (StorageIntegrityError("sha mismatch"), False),
+        (StoragePermanentError("name too long"), False),
+        (StorageConflictError("a late writer's object"), True),
         (AudiobatchError("internal"), False),
     ],
 )
@@ -84,6 +88,7 @@ def test_a_kind_can_have_its_own_attempt_count() -> None:
         StorageUnavailableError("s3 down"),
         DatabaseUnavailableError("postgres restarting"),
         LimiterUnavailableError("redis down"),
+        StorageConflictError("a late writer's object in the way"),
     ],
 )
 def test_an_outage_of_our_own_services_uses_up_no_attempt(outage: AudiobatchError) -> None:
