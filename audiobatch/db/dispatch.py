@@ -19,14 +19,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, exists, or_, select, update
 from sqlalchemy.orm import Session
 
-from audiobatch.db.jobs import (
-    QUEUED_UNLESS_BATCH_PAUSED,
-    end_batch_if_done,
-    fail_dependants,
-    fail_orphans,
-    pause_over_budget,
-    promote_ready,
-)
+from audiobatch.db import jobs
+from audiobatch.db.batches import end_batch_if_done, pause_over_budget
 from audiobatch.db.models import (
     TERMINAL_BATCH_STATUSES,
     TERMINAL_JOB_STATUSES,
@@ -36,7 +30,7 @@ from audiobatch.db.models import (
     JobStatus,
 )
 from audiobatch.db.reports import write_results
-from audiobatch.db.session import rows_affected, session_scope
+from audiobatch.db.session import session_scope
 from audiobatch.errors import StorageError
 from audiobatch.storage import Storage
 
@@ -71,10 +65,10 @@ def tick(
     """One pass of the dispatcher; ``empty_queues`` are the job queues the broker holds no
     message in."""
     with session_scope(database_url) as session:
-        retries = requeue_due_retries(session, now)
-        expired = requeue_expired_leases(session, now, max_lost_leases)
-        promoted = len(promote_ready(session))
-        orphans = fail_orphans(session, now)
+        retries = jobs.requeue_due(session, now)
+        expired = jobs.take_back_expired(session, now, max_lost_leases)
+        promoted = len(jobs.promote_ready(session))
+        orphans = jobs.fail_orphans(session, now)
         # workers check the budget as they record attempts; two finishing together may each
         # miss the other's spend
         over_budget = pause_over_budget(session)
@@ -162,62 +156,6 @@ def publish_queued(
         with session_scope(database_url) as session:
             mark_published(session, [job_id for job_id, _ in due], now)
         total += len(due)
-
-
-def requeue_due_retries(session: Session, now: datetime) -> int:
-    """``retrying`` jobs whose wait is over become ``queued`` again (``paused`` in a paused batch)."""
-    return int(
-        rows_affected(
-            session.execute(
-                update(Job)
-                .where(Job.status == JobStatus.RETRYING, Job.next_attempt_at <= now)
-                .values(status=QUEUED_UNLESS_BATCH_PAUSED, next_attempt_at=None, published_at=None)
-            )
-        )
-    )
-
-
-WORKER_LOST = "worker_lost"
-
-
-def requeue_expired_leases(session: Session, now: datetime, max_lost_leases: int) -> int:
-    """``running`` jobs whose worker stopped renewing its lease go back to ``queued`` (or
-    ``paused``); a job that has now lost ``max_lost_leases`` workers fails as ``worker_lost``
-    instead of killing workers forever. Returns how many leases expired."""
-    expired = Job.status == JobStatus.RUNNING, Job.lease_expires_at < now
-    doomed = list(
-        session.scalars(
-            update(Job)
-            .where(*expired, Job.lost_leases + 1 >= max_lost_leases)
-            .values(
-                status=JobStatus.FAILED,
-                lost_leases=Job.lost_leases + 1,
-                error=f"{WORKER_LOST}: the worker rendering this job stopped "
-                f"{max_lost_leases} times (killed, out of memory, or stalled)",
-                error_code=WORKER_LOST,
-                finished_at=now,
-                lease_owner=None,
-                lease_expires_at=None,
-            )
-            .returning(Job.id)
-        )
-    )
-    for job_id in doomed:
-        fail_dependants(session, job_id, now)
-    requeued = rows_affected(
-        session.execute(
-            update(Job)
-            .where(*expired)
-            .values(
-                status=QUEUED_UNLESS_BATCH_PAUSED,
-                lost_leases=Job.lost_leases + 1,
-                lease_owner=None,
-                lease_expires_at=None,
-                published_at=None,
-            )
-        )
-    )
-    return len(doomed) + int(requeued)
 
 
 QUICK_REPUBLISH_S = 15.0

@@ -1,25 +1,44 @@
-"""Job state transitions. Every change is a conditional UPDATE, so concurrent workers cannot both win.
+"""The job state machine: every change of ``jobs.status`` is one of the named transitions here.
 
-A job moves ``pending → queued → running → succeeded | retrying | failed``; ``retrying`` goes back to
-``queued`` when the dispatcher finds it due. Whether a batch has ended is asked in a transaction of
-its own after a job's end is committed: whichever finisher commits last then sees every job ended,
-and the conditional update that ends the batch lets exactly one of them win. No finisher waits on
-another, so thousands of jobs finishing a second never queue behind a batch row lock.
+::
+
+    pending ──promote──▶ queued ──claim──▶ running ──succeed──▶ succeeded
+       │                   ▲  ▲               │ ├──fail──────▶ failed
+       │                   │  └──release──────┤ ├──retry_later─▶ retrying ──requeue_due──▶ queued
+       └──fail_dependants──┼─▶ failed         │ ├──park_for_account─▶ paused ──resume──▶ queued
+                           └──take_back_expired┘ (a lost lease; failed as worker_lost at last)
+    queued, retrying ──pause_waiting──▶ paused        not yet running ──cancel──▶ cancelled
+    failed ──retry_failed──▶ queued, or pending while a parent has not succeeded
+
+Each is a conditional UPDATE whose WHERE clause is its guard (the status it leaves, and for a
+running job the worker holding it), so of two concurrent transitions of one job exactly one wins,
+and the caller learns which. A job that becomes ready to run in a paused batch waits as ``paused``
+(:data:`QUEUED_UNLESS_BATCH_PAUSED`). Creating jobs (submission) and batch states live elsewhere
+(:mod:`audiobatch.db.batches`); nothing else writes ``jobs.status``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import NamedTuple
 
-from sqlalchemy import bindparam, case, delete, exists, func, insert, inspect, select, update
+from sqlalchemy import (
+    Select,
+    bindparam,
+    case,
+    delete,
+    exists,
+    func,
+    insert,
+    inspect,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.elements import ColumnElement
 
 from audiobatch.db.columns import fit_to_columns
 from audiobatch.db.models import (
-    TERMINAL_BATCH_STATUSES,
     TERMINAL_JOB_STATUSES,
     Artifact,
     Attempt,
@@ -48,14 +67,6 @@ class Claim:
     attempts: int
     fresh: bool  # the batch asked for new generations: no reuse of earlier outputs
     character_budget: int | None = None  # the batch pauses once its attempts have spent it
-
-
-class StoredArtifact(NamedTuple):
-    name: str
-    key: str  # the storage key
-    bytes: int
-    sha256: str
-    content_type: str
 
 
 @dataclass(frozen=True)
@@ -155,11 +166,6 @@ _QUEUE_DEPENDANT = (
     .where(Job.id == bindparam("job"), Job.status == JobStatus.PENDING)
     .values(status=QUEUED_UNLESS_BATCH_PAUSED, published_at=None)
 )
-_UNFINISHED_JOB = (
-    select(Job.id)
-    .where(Job.batch_id == bindparam("batch"), Job.status.not_in(TERMINAL_JOB_STATUSES))
-    .limit(1)
-)
 
 
 def claim(
@@ -187,38 +193,6 @@ def claim(
         fresh=fresh,
         character_budget=budget,
     )
-
-
-_ARTIFACT = (Artifact.name, Artifact.key, Artifact.bytes, Artifact.sha256, Artifact.content_type)
-
-
-def artifacts_of(session: Session, batch_id: str, key: str) -> list[StoredArtifact]:
-    """Every stored output of job ``key`` in the batch."""
-    rows = session.execute(
-        select(*_ARTIFACT)
-        .join(Job, Job.id == Artifact.job_id)
-        .where(Job.batch_id == batch_id, Job.key == key)
-        .order_by(Artifact.id)
-    )
-    return [StoredArtifact(*row) for row in rows]
-
-
-def earlier_outputs(
-    session: Session, request_sha256: str
-) -> tuple[int, list[StoredArtifact]] | None:
-    """The latest succeeded job that made the same request, with its outputs; None if none did."""
-    source = session.scalar(
-        select(Job.id)
-        .where(Job.request_sha256 == request_sha256, Job.status == JobStatus.SUCCEEDED)
-        .order_by(Job.finished_at.desc())
-        .limit(1)
-    )
-    if source is None:
-        return None
-    rows = session.execute(
-        select(*_ARTIFACT).where(Artifact.job_id == source).order_by(Artifact.id)
-    )
-    return source, [StoredArtifact(*row) for row in rows]
 
 
 def extend_leases(
@@ -311,6 +285,148 @@ def retry_later(
     return _park(session, job_id, worker, JobStatus.RETRYING, error, error_code, next_attempt_at)
 
 
+def park_for_account(
+    session: Session, job_id: int, worker: str, reason: str, error_code: str | None
+) -> bool:
+    """The API refused the account: the job waits as ``paused`` until an operator resumes it."""
+    return _park(session, job_id, worker, JobStatus.PAUSED, reason, error_code)
+
+
+_WAITING_TO_RUN = (JobStatus.QUEUED, JobStatus.RETRYING)
+
+
+def pause_waiting(session: Session, batch_ids: Select[tuple[str]] | Select[str]) -> None:
+    """The jobs not yet run of the batches ``batch_ids`` selects wait as ``paused``; jobs
+    running now finish."""
+    session.execute(
+        update(Job)
+        .where(Job.status.in_(_WAITING_TO_RUN), Job.batch_id.in_(batch_ids))
+        .values(status=JobStatus.PAUSED, published_at=None)
+    )
+
+
+def requeue_due(session: Session, now: datetime) -> int:
+    """``retrying`` jobs whose wait is over become ``queued`` again (``paused`` in a paused
+    batch); how many."""
+    return int(
+        rows_affected(
+            session.execute(
+                update(Job)
+                .where(Job.status == JobStatus.RETRYING, Job.next_attempt_at <= now)
+                .values(status=QUEUED_UNLESS_BATCH_PAUSED, next_attempt_at=None, published_at=None)
+            )
+        )
+    )
+
+
+WORKER_LOST = "worker_lost"
+
+
+def take_back_expired(session: Session, now: datetime, max_lost_leases: int) -> int:
+    """``running`` jobs whose worker stopped renewing its lease go back to ``queued`` (or
+    ``paused``); a job that has now lost ``max_lost_leases`` workers fails as ``worker_lost``
+    instead of killing workers forever. Returns how many leases expired."""
+    expired = Job.status == JobStatus.RUNNING, Job.lease_expires_at < now
+    doomed = list(
+        session.scalars(
+            update(Job)
+            .where(*expired, Job.lost_leases + 1 >= max_lost_leases)
+            .values(
+                status=JobStatus.FAILED,
+                lost_leases=Job.lost_leases + 1,
+                error=f"{WORKER_LOST}: the worker rendering this job stopped "
+                f"{max_lost_leases} times (killed, out of memory, or stalled)",
+                error_code=WORKER_LOST,
+                finished_at=now,
+                lease_owner=None,
+                lease_expires_at=None,
+            )
+            .returning(Job.id)
+        )
+    )
+    for job_id in doomed:
+        fail_dependants(session, job_id, now)
+    requeued = rows_affected(
+        session.execute(
+            update(Job)
+            .where(*expired)
+            .values(
+                status=QUEUED_UNLESS_BATCH_PAUSED,
+                lost_leases=Job.lost_leases + 1,
+                lease_owner=None,
+                lease_expires_at=None,
+                published_at=None,
+            )
+        )
+    )
+    return len(doomed) + int(requeued)
+
+
+def retry_failed(session: Session, job_ids: list[int]) -> int:
+    """Failed jobs ``job_ids`` run again with their attempts anew: ``queued``, or ``pending``
+    while a job they depend on has not succeeded (it is queued when they all have); how many."""
+    waiting = set(
+        session.scalars(
+            select(_other.job_id)
+            .join(_parent, _parent.id == _other.parent_id)
+            .where(_other.job_id.in_(job_ids), _parent.status != JobStatus.SUCCEEDED)
+        )
+    )
+    again = {"attempts": 0, "error": None, "error_code": None, "finished_at": None}
+    again |= {"next_attempt_at": None, "published_at": None}
+    retried = 0
+    for status, ids in (
+        (JobStatus.PENDING, [i for i in job_ids if i in waiting]),
+        (JobStatus.QUEUED, [i for i in job_ids if i not in waiting]),
+    ):
+        if ids:
+            retried += rows_affected(
+                session.execute(
+                    update(Job)
+                    .where(Job.id.in_(ids), Job.status == JobStatus.FAILED)
+                    .values(status=status, **again)
+                )
+            )
+    return retried
+
+
+_NOT_STARTED = (JobStatus.PENDING, JobStatus.QUEUED, JobStatus.RETRYING, JobStatus.PAUSED)
+
+
+def cancel(session: Session, batch_id: str, now: datetime, *, running_too: bool) -> int:
+    """Cancel the batch's jobs not started yet (and, ``running_too``, those running: their
+    workers find the job gone at their next lease renewal and record nothing); how many."""
+    stopped = [*_NOT_STARTED, JobStatus.RUNNING] if running_too else list(_NOT_STARTED)
+    return int(
+        rows_affected(
+            session.execute(
+                update(Job)
+                .where(Job.batch_id == batch_id, Job.status.in_(stopped))
+                .values(
+                    status=JobStatus.CANCELLED,
+                    finished_at=now,
+                    error="cancelled by operator",
+                    lease_owner=None,
+                    lease_expires_at=None,
+                )
+            )
+        )
+    )
+
+
+def resume(session: Session, batch_id: str) -> int:
+    """The batch's paused jobs are queued again; how many."""
+    return int(
+        rows_affected(
+            session.execute(
+                update(Job)
+                .where(Job.batch_id == batch_id, Job.status == JobStatus.PAUSED)
+                .values(status=JobStatus.QUEUED, published_at=None)
+            )
+        )
+    )
+
+
 def _park(
     session: Session,
     job_id: int,
@@ -337,74 +453,6 @@ def _take_back(session: Session, worker: str, *only: ColumnElement[bool], **valu
             )
         )
     )
-
-
-_WAITING_TO_RUN = (JobStatus.QUEUED, JobStatus.RETRYING)
-_ACTIVE_BATCH = (BatchStatus.QUEUED, BatchStatus.RUNNING)
-
-
-def pause_for_account(
-    session: Session, job_id: int, worker: str, reason: str, error_code: str | None
-) -> int:
-    """The API refused the account (401): park this job and every job not yet run, in every
-    active batch, as ``paused`` until ``resume``; the number of batches paused.
-
-    The deployment renders with one API key, so an account refusal stops all of its work: sending
-    more requests would only be refused again, and failing the jobs would burn them.
-    """
-    _park(session, job_id, worker, JobStatus.PAUSED, reason, error_code)
-    return _pause_batches(session, reason)
-
-
-def _pause_batches(session: Session, reason: str, *only: ColumnElement[bool]) -> int:
-    """Pause the active batches (``only`` some): their jobs not yet run wait as ``paused`` for
-    ``resume``; jobs running now finish. How many batches were paused."""
-    active = select(Batch.id).where(Batch.status.in_(_ACTIVE_BATCH), *only)
-    session.execute(
-        update(Job)
-        .where(Job.status.in_(_WAITING_TO_RUN), Job.batch_id.in_(active))
-        .values(status=JobStatus.PAUSED, published_at=None)
-    )
-    return int(
-        rows_affected(
-            session.execute(
-                update(Batch)
-                .where(Batch.status.in_(_ACTIVE_BATCH), *only)
-                .values(status=BatchStatus.PAUSED, status_reason=f"paused: {reason}")
-            )
-        )
-    )
-
-
-CHARACTERS_SPENT = (
-    select(func.coalesce(func.sum(Attempt.character_cost), 0))
-    .where(Attempt.batch_id == Batch.id)
-    .correlate(Batch)
-    .scalar_subquery()
-)
-"""The characters the API charged for a batch's jobs, over every attempt (in a query of Batch);
-read from ``ix_attempts_batch_id`` alone on PostgreSQL."""
-
-
-def pause_over_budget(session: Session, batch_id: str | None = None) -> int:
-    """Pause the active batches (``batch_id``, or any) that have spent their character budget;
-    how many were paused. Jobs already sent to the API finish, so a batch may end a little over
-    its budget, by what was in flight when the budget was reached."""
-    over = select(Batch.id, Batch.name, Batch.character_budget, CHARACTERS_SPENT).where(
-        Batch.character_budget.is_not(None),
-        Batch.status.in_(_ACTIVE_BATCH),
-        Batch.character_budget <= CHARACTERS_SPENT,
-    )
-    if batch_id is not None:
-        over = over.where(Batch.id == batch_id)
-    paused = 0
-    for over_id, name, budget, spent in session.execute(over).all():
-        reason = (
-            f"character budget reached: {spent} of {budget} characters spent; "
-            f"`audiobatch resume {over_id}` goes on without the budget ({name})"
-        )
-        paused += _pause_batches(session, reason, Batch.id == over_id)
-    return paused
 
 
 def fail(
@@ -540,45 +588,3 @@ def _fail_for_dependency(session: Session, job_ids: list[int], now: datetime) ->
                 finished_at=now,
             )
         )
-
-
-def status_counts(session: Session, batch_id: str) -> dict[JobStatus, int]:
-    """How many of the batch's jobs are in each status (absent statuses are left out)."""
-    rows = session.execute(
-        select(Job.status, func.count()).where(Job.batch_id == batch_id).group_by(Job.status)
-    ).all()
-    return {status: count for status, count in rows}
-
-
-def end_batch_if_done(session: Session, batch_id: str, now: datetime) -> BatchStatus | None:
-    """The batch's final status if this call ended it, None while jobs remain or it had ended.
-
-    Call it in a transaction that starts after the job's end was committed (see the module note).
-    """
-    if session.connection().execute(_UNFINISHED_JOB, {"batch": batch_id}).first() is not None:
-        return None
-    counts = status_counts(session, batch_id)
-    final = batch_outcome(counts)
-    ended = rows_affected(
-        session.execute(
-            update(Batch)
-            .where(Batch.id == batch_id, Batch.status.not_in(TERMINAL_BATCH_STATUSES))
-            .values(status=final, finished_at=now)
-        )
-    )
-    return final if ended else None
-
-
-def batch_outcome(counts: dict[JobStatus, int]) -> BatchStatus:
-    """The final status of a batch whose jobs have all ended (an operator's cancel wins)."""
-    if counts.get(JobStatus.CANCELLED):
-        return BatchStatus.CANCELLED
-    succeeded = counts.get(JobStatus.SUCCEEDED, 0)
-    failed = counts.get(JobStatus.FAILED, 0)
-    if failed and succeeded:
-        return BatchStatus.PARTIAL
-    if failed:
-        return BatchStatus.FAILED
-    if succeeded or not counts:
-        return BatchStatus.SUCCEEDED
-    return BatchStatus.CANCELLED

@@ -1,12 +1,58 @@
-"""What the database says a batch stored: every output row, for checking against the store."""
+"""What the database says was stored: a job's outputs as the render code reads them (its own, its
+parents', those of an earlier identical request that may be reused), and a batch's every output
+row, for checking against the store."""
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from audiobatch.db.models import Artifact
+from audiobatch.db.models import Artifact, Job, JobStatus
 from audiobatch.storage.audit import Recorded
+
+
+class StoredArtifact(NamedTuple):
+    """One stored, verified output of a job, as its artifact row records it."""
+
+    name: str
+    key: str  # the storage key
+    bytes: int
+    sha256: str
+    content_type: str
+
+
+_ARTIFACT = (Artifact.name, Artifact.key, Artifact.bytes, Artifact.sha256, Artifact.content_type)
+
+
+def artifacts_of(session: Session, batch_id: str, key: str) -> list[StoredArtifact]:
+    """Every stored output of job ``key`` in the batch."""
+    rows = session.execute(
+        select(*_ARTIFACT)
+        .join(Job, Job.id == Artifact.job_id)
+        .where(Job.batch_id == batch_id, Job.key == key)
+        .order_by(Artifact.id)
+    )
+    return [StoredArtifact(*row) for row in rows]
+
+
+def earlier_outputs(
+    session: Session, request_sha256: str
+) -> tuple[int, list[StoredArtifact]] | None:
+    """The latest succeeded job that made the same request, with its outputs; None if none did."""
+    source = session.scalar(
+        select(Job.id)
+        .where(Job.request_sha256 == request_sha256, Job.status == JobStatus.SUCCEEDED)
+        .order_by(Job.finished_at.desc())
+        .limit(1)
+    )
+    if source is None:
+        return None
+    rows = session.execute(
+        select(*_ARTIFACT).where(Artifact.job_id == source).order_by(Artifact.id)
+    )
+    return source, [StoredArtifact(*row) for row in rows]
 
 
 def recorded_outputs(session: Session, batch_id: str) -> list[Recorded]:

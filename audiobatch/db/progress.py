@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from audiobatch.db.jobs import CHARACTERS_SPENT
+from audiobatch.db.batches import CHARACTERS_SPENT
 from audiobatch.db.models import (
     TERMINAL_BATCH_STATUSES,
     TERMINAL_JOB_STATUSES,

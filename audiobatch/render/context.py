@@ -41,7 +41,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from itertools import chain
 
-from audiobatch.db.jobs import StoredArtifact
+from audiobatch.db.outputs import StoredArtifact
 from audiobatch.elevenlabs.client import ApiAnswer, ElevenLabsClient
 from audiobatch.elevenlabs.formats import content_type, extension
 from audiobatch.elevenlabs.limits import AnswerLimits, SpeechRates

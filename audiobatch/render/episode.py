@@ -13,7 +13,7 @@ import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from audiobatch.db.jobs import StoredArtifact
+from audiobatch.db.outputs import StoredArtifact
 from audiobatch.elevenlabs.formats import extension
 from audiobatch.manifest import DialogueJob
 from audiobatch.manifest.common import JobBase

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from audiobatch.db import jobs
+from audiobatch.db import outputs
 from audiobatch.db.session import patiently
 from audiobatch.render.context import RenderContext
 from audiobatch.storage import Storage
@@ -17,7 +17,9 @@ def reuse_earlier_outputs(
 ) -> int | None:
     """Copy the outputs of the latest job that succeeded with the same request into this job's
     place; that job's id, or None when there is none or its outputs are no longer all stored."""
-    earlier = patiently(database_url, lambda session: jobs.earlier_outputs(session, request_sha256))
+    earlier = patiently(
+        database_url, lambda session: outputs.earlier_outputs(session, request_sha256)
+    )
     if earlier is None:
         return None
     source, artifacts = earlier

@@ -15,7 +15,7 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from audiobatch.backend import Backend
-from audiobatch.db import fencing, jobs
+from audiobatch.db import batches, fencing, jobs, outputs
 from audiobatch.db.dispatch import Publish, end_batch
 from audiobatch.db.models import Attempt, utcnow
 from audiobatch.db.session import patiently
@@ -332,7 +332,7 @@ def _pause_for_account(
     def record_pause(session: Session) -> int:
         attempt = _attempt(rt, claim, ctx, started_at, started, "paused", error)
         _record_attempt(session, claim, attempt, counted=False)
-        return jobs.pause_for_account(session, claim.job_id, rt.worker, reason, error.code)
+        return batches.pause_for_account(session, claim.job_id, rt.worker, reason, error.code)
 
     paused = patiently(rt.database_url, record_pause)
     log.error("job %s: %s (%d batches paused)", claim.job_id, reason, paused)
@@ -369,7 +369,7 @@ def _record_attempt(
     """Store the attempt; one that cost characters may spend the batch's budget and pause it."""
     jobs.record_attempt(session, attempt, counted=counted)
     if claim.character_budget is not None and attempt.character_cost:
-        jobs.pause_over_budget(session, claim.batch_id)
+        batches.pause_over_budget(session, claim.batch_id)
 
 
 def _attempt(
@@ -400,5 +400,5 @@ def _attempt(
     )
 
 
-def _artifacts_of(rt: Runtime, batch_id: str, key: str) -> list[jobs.StoredArtifact]:
-    return patiently(rt.database_url, lambda session: jobs.artifacts_of(session, batch_id, key))
+def _artifacts_of(rt: Runtime, batch_id: str, key: str) -> list[outputs.StoredArtifact]:
+    return patiently(rt.database_url, lambda session: outputs.artifacts_of(session, batch_id, key))

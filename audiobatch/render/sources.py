@@ -18,7 +18,7 @@ from typing import Any
 
 import av
 
-from audiobatch.db.jobs import StoredArtifact
+from audiobatch.db.outputs import StoredArtifact
 from audiobatch.elevenlabs.client import Upload
 from audiobatch.errors import NotFoundError, SourceError
 from audiobatch.manifest import JobOutput, LocalFile, S3Object, Source

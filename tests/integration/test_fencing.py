@@ -14,7 +14,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from audiobatch.db.dispatch import requeue_due_retries, requeue_expired_leases
+from audiobatch.db.jobs import requeue_due, take_back_expired
 from audiobatch.db.models import Attempt, Job, JobStatus, utcnow
 from audiobatch.db.session import session_scope
 from audiobatch.emulator import EmulatorConfig, RunningEmulator, serve_in_thread
@@ -64,7 +64,7 @@ def workers(
 def take_over(database_url: str, job_id: int, winner: Runtime) -> None:
     """The stalled worker's lease runs out; ``winner`` claims the job and renders it whole."""
     with session_scope(database_url) as session:
-        assert requeue_expired_leases(session, utcnow() + timedelta(minutes=5), 3) == 1
+        assert take_back_expired(session, utcnow() + timedelta(minutes=5), 3) == 1
     run_job(job_id, winner)
 
 
@@ -162,7 +162,7 @@ def test_a_lease_holder_that_meets_a_late_object_retries_on_the_spooled_answer(
     with session_scope(database_url) as session:
         job = session.get_one(Job, job_id)
         assert (job.status, job.attempts) == (JobStatus.RETRYING, 0)
-        requeue_due_retries(session, utcnow() + timedelta(minutes=5))
+        requeue_due(session, utcnow() + timedelta(minutes=5))
     run_job(job_id, replace(holder, storage=storage_factory()))
     job, [artifact] = outputs_of(database_url, job_id)
     ledger = httpx.get(f"{emulator.url}/_emulator/ledger").json()

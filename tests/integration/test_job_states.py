@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, update
 
-from audiobatch.db import dispatch, jobs
+from audiobatch.db import batches, dispatch, jobs
 from audiobatch.db.models import Batch, BatchStatus, Job, JobDependency, JobStatus, utcnow
 from audiobatch.db.session import session_scope
 from audiobatch.storage import StoredObject
@@ -101,7 +101,7 @@ def test_the_batch_ends_exactly_once_when_its_last_jobs_finish_together(database
         with session_scope(database_url) as session:
             jobs.succeed(session, c, c.key, [("audio.mp3", OUTPUT)], utcnow())
         with session_scope(database_url) as session:
-            ended = jobs.end_batch_if_done(session, c.batch_id, utcnow())
+            ended = batches.end_batch_if_done(session, c.batch_id, utcnow())
         if ended is not None:
             endings.append(ended)
 
@@ -119,7 +119,7 @@ def test_a_worker_that_lost_its_lease_cannot_finish_the_job(database_url: str) -
     ids = make_batch(database_url, ["a"])
     c = claim(database_url, ids["a"], worker="old", lease_s=-1)  # already expired
     with session_scope(database_url) as session:
-        assert dispatch.requeue_expired_leases(session, utcnow(), 3) == 1
+        assert jobs.take_back_expired(session, utcnow(), 3) == 1
     claim(database_url, ids["a"], worker="new")
     with session_scope(database_url) as session:
         assert not jobs.succeed(session, c, "old", [("audio.mp3", OUTPUT)], utcnow()).won
@@ -131,11 +131,11 @@ def test_a_job_that_outlives_too_many_workers_fails_as_worker_lost(database_url:
     for lost in (1, 2):
         claim(database_url, ids["killer"], worker=f"w{lost}", lease_s=-1)  # its worker died
         with session_scope(database_url) as session:
-            assert dispatch.requeue_expired_leases(session, utcnow(), 3) == 1
+            assert jobs.take_back_expired(session, utcnow(), 3) == 1
         assert status_of(database_url, ids["killer"]) is JobStatus.QUEUED
     claim(database_url, ids["killer"], worker="w3", lease_s=-1)
     with session_scope(database_url) as session:
-        assert dispatch.requeue_expired_leases(session, utcnow(), 3) == 1
+        assert jobs.take_back_expired(session, utcnow(), 3) == 1
         killer = session.get_one(Job, ids["killer"])
         assert (killer.status, killer.error_code, killer.lost_leases) == (
             JobStatus.FAILED,
@@ -166,7 +166,7 @@ def test_a_failed_parent_fails_its_descendants_and_ends_the_batch(database_url: 
     with session_scope(database_url) as session:
         jobs.fail(session, c, "w1", "boom", "bad", utcnow())
     with session_scope(database_url) as session:
-        assert jobs.end_batch_if_done(session, c.batch_id, utcnow()) is BatchStatus.PARTIAL
+        assert batches.end_batch_if_done(session, c.batch_id, utcnow()) is BatchStatus.PARTIAL
     with session_scope(database_url) as session:
         rows = {j.key: j for j in session.scalars(select(Job))}
     assert rows["gc"].status is JobStatus.FAILED
@@ -264,7 +264,7 @@ def test_retry_requeues_failed_jobs_and_their_failed_dependants_wait_again(
             else:
                 jobs.fail(session, c, "w1", "boom", None, utcnow())
     with session_scope(database_url) as session:
-        assert jobs.end_batch_if_done(session, "b1", utcnow()) is BatchStatus.PARTIAL
+        assert batches.end_batch_if_done(session, "b1", utcnow()) is BatchStatus.PARTIAL
     with session_scope(database_url) as session:
         batch = session.get_one(Batch, "b1")
         assert operations.retry_failed(session, batch) == 3
@@ -288,11 +288,11 @@ def test_cancel_stops_waiting_jobs_and_lets_running_ones_finish(database_url: st
     with session_scope(database_url) as session:
         assert operations.cancel(session, session.get_one(Batch, "b1"), utcnow()) == 2
     with session_scope(database_url) as session:
-        assert jobs.end_batch_if_done(session, "b1", utcnow()) is None  # one still runs
+        assert batches.end_batch_if_done(session, "b1", utcnow()) is None  # one still runs
     with session_scope(database_url) as session:
         assert jobs.succeed(session, c, "w1", [("audio.mp3", OUTPUT)], utcnow()).won
     with session_scope(database_url) as session:
-        assert jobs.end_batch_if_done(session, "b1", utcnow()) is BatchStatus.CANCELLED
+        assert batches.end_batch_if_done(session, "b1", utcnow()) is BatchStatus.CANCELLED
         rows = {j.key: j.status for j in session.scalars(select(Job))}
     assert rows == {
         "running": JobStatus.SUCCEEDED,
@@ -312,7 +312,7 @@ def test_cancel_abandon_cancels_running_jobs_and_their_workers_cannot_finish_the
         batch = session.get_one(Batch, "b1")
         assert operations.cancel(session, batch, utcnow(), abandon=True) == 2
     with session_scope(database_url) as session:
-        assert jobs.end_batch_if_done(session, "b1", utcnow()) is BatchStatus.CANCELLED
+        assert batches.end_batch_if_done(session, "b1", utcnow()) is BatchStatus.CANCELLED
         assert jobs.extend_leases(session, "w1", {ids["running"]}, 60, utcnow()) == set()
         assert not jobs.succeed(session, c, "w1", [("audio.mp3", OUTPUT)], utcnow()).won
     assert status_of(database_url, ids["running"]) is JobStatus.CANCELLED

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import update
 
 from audiobatch.db import dispatch, jobs
-from audiobatch.db.models import Job, JobStatus, utcnow
+from audiobatch.db.models import BatchStatus, Job, JobStatus, utcnow
 from audiobatch.db.session import session_scope
 from audiobatch.limiter import LocalLimiter
 from audiobatch.render.leases import LeaseKeeper, LeaseLostError
@@ -113,3 +113,41 @@ def test_a_lease_keeper_that_cannot_renew_gives_its_jobs_up_and_says_so(
     with pytest.raises(LeaseLostError):
         keeper.check(ids["a"])
     keeper.drop(ids["a"])
+
+
+@pytest.mark.parametrize("round_", range(ROUNDS))
+def test_an_operator_retry_racing_the_batch_s_end_leaves_it_open_or_ended_whole(
+    database_url: str, round_: int
+) -> None:
+    from audiobatch.db import batches, operations
+    from audiobatch.db.models import Batch
+
+    ids = make_batch(database_url, ["failed", "last"])
+    with session_scope(database_url) as session:
+        session.execute(update(Job).where(Job.id == ids["failed"]).values(status=JobStatus.FAILED))
+    last = claim(database_url, ids["last"])
+    barrier = threading.Barrier(2)
+
+    def finish_last() -> None:
+        with session_scope(database_url) as session:
+            jobs.succeed(session, last, "w1", [("audio.mp3", OUTPUT)], utcnow())
+        barrier.wait()
+        with session_scope(database_url) as session:
+            batches.end_batch_if_done(session, "b1", utcnow())
+
+    def retry() -> None:
+        barrier.wait()
+        with session_scope(database_url) as session:
+            operations.retry_failed(session, session.get_one(Batch, "b1"))
+
+    threads = [threading.Thread(target=finish_last), threading.Thread(target=retry)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    with session_scope(database_url) as session:
+        batch = session.get_one(Batch, "b1")
+        retried = session.get_one(Job, ids["failed"]).status
+    # whichever came first, the retried job is queued in a batch that runs (an end that came
+    # first was undone by the retry); never an ended batch with a job still to run
+    assert (batch.status, retried) == (BatchStatus.RUNNING, JobStatus.QUEUED)

@@ -195,7 +195,7 @@ def test_an_invalid_api_key_pauses_the_batch_without_burning_an_attempt(
 def test_a_batch_paused_on_exhausted_quota_completes_after_resume(
     database_url: str, tmp_path: Path
 ) -> None:
-    from audiobatch.db.dispatch import requeue_due_retries
+    from audiobatch.db.jobs import requeue_due
     from audiobatch.db.operations import resume
 
     lines = "".join(
@@ -214,7 +214,7 @@ def test_a_batch_paused_on_exhausted_quota_completes_after_resume(
             assert statuses == [JobStatus.SUCCEEDED] * 2 + [JobStatus.PAUSED] * 2
             assert batch.status is BatchStatus.PAUSED
             assert "quota_exceeded" in (batch.status_reason or "")
-            requeue_due_retries(session, utcnow())  # the dispatcher leaves paused jobs alone
+            requeue_due(session, utcnow())  # the dispatcher leaves paused jobs alone
         httpx.post(f"{emulator.url}/_emulator/quota", params={"chars": 2 * per_job})
         with session_scope(database_url) as session:
             batch = session.get_one(Batch, batch.id)
@@ -328,7 +328,7 @@ def test_an_answer_whose_upload_failed_is_replayed_not_generated_again(
 ) -> None:
     from dataclasses import replace
 
-    from audiobatch.db.dispatch import requeue_due_retries
+    from audiobatch.db.jobs import requeue_due
     from audiobatch.storage.s3 import S3Storage
     from tests.services import free_port
 
@@ -340,7 +340,7 @@ def test_an_answer_whose_upload_failed_is_replayed_not_generated_again(
         run_job(job_id, replace(rt, storage=down))  # the store is unreachable
         with session_scope(database_url) as session:
             assert session.get_one(Job, job_id).status is JobStatus.RETRYING
-            requeue_due_retries(session, utcnow() + timedelta(minutes=5))
+            requeue_due(session, utcnow() + timedelta(minutes=5))
         run_job(
             job_id, replace(rt, storage=S3Storage(s3_bucket, "renders", endpoint_url=s3_server))
         )

@@ -1,0 +1,143 @@
+"""Batch state: pausing active batches (an account refused, a budget spent), the characters a
+batch spent, and ending a batch once its last job has ended.
+
+Whether a batch has ended is asked in a transaction of its own after a job's end is committed:
+whichever finisher commits last then sees every job ended, and the conditional update that ends
+the batch lets exactly one of them win. No finisher waits on another, so thousands of jobs
+finishing a second never queue behind a batch row lock.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import bindparam, func, select, update
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
+
+from audiobatch.db import jobs
+from audiobatch.db.models import (
+    TERMINAL_BATCH_STATUSES,
+    TERMINAL_JOB_STATUSES,
+    Attempt,
+    Batch,
+    BatchStatus,
+    Job,
+    JobStatus,
+)
+from audiobatch.db.session import rows_affected
+
+_ACTIVE_BATCH = (BatchStatus.QUEUED, BatchStatus.RUNNING)
+
+
+def pause_for_account(
+    session: Session, job_id: int, worker: str, reason: str, error_code: str | None
+) -> int:
+    """The API refused the account (401): park this job and every job not yet run, in every
+    active batch, as ``paused`` until ``resume``; the number of batches paused.
+
+    The deployment renders with one API key, so an account refusal stops all of its work: sending
+    more requests would only be refused again, and failing the jobs would burn them.
+    """
+    jobs.park_for_account(session, job_id, worker, reason, error_code)
+    return _pause_batches(session, reason)
+
+
+def _pause_batches(session: Session, reason: str, *only: ColumnElement[bool]) -> int:
+    """Pause the active batches (``only`` some): their jobs not yet run wait as ``paused`` for
+    ``resume``; jobs running now finish. How many batches were paused."""
+    jobs.pause_waiting(session, select(Batch.id).where(Batch.status.in_(_ACTIVE_BATCH), *only))
+    return int(
+        rows_affected(
+            session.execute(
+                update(Batch)
+                .where(Batch.status.in_(_ACTIVE_BATCH), *only)
+                .values(status=BatchStatus.PAUSED, status_reason=f"paused: {reason}")
+            )
+        )
+    )
+
+
+CHARACTERS_SPENT = (
+    select(func.coalesce(func.sum(Attempt.character_cost), 0))
+    .where(Attempt.batch_id == Batch.id)
+    .correlate(Batch)
+    .scalar_subquery()
+)
+"""The characters the API charged for a batch's jobs, over every attempt (in a query of Batch);
+read from ``ix_attempts_batch_id`` alone on PostgreSQL."""
+
+
+def pause_over_budget(session: Session, batch_id: str | None = None) -> int:
+    """Pause the active batches (``batch_id``, or any) that have spent their character budget;
+    how many were paused. Jobs already sent to the API finish, so a batch may end a little over
+    its budget, by what was in flight when the budget was reached."""
+    over = select(Batch.id, Batch.name, Batch.character_budget, CHARACTERS_SPENT).where(
+        Batch.character_budget.is_not(None),
+        Batch.status.in_(_ACTIVE_BATCH),
+        Batch.character_budget <= CHARACTERS_SPENT,
+    )
+    if batch_id is not None:
+        over = over.where(Batch.id == batch_id)
+    paused = 0
+    for over_id, name, budget, spent in session.execute(over).all():
+        reason = (
+            f"character budget reached: {spent} of {budget} characters spent; "
+            f"`audiobatch resume {over_id}` goes on without the budget ({name})"
+        )
+        paused += _pause_batches(session, reason, Batch.id == over_id)
+    return paused
+
+
+_UNFINISHED_JOB = (
+    select(Job.id)
+    .where(Job.batch_id == bindparam("batch"), Job.status.not_in(TERMINAL_JOB_STATUSES))
+    .limit(1)
+)
+
+
+def status_counts(session: Session, batch_id: str) -> dict[JobStatus, int]:
+    """How many of the batch's jobs are in each status (absent statuses are left out)."""
+    rows = session.execute(
+        select(Job.status, func.count()).where(Job.batch_id == batch_id).group_by(Job.status)
+    ).all()
+    return {status: count for status, count in rows}
+
+
+def end_batch_if_done(session: Session, batch_id: str, now: datetime) -> BatchStatus | None:
+    """The batch's final status if this call ended it, None while jobs remain or it had ended.
+
+    Call it in a transaction that starts after the job's end was committed (see the module note).
+    """
+    if session.connection().execute(_UNFINISHED_JOB, {"batch": batch_id}).first() is not None:
+        return None
+    # Only a batch's last finishers get here. Asked again under the batch's row lock, the question
+    # sees the jobs an operator's retry (which takes the same lock) has just queued again.
+    session.execute(select(Batch.id).where(Batch.id == batch_id).with_for_update())
+    if session.connection().execute(_UNFINISHED_JOB, {"batch": batch_id}).first() is not None:
+        return None
+    counts = status_counts(session, batch_id)
+    final = batch_outcome(counts)
+    ended = rows_affected(
+        session.execute(
+            update(Batch)
+            .where(Batch.id == batch_id, Batch.status.not_in(TERMINAL_BATCH_STATUSES))
+            .values(status=final, finished_at=now)
+        )
+    )
+    return final if ended else None
+
+
+def batch_outcome(counts: dict[JobStatus, int]) -> BatchStatus:
+    """The final status of a batch whose jobs have all ended (an operator's cancel wins)."""
+    if counts.get(JobStatus.CANCELLED):
+        return BatchStatus.CANCELLED
+    succeeded = counts.get(JobStatus.SUCCEEDED, 0)
+    failed = counts.get(JobStatus.FAILED, 0)
+    if failed and succeeded:
+        return BatchStatus.PARTIAL
+    if failed:
+        return BatchStatus.FAILED
+    if succeeded or not counts:
+        return BatchStatus.SUCCEEDED
+    return BatchStatus.CANCELLED
