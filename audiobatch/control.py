@@ -6,8 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from audiobatch.db import operations
-from audiobatch.db.dispatch import Publish, end_batch, publish_queued
 from audiobatch.db.models import utcnow
+from audiobatch.db.reconcile import Publish, end_batch, publish_queued
 from audiobatch.db.reports import find_batch
 from audiobatch.db.session import session_scope
 from audiobatch.storage import Storage

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from audiobatch.db.dispatch import Publish, publish_queued
 from audiobatch.db.models import utcnow
+from audiobatch.db.reconcile import Publish, publish_queued
 from audiobatch.db.session import session_scope
 from audiobatch.db.submit import SubmittedBatch, active_batch_of, insert_batch, lock_manifests
 from audiobatch.manifest import Manifest
@@ -25,7 +25,7 @@ def submit_manifests(
     The manifests are already validated (:func:`~audiobatch.manifest.load_manifests`). A manifest
     whose batch is still active is not written again: that batch is returned (marked
     ``existing``), unless ``force``. A crash between the commit and the publish loses nothing: the
-    dispatcher tick announces every queued job that was never announced. ``fresh`` batches
+    reconciler tick announces every queued job that was never announced. ``fresh`` batches
     generate anew what was generated before.
     """
     now = utcnow()

@@ -130,7 +130,7 @@ def submit(
     force: ForceFlag = False,
 ) -> int:
     """Validate manifests and queue them as batches for the workers."""
-    from audiobatch.worker.app import publisher
+    from audiobatch.broker import publisher
 
     settings = load_settings()
     loaded = read_manifests(manifests, voices, set_, settings)
@@ -150,9 +150,9 @@ def submit(
     batch_ids = [b.id for b in batches]
     on_poll = [worker_watch(err, url, batch_ids, hint=start_hint(settings))]
     if settings.broker_url is None:  # embedded: no scheduler process runs the tick
-        from audiobatch.worker.runtime import build_dispatcher
+        from audiobatch.deployment import build_reconciler
 
-        on_poll.append(ticker(1.0, build_dispatcher(settings, celery_app)))
+        on_poll.append(ticker(1.0, build_reconciler(settings, celery_app)))
     console = err if json_ else out
     after = "waiting stops here; the workers go on rendering what is left"
     final = wait_for_batches(
@@ -175,7 +175,7 @@ def run(
     force: ForceFlag = False,
 ) -> int:
     """Submit, render with a local worker (and the emulator when no API key is set), and wait."""
-    from audiobatch.worker.app import publisher
+    from audiobatch.broker import publisher
 
     settings = load_settings()
     # invalid input stops here, before anything starts or is written
@@ -191,11 +191,11 @@ def run(
         for batch in batches:
             if batch.existing:
                 views.print_submitted(console, batch)
-        from audiobatch.worker.runtime import build_dispatcher
+        from audiobatch.deployment import build_reconciler
 
         batch_ids = [b.id for b in batches]
         on_poll = [
-            ticker(1.0, build_dispatcher(live, celery_app)),
+            ticker(1.0, build_reconciler(live, celery_app)),
             # the local worker announces itself once it consumes: a while after it starts
             worker_watch(err, url, batch_ids, hint=LOCAL_WORKER_DOWN, first_after_s=LIVE_WITHIN_S),
         ]
@@ -253,7 +253,7 @@ def jobs(
 @app.command()
 def limiter(json_: JsonFlag = False) -> None:
     """Show the concurrency limiter: slots in use and the adaptive window, per pool."""
-    from audiobatch.worker.runtime import limiter_view
+    from audiobatch.deployment import limiter_view
 
     state = limiter_view(load_settings())
     views.print_json(state) if json_ else views.print_limiter(out, state)
@@ -350,7 +350,7 @@ def worker(
 
 @app.command()
 def scheduler(loglevel: Annotated[str, typer.Option("--loglevel")] = "INFO") -> None:
-    """Run Celery beat: the dispatcher tick, nightly schedules and housekeeping (any number of
+    """Run Celery beat: the reconciler tick, nightly schedules and housekeeping (any number of
     schedulers may run: a slot fires once)."""
     from audiobatch.worker.main import run_beat
 

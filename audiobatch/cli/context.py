@@ -11,8 +11,8 @@ import yaml
 from pydantic import ValidationError
 
 from audiobatch.config import Settings
-from audiobatch.db.dispatch import Publish
 from audiobatch.db.migrate import ensure_schema
+from audiobatch.db.reconcile import Publish
 from audiobatch.errors import ConfigError
 from audiobatch.manifest import Manifest, load_manifests
 
@@ -43,13 +43,13 @@ def ready_database(settings: Settings) -> str:
 
 def broker_app(settings: Settings) -> Celery:
     """The Celery app of the deployment's broker (Celery is loaded by the commands that use it)."""
-    from audiobatch.worker.app import create_celery
+    from audiobatch.broker import create_celery
 
     return create_celery(settings)
 
 
 def broker_publisher(settings: Settings) -> Publish:
-    from audiobatch.worker.app import publisher
+    from audiobatch.broker import publisher
 
     return publisher(broker_app(settings))
 

@@ -1,4 +1,4 @@
-"""Waiting for batches until each has ended or paused, optionally driving the dispatcher tick
+"""Waiting for batches until each has ended or paused, optionally driving the reconciler tick
 meanwhile.
 
 On a terminal the wait shows a progress bar. Elsewhere (a pipe, a CI log) it prints a plain line

@@ -174,8 +174,8 @@ def bucket_view(bucket: Bucket) -> dict[str, Any]:
 
 
 def limiter_state(state: DashboardState) -> dict[str, Any]:
-    from audiobatch.worker.app import queue_depths
-    from audiobatch.worker.runtime import limiter_view
+    from audiobatch.broker import queue_depths
+    from audiobatch.deployment import limiter_view
 
     return {**limiter_view(state.settings), "queues": queue_depths(state.celery)()}
 

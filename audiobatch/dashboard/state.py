@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from audiobatch.config import Settings
 from audiobatch.dashboard.usage import UsageCache
-from audiobatch.db.dispatch import Publish
+from audiobatch.db.reconcile import Publish
 from audiobatch.db.session import session_scope
 from audiobatch.storage import Storage, open_storage
 
@@ -36,7 +36,7 @@ class DashboardState:
 
     @cached_property
     def celery(self) -> Celery:
-        from audiobatch.worker.app import create_celery
+        from audiobatch.broker import create_celery
 
         return create_celery(self.settings)
 
@@ -54,7 +54,7 @@ class DashboardState:
     @cached_property
     def publish(self) -> Publish:
         """Sends wake-ups for the jobs an action queued."""
-        from audiobatch.worker.app import publisher
+        from audiobatch.broker import publisher
 
         return publisher(self.celery)
 

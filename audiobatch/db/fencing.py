@@ -15,7 +15,7 @@ from audiobatch.db.session import patiently, rows_affected
 # A no-op UPDATE: it matches only while ``worker`` holds the lease, and it locks the row (the
 # database's write lock on SQLite) until the transaction ends, which every statement that
 # takes a job from its worker (lease expiry, release, finish, claim) has to wait for: the
-# dispatcher's pass over expired leases too, for as long as the action takes (one object
+# reconciler's pass over expired leases too, for as long as the action takes (one object
 # removed, bounded by the store client's timeouts).
 _HOLD = (
     update(Job)

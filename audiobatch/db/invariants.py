@@ -6,7 +6,7 @@ The queries start from active rows (``status IN`` the unended statuses, which th
 indexes of ``jobs`` and ``batches`` serve), never from the history, which may hold millions of
 jobs; only :func:`artifact_objects` reads every row, in pages, outside any transaction.
 
-Some breaches are what the dispatcher repairs at its next tick (an expired lease, a batch whose
+Some breaches are what the reconciler repairs at its next tick (an expired lease, a batch whose
 last job's worker died): seen twice a tick apart, they are real.
 """
 
@@ -20,7 +20,6 @@ from datetime import datetime, timedelta
 from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import Session, aliased
 
-from audiobatch.db.dispatch import batches_with_every_job_ended
 from audiobatch.db.models import (
     TERMINAL_BATCH_STATUSES,
     TERMINAL_JOB_STATUSES,
@@ -31,6 +30,7 @@ from audiobatch.db.models import (
     JobStatus,
     WorkerProcess,
 )
+from audiobatch.db.reconcile import batches_with_every_job_ended
 from audiobatch.db.session import session_scope
 from audiobatch.db.workers import live_at
 from audiobatch.storage import Storage

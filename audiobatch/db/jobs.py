@@ -281,7 +281,7 @@ def retry_later(
     error_code: str | None,
     next_attempt_at: datetime,
 ) -> bool:
-    """Park the job in ``retrying`` until ``next_attempt_at``; the dispatcher re-queues it."""
+    """Park the job in ``retrying`` until ``next_attempt_at``; the reconciler re-queues it."""
     return _park(session, job_id, worker, JobStatus.RETRYING, error, error_code, next_attempt_at)
 
 
@@ -520,7 +520,7 @@ def _queue_ready(session: Session, job_ids: list[int]) -> list[tuple[int, str]]:
 
 
 def promote_ready(session: Session, limit: int = 1000) -> list[tuple[int, str]]:
-    """The dispatcher's backstop: queue pending jobs whose parents have all succeeded (a
+    """The reconciler's backstop: queue pending jobs whose parents have all succeeded (a
     finisher that died between its success and queueing them, say); them, at most ``limit``."""
     candidates = list(
         session.scalars(
@@ -537,7 +537,7 @@ def promote_ready(session: Session, limit: int = 1000) -> list[tuple[int, str]]:
 
 
 def fail_orphans(session: Session, now: datetime) -> int:
-    """The dispatcher's backstop: fail pending jobs a parent of which ended without succeeding
+    """The reconciler's backstop: fail pending jobs a parent of which ended without succeeding
     (and their own dependants); how many were pending on such a parent."""
     orphans = list(
         session.scalars(

@@ -16,8 +16,8 @@ from sqlalchemy.orm import Session
 
 from audiobatch.backend import Backend
 from audiobatch.db import batches, fencing, jobs, outputs
-from audiobatch.db.dispatch import Publish, end_batch
 from audiobatch.db.models import Attempt, utcnow
+from audiobatch.db.reconcile import Publish, end_batch
 from audiobatch.db.session import patiently
 from audiobatch.elevenlabs.client import ElevenLabsClient
 from audiobatch.elevenlabs.limits import AnswerLimits, SpeechRates
@@ -105,7 +105,7 @@ def run_job(job_id: int, rt: Runtime) -> None:
 def _fail_after_crash(rt: Runtime, claim: jobs.Claim, exc: Exception) -> None:
     """Fail a job that an unexpected exception stopped, with the exception's class and message
     on the job and on an attempt; if even that cannot be recorded, the job's lease runs out
-    and the dispatcher takes it back (its lease is no longer renewed)."""
+    and the reconciler takes it back (its lease is no longer renewed)."""
     error = _internal_error(exc)
     now = rt.clock()
 
@@ -126,7 +126,7 @@ def _fail_after_crash(rt: Runtime, claim: jobs.Claim, exc: Exception) -> None:
         finish = patiently(rt.database_url, record_crash)
         if finish.won:
             _after_finish(rt, claim, finish)
-    except Exception:  # the lease runs out, or the dispatcher ends the batch
+    except Exception:  # the lease runs out, or the reconciler ends the batch
         log.exception("job %s: its failure could not be recorded in full", claim.job_id)
 
 

@@ -23,8 +23,8 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from audiobatch.db.dispatch import Publish, publish_queued
 from audiobatch.db.models import CatchUpPolicy, FiringOutcome, Schedule, ScheduleFiring
+from audiobatch.db.reconcile import Publish, publish_queued
 from audiobatch.db.schedules import (
     claim_slot,
     due_schedules,

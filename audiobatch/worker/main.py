@@ -12,15 +12,15 @@ import time
 from celery import Celery
 from celery.signals import worker_ready, worker_shutdown
 
-from audiobatch.config import Settings
-from audiobatch.db.workers import SCHEDULER, WORKER
-from audiobatch.worker.app import (
-    DISPATCH_INTERVAL_S,
+from audiobatch.broker import (
     HOUSEKEEPING_INTERVAL_S,
+    RECONCILE_INTERVAL_S,
     create_celery,
 )
+from audiobatch.config import Settings
+from audiobatch.db.workers import SCHEDULER, WORKER
+from audiobatch.deployment import build_housekeeper, build_reconciler
 from audiobatch.worker.heartbeat import Heartbeat
-from audiobatch.worker.runtime import build_dispatcher, build_housekeeper
 from audiobatch.worker.tasks import register_tasks
 
 log = logging.getLogger(__name__)
@@ -40,7 +40,7 @@ def run_worker(
     app = create_celery(settings)
     jobs_in_hand = register_tasks(app, settings)
     if settings.broker_url is None:
-        # The embedded setup has no scheduler process: the worker drives the dispatcher tick.
+        # The embedded setup has no scheduler process: the worker drives the reconciler tick.
         start_ticker(settings, app)
     threads = concurrency or (settings.api_concurrency + settings.music_concurrency)
     # The threads pool runs every task in this process: its heartbeat tells all the jobs it holds.
@@ -70,28 +70,28 @@ def run_worker(
 
 
 def start_ticker(settings: Settings, app: Celery) -> threading.Thread:
-    """Run the dispatcher tick every few seconds, and housekeeping now and then, in a daemon
+    """Run the reconciler tick every few seconds, and housekeeping now and then, in a daemon
     thread of this process (what beat schedules where a scheduler runs)."""
-    dispatcher, housekeeper = build_dispatcher(settings, app), build_housekeeper(settings)
-    ticks_per_housekeeping = round(HOUSEKEEPING_INTERVAL_S / DISPATCH_INTERVAL_S)
+    reconciler, housekeeper = build_reconciler(settings, app), build_housekeeper(settings)
+    ticks_per_housekeeping = round(HOUSEKEEPING_INTERVAL_S / RECONCILE_INTERVAL_S)
 
     def loop() -> None:
         for tick in itertools.count(1):
-            time.sleep(DISPATCH_INTERVAL_S)
+            time.sleep(RECONCILE_INTERVAL_S)
             try:
-                dispatcher()
+                reconciler()
                 if tick % ticks_per_housekeeping == 0:
                     housekeeper()
             except Exception as exc:  # a busy database, or anything else: the next tick
-                log.warning("dispatcher tick failed: %s: %s", type(exc).__name__, exc)
+                log.warning("reconciler tick failed: %s: %s", type(exc).__name__, exc)
 
-    thread = threading.Thread(target=loop, name="dispatcher-tick", daemon=True)
+    thread = threading.Thread(target=loop, name="reconciler-tick", daemon=True)
     thread.start()
     return thread
 
 
 def run_beat(settings: Settings, *, loglevel: str) -> None:
-    """Run Celery beat, which sends the dispatcher tick, the firing of schedules and
+    """Run Celery beat, which sends the reconciler tick, the firing of schedules and
     housekeeping to the control queue.
 
     Beat keeps its own state in memory (no ``celerybeat-schedule`` file): every entry is an

@@ -1,4 +1,4 @@
-"""Celery tasks: thin shells around :func:`run_job`, the dispatcher tick, the firing of
+"""Celery tasks: thin shells around :func:`run_job`, the reconciler tick, the firing of
 schedules and housekeeping."""
 
 from __future__ import annotations
@@ -11,30 +11,31 @@ from collections.abc import Callable
 from celery import Celery
 from celery.signals import worker_shutting_down
 
-from audiobatch.config import Settings
-from audiobatch.db.models import utcnow
-from audiobatch.render.runner import Runtime, run_job
-from audiobatch.scheduler.firing import fire_due
-from audiobatch.worker.app import (
-    DISPATCH_TASK,
+from audiobatch.broker import (
     HOUSEKEEPING_TASK,
+    RECONCILE_TASK,
     RENDER_TASK,
     SCHEDULES_TASK,
     publisher,
 )
-from audiobatch.worker.runtime import build_dispatcher, build_housekeeper, build_runtime
+from audiobatch.config import Settings
+from audiobatch.db.models import utcnow
+from audiobatch.deployment import build_housekeeper, build_reconciler
+from audiobatch.render.runner import Runtime, run_job
+from audiobatch.scheduler.firing import fire_due
+from audiobatch.worker.runtime import build_runtime
 from audiobatch.worker.shutdown import begin_stop
 
 log = logging.getLogger(__name__)
 
 
 def register_tasks(app: Celery, settings: Settings) -> Callable[[], frozenset[int]]:
-    """Register the render, dispatch, schedule and housekeeping tasks and the graceful stop;
+    """Register the render, reconcile, schedule and housekeeping tasks and the graceful stop;
     resources are built per process on first use. Returns what tells the jobs this process
     holds leases on (for its heartbeat)."""
     runtimes: dict[int, Runtime] = {}
     publish = publisher(app)
-    dispatcher = build_dispatcher(settings, app)
+    reconciler = build_reconciler(settings, app)
     housekeeper = build_housekeeper(settings)
 
     lock = threading.Lock()
@@ -65,9 +66,9 @@ def register_tasks(app: Celery, settings: Settings) -> Callable[[], frozenset[in
     def render(job_id: int) -> None:
         run_job(job_id, runtime())
 
-    @app.task(name=DISPATCH_TASK, ignore_result=True)  # type: ignore[untyped-decorator]
-    def dispatch() -> None:
-        dispatcher()
+    @app.task(name=RECONCILE_TASK, ignore_result=True)  # type: ignore[untyped-decorator]
+    def reconcile() -> None:
+        reconciler()
 
     @app.task(name=SCHEDULES_TASK, ignore_result=True)  # type: ignore[untyped-decorator]
     def fire_schedules() -> None:

@@ -206,7 +206,7 @@ def run_with_kills(
         assert not pending, f"the batch ended before {[d.what for d in pending]}"
         seconds = time.monotonic() - started
         # a batch that ends while the store is unreachable gets its results.json at a
-        # dispatcher pass after the store is back
+        # reconciler pass after the store is back
         deadline = time.monotonic() + 60.0
         while _read(engine, select(Batch.results_at).where(Batch.id == batch)) is None:
             assert time.monotonic() < deadline, f"batch {batch}: results.json never written"

@@ -324,7 +324,7 @@ def test_audio_cut_short_at_every_attempt_fails_the_job_with_that_reason(
             job = render_once(tmp_path, url, job_id, api, RetryPolicy(max_attempts=3))
             if job.status is not JobStatus.RETRYING:
                 break
-            with session_scope(url) as session:  # the dispatcher's re-queue, by hand
+            with session_scope(url) as session:  # the reconciler's re-queue, by hand
                 session.get_one(Job, job_id).status = JobStatus.QUEUED
     assert job.status is JobStatus.FAILED
     assert job.error_code == "truncated_audio" and job.attempts == 3

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import redis
 
+from audiobatch.broker import create_celery, publisher, queue_depths
 from audiobatch.config import Settings
 from audiobatch.render.families import QUEUES
-from audiobatch.worker.app import create_celery, publisher, queue_depths
 
 
 def test_a_wakeup_lands_in_its_own_queue_only(redis_url: str) -> None:

@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 from audiobatch.config import Settings
-from audiobatch.worker.runtime import LEFTOVER_AGE_S, build_housekeeper
+from audiobatch.deployment import LEFTOVER_AGE_S, build_housekeeper
 
 
 def test_housekeeping_removes_old_partial_writes_and_keeps_young_ones_and_outputs(

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, update
 
-from audiobatch.db import batches, dispatch, jobs
+from audiobatch.db import batches, jobs, reconcile
 from audiobatch.db.models import Batch, BatchStatus, Job, JobDependency, JobStatus, utcnow
 from audiobatch.db.session import session_scope
 from audiobatch.storage import StoredObject
@@ -179,16 +179,16 @@ def test_the_tick_requeues_due_retries_and_announces_them(
     ids = make_batch(database_url, ["a", "b"])
     sent: list[tuple[int, str]] = []
     now = utcnow()
-    assert dispatch.tick(database_url, sent.extend, storage, now, 300, 3).published == 2
+    assert reconcile.tick(database_url, sent.extend, storage, now, 300, 3).published == 2
     assert (
-        dispatch.tick(database_url, sent.extend, storage, now, 300, 3).published == 0
+        reconcile.tick(database_url, sent.extend, storage, now, 300, 3).published == 0
     )  # already announced
     c = claim(database_url, ids["a"])
     with session_scope(database_url) as session:
         jobs.retry_later(session, c.job_id, "w1", "busy", "system_busy", now + timedelta(seconds=5))
-    assert dispatch.tick(database_url, sent.extend, storage, now, 300, 3).retries_due == 0
+    assert reconcile.tick(database_url, sent.extend, storage, now, 300, 3).retries_due == 0
     later = now + timedelta(seconds=6)
-    result = dispatch.tick(database_url, sent.extend, storage, later, 300, 3)
+    result = reconcile.tick(database_url, sent.extend, storage, later, 300, 3)
     assert (result.retries_due, result.published) == (1, 1)
     assert sent[-1] == (ids["a"], "dialogue")
 
@@ -199,11 +199,11 @@ def test_wakeups_in_a_queue_the_broker_holds_empty_are_announced_again_soon(
     make_batch(database_url, ["a", "b"])
     sent: list[tuple[int, str]] = []
     now = utcnow()
-    dispatch.tick(database_url, sent.extend, storage, now, 300, 3)
-    soon = now + timedelta(seconds=dispatch.QUICK_REPUBLISH_S + 1)
-    tick = dispatch.tick(database_url, sent.extend, storage, soon, 300, 3, frozenset({"music"}))
+    reconcile.tick(database_url, sent.extend, storage, now, 300, 3)
+    soon = now + timedelta(seconds=reconcile.QUICK_REPUBLISH_S + 1)
+    tick = reconcile.tick(database_url, sent.extend, storage, soon, 300, 3, frozenset({"music"}))
     assert tick.published == 0  # the dialogue queue still holds them
-    tick = dispatch.tick(database_url, sent.extend, storage, soon, 300, 3, frozenset({"dialogue"}))
+    tick = reconcile.tick(database_url, sent.extend, storage, soon, 300, 3, frozenset({"dialogue"}))
     assert tick.published == 2  # the broker lost them (restarted empty): announced again
     assert len(sent) == 4
 
@@ -215,11 +215,11 @@ def test_the_tick_ends_a_batch_whose_last_finisher_died_before_ending_it(
     c = claim(database_url, ids["a"])
     with session_scope(database_url) as session:
         jobs.succeed(session, c, "w1", [], utcnow())  # and the worker dies here
-    assert dispatch.tick(database_url, [].extend, storage, utcnow(), 300, 3).batches_ended == 1
+    assert reconcile.tick(database_url, [].extend, storage, utcnow(), 300, 3).batches_ended == 1
     with session_scope(database_url) as session:
         assert session.get_one(Batch, "b1").status is BatchStatus.SUCCEEDED
     assert storage.size("demo/b1/results.json")
-    assert dispatch.tick(database_url, [].extend, storage, utcnow(), 300, 3).batches_ended == 0
+    assert reconcile.tick(database_url, [].extend, storage, utcnow(), 300, 3).batches_ended == 0
 
 
 def test_results_an_unreachable_store_kept_from_a_batchs_end_are_written_by_the_tick(
@@ -232,10 +232,10 @@ def test_results_an_unreachable_store_kept_from_a_batchs_end_are_written_by_the_
     c = claim(database_url, ids["a"])
     with session_scope(database_url) as session:
         jobs.succeed(session, c, "w1", [], utcnow())
-    assert dispatch.end_batch(database_url, storage, "b1", utcnow())  # ended, results not written
-    dispatch.tick(database_url, [].extend, storage, utcnow(), 300, 3)  # the store is still away
+    assert reconcile.end_batch(database_url, storage, "b1", utcnow())  # ended, results not written
+    reconcile.tick(database_url, [].extend, storage, utcnow(), 300, 3)  # the store is still away
     mount.unlink()  # the store is back
-    dispatch.tick(database_url, [].extend, storage, utcnow(), 300, 3)
+    reconcile.tick(database_url, [].extend, storage, utcnow(), 300, 3)
     assert storage.size("demo/b1/results.json")
     with session_scope(database_url) as session:
         assert session.get_one(Batch, "b1").results_at is not None
@@ -245,8 +245,8 @@ def test_a_wakeup_lost_long_ago_is_sent_again(database_url: str, storage: LocalS
     make_batch(database_url, ["a"])
     sent: list[tuple[int, str]] = []
     now = utcnow()
-    dispatch.tick(database_url, sent.extend, storage, now, 300, 3)
-    dispatch.tick(database_url, sent.extend, storage, now + timedelta(seconds=301), 300, 3)
+    reconcile.tick(database_url, sent.extend, storage, now, 300, 3)
+    reconcile.tick(database_url, sent.extend, storage, now + timedelta(seconds=301), 300, 3)
     assert len(sent) == 2
 
 

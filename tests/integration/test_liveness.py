@@ -1,5 +1,5 @@
 """Every batch ends: races between finishers, a name reused by a restarted process, and the
-dispatcher's backstop for what a dead finisher left undone. Run on SQLite and PostgreSQL."""
+reconciler's backstop for what a dead finisher left undone. Run on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import update
 
-from audiobatch.db import dispatch, jobs
+from audiobatch.db import jobs, reconcile
 from audiobatch.db.models import BatchStatus, Job, JobStatus, utcnow
 from audiobatch.db.session import session_scope
 from audiobatch.limiter import LocalLimiter
@@ -54,7 +54,7 @@ def test_the_tick_queues_a_pending_job_whose_parents_all_succeeded(
             update(Job).where(Job.id.in_([ids["a"], ids["b"]])).values(status=JobStatus.SUCCEEDED)
         )
     sent: list[tuple[int, str]] = []
-    result = dispatch.tick(database_url, sent.extend, LocalStorage(tmp_path), utcnow(), 300, 3)
+    result = reconcile.tick(database_url, sent.extend, LocalStorage(tmp_path), utcnow(), 300, 3)
     assert result.pending_promoted == 1
     assert status_of(database_url, ids["c"]) is JobStatus.QUEUED
     assert (ids["c"], "dialogue") in sent
@@ -67,10 +67,12 @@ def test_the_tick_fails_a_pending_job_whose_parent_failed_and_the_batch_ends(
     with session_scope(database_url) as session:
         session.execute(update(Job).where(Job.id == ids["a"]).values(status=JobStatus.FAILED))
     storage = LocalStorage(tmp_path)
-    result = dispatch.tick(database_url, lambda _: None, storage, utcnow(), 300, 3)
+    result = reconcile.tick(database_url, lambda _: None, storage, utcnow(), 300, 3)
     assert result.pending_failed == 1
     assert [status_of(database_url, ids[k]) for k in "bc"] == [JobStatus.FAILED] * 2
-    assert dispatch.tick(database_url, lambda _: None, storage, utcnow(), 300, 3).batches_ended == 0
+    assert (
+        reconcile.tick(database_url, lambda _: None, storage, utcnow(), 300, 3).batches_ended == 0
+    )
     with session_scope(database_url) as session:
         assert session.get_one(Job, ids["c"]).error_code == "dependency_failed"
 

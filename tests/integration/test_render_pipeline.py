@@ -214,7 +214,7 @@ def test_a_batch_paused_on_exhausted_quota_completes_after_resume(
             assert statuses == [JobStatus.SUCCEEDED] * 2 + [JobStatus.PAUSED] * 2
             assert batch.status is BatchStatus.PAUSED
             assert "quota_exceeded" in (batch.status_reason or "")
-            requeue_due(session, utcnow())  # the dispatcher leaves paused jobs alone
+            requeue_due(session, utcnow())  # the reconciler leaves paused jobs alone
         httpx.post(f"{emulator.url}/_emulator/quota", params={"chars": 2 * per_job})
         with session_scope(database_url) as session:
             batch = session.get_one(Batch, batch.id)

@@ -9,7 +9,6 @@ import pytest
 from sqlalchemy import select
 
 from audiobatch.db import jobs, operations, schedules
-from audiobatch.db.dispatch import tick
 from audiobatch.db.models import (
     Attempt,
     Batch,
@@ -20,6 +19,7 @@ from audiobatch.db.models import (
     OverlapPolicy,
     utcnow,
 )
+from audiobatch.db.reconcile import tick
 from audiobatch.db.session import session_scope
 from audiobatch.emulator import EmulatorConfig, RunningEmulator, serve_in_thread
 from audiobatch.manifest.episodes import DEFAULT_PART_CHARS

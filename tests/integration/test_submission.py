@@ -12,13 +12,13 @@ from typing import Any
 import redis
 from sqlalchemy import select
 
+from audiobatch.broker import PUBLISH_PIPELINE, RENDER_TASK, create_celery
 from audiobatch.cli.context import broker_publisher
 from audiobatch.config import Settings
 from audiobatch.db.models import Job, JobDependency, JobStatus
 from audiobatch.db.session import session_scope
 from audiobatch.manifest import load_manifests
 from audiobatch.submission import submit_manifests
-from audiobatch.worker.app import PUBLISH_PIPELINE, RENDER_TASK, create_celery
 
 HOST = "JBFqnCBsd6RMkjVDRZzb"
 DIALOGUES = PUBLISH_PIPELINE * 2 + 500  # more than one pipelined round trip, and a partial one

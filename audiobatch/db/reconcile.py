@@ -1,4 +1,4 @@
-"""The dispatcher tick: brings SQL and the broker back in step.
+"""The reconciler tick: brings SQL and the broker back in step.
 
 It re-queues retries whose wait is over and jobs whose worker lost its lease; queues pending jobs
 whose parents have all succeeded and fails those whose parent failed (a backstop: their parents'
@@ -62,7 +62,7 @@ def tick(
     max_lost_leases: int,
     empty_queues: frozenset[str] = frozenset(),
 ) -> TickResult:
-    """One pass of the dispatcher; ``empty_queues`` are the job queues the broker holds no
+    """One pass of the reconciler; ``empty_queues`` are the job queues the broker holds no
     message in."""
     with session_scope(database_url) as session:
         retries = jobs.requeue_due(session, now)
@@ -76,7 +76,7 @@ def tick(
         unreported = batches_without_results(session)
     if promoted or orphans:
         log.warning(
-            "dispatcher: %d pending job(s) queued, their parents having all succeeded; "
+            "reconciler: %d pending job(s) queued, their parents having all succeeded; "
             "%d failed, a parent having failed (their finishers did not)",
             promoted,
             orphans,
@@ -112,7 +112,7 @@ def end_batch(database_url: str, storage: Storage, batch_id: str, now: datetime)
 
 def report_batch(database_url: str, storage: Storage, batch_id: str, now: datetime) -> None:
     """Write an ended batch's ``results.json`` and note that it is written. If the store is
-    unreachable, the dispatcher tries again at its next pass (see :func:`batches_without_results`)."""
+    unreachable, the reconciler tries again at its next pass (see :func:`batches_without_results`)."""
     try:
         with session_scope(database_url) as session:
             stored = write_results(session, storage, batch_id)

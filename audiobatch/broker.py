@@ -1,4 +1,4 @@
-"""The Celery app: one queue per job family plus ``control`` for the dispatcher tick, the firing
+"""The Celery app: one queue per job family plus ``control`` for the reconciler tick, the firing
 of schedules and housekeeping, which beat sends.
 
 The broker only carries wake-ups ("render job N"); SQL holds the truth. Tasks are acked late and
@@ -19,17 +19,17 @@ from kombu.entity import Exchange, Queue
 from kombu.exceptions import ChannelError
 
 from audiobatch.config import Settings
-from audiobatch.db.dispatch import Publish
+from audiobatch.db.reconcile import Publish
 from audiobatch.render.families import CONTROL_QUEUE, QUEUES
 
 log = logging.getLogger(__name__)
 JOB_QUEUES = tuple(queue for queue in QUEUES if queue != CONTROL_QUEUE)
 
 RENDER_TASK = "audiobatch.render"
-DISPATCH_TASK = "audiobatch.dispatch"
+RECONCILE_TASK = "audiobatch.dispatch"  # the wire name of earlier releases, kept for mixed fleets
 HOUSEKEEPING_TASK = "audiobatch.housekeeping"
 SCHEDULES_TASK = "audiobatch.fire_schedules"
-DISPATCH_INTERVAL_S = 0.5  # how soon a retry whose wait is over is queued again
+RECONCILE_INTERVAL_S = 0.5  # how soon a retry whose wait is over is queued again
 HOUSEKEEPING_INTERVAL_S = 600.0
 SCHEDULES_INTERVAL_S = 15.0  # how late after its time a schedule's slot may fire
 
@@ -50,10 +50,10 @@ def create_celery(settings: Settings) -> Celery:
         broker_connection_retry_on_startup=True,
         broker_transport_options=_transport_options(settings),
         beat_schedule={
-            "dispatch": {
-                "task": DISPATCH_TASK,
-                "schedule": DISPATCH_INTERVAL_S,
-                "options": {"queue": CONTROL_QUEUE, "expires": DISPATCH_INTERVAL_S * 5},
+            "reconcile": {
+                "task": RECONCILE_TASK,
+                "schedule": RECONCILE_INTERVAL_S,
+                "options": {"queue": CONTROL_QUEUE, "expires": RECONCILE_INTERVAL_S * 5},
             },
             "schedules": {
                 "task": SCHEDULES_TASK,
