@@ -6,8 +6,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
+import typer
 from rich.console import Console
 from rich.table import Column, Table
 
@@ -28,14 +29,21 @@ START_WORKER = "start one with `audiobatch worker`"
 STATES = {"live": "[green]live[/]", "stopped": "[dim]stopped[/]", "gone": "[red]gone[/]"}
 
 
-def workers(json_: JsonFlag = False) -> None:
-    """List the worker and scheduler processes (live or not, the live first): queues, jobs in
-    hand, last heartbeat."""
+AllFlag = Annotated[
+    bool, typer.Option("--all", help="Also list the processes that stopped or went silent.")
+]
+
+
+def workers(json_: JsonFlag = False, all_: AllFlag = False) -> None:
+    """List the live worker and scheduler processes (with --all, those gone too, after the
+    live): queues, jobs in hand, last heartbeat."""
     settings = load_settings()
     now = utcnow()
     with session_scope(ready_database(settings)) as session:
         # the live first; within each, the most recently seen first
         rows = sorted((worker_view(row, now) for row in list_workers(session)), key=_not_live)
+    if not all_:
+        rows = [row for row in rows if row["live"]]
     if json_:
         views.print_json(rows)
     else:
@@ -45,7 +53,7 @@ def workers(json_: JsonFlag = False) -> None:
 def print_workers(console: Console, rows: list[dict[str, Any]], now: datetime) -> None:
     """The ``workers`` table, readable at 80 columns."""
     if not rows:
-        console.print(f"no worker has announced itself yet: {START_WORKER}", markup=False)
+        console.print(f"no live worker: {START_WORKER} (`--all` lists those gone)", markup=False)
         return
     # the identity folds rather than loses its end: it is what tells two processes apart
     table = Table(Column("process", overflow="fold"), "role", "queues", "jobs in hand", "seen")

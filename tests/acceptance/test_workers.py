@@ -24,7 +24,8 @@ WORKER_FIELDS = {
 
 
 def listed(tmp_path: Path, env: Mapping[str, str]) -> list[dict[str, Any]]:
-    shown = audiobatch("workers", "--json", cwd=tmp_path, env=env)
+    """Every process on record, live or not."""
+    shown = audiobatch("workers", "--json", "--all", cwd=tmp_path, env=env)
     assert shown.returncode == 0, shown.stderr
     rows: list[dict[str, Any]] = json.loads(shown.stdout)
     return rows
@@ -86,11 +87,13 @@ def test_workers_and_schedulers_announce_themselves_and_go_non_live_when_killed(
             killed.send_signal(signal.SIGKILL)
             killed.wait()
             until(tmp_path, env, lambda rows: not (of_pid(rows, killed.pid) or {})["live"])
+            live = audiobatch("workers", "--json", cwd=tmp_path, env=env)
+            assert [row["pid"] for row in json.loads(live.stdout)] == [scheduler.pid]
         finally:
             for process in (killed, stopped, scheduler):
                 stop(process)
 
-    text = audiobatch("workers", cwd=tmp_path, env=env)
+    text = audiobatch("workers", "--all", cwd=tmp_path, env=env)
     assert text.returncode == 0, text.stderr
     assert "gone" in text.stdout and "stopped" in text.stdout
     assert max(len(line) for line in text.stdout.splitlines()) <= 80
