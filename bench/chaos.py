@@ -96,6 +96,7 @@ def main() -> None:
         problems, extra = output_problems(database, s3_url, bucket, emulator)
         env["AWS_ENDPOINT_URL"] = s3_url
         checked = audiobatch("check", "--objects", cwd=folder, env=env)
+        verified = audiobatch("verify", report["id"], cwd=folder, env=env)
     s3.stop()
     print(
         f"jobs {len(report['jobs'])} ({report['status']}), kills {chaos.kills} "
@@ -104,13 +105,15 @@ def main() -> None:
     )
     for problem in problems[:10]:
         print(f"  {problem}")
-    print(f"audiobatch check --objects: exit {checked.returncode}")
-    print(checked.stdout.strip())
+    for name, answer in (("check --objects", checked), (f"verify {report['id']}", verified)):
+        print(f"audiobatch {name}: exit {answer.returncode}")
+        print(answer.stdout.strip())
     if (
         report["status"] != "succeeded"
         or problems
         or extra > chaos.kills_in_flight
         or checked.returncode != 0
+        or verified.returncode != 0
     ):
         raise SystemExit(1)
 

@@ -64,11 +64,13 @@ def test_every_job_ends_with_one_verified_output_whatever_dies(
         problems, extra = output_problems(database, s3_server, s3_bucket, emulator_url)
         env["AWS_ENDPOINT_URL"] = s3_server  # the proxy has gone with the test's services
         checked = audiobatch("check", "--objects", cwd=tmp_path, env=env)
+        verified = audiobatch("verify", report["id"], cwd=tmp_path, env=env)
     logs = "".join(p.read_text()[-3000:] for p in tmp_path.glob("*.log"))
     assert report["status"] == "succeeded", f"{report['counts']}\n{logs}"
     assert chaos.kills >= 3
     assert problems == []
     assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert verified.returncode == 0, verified.stdout + verified.stderr
     assert extra <= chaos.kills_in_flight, (extra, chaos.kills_in_flight)
     print(
         f"{len(report['jobs'])} jobs, {chaos.kills} kills ({chaos.kills_in_flight} jobs in "
