@@ -4,13 +4,22 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck services clean
+.PHONY: demo test lint typecheck services clean lock
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -r requirements.lock
+	$(BIN)/pip install --quiet --no-deps -e .
 	touch $(STAMP)
+
+## lock: pin anew every package pyproject.toml asks for (with the dev extra) in requirements.lock
+lock:
+	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/pip install --quiet --upgrade pip
+	.lock-venv/bin/pip install --quiet '.[dev]'
+	{ sed -n '1,2p' requirements.lock; .lock-venv/bin/pip freeze --exclude audiobatch; } > requirements.lock.new
+	mv requirements.lock.new requirements.lock && rm -rf .lock-venv
 
 ## demo: render manifests/demo.yaml on embedded defaults (SQLite, filesystem broker, local storage, emulator)
 demo: $(STAMP)
