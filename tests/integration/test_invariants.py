@@ -11,6 +11,7 @@ from audiobatch.db import invariants
 from audiobatch.db.invariants import Breach
 from audiobatch.db.models import Artifact, BatchStatus, JobStatus, utcnow
 from audiobatch.db.session import session_scope
+from audiobatch.db.workers import LIVE_WITHIN_S
 from audiobatch.storage.local import LocalStorage
 from tests.state import add_batch, heartbeat, hold
 
@@ -65,7 +66,7 @@ def test_a_job_held_past_a_lease_by_a_worker_without_a_live_heartbeat(database_u
         for key in keys:
             hold(session, ids[key], f"w-{key}", lease_s=30, claimed_s_ago=LEASE_S + 60)
         hold(session, ids["fresh"], "w-fresh", lease_s=30, claimed_s_ago=1)  # no beat yet
-        heartbeat(session, "w-silent", seen_s_ago=invariants.LIVE_WITHIN_S + 1)
+        heartbeat(session, "w-silent", seen_s_ago=LIVE_WITHIN_S + 1)
         heartbeat(session, "w-stopped", seen_s_ago=1, stopped=True)
         heartbeat(session, "w-live", seen_s_ago=1)
     assert found(database_url) == [
