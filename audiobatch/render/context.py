@@ -78,6 +78,7 @@ class RenderContext:
     limits: AnswerLimits = field(default_factory=AnswerLimits)
     speech_rates: SpeechRates = field(default_factory=SpeechRates)
     outputs: list[tuple[str, StoredObject]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what the attempt should say beside its outcome
 
     def answered(self, answer: ApiAnswer) -> None:
         """Note the API's answer headers for the attempt record."""

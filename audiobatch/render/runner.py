@@ -393,7 +393,7 @@ def _attempt(
         outcome=outcome,
         http_status=call.http_status if call else (api.status if api else None),
         error_code=api.code if api else None,
-        error_message=str(error) if error else None,
+        error_message=str(error) if error else ("; ".join(ctx.notes) or None),
         request_id=call.request_id if call else (api.request_id if api else None),
         latency_ms=int((time.monotonic() - started) * 1000),
         character_cost=call.character_cost if call else None,

@@ -36,11 +36,11 @@ def render_stems(job: StemsJob, ctx: RenderContext) -> None:
         archive_file.flush()
         with open_stems(Path(archive_file.name), ctx.limits) as stems:
             if stems.ignored:
-                log.warning(
-                    "job %s: stems ZIP entries that name no expected stem, not stored: %s",
-                    ctx.prefix,
-                    ", ".join(repr(name) for name in stems.ignored),
+                ignored = ", ".join(repr(name) for name in stems.ignored)
+                ctx.notes.append(
+                    f"stems ZIP entries that name no expected stem, not stored: {ignored}"
                 )
+                log.warning("job %s: %s", ctx.prefix, ctx.notes[-1])
             for entry in stems.entries:
                 ctx.store(
                     f"{entry.stem}.{extension(fmt)}", stems.read_entry(entry), content_type(fmt)
