@@ -9,27 +9,15 @@ from sqlalchemy import select, text, update
 
 from audiobatch.db import jobs
 from audiobatch.db.migrate import upgrade
-from audiobatch.db.models import Attempt, Batch, BatchStatus, Job, JobStatus, utcnow
+from audiobatch.db.models import Attempt, Job, utcnow
 from audiobatch.db.session import patiently, session_scope
 from audiobatch.errors import DatabaseRejectedError
+from tests.integration.test_job_states import make_batch
 
 
 def a_job(url: str) -> int:
-    """A running job of a running batch ``b1``; its id."""
-    with session_scope(url) as session:
-        job = Job(key="a", kind="dialogue", queue="dialogue", spec={}, status=JobStatus.RUNNING)
-        session.add(
-            Batch(
-                id="b1",
-                name="demo",
-                status=BatchStatus.RUNNING,
-                manifest_sha256="0" * 64,
-                source="t",
-                jobs=[job],
-            )
-        )
-        session.flush()
-        return job.id
+    """A job of a batch ``b1``; its id."""
+    return make_batch(url, ["a"])["a"]
 
 
 def answer_too_big_for_its_columns(job_id: int) -> Attempt:
