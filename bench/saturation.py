@@ -103,7 +103,7 @@ def main() -> None:
                 flush=True,
             )
     median = {k: statistics.median(r[k] for r in results) for k in results[0]}
-    print(f"median of {args.runs} ({args.jobs} jobs, concurrency {stack.CONCURRENCY}, latency {stack.LATENCY_MS} ms, "
+    print(f"median of {args.runs} ({args.jobs} jobs, {stack.FLEET.describe()}, "
           f"faults {args.fault_rate:.0%}, {stack.WORKERS} workers): "
           + ", ".join(f"{k}={v:.3f}" for k, v in median.items()))  # fmt: skip
 

@@ -1,7 +1,8 @@
 """What the fleet benchmarks share: the emulator's setting, the manifest, services, a fleet run.
 
 The emulator takes 8 concurrent requests per key and answers each after 100 ms, so no client can
-do better than 80 jobs/s: the ideal the fleet benchmarks measure against.
+do better than 80 jobs/s: the ideal the fleet benchmarks measure against. The embedded comparison
+uses an account of 6 concurrent requests answered after 150 ms (ideal 40 jobs/s).
 """
 
 from __future__ import annotations
@@ -21,8 +22,28 @@ import redis
 from tests import services
 from tests.acceptance.cli import audiobatch, clean_environment, running_emulator, start, stop
 
-CONCURRENCY, LATENCY_MS = 8, 100
-IDEAL_JOBS_PER_S = CONCURRENCY / (LATENCY_MS / 1000)
+
+@dataclass(frozen=True)
+class Account:
+    """What the emulator allows: concurrent requests per key, and how long each one takes."""
+
+    concurrency: int
+    latency_ms: int
+
+    @property
+    def ideal_jobs_per_s(self) -> float:
+        return self.concurrency / (self.latency_ms / 1000)
+
+    def describe(self) -> str:
+        return (
+            f"emulator concurrency {self.concurrency}, latency {self.latency_ms} ms "
+            f"(ideal {self.ideal_jobs_per_s:.0f} jobs/s)"
+        )
+
+
+FLEET = Account(concurrency=8, latency_ms=100)
+EMBEDDED = Account(concurrency=6, latency_ms=150)
+CONCURRENCY = FLEET.concurrency  # threads of each fleet worker
 WORKERS = 2  # worker processes, each with CONCURRENCY threads
 CONNECT_S = 3.0  # what workers are given to connect to the broker before the clock starts
 API_KEY = "bench-key"
@@ -40,10 +61,12 @@ def write_manifest(path: Path, jobs: int) -> Path:
 
 
 @contextmanager
-def emulator(folder: Path, *extra: str) -> Iterator[str]:
-    """A fresh emulator with the benchmark's concurrency and latency (and ``extra`` options, such
+def emulator(folder: Path, *extra: str, account: Account = FLEET) -> Iterator[str]:
+    """A fresh emulator with ``account``'s concurrency and latency (and ``extra`` options, such
     as faults); its URL."""
-    args = ("--concurrency", str(CONCURRENCY), "--latency-ms", str(LATENCY_MS), *extra)
+    args = (
+        "--concurrency", str(account.concurrency), "--latency-ms", str(account.latency_ms), *extra
+    )  # fmt: skip
     with running_emulator(*args, cwd=folder) as url:
         yield url
 
@@ -52,19 +75,22 @@ def emulator(folder: Path, *extra: str) -> Iterator[str]:
 class Measurement:
     """One contender's run: its wall time and what the emulator counted meanwhile."""
 
+    account: Account
     jobs: int
     seconds: float  # end to end: from the command's start (cold) to its exit
     stats: dict[str, Any]  # GET /_emulator/stats
     rendering_s: float  # from the first generation's start to the last one's end (the ledger)
 
     @classmethod
-    def read(cls, jobs: int, seconds: float, emulator_url: str) -> Measurement:
+    def read(
+        cls, jobs: int, seconds: float, emulator_url: str, account: Account = FLEET
+    ) -> Measurement:
         stats = httpx.get(f"{emulator_url}/_emulator/stats").json()
         served = sorted(
             entry["at"] for entry in httpx.get(f"{emulator_url}/_emulator/ledger").json()
         )
-        rendering_s = served[-1] - served[0] + LATENCY_MS / 1000
-        return cls(jobs, seconds, stats, rendering_s)
+        rendering_s = served[-1] - served[0] + account.latency_ms / 1000
+        return cls(account, jobs, seconds, stats, rendering_s)
 
     @property
     def jobs_per_s(self) -> float:
@@ -72,12 +98,12 @@ class Measurement:
 
     @property
     def of_ideal(self) -> float:
-        return self.jobs_per_s / IDEAL_JOBS_PER_S
+        return self.jobs_per_s / self.account.ideal_jobs_per_s
 
     @property
     def rendering_of_ideal(self) -> float:
         """Throughput while rendering, start-up and the final report left out."""
-        return self.jobs / self.rendering_s / IDEAL_JOBS_PER_S
+        return self.jobs / self.rendering_s / self.account.ideal_jobs_per_s
 
     @property
     def refused(self) -> int:

@@ -207,14 +207,15 @@ def run(
             url, batch_ids, console, on_poll=on_poll,
             on_interrupt=interrupted_notice(console, after),
         )  # fmt: skip
-    with session_scope(url) as session:
-        reports = [batch_report(session, find_batch(session, b.id)) for b in batches]
-    if json_:
-        views.print_json(reports)
-    else:
-        for report in reports:
-            views.print_outcome(out, report)
-    print_paused(console, final.values(), then=f", then {RUN_AGAIN} to render it here")
+        # the outcome is printed before the local worker stops, which takes a few seconds
+        with session_scope(url) as session:
+            reports = [batch_report(session, find_batch(session, b.id)) for b in batches]
+        if json_:
+            views.print_json(reports)
+        else:
+            for report in reports:
+                views.print_outcome(out, report)
+        print_paused(console, final.values(), then=f", then {RUN_AGAIN} to render it here")
     return exit_code(final.values())
 
 
@@ -337,7 +338,15 @@ def worker(
     queues: Annotated[
         str | None, typer.Option("--queues", "-Q", help=f"Comma-separated, of {', '.join(QUEUES)}.")
     ] = None,
-    concurrency: Annotated[int | None, typer.Option("--concurrency", "-c", min=1)] = None,
+    concurrency: Annotated[
+        int | None,
+        typer.Option(
+            "--concurrency",
+            "-c",
+            min=1,
+            help="Threads; default twice the account's slots (API plus music concurrency).",
+        ),
+    ] = None,
     loglevel: Annotated[str, typer.Option("--loglevel")] = "INFO",
 ) -> None:
     """Run a Celery worker that renders jobs from the queues."""

@@ -54,12 +54,11 @@ def _emulator(settings: Settings, console: Console) -> Iterator[Settings]:
 def _worker(settings: Settings, console: Console) -> Iterator[None]:
     settings.home.mkdir(parents=True, exist_ok=True)
     log_path = (settings.home / "worker.log").resolve()
-    concurrency = settings.api_concurrency + settings.music_concurrency
     env = dict(os.environ)
     env.update(worker_environment(settings))
     with open(log_path, "ab") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "audiobatch", "worker", "--concurrency", str(concurrency)],
+            [sys.executable, "-m", "audiobatch", "worker"],
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,

@@ -42,7 +42,7 @@ def run_worker(
     if settings.broker_url is None:
         # The embedded setup has no scheduler process: the worker drives the reconciler tick.
         start_ticker(settings, app)
-    threads = concurrency or (settings.api_concurrency + settings.music_concurrency)
+    threads = concurrency or default_threads(settings)
     # The threads pool runs every task in this process: its heartbeat tells all the jobs it holds.
     heartbeat = Heartbeat(
         settings.resolved_database_url, role=WORKER, queues=queues, concurrency=threads,
@@ -67,6 +67,12 @@ def run_worker(
             "--without-gossip",
         ]
     )
+
+
+def default_threads(settings: Settings) -> int:
+    """Twice the account's slots: while one thread records an answer and claims its next job,
+    another already holds a claimed job and takes the slot the moment it frees."""
+    return 2 * (settings.api_concurrency + settings.music_concurrency)
 
 
 def start_ticker(settings: Settings, app: Celery) -> threading.Thread:
