@@ -14,15 +14,26 @@ from sqlalchemy.exc import SQLAlchemyError
 from audiobatch.db.session import get_engine
 from audiobatch.errors import ConfigError
 
-MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
+PACKAGE = Path(__file__).resolve().parents[1]
+# installed from a wheel, the migrations are inside the package; in a source tree, beside it
+MIGRATIONS_DIRS = (PACKAGE / "migrations", PACKAGE.parent / "migrations")
+
+
+def migrations_dir() -> Path:
+    """The folder of Alembic's ``env.py`` and ``versions/``."""
+    for folder in MIGRATIONS_DIRS:
+        if (folder / "env.py").is_file():
+            return folder
+    raise ConfigError(
+        f"migrations folder not found at {' or '.join(str(f) for f in MIGRATIONS_DIRS)}: "
+        "reinstall audiobatch"
+    )
 
 
 def alembic_config(url: str) -> Config:
-    """An Alembic config for ``url`` pointing at the project's ``migrations/`` folder."""
-    if not (MIGRATIONS_DIR / "env.py").is_file():
-        raise ConfigError(f"migrations folder not found at {MIGRATIONS_DIR}")
+    """An Alembic config for ``url`` pointing at the project's migrations."""
     config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.set_main_option("script_location", str(migrations_dir()))
     config.attributes["url"] = url
     return config
 
