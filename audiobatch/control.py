@@ -29,14 +29,13 @@ def retry(
     ref: str,
     *,
     job_key: str | None = None,
-    republish_after_s: float,
 ) -> Outcome:
     """Queue the failed jobs of batch ``ref`` (or its failed job ``job_key``) again."""
     with session_scope(database_url) as session:
         batch = find_batch(session, ref)
         count = operations.retry_failed(session, batch, job_key)
         outcome = Outcome(batch.id, batch.name, count)
-    publish_queued(database_url, publish, utcnow(), republish_after_s)
+    publish_queued(database_url, publish, utcnow())
     return outcome
 
 
@@ -51,11 +50,11 @@ def cancel(database_url: str, storage: Storage, ref: str, *, abandon: bool = Fal
     return Outcome(batch_id, name, count, ended)
 
 
-def resume(database_url: str, publish: Publish, ref: str, *, republish_after_s: float) -> Outcome:
+def resume(database_url: str, publish: Publish, ref: str) -> Outcome:
     """Queue the paused jobs of batch ``ref`` again."""
     with session_scope(database_url) as session:
         batch = find_batch(session, ref)
         count = operations.resume(session, batch)
         outcome = Outcome(batch.id, batch.name, count)
-    publish_queued(database_url, publish, utcnow(), republish_after_s)
+    publish_queued(database_url, publish, utcnow())
     return outcome

@@ -28,10 +28,10 @@ def build_reconciler(settings: Settings, app: Celery) -> Callable[[], TickResult
     publish, depths = publisher(app), queue_depths(app)
 
     def reconcile() -> TickResult:
-        empty = frozenset(queue for queue, depth in depths().items() if depth == 0)
+        now = utcnow()  # before the depths: a wake-up sent before now is counted in them
         return tick(
-            url, publish, storage, utcnow(), settings.republish_after_s,
-            settings.max_lost_leases, empty,
+            url, publish, storage, now, settings.republish_after_s, settings.max_lost_leases,
+            depths(),
         )  # fmt: skip
 
     return reconcile

@@ -16,7 +16,6 @@ def submit_manifests(
     manifests: Sequence[Manifest],
     publish: Publish,
     *,
-    republish_after_s: float,
     fresh: bool = False,
     force: bool = False,
 ) -> list[SubmittedBatch]:
@@ -37,5 +36,5 @@ def submit_manifests(
             or insert_batch(session, manifest, now, fresh=fresh)
             for manifest in manifests
         ]
-    publish_queued(database_url, publish, now, republish_after_s)
+    publish_queued(database_url, publish, now)
     return batches

@@ -185,7 +185,7 @@ def submit(folder: Path, database: str, nbytes: int) -> list[int]:
     path = folder / "memory.yaml"
     path.write_text(json.dumps({"batch": "memory", "jobs": jobs}))
     upgrade(database)
-    submit_manifests(database, load_manifests([path]), lambda w: None, republish_after_s=300)
+    submit_manifests(database, load_manifests([path]), lambda w: None)
     with session_scope(database) as session:
         ids = {key: id_ for key, id_ in session.execute(select(Job.key, Job.id))}
     return [ids["warm-up"], ids["large"]]

@@ -144,16 +144,24 @@ def stop_all(processes: list[subprocess.Popen[bytes]]) -> None:
 
 
 def run_audiobatch(
-    manifest: Path, folder: Path, emulator_url: str, database: str, broker: str
+    manifest: Path,
+    folder: Path,
+    emulator_url: str,
+    database: str,
+    broker: str,
+    account: Account = FLEET,
+    **settings: str,
 ) -> float:
-    """Seconds ``audiobatch submit --wait`` takes with WORKERS workers and a scheduler running.
+    """Seconds ``audiobatch submit --wait`` takes with WORKERS workers and a scheduler running
+    (and ``settings``, as environment variables).
 
     ``database`` must be empty and ``broker`` flushed; renders go to ``folder/renders``.
     """
     env = clean_environment(
         ELEVENLABS_API_KEY=API_KEY, AUDIOBATCH_API_URL=emulator_url, AUDIOBATCH_DATABASE_URL=database,
         AUDIOBATCH_BROKER_URL=broker, AUDIOBATCH_STORAGE_URL=f"file://{folder / 'renders'}",
-        AUDIOBATCH_API_CONCURRENCY=str(CONCURRENCY), AUDIOBATCH_HOME=str(folder / "home"),
+        AUDIOBATCH_API_CONCURRENCY=str(account.concurrency), AUDIOBATCH_HOME=str(folder / "home"),
+        **settings,
     )  # fmt: skip
     upgraded = audiobatch("db", "upgrade", cwd=folder, env=env)
     if upgraded.returncode != 0:

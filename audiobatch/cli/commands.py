@@ -136,10 +136,7 @@ def submit(
     loaded = read_manifests(manifests, voices, set_, settings)
     url = ready_database(settings)
     celery_app = broker_app(settings)
-    batches = submit_manifests(
-        url, loaded, publisher(celery_app), republish_after_s=settings.republish_after_s,
-        fresh=fresh, force=force,
-    )  # fmt: skip
+    batches = submit_manifests(url, loaded, publisher(celery_app), fresh=fresh, force=force)
     if not json_:
         for batch in batches:
             views.print_submitted(out, batch)
@@ -184,10 +181,7 @@ def run(
     console = err if json_ else out
     with embedded_services(settings, console) as live:
         celery_app = broker_app(live)
-        batches = submit_manifests(
-            url, loaded, publisher(celery_app), republish_after_s=live.republish_after_s,
-            fresh=fresh, force=force,
-        )  # fmt: skip
+        batches = submit_manifests(url, loaded, publisher(celery_app), fresh=fresh, force=force)
         for batch in batches:
             if batch.existing:
                 views.print_submitted(console, batch)
@@ -292,10 +286,7 @@ def retry(
 ) -> None:
     """Send a batch's failed jobs back to the queue."""
     settings = load_settings()
-    done = control.retry(
-        ready_database(settings), broker_publisher(settings), batch, job_key=job,
-        republish_after_s=settings.republish_after_s,
-    )  # fmt: skip
+    done = control.retry(ready_database(settings), broker_publisher(settings), batch, job_key=job)
     out.print(
         f"{done.jobs} failed job(s) of {done.batch_name} [{done.batch_id}] queued again",
         markup=False,
@@ -325,10 +316,7 @@ def cancel(
 def resume(batch: BatchRef) -> None:
     """Continue a paused batch."""
     settings = load_settings()
-    done = control.resume(
-        ready_database(settings), broker_publisher(settings), batch,
-        republish_after_s=settings.republish_after_s,
-    )  # fmt: skip
+    done = control.resume(ready_database(settings), broker_publisher(settings), batch)
     out.print(f"{done.batch_name} [{done.batch_id}]: {done.jobs} job(s) resumed", markup=False)
     warn_without_workers(err, settings.resolved_database_url, [done.batch_id], start_hint(settings))
 

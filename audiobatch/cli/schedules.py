@@ -121,7 +121,7 @@ def run(name: Name, json_: JsonFlag = False) -> None:
     url = ready_database(settings)
     fired = fire_now(
         url, broker_publisher(settings), name, utcnow(),
-        republish_after_s=settings.republish_after_s, part_chars=settings.part_chars,
+        part_chars=settings.part_chars,
     )  # fmt: skip
     if json_:
         views.print_json(asdict(fired) | {"slot_at": fired.slot_at.isoformat()})

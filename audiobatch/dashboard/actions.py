@@ -37,10 +37,7 @@ Next = Annotated[
 @router.post("/batches/{batch}/retry", response_model=ActionResult)
 def retry_batch(batch: str, state: StateDep, next: Next = None) -> Response | ActionResult:
     """Queue every failed job of the batch again (jobs that failed with them wait again)."""
-    done = control.retry(
-        state.database_url, state.publish, batch,
-        republish_after_s=state.settings.republish_after_s,
-    )  # fmt: skip
+    done = control.retry(state.database_url, state.publish, batch)
     message = f"{done.jobs} failed job(s) of {done.batch_name} queued again"
     return _acted("retry", done, message, next)
 
@@ -51,10 +48,7 @@ def retry_job(job_id: int, state: StateDep, next: Next = None) -> Response | Act
     with session_scope(state.database_url) as session:
         job = find_job(session, job_id)
         batch_id, key = job.batch_id, job.key
-    done = control.retry(
-        state.database_url, state.publish, batch_id, job_key=key,
-        republish_after_s=state.settings.republish_after_s,
-    )  # fmt: skip
+    done = control.retry(state.database_url, state.publish, batch_id, job_key=key)
     message = f"job {key} of {done.batch_name} queued again"
     return _acted("retry", done, message, next)
 
@@ -76,10 +70,7 @@ def cancel_batch(
 @router.post("/batches/{batch}/resume", response_model=ActionResult)
 def resume_batch(batch: str, state: StateDep, next: Next = None) -> Response | ActionResult:
     """Queue the paused jobs of a paused batch again."""
-    done = control.resume(
-        state.database_url, state.publish, batch,
-        republish_after_s=state.settings.republish_after_s,
-    )  # fmt: skip
+    done = control.resume(state.database_url, state.publish, batch)
     message = f"{done.jobs} job(s) of {done.batch_name} resumed"
     return _acted("resume", done, message, next)
 
@@ -89,7 +80,7 @@ def run_schedule(name: str, state: StateDep, next: Next = None) -> Response | Ac
     """Fire the schedule now, outside its slots (its overlap policy applies)."""
     fired = fire_now(
         state.database_url, state.publish, name, utcnow(),
-        republish_after_s=state.settings.republish_after_s, part_chars=state.settings.part_chars,
+        part_chars=state.settings.part_chars,
     )  # fmt: skip
     why = f": {fired.reason}" if fired.reason else ""
     batch = f", batch {fired.batch_id}" if fired.batch_id else ""
@@ -117,7 +108,7 @@ def submit(
     )
     [batch] = submit_manifests(
         state.database_url, [loaded], state.publish,
-        republish_after_s=state.settings.republish_after_s, fresh=fresh, force=force,
+        fresh=fresh, force=force,
     )  # fmt: skip
     verb = "is still active" if batch.existing else "queued"
     message = f"batch {batch.name} [{batch.id}] {verb}: {batch.jobs} job(s)"

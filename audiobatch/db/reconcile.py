@@ -3,20 +3,21 @@
 It re-queues retries whose wait is over and jobs whose worker lost its lease; queues pending jobs
 whose parents have all succeeded and fails those whose parent failed (a backstop: their parents'
 finishers do it, unless they die first); pauses batches that have spent their character budget;
-publishes a wake-up for every queued job that has none (never published, or published so long ago
-that the message was likely lost); ends batches whose last job's worker died before it could; and
-writes the ``results.json`` an unreachable store kept from being written at a batch's end. Running
-it twice at once is harmless: duplicate wake-ups lose their claim, a batch ends in one transaction.
+publishes a wake-up for every queued job that has none (never published, or whose message the
+broker no longer holds: see :func:`lost_wakeups`); ends batches whose last job's worker died
+before it could; and writes the ``results.json`` an unreachable store kept from being written at
+a batch's end. Running it twice at once is harmless: duplicate wake-ups lose their claim, a batch
+ends in one transaction.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy import exists, func, select, update
 from sqlalchemy.orm import Session
 
 from audiobatch.db import jobs
@@ -60,10 +61,10 @@ def tick(
     now: datetime,
     republish_after_s: float,
     max_lost_leases: int,
-    empty_queues: frozenset[str] = frozenset(),
+    depths: Mapping[str, int] | None = None,
 ) -> TickResult:
-    """One pass of the reconciler; ``empty_queues`` are the job queues the broker holds no
-    message in."""
+    """One pass of the reconciler; ``depths`` are the wake-ups waiting in each job queue, read
+    from the broker after ``now`` (a queue left out: the broker could not tell)."""
     with session_scope(database_url) as session:
         retries = jobs.requeue_due(session, now)
         expired = jobs.take_back_expired(session, now, max_lost_leases)
@@ -81,7 +82,7 @@ def tick(
             promoted,
             orphans,
         )
-    published = publish_queued(database_url, publish, now, republish_after_s, empty_queues)
+    published = publish_queued(database_url, publish, now, depths or {}, republish_after_s)
     ended = sum(end_batch(database_url, storage, batch_id, now) for batch_id in finished)
     for batch_id in unreported:
         report_batch(database_url, storage, batch_id, now)
@@ -142,54 +143,89 @@ def publish_queued(
     database_url: str,
     publish: Publish,
     now: datetime,
-    republish_after_s: float,
-    empty_queues: frozenset[str] = frozenset(),
+    depths: Mapping[str, int] | None = None,
+    republish_after_s: float | None = None,
 ) -> int:
-    """Announce queued jobs that need a wake-up, in chunks, marking each chunk once sent."""
+    """Announce queued jobs that need a wake-up, in chunks, marking each chunk once sent.
+
+    Without ``depths`` only jobs never announced are; with them (the reconciler), also jobs whose
+    wake-up the broker lost (see :func:`lost_wakeups`).
+    """
     total = 0
+    lost = lost_wakeups(database_url, now, depths, republish_after_s) if depths is not None else []
     while True:
         with session_scope(database_url) as session:
-            due = wakeups_due(session, now, republish_after_s, PUBLISH_CHUNK, empty_queues)
+            due = never_announced(session, PUBLISH_CHUNK)
         if not due:
-            return total
-        publish(due)
-        with session_scope(database_url) as session:
-            mark_published(session, [job_id for job_id, _ in due], now)
-        total += len(due)
+            break
+        total += _announce(database_url, publish, due, now)
+    for start in range(0, len(lost), PUBLISH_CHUNK):
+        total += _announce(database_url, publish, lost[start : start + PUBLISH_CHUNK], now)
+    return total
 
 
-QUICK_REPUBLISH_S = 15.0
+def _announce(
+    database_url: str, publish: Publish, due: list[tuple[int, str]], now: datetime
+) -> int:
+    publish(due)
+    with session_scope(database_url) as session:
+        mark_published(session, [job_id for job_id, _ in due], now)
+    return len(due)
 
 
-def wakeups_due(
-    session: Session,
-    now: datetime,
-    republish_after_s: float,
-    limit: int,
-    empty_queues: frozenset[str] = frozenset(),
-) -> list[tuple[int, str]]:
-    """Queued jobs never announced, or announced so long ago that the wake-up was likely lost.
+SETTLE_S = 15.0
+"""A wake-up this recent may still be on its way to a worker that takes it: never taken for lost."""
 
-    In ``empty_queues`` (the broker holds no message there: it restarted empty, say) a wake-up
-    is likely lost after QUICK_REPUBLISH_S already; the few that a worker holds but has not
-    started yet are announced twice, which costs a claim that fails.
-    """
-    stale = now - timedelta(seconds=republish_after_s)
-    quick = now - timedelta(seconds=QUICK_REPUBLISH_S)
-    rows = session.execute(
+
+def never_announced(session: Session, limit: int) -> list[tuple[int, str]]:
+    query = (
         select(Job.id, Job.queue)
-        .where(
-            Job.status == JobStatus.QUEUED,
-            or_(
-                Job.published_at.is_(None),
-                Job.published_at < stale,
-                and_(Job.queue.in_(empty_queues), Job.published_at < quick),
-            ),
-        )
+        .where(Job.status == JobStatus.QUEUED, Job.published_at.is_(None))
         .order_by(Job.id)
         .limit(limit)
     )
-    return list(rows)
+    return [(job_id, queue) for job_id, queue in session.execute(query)]
+
+
+def lost_wakeups(
+    database_url: str, now: datetime, depths: Mapping[str, int], republish_after_s: float | None
+) -> list[tuple[int, str]]:
+    """Queued jobs announced before ``now`` whose wake-up the broker likely lost.
+
+    The broker holds one message per announced queued job, unless it lost some (it restarted
+    empty, a worker that took them froze or died before claiming): a queue that holds ``d``
+    messages while ``n > d`` of its queued jobs were announced lost ``n - d`` of them, and the
+    ``n - d`` announced longest ago are announced again. Should one of them still be in the
+    queue, its second wake-up costs a claim that fails. A job is never announced again merely
+    because it waits, so a backlog that drains slowly holds one wake-up per job. Where the broker
+    cannot tell a queue's depth (left out of ``depths``), a wake-up older than
+    ``republish_after_s`` is taken for lost.
+    """
+    settled = now - timedelta(seconds=SETTLE_S)
+    lost: list[tuple[int, str]] = []
+    with session_scope(database_url) as session:
+        for queue in session.scalars(
+            select(Job.queue).where(Job.status == JobStatus.QUEUED).distinct()
+        ):
+            announced = (Job.status == JobStatus.QUEUED, Job.queue == queue)
+            if queue in depths:
+                count = select(func.count()).where(*announced, Job.published_at < now)
+                missing = (session.scalar(count) or 0) - depths[queue]
+                cutoff = settled
+            elif republish_after_s is not None:
+                missing, cutoff = None, now - timedelta(seconds=republish_after_s)
+            else:
+                continue
+            if missing is not None and missing <= 0:
+                continue
+            oldest = (
+                select(Job.id, Job.queue)
+                .where(*announced, Job.published_at < cutoff)
+                .order_by(Job.published_at, Job.id)
+                .limit(missing)
+            )
+            lost.extend((job_id, q) for job_id, q in session.execute(oldest))
+    return lost
 
 
 def mark_published(session: Session, job_ids: list[int], now: datetime) -> None:

@@ -97,7 +97,6 @@ def fire_due(
     publish: Publish,
     now: datetime,
     *,
-    republish_after_s: float,
     part_chars: int,
 ) -> list[Fired]:
     """Handle every enabled schedule whose slot has come; what became of each slot this call
@@ -111,7 +110,7 @@ def fire_due(
         if (outcome := _fire_slot(database_url, schedule, now, part_chars))
     ]
     if any(f.batch_id for f in fired):
-        publish_queued(database_url, publish, now, republish_after_s)
+        publish_queued(database_url, publish, now)
     return fired
 
 
@@ -121,7 +120,6 @@ def fire_now(
     name: str,
     now: datetime,
     *,
-    republish_after_s: float,
     part_chars: int,
 ) -> Fired:
     """Fire schedule ``name`` now, outside its slots (``schedule run``); the overlap policy
@@ -134,7 +132,7 @@ def fire_now(
         firing = _record(session, schedule, now, RUN_BY_HAND, manifest, failure, now)
         fired = _fired(schedule, firing)
     if fired.batch_id:
-        publish_queued(database_url, publish, now, republish_after_s)
+        publish_queued(database_url, publish, now)
     return fired
 
 

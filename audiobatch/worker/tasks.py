@@ -73,10 +73,7 @@ def register_tasks(app: Celery, settings: Settings) -> Callable[[], frozenset[in
     @app.task(name=SCHEDULES_TASK, ignore_result=True)  # type: ignore[untyped-decorator]
     def fire_schedules() -> None:
         url = settings.resolved_database_url
-        fire_due(
-            url, publish, utcnow(), republish_after_s=settings.republish_after_s,
-            part_chars=settings.part_chars,
-        )  # fmt: skip
+        fire_due(url, publish, utcnow(), part_chars=settings.part_chars)
 
     @app.task(name=HOUSEKEEPING_TASK, ignore_result=True)  # type: ignore[untyped-decorator]
     def housekeeping() -> None:

@@ -54,9 +54,7 @@ def scheduled_batch(url: str, tmp_path: Path, budget: int) -> Fired:
     )  # fmt: skip
     with session_scope(url) as session:
         schedules.add_schedule(session, new, now)
-    fired = fire_now(
-        url, lambda _: None, "briefs", now, republish_after_s=300, part_chars=DEFAULT_PART_CHARS
-    )
+    fired = fire_now(url, lambda _: None, "briefs", now, part_chars=DEFAULT_PART_CHARS)
     assert fired.batch_id is not None
     return fired
 

@@ -84,10 +84,7 @@ class Scheduler:
         self.published: list[tuple[int, str]] = []
 
     def fire(self, now: datetime) -> list[Fired]:
-        return fire_due(
-            self.url, self.published.extend, now, republish_after_s=300,
-            part_chars=DEFAULT_PART_CHARS,
-        )  # fmt: skip
+        return fire_due(self.url, self.published.extend, now, part_chars=DEFAULT_PART_CHARS)
 
     def every(self, start: datetime, end: datetime, step: timedelta) -> list[Fired]:
         fired, now = [], start
@@ -356,10 +353,7 @@ def test_run_fires_now_and_the_batch_names_its_schedule(database_url: str, tmp_p
     published: list[tuple[int, str]] = []
     now = utc("2026-01-01 23:30")  # 00:30 on 2 January in Berlin
 
-    fired = fire_now(
-        database_url, published.extend, "nightly", now, republish_after_s=300,
-        part_chars=DEFAULT_PART_CHARS,
-    )  # fmt: skip
+    fired = fire_now(database_url, published.extend, "nightly", now, part_chars=DEFAULT_PART_CHARS)
 
     assert fired.outcome is FiringOutcome.FIRED and len(published) == 2
     with session_scope(database_url) as session:
@@ -401,10 +395,7 @@ def test_a_scheduled_season_is_cut_into_parts_like_a_submitted_one(
     season = tmp_path / "season.csv"
     season.write_text("\n".join(rows) + "\n")
     add(database_url, season, utc("2026-03-01 00:00"), store=True)
-    [fired] = fire_due(
-        database_url, lambda _: None, utc("2026-03-01 01:30"), republish_after_s=300,
-        part_chars=500,
-    )  # fmt: skip
+    [fired] = fire_due(database_url, lambda _: None, utc("2026-03-01 01:30"), part_chars=500)
     assert fired.outcome is FiringOutcome.FIRED
     with session_scope(database_url) as session:
         jobs = dict(

@@ -46,9 +46,7 @@ def test_every_job_is_written_and_every_queued_one_announced_once(
     manifest.write_text("".join(json.dumps(line) + "\n" for line in lines))
 
     publish = broker_publisher(Settings(broker_url=redis_url))
-    [batch] = submit_manifests(
-        database_url, load_manifests([manifest]), publish, republish_after_s=300
-    )
+    [batch] = submit_manifests(database_url, load_manifests([manifest]), publish)
 
     assert batch.jobs == DIALOGUES + 1
     with session_scope(database_url) as session:
@@ -93,9 +91,7 @@ def test_an_active_manifest_submitted_again_returns_its_batch_unless_forced(
     path.write_text(json.dumps(line) + "\n")
 
     def submit(**flags: bool) -> tuple[str, bool]:
-        [batch] = submit_manifests(
-            database_url, load_manifests([path]), lambda _: None, republish_after_s=300, **flags
-        )
+        [batch] = submit_manifests(database_url, load_manifests([path]), lambda _: None, **flags)
         return batch.id, batch.existing
 
     first, existing = submit()
@@ -128,7 +124,7 @@ def test_identical_manifests_submitted_at_once_make_one_batch(
 
     def submit() -> str:
         start.wait()
-        [batch] = submit_manifests(database_url, manifests, lambda _: None, republish_after_s=300)
+        [batch] = submit_manifests(database_url, manifests, lambda _: None)
         return batch.id
 
     with ThreadPoolExecutor(4) as pool:
