@@ -75,7 +75,7 @@ def register_tasks(app: Celery, settings: Settings) -> Callable[[], frozenset[in
         url = settings.resolved_database_url
         fire_due(
             url, publish, utcnow(), republish_after_s=settings.republish_after_s,
-            part_chars=settings.part_chars,
+            part_chars=settings.part_chars, sources=settings.source_policy(),
         )  # fmt: skip
 
     @app.task(name=HOUSEKEEPING_TASK, ignore_result=True)  # type: ignore[untyped-decorator]
