@@ -6,13 +6,17 @@ passes explicit values down; library parts never read the environment themselves
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Annotated, Any
 
 from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from audiobatch.backend import key_hash
 from audiobatch.elevenlabs.limits import DEFAULT_FASTEST_CPS, AnswerLimits, SpeechRates
+from audiobatch.manifest.bundle import BundleLimits
+from audiobatch.manifest.confinement import SourcePolicy
 from audiobatch.manifest.dialogue import MAX_REQUEST_CHARS, MIN_PART_CHARS
 from audiobatch.manifest.episodes import DEFAULT_PART_CHARS
 
@@ -57,6 +61,17 @@ class Settings(BaseSettings):
     fastest_speech_cps: float = Field(default=DEFAULT_FASTEST_CPS, gt=0)
     fastest_speech_cps_by_model: dict[str, float] = Field(default_factory=dict)
 
+    # where sources may come from (see manifest.confinement), each a comma-separated list or a
+    # JSON list: local folders (unset: the manifest's own folder for the CLI, none for manifests
+    # uploaded to the dashboard), and S3 buckets or bucket/prefixes (unset: the storage's own)
+    source_roots: Annotated[tuple[Path, ...] | None, NoDecode] = None
+    source_buckets: Annotated[tuple[str, ...] | None, NoDecode] = None
+    # what a bundle uploaded to the dashboard may unpack to (see manifest.bundle)
+    bundle_max_files: int = Field(default=BundleLimits.max_files, ge=1)
+    bundle_max_file_bytes: int = Field(default=BundleLimits.max_file_bytes, ge=1)
+    bundle_max_bytes: int = Field(default=BundleLimits.max_bytes, ge=1)
+    bundle_max_ratio: float = Field(default=BundleLimits.max_ratio, gt=1)
+
     @field_validator("api_url")
     @classmethod
     def _strip_trailing_slash(cls, value: str) -> str:
@@ -68,6 +83,30 @@ class Settings(BaseSettings):
         if value is not None and not value.get_secret_value().strip():
             return None
         return value
+
+    @field_validator("source_roots", "source_buckets", mode="before")
+    @classmethod
+    def _listed(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        if value.lstrip().startswith("["):
+            return json.loads(value)
+        items = [item.strip() for item in value.split(",") if item.strip()]
+        return items or None
+
+    @field_validator("source_roots")
+    @classmethod
+    def _absolute_roots(cls, value: tuple[Path, ...] | None) -> tuple[Path, ...] | None:
+        if value is None:
+            return None
+        return tuple(root.expanduser().absolute() for root in value)
+
+    @field_validator("source_buckets")
+    @classmethod
+    def _bucket_prefixes(cls, value: tuple[str, ...] | None) -> tuple[str, ...] | None:
+        if value is None:
+            return None
+        return tuple(item.removeprefix("s3://").strip("/") for item in value)
 
     @field_validator("max_attempts_by_kind")
     @classmethod
@@ -99,6 +138,32 @@ class Settings(BaseSettings):
             max_stem_bytes=self.stems_max_entry_bytes,
             max_stems_bytes=self.stems_max_total_bytes,
             max_stem_ratio=self.stems_max_ratio,
+        )
+
+    @property
+    def allowed_source_buckets(self) -> tuple[str, ...]:
+        """The buckets or bucket/prefixes S3 sources may name: the configured ones, else the
+        storage's bucket and prefix when storage is S3, else none."""
+        if self.source_buckets is not None:
+            return self.source_buckets
+        if self.storage_url.startswith("s3://"):
+            return (self.storage_url.removeprefix("s3://").strip("/"),)
+        return ()
+
+    def source_policy(self, *, uploaded: bool = False) -> SourcePolicy:
+        """Where a manifest's sources may come from: read from a file by the CLI or a schedule,
+        or ``uploaded`` (to the dashboard), which has no folder of its own."""
+        policy = SourcePolicy(self.source_roots, self.allowed_source_buckets)
+        return policy.without_folder_default() if uploaded else policy
+
+    @property
+    def bundle_limits(self) -> BundleLimits:
+        """The caps on what a bundle uploaded to the dashboard may unpack to."""
+        return BundleLimits(
+            max_files=self.bundle_max_files,
+            max_file_bytes=self.bundle_max_file_bytes,
+            max_bytes=self.bundle_max_bytes,
+            max_ratio=self.bundle_max_ratio,
         )
 
     @property

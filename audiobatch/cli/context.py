@@ -58,12 +58,14 @@ def read_manifests(
     paths: list[Path], voices: list[str], sets: list[str], settings: Settings
 ) -> list[Manifest]:
     """Validate the manifests with the ``--voices`` and ``--set`` flags; episodes are cut into
-    parts of ``AUDIOBATCH_PART_CHARS``."""
+    parts of ``AUDIOBATCH_PART_CHARS``, sources confined to ``AUDIOBATCH_SOURCE_ROOTS`` (else
+    each manifest's folder) and ``AUDIOBATCH_SOURCE_BUCKETS``."""
     return load_manifests(
         paths,
         voices=read_voices(voices),
         defaults=parse_sets(sets),
         part_chars=settings.part_chars,
+        sources=settings.source_policy(),
     )
 
 

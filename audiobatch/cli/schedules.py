@@ -62,7 +62,7 @@ def add(
     new = new_schedule(
         name, cron=cron, timezone=timezone, manifest=manifest, store=store, overlap=overlap,
         catch_up=catch_up, character_budget=budget_chars, now=now,
-        part_chars=settings.part_chars,
+        part_chars=settings.part_chars, sources=settings.source_policy(),
     )  # fmt: skip
     with session_scope(ready_database(settings)) as session:
         schedules.add_schedule(session, new, now)
@@ -122,6 +122,7 @@ def run(name: Name, json_: JsonFlag = False) -> None:
     fired = fire_now(
         url, broker_publisher(settings), name, utcnow(),
         part_chars=settings.part_chars,
+        sources=settings.source_policy(),
     )  # fmt: skip
     if json_:
         views.print_json(asdict(fired) | {"slot_at": fired.slot_at.isoformat()})

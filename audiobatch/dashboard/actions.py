@@ -1,5 +1,5 @@
 """Write actions: retry failed jobs (a batch's, or one), cancel, resume, run a schedule now,
-submit a manifest by upload. POST only, each guarded by :func:`~audiobatch.dashboard.auth.require_operator`.
+submit a manifest or a bundle by upload. POST only, each guarded by :func:`~audiobatch.dashboard.auth.require_operator`.
 
 A JSON client gets an :class:`~audiobatch.dashboard.schemas.ActionResult`; a page's form adds
 ``?next=/path`` and is sent back there with the result as a notice.
@@ -7,7 +7,6 @@ A JSON client gets an :class:`~audiobatch.dashboard.schemas.ActionResult`; a pag
 
 from __future__ import annotations
 
-from pathlib import Path, PurePath
 from typing import Annotated
 from urllib.parse import urlencode
 
@@ -18,17 +17,15 @@ from audiobatch import control
 from audiobatch.dashboard.auth import Operator
 from audiobatch.dashboard.schemas import ActionResult
 from audiobatch.dashboard.state import StateDep
+from audiobatch.dashboard.uploads import read_upload
 from audiobatch.db.listings import find_job
 from audiobatch.db.models import utcnow
 from audiobatch.db.session import session_scope
-from audiobatch.errors import ManifestError, Problem
-from audiobatch.manifest.loaders import load_manifest_bytes
 from audiobatch.scheduler.firing import fire_now
 from audiobatch.submission import submit_manifests
 
 router = APIRouter(prefix="/api", tags=["actions"], dependencies=[Operator])
 
-MAX_MANIFEST_BYTES = 64 << 20
 Next = Annotated[
     str | None, Query(description="A page of the dashboard to go back to (forms), e.g. /batches/ID")
 ]
@@ -81,6 +78,7 @@ def run_schedule(name: str, state: StateDep, next: Next = None) -> Response | Ac
     fired = fire_now(
         state.database_url, state.publish, name, utcnow(),
         part_chars=state.settings.part_chars,
+        sources=state.settings.source_policy(),
     )  # fmt: skip
     why = f": {fired.reason}" if fired.reason else ""
     batch = f", batch {fired.batch_id}" if fired.batch_id else ""
@@ -93,23 +91,29 @@ def run_schedule(name: str, state: StateDep, next: Next = None) -> Response | Ac
 @router.post("/batches", response_model=ActionResult, status_code=201)
 def submit(
     state: StateDep,
-    manifest: Annotated[UploadFile, File(description="A manifest: YAML, JSON, JSONL or CSV.")],
+    manifest: Annotated[
+        UploadFile,
+        File(
+            description="A manifest (YAML, JSON, JSONL or CSV) whose sources are S3 objects or "
+            "other jobs, or a bundle: a .zip of the manifest and the audio files it names."
+        ),
+    ],
     fresh: Annotated[bool, Form(description="Generate every job anew.")] = False,
     force: Annotated[bool, Form(description="A new batch even if this one is active.")] = False,
     next: Next = None,
 ) -> Response | ActionResult:
-    """Validate an uploaded manifest and queue it as a batch; 422 lists every problem."""
-    filename = PurePath(manifest.filename or "manifest.yaml").name
-    raw = manifest.file.read(MAX_MANIFEST_BYTES + 1)
-    if len(raw) > MAX_MANIFEST_BYTES:
-        raise ManifestError([Problem(filename, None, "", "larger than 64 MiB")])
-    loaded = load_manifest_bytes(
-        raw, file=filename, base_dir=Path.cwd(), part_chars=state.settings.part_chars
-    )
-    [batch] = submit_manifests(
-        state.database_url, [loaded], state.publish,
-        fresh=fresh, force=force,
-    )  # fmt: skip
+    """Validate an uploaded manifest or bundle and queue it as a batch; 422 lists every problem."""
+    uploaded = read_upload(manifest.file, manifest.filename, state.settings)
+    kept = False
+    try:
+        [batch] = submit_manifests(
+            state.database_url, [uploaded.manifest], state.publish,
+            fresh=fresh, force=force,
+        )  # fmt: skip
+        kept = not batch.existing  # an active batch of the same manifest reads its own bundle
+    finally:
+        if not kept:
+            uploaded.discard()
     verb = "is still active" if batch.existing else "queued"
     message = f"batch {batch.name} [{batch.id}] {verb}: {batch.jobs} job(s)"
     result = ActionResult(action="submit", batch_id=batch.id, jobs=batch.jobs, message=message)

@@ -67,6 +67,7 @@ class Claim:
     attempts: int
     fresh: bool  # the batch asked for new generations: no reuse of earlier outputs
     character_budget: int | None = None  # the batch pauses once its attempts have spent it
+    source_roots: tuple[str, ...] = ()  # the folders its local sources must stay in
 
 
 @dataclass(frozen=True)
@@ -95,9 +96,9 @@ _CLAIM = (
     )
     .returning(Job.batch_id, Job.key, Job.kind, Job.spec, Job.attempts)
 )
-_BATCH_OF = select(Batch.name, Batch.status, Batch.fresh, Batch.character_budget).where(
-    Batch.id == bindparam("batch")
-)
+_BATCH_OF = select(
+    Batch.name, Batch.status, Batch.fresh, Batch.character_budget, Batch.source_roots
+).where(Batch.id == bindparam("batch"))
 _START_BATCH = (
     update(Batch)
     .where(Batch.id == bindparam("batch"), Batch.status == BatchStatus.QUEUED)
@@ -179,7 +180,9 @@ def claim(
     ).one_or_none()
     if row is None:
         return None
-    batch_name, batch_status, fresh, budget = db.execute(_BATCH_OF, {"batch": row.batch_id}).one()
+    batch_name, batch_status, fresh, budget, roots = db.execute(
+        _BATCH_OF, {"batch": row.batch_id}
+    ).one()
     if batch_status is BatchStatus.QUEUED:
         db.execute(_START_BATCH, {"batch": row.batch_id})
     return Claim(
@@ -192,6 +195,7 @@ def claim(
         attempts=row.attempts,
         fresh=fresh,
         character_budget=budget,
+        source_roots=tuple(roots or ()),
     )
 
 

@@ -185,6 +185,9 @@ class Batch(Base):
     # what rendered its outputs: "emulator", the API's base URL, or "mixed"; noted as its jobs
     # succeed (audiobatch.db.backends), None until one has
     backend: Mapped[str | None] = mapped_column(String(300))
+    # the folders (absolute, links resolved) its local sources must stay in: the worker checks
+    # every path against them again before it reads; None (written before they were kept): none
+    source_roots: Mapped[list[str] | None] = mapped_column(JSON)
 
     jobs: Mapped[list[Job]] = relationship(back_populates="batch", order_by="Job.id")
     schedule: Mapped[Schedule | None] = relationship()

@@ -93,6 +93,7 @@ def insert_batch(
             status=BatchStatus.QUEUED,
             manifest_sha256=manifest.sha256,
             source=manifest.source,
+            source_roots=manifest.source_roots,
             fresh=fresh,
             created_at=now,
             schedule_id=scheduled.schedule_id if scheduled else None,

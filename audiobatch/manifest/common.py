@@ -2,15 +2,16 @@
 
 Validation may be given a context (``model_validate(..., context=...)``, see
 :func:`validation_context`): the manifest's voice aliases, the folder relative source paths are
-read from, and whether local source files must exist. Without a context (a stored spec read back by
-a worker), raw voice ids and absolute paths validate as they are and files are not looked at.
+read from, whether local source files must exist, and where sources may come from (see
+:mod:`audiobatch.manifest.confinement`). Without a context (a stored spec read back by a worker),
+raw voice ids and absolute paths validate as they are and files are not looked at.
 """
 
 from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Any, ClassVar
 
@@ -30,6 +31,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from audiobatch.elevenlabs.formats import FORMATS_BY_FAMILY, sorted_formats
+from audiobatch.manifest.confinement import local_problem, s3_problem
 
 JOB_ID_PATTERN = r"[a-z0-9][a-z0-9._-]*"
 BATCH_PATTERN = r"[A-Za-z0-9][A-Za-z0-9._-]*"
@@ -64,9 +66,18 @@ def validation_context(
     base_dir: Path | None = None,
     *,
     check_files: bool = True,
+    source_roots: Sequence[Path] | None = None,
+    source_buckets: Sequence[str] | None = None,
 ) -> dict[str, Any]:
-    """The context the loader validates jobs with: aliases, source folder, file checks."""
-    return {"voices": dict(voices or {}), "base_dir": base_dir, "check_files": check_files}
+    """The context the loader validates jobs with: aliases, source folder, file checks, and the
+    resolved folders and the buckets sources may come from (None: not confined)."""
+    return {
+        "voices": dict(voices or {}),
+        "base_dir": base_dir,
+        "check_files": check_files,
+        "source_roots": source_roots,
+        "source_buckets": source_buckets,
+    }
 
 
 class StrictModel(BaseModel):
@@ -201,7 +212,8 @@ class JobOutput(StrictModel):
 class LocalFile(StrictModel):
     """A file on this machine, written as a path; stored absolute, serialized as that path.
 
-    A relative path is read from the manifest's folder. At load time the file must exist.
+    A relative path is read from the manifest's folder. At load time the file must be inside the
+    source roots (links resolved), and then exist.
     """
 
     path: Path
@@ -230,6 +242,9 @@ class LocalFile(StrictModel):
             base = context.get("base_dir")
             path = (Path(base) if base is not None else Path.cwd()) / path
         path = Path(os.path.normpath(path))
+        roots = context.get("source_roots")
+        if roots is not None and (problem := local_problem(path, roots)):
+            raise ValueError(problem)
         if context.get("check_files"):
             if not path.exists():
                 raise ValueError(f"no such file: {path}")
@@ -272,6 +287,13 @@ class S3Object(StrictModel):
         if not value or value.endswith("/"):
             raise ValueError(f"an S3 source needs an object key, not {value!r}")
         return value
+
+    @model_validator(mode="after")
+    def _allowed(self, info: ValidationInfo) -> S3Object:
+        problem = s3_problem(self.bucket, self.key, (info.context or {}).get("source_buckets"))
+        if problem:
+            raise ValueError(problem)
+        return self
 
     @property
     def uri(self) -> str:

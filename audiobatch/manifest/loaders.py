@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from audiobatch.errors import ManifestError, Problem
+from audiobatch.manifest.confinement import SourcePolicy
 from audiobatch.manifest.episodes import DEFAULT_PART_CHARS
 from audiobatch.manifest.readers import Document, parse_document, read_document
 from audiobatch.manifest.schema import Manifest
@@ -29,6 +30,7 @@ def load_manifests(
     batch: str | None = None,
     check_files: bool = True,
     part_chars: int = DEFAULT_PART_CHARS,
+    sources: SourcePolicy = SourcePolicy(),
 ) -> list[Manifest]:
     """Read and validate manifest files, one :class:`Manifest` per file, in the order given.
 
@@ -37,7 +39,8 @@ def load_manifests(
     ``batch`` entry in ``defaults`` names JSONL and CSV batches, like ``batch``. With
     ``check_files`` false, local source files are not required to exist. Dialogue jobs longer
     than ``part_chars`` (``AUDIOBATCH_PART_CHARS``) are rendered in parts of that size, unless
-    they set their own ``part_chars``.
+    they set their own ``part_chars``. Sources must come from where ``sources`` allows (local
+    files by default from each manifest's own folder).
 
     Raises :class:`ManifestError` with every problem found, each naming its file, line and field.
     Nothing is returned unless every file is valid.
@@ -59,7 +62,12 @@ def load_manifests(
     manifests: list[Manifest] = []
     for path in paths:
         result = _validated(
-            read_document(Path(path), batch), flag_voices, flag_defaults, check_files, part_chars
+            read_document(Path(path), batch),
+            flag_voices,
+            flag_defaults,
+            check_files,
+            part_chars,
+            sources,
         )
         if isinstance(result, list):
             problems += result
@@ -71,14 +79,19 @@ def load_manifests(
 
 
 def load_manifest_bytes(
-    raw: bytes, *, file: str, base_dir: Path, part_chars: int = DEFAULT_PART_CHARS
+    raw: bytes,
+    *,
+    file: str,
+    base_dir: Path,
+    part_chars: int = DEFAULT_PART_CHARS,
+    sources: SourcePolicy = SourcePolicy(),
 ) -> Manifest:
     """Validate a manifest held in memory (read from S3, or stored with a schedule): ``file``
     names it in problems and its extension the format; relative source paths are read from
-    ``base_dir``; ``part_chars`` as for :func:`load_manifests`. Raises :class:`ManifestError`
-    with every problem found."""
+    ``base_dir``; ``part_chars`` and ``sources`` as for :func:`load_manifests`. Raises
+    :class:`ManifestError` with every problem found."""
     doc = parse_document(raw, file=file, base_dir=base_dir)
-    result = _validated(doc, {}, {}, True, part_chars)
+    result = _validated(doc, {}, {}, True, part_chars, sources)
     if isinstance(result, list):
         raise ManifestError(result)
     return result
@@ -90,11 +103,17 @@ def _validated(
     defaults: Mapping[str, Any],
     check_files: bool,
     part_chars: int,
+    sources: SourcePolicy,
 ) -> Manifest | list[Problem]:
     if isinstance(doc, list):
         return doc
     return validate_document(
-        doc, voices=voices, defaults=defaults, check_files=check_files, part_chars=part_chars
+        doc,
+        voices=voices,
+        defaults=defaults,
+        check_files=check_files,
+        part_chars=part_chars,
+        sources=sources,
     )
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Annotated, Self
 
 from pydantic import Field, model_validator
@@ -84,13 +85,16 @@ class Manifest(StrictModel):
     """One validated manifest: a batch of jobs, ready to be written to the database.
 
     ``defaults`` and ``voices`` of the file are already applied; ``source`` is the file it came
-    from and ``sha256`` the :func:`canonical_sha256` of ``batch`` and ``jobs``.
+    from and ``sha256`` the :func:`canonical_sha256` of ``batch`` and ``jobs``; ``source_roots``
+    are the folders (absolute, links resolved) its local sources were confined to, which the
+    worker checks them against again before reading.
     """
 
     batch: BatchName
     jobs: Annotated[list[JobSpec], Field(min_length=1)]
     source: str
     sha256: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+    source_roots: list[str] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _consistent_graph(self) -> Self:
@@ -102,10 +106,20 @@ class Manifest(StrictModel):
         return self
 
     @classmethod
-    def build(cls, batch: str, jobs: Sequence[JobSpec], source: str) -> Manifest:
+    def build(
+        cls,
+        batch: str,
+        jobs: Sequence[JobSpec],
+        source: str,
+        source_roots: Sequence[Path | str] = (),
+    ) -> Manifest:
         """A manifest of already validated jobs, with its digest computed."""
         return cls(
-            batch=batch, jobs=list(jobs), source=source, sha256=canonical_sha256(batch, jobs)
+            batch=batch,
+            jobs=list(jobs),
+            source=source,
+            sha256=canonical_sha256(batch, jobs),
+            source_roots=[str(root) for root in source_roots],
         )
 
     def job(self, job_id: str) -> JobSpec:

@@ -25,6 +25,7 @@ from audiobatch.manifest.common import (
     name_problem,
     validation_context,
 )
+from audiobatch.manifest.confinement import SourcePolicy
 from audiobatch.manifest.dialogue import MAX_VOICES, DialogueJob
 from audiobatch.manifest.episodes import (
     DEFAULT_PART_CHARS,
@@ -110,9 +111,12 @@ def validate_document(
     defaults: Mapping[str, Any],
     check_files: bool = True,
     part_chars: int = DEFAULT_PART_CHARS,
+    sources: SourcePolicy = SourcePolicy(),
 ) -> Manifest | list[Problem]:
     """Validate one document with the flags' ``voices`` and ``defaults`` (already checked);
-    dialogue jobs longer than ``part_chars`` that set no part size of their own are cut at it."""
+    dialogue jobs longer than ``part_chars`` that set no part size of their own are cut at it;
+    sources must come from where ``sources`` allows (local roots by default: the document's
+    folder), and the manifest records its roots."""
     data = doc.data
     check = _Checker(doc)
     if not isinstance(data, Mapping):
@@ -152,7 +156,14 @@ def validate_document(
     elif not jobs:
         check.add(("jobs",), "a manifest needs at least one job")
 
-    context = validation_context(aliases, doc.base_dir, check_files=check_files)
+    roots = sources.roots_for(doc.base_dir)
+    context = validation_context(
+        aliases,
+        doc.base_dir,
+        check_files=check_files,
+        source_roots=roots,
+        source_buckets=sources.buckets,
+    )
     valid: list[JobSpec] = []
     resolved: list[Any] = []  # each job with its defaults, as the graph check must see it
     for index, raw in enumerate(check.jobs):
@@ -177,7 +188,7 @@ def validate_document(
         return sorted(check.problems, key=lambda p: p.line or 0)
     assert isinstance(batch, str)  # checked above
     try:
-        return Manifest.build(batch, valid, doc.file)
+        return Manifest.build(batch, valid, doc.file, roots)
     except ValidationError as exc:  # the checks above should have caught it: say so, not crash
         return [Problem(doc.file, None, "", f"invalid manifest: {exc}")]
 

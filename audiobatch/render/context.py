@@ -40,6 +40,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from itertools import chain
+from pathlib import Path
 
 from audiobatch.db.outputs import StoredArtifact
 from audiobatch.elevenlabs.client import ApiAnswer, ElevenLabsClient
@@ -77,6 +78,9 @@ class RenderContext:
     answer_received: Callable[[], None] = lambda: None  # the API's answer has been read whole
     limits: AnswerLimits = field(default_factory=AnswerLimits)
     speech_rates: SpeechRates = field(default_factory=SpeechRates)
+    # where its sources may come from: local folders (its batch's) and S3 buckets (None: any)
+    source_roots: tuple[Path, ...] = ()
+    source_buckets: tuple[str, ...] | None = None
     outputs: list[tuple[str, StoredObject]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # what the attempt should say beside its outcome
 

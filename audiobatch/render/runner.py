@@ -73,6 +73,9 @@ class Runtime:
     on_leases_lost: Callable[[Runtime], None] = lambda rt: rt.stopping.set()
     limits: AnswerLimits = field(default_factory=AnswerLimits)  # caps on what an answer holds
     speech_rates: SpeechRates = field(default_factory=SpeechRates)  # how short is cut short
+    # the buckets or bucket/prefixes S3 sources may name (None: any); local sources stay in
+    # the folders recorded with their batch
+    source_buckets: tuple[str, ...] | None = None
     leases: LeaseKeeper = field(init=False)
 
     def __post_init__(self) -> None:
@@ -160,6 +163,8 @@ def _render_claimed(rt: Runtime, claim: jobs.Claim, spool: AnswerSpool) -> bool:
         parent_artifacts=lambda key: _artifacts_of(rt, claim.batch_id, key),
         limits=rt.limits,
         speech_rates=rt.speech_rates,
+        source_roots=tuple(Path(root) for root in claim.source_roots),
+        source_buckets=rt.source_buckets,
         fence=lambda action: fencing.while_leased(rt.database_url, job_id, rt.worker, action),
     )
     started_at, started = rt.clock(), time.monotonic()

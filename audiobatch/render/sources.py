@@ -2,7 +2,9 @@
 
 An upload needs a seekable file (the request may be sent again), so every source is copied into a
 temporary file first; a missing or unreadable source, or one that is not audio, fails the job
-with a message naming it.
+with a message naming it. Sources are confined again here, whatever validation said: a local
+file is opened only once its path, links resolved, is inside its batch's source roots (and the
+last link is not followed after that check), and an S3 object only in an allowed bucket.
 """
 
 from __future__ import annotations
@@ -10,11 +12,14 @@ from __future__ import annotations
 import hashlib
 import json
 import mimetypes
+import os
+import shutil
+import stat
 import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import av
 
@@ -22,6 +27,7 @@ from audiobatch.db.outputs import StoredArtifact
 from audiobatch.elevenlabs.client import Upload
 from audiobatch.errors import NotFoundError, SourceError
 from audiobatch.manifest import JobOutput, LocalFile, S3Object, Source
+from audiobatch.manifest.confinement import refusal, resolved_within, s3_problem
 from audiobatch.render.context import RenderContext
 from audiobatch.storage import Storage, open_storage
 
@@ -63,30 +69,54 @@ def input_digest(value: object, need: str, ctx: RenderContext) -> str | None:
         return None
     digest = hashlib.sha256()
     if isinstance(value, LocalFile):
-        _check_exists(value)
-        try:
-            with open(value.path, "rb") as handle:
+        with _open_local(value, ctx) as handle:
+            try:
                 while chunk := handle.read(1 << 20):
                     digest.update(chunk)
-        except OSError as exc:
-            raise SourceError(f"source file {value.path} cannot be read: {exc}") from exc
+            except OSError as exc:
+                raise SourceError(f"source file {value.path} cannot be read: {exc}") from exc
     else:
-        for chunk in read_stored(open_storage(f"s3://{value.bucket}"), value.key, value.uri):
+        for chunk in read_stored(_s3_storage(value, ctx), value.key, value.uri):
             digest.update(chunk)
     return digest.hexdigest()
 
 
-def _check_exists(source: LocalFile) -> None:
-    if not source.path.is_file():
-        raise SourceError(f"source file {source.path} is missing")
+@contextmanager
+def _open_local(source: LocalFile, ctx: RenderContext) -> Iterator[IO[bytes]]:
+    """The local source, open for reading, if it is a file inside the batch's source roots."""
+    real = resolved_within(source.path, ctx.source_roots)
+    if real is None:
+        raise SourceError(refusal(source.path, ctx.source_roots))
+    try:
+        descriptor = os.open(real, os.O_RDONLY | os.O_NOFOLLOW)
+    except FileNotFoundError as exc:
+        raise SourceError(f"source file {source.path} is missing") from exc
+    except OSError as exc:
+        raise SourceError(f"source file {source.path} cannot be read: {exc}") from exc
+    with open(descriptor, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+            raise SourceError(f"source {source.path} is not a file")
+        yield handle
+
+
+def _s3_storage(source: S3Object, ctx: RenderContext) -> Storage:
+    problem = s3_problem(source.bucket, source.key, ctx.source_buckets)
+    if problem:
+        raise SourceError(problem)
+    return open_storage(f"s3://{source.bucket}")
 
 
 def _fetch(source: Source, ctx: RenderContext, folder: Path) -> tuple[Path, str]:
     if isinstance(source, LocalFile):
-        _check_exists(source)
-        return source.path, source.path.name
+        target = folder / source.path.name
+        with _open_local(source, ctx) as handle, open(target, "wb") as copy:
+            try:
+                shutil.copyfileobj(handle, copy)
+            except OSError as exc:
+                raise SourceError(f"source file {source.path} cannot be read: {exc}") from exc
+        return target, source.path.name
     if isinstance(source, S3Object):
-        storage, key = open_storage(f"s3://{source.bucket}"), source.key
+        storage, key = _s3_storage(source, ctx), source.key
     else:
         storage, key = ctx.storage, _parent_artifact(source, ctx, PREFERENCES["audio"]).key
     name = key.rsplit("/", 1)[-1]

@@ -40,6 +40,7 @@ from audiobatch.errors import (
     StorageUnavailableError,
 )
 from audiobatch.manifest import Manifest
+from audiobatch.manifest.confinement import SourcePolicy
 from audiobatch.scheduler.cron import Slots, slots_of
 from audiobatch.scheduler.manifests import scheduled_manifest
 
@@ -98,16 +99,17 @@ def fire_due(
     now: datetime,
     *,
     part_chars: int,
+    sources: SourcePolicy = SourcePolicy(),
 ) -> list[Fired]:
     """Handle every enabled schedule whose slot has come; what became of each slot this call
     handled (slots another scheduler handled are left out). Episodes of the manifests are cut
-    into parts of ``part_chars``."""
+    into parts of ``part_chars``; their sources must come from where ``sources`` allows."""
     with session_scope(database_url) as session:
         due = due_schedules(session, now)
     fired = [
         outcome
         for schedule in due
-        if (outcome := _fire_slot(database_url, schedule, now, part_chars))
+        if (outcome := _fire_slot(database_url, schedule, now, part_chars, sources))
     ]
     if any(f.batch_id for f in fired):
         publish_queued(database_url, publish, now)
@@ -121,13 +123,15 @@ def fire_now(
     now: datetime,
     *,
     part_chars: int,
+    sources: SourcePolicy = SourcePolicy(),
 ) -> Fired:
     """Fire schedule ``name`` now, outside its slots (``schedule run``); the overlap policy
-    applies, episodes are cut into parts of ``part_chars``. A store that cannot be reached
+    applies, episodes are cut into parts of ``part_chars``, sources come from where ``sources``
+    allows. A store that cannot be reached
     raises :class:`StorageUnavailableError`."""
     with session_scope(database_url) as session:
         schedule = find_schedule(session, name)
-    manifest, failure = _manifest_or_failure(schedule, now, part_chars)
+    manifest, failure = _manifest_or_failure(schedule, now, part_chars, sources)
     with session_scope(database_url) as session:
         firing = _record(session, schedule, now, RUN_BY_HAND, manifest, failure, now)
         fired = _fired(schedule, firing)
@@ -137,7 +141,7 @@ def fire_now(
 
 
 def _fire_slot(
-    database_url: str, schedule: Schedule, now: datetime, part_chars: int
+    database_url: str, schedule: Schedule, now: datetime, part_chars: int, sources: SourcePolicy
 ) -> Fired | None:
     slots = slots_of(schedule.cron, schedule.timezone)
     due = due_slot(slots, schedule.next_slot_at, now, schedule.catch_up)
@@ -146,7 +150,7 @@ def _fire_slot(
     manifest, failure = None, None
     if due.run:
         try:
-            manifest, failure = _manifest_or_failure(schedule, due.slot_at, part_chars)
+            manifest, failure = _manifest_or_failure(schedule, due.slot_at, part_chars, sources)
         except StorageUnavailableError as exc:
             log.warning(
                 "schedule %s: slot %s: %s; trying again at the next tick",
@@ -177,11 +181,11 @@ def _fire_slot(
 
 
 def _manifest_or_failure(
-    schedule: Schedule, slot_at: datetime, part_chars: int
+    schedule: Schedule, slot_at: datetime, part_chars: int, sources: SourcePolicy
 ) -> tuple[Manifest | None, str | None]:
     """The manifest to run, or why there is none; a store that cannot be reached raises."""
     try:
-        return scheduled_manifest(schedule, slot_at, part_chars=part_chars), None
+        return scheduled_manifest(schedule, slot_at, part_chars=part_chars, sources=sources), None
     except StorageUnavailableError:
         raise
     except ManifestError as exc:

@@ -10,6 +10,7 @@ from pathlib import Path
 from audiobatch.db.models import Schedule
 from audiobatch.errors import ScheduleError
 from audiobatch.manifest import Manifest, load_manifests
+from audiobatch.manifest.confinement import SourcePolicy
 from audiobatch.manifest.loaders import load_manifest_bytes
 from audiobatch.scheduler.cron import parse_zone
 from audiobatch.storage import open_storage
@@ -24,10 +25,13 @@ class ManifestSource:
     text: str | None = None
 
 
-def manifest_source(given: str, *, store: bool, part_chars: int) -> ManifestSource:
+def manifest_source(
+    given: str, *, store: bool, part_chars: int, sources: SourcePolicy = SourcePolicy()
+) -> ManifestSource:
     """Check where ``schedule add`` was told the manifest is. A local file that exists now is
     validated now (with ``store``, it must exist, and its text is kept); an S3 object is read
-    only when the schedule fires. Episodes are cut into parts of ``part_chars``."""
+    only when the schedule fires. Episodes are cut into parts of ``part_chars``; sources must
+    come from where ``sources`` allows."""
     if given.startswith("s3://"):
         bucket, _, key = given.removeprefix("s3://").partition("/")
         if not bucket or not key or key.endswith("/"):
@@ -41,32 +45,50 @@ def manifest_source(given: str, *, store: bool, part_chars: int) -> ManifestSour
         raise ScheduleError(f"manifest {given!r}: give a file path or an s3://bucket/key URI")
     path = Path(given).absolute()
     if store or path.exists():
-        load_manifests([path], part_chars=part_chars)  # ManifestError with every problem
+        load_manifests([path], part_chars=part_chars, sources=sources)  # every problem
     if store:
         return ManifestSource(str(path), path.read_text(encoding="utf-8-sig"))
     return ManifestSource(str(path))
 
 
-def scheduled_manifest(schedule: Schedule, slot_at: datetime, *, part_chars: int) -> Manifest:
+def scheduled_manifest(
+    schedule: Schedule,
+    slot_at: datetime,
+    *,
+    part_chars: int,
+    sources: SourcePolicy = SourcePolicy(),
+) -> Manifest:
     """The schedule's manifest as it reads now, its batch named after the slot's local date
-    (``news-2026-03-29``), its episodes cut into parts of ``part_chars``.
+    (``news-2026-03-29``), its episodes cut into parts of ``part_chars``, its sources from where
+    ``sources`` allows (local files from the manifest's folder by default, or from none for a
+    manifest in S3).
 
     Raises :class:`~audiobatch.errors.ManifestError` for an invalid manifest,
     :class:`~audiobatch.errors.NotFoundError` or a storage error for a missing or unreadable one.
     """
-    manifest = _load(schedule, part_chars)
+    manifest = _load(schedule, part_chars, sources)
     day = slot_at.astimezone(parse_zone(schedule.timezone)).date().isoformat()
-    return Manifest.build(f"{manifest.batch}-{day}", manifest.jobs, manifest.source)
+    return Manifest.build(
+        f"{manifest.batch}-{day}", manifest.jobs, manifest.source, manifest.source_roots
+    )
 
 
-def _load(schedule: Schedule, part_chars: int) -> Manifest:
+def _load(schedule: Schedule, part_chars: int, sources: SourcePolicy) -> Manifest:
     location = schedule.manifest
     if schedule.manifest_text is not None:
         raw, base_dir = schedule.manifest_text.encode(), Path(location).parent
-        return load_manifest_bytes(raw, file=location, base_dir=base_dir, part_chars=part_chars)
+        return load_manifest_bytes(
+            raw, file=location, base_dir=base_dir, part_chars=part_chars, sources=sources
+        )
     if location.startswith("s3://"):
         bucket, _, key = location.removeprefix("s3://").partition("/")
         raw = b"".join(open_storage(f"s3://{bucket}").read(key))
-        return load_manifest_bytes(raw, file=location, base_dir=Path.cwd(), part_chars=part_chars)
-    [manifest] = load_manifests([Path(location)], part_chars=part_chars)
+        return load_manifest_bytes(
+            raw,
+            file=location,
+            base_dir=Path.cwd(),
+            part_chars=part_chars,
+            sources=sources.without_folder_default(),
+        )
+    [manifest] = load_manifests([Path(location)], part_chars=part_chars, sources=sources)
     return manifest

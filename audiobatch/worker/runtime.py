@@ -39,6 +39,7 @@ def build_runtime(settings: Settings, publish: Publish) -> Runtime:
         spool_root=spool_root,
         limits=settings.answer_limits,
         speech_rates=settings.speech_rates,
+        source_buckets=settings.allowed_source_buckets,
         policy=RetryPolicy(
             max_attempts=settings.max_attempts,
             max_attempts_by_kind=settings.max_attempts_by_kind,

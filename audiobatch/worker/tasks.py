@@ -73,7 +73,9 @@ def register_tasks(app: Celery, settings: Settings) -> Callable[[], frozenset[in
     @app.task(name=SCHEDULES_TASK, ignore_result=True)  # type: ignore[untyped-decorator]
     def fire_schedules() -> None:
         url = settings.resolved_database_url
-        fire_due(url, publish, utcnow(), part_chars=settings.part_chars)
+        fire_due(
+            url, publish, utcnow(), part_chars=settings.part_chars, sources=settings.source_policy(),
+        )  # fmt: skip
 
     @app.task(name=HOUSEKEEPING_TASK, ignore_result=True)  # type: ignore[untyped-decorator]
     def housekeeping() -> None:
