@@ -6,10 +6,12 @@ passes explicit values down; library parts never read the environment themselves
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Annotated, Any
 
 from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from audiobatch.backend import key_hash
 from audiobatch.elevenlabs.limits import DEFAULT_FASTEST_CPS, AnswerLimits, SpeechRates
@@ -17,6 +19,10 @@ from audiobatch.manifest.dialogue import MAX_REQUEST_CHARS, MIN_PART_CHARS
 from audiobatch.manifest.episodes import DEFAULT_PART_CHARS
 
 DEFAULT_API_URL = "https://api.elevenlabs.io"
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "[::1]")
+
+# a list read from the environment as comma-separated words (JSON lists work too)
+Words = Annotated[list[str], NoDecode]
 
 
 class Settings(BaseSettings):
@@ -34,6 +40,14 @@ class Settings(BaseSettings):
     api_concurrency: int = Field(default=2, ge=1)
     music_concurrency: int = Field(default=2, ge=1)
     dashboard_token: SecretStr | None = None
+    # the dashboard's defences (see audiobatch.dashboard.guard): Host names it answers ("*": any),
+    # proxies whose X-Forwarded-For/-Proto it believes, how long a login lasts, request bodies
+    dashboard_allowed_hosts: Words = Field(default_factory=lambda: list(LOOPBACK_HOSTS))
+    dashboard_trusted_proxies: Words = Field(default_factory=list)
+    dashboard_session_s: float = Field(default=8 * 3600.0, gt=0)
+    dashboard_login_failures_per_min: int = Field(default=5, ge=1)
+    dashboard_max_body_bytes: int = Field(default=64 << 10, ge=1024)  # forms and actions
+    dashboard_max_upload_bytes: int = Field(default=64 << 20, ge=1024)  # manifest uploads
 
     lease_s: float = Field(default=60.0, gt=0)
     republish_after_s: float = Field(default=300.0, gt=0)
@@ -68,6 +82,21 @@ class Settings(BaseSettings):
         if value is not None and not value.get_secret_value().strip():
             return None
         return value
+
+    @field_validator("dashboard_allowed_hosts", "dashboard_trusted_proxies", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [word.strip() for word in text.split(",") if word.strip()]
+        return value
+
+    @field_validator("dashboard_allowed_hosts")
+    @classmethod
+    def _lower_case_hosts(cls, value: list[str]) -> list[str]:
+        return [host.lower() for host in value]
 
     @field_validator("max_attempts_by_kind")
     @classmethod

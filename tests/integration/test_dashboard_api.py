@@ -52,7 +52,8 @@ def make_stack(url: str, folder: Path, **settings: object) -> Stack:
         **settings,
     }
     configured = Settings(**values)  # type: ignore[arg-type]
-    return Stack(url, configured, seeded, TestClient(create_app(configured)))
+    client = TestClient(create_app(configured), base_url="http://localhost")
+    return Stack(url, configured, seeded, client)
 
 
 @pytest.fixture
