@@ -10,7 +10,6 @@ unknown host 400, a refused action 401 or 403, too many wrong tokens 429.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from importlib.resources import files
 from typing import Any
 
@@ -23,7 +22,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from audiobatch.config import Settings
 from audiobatch.dashboard import actions, api, docs, downloads, metrics, pages
-from audiobatch.dashboard.auth import CSRF_COOKIE, current_role, is_https
+from audiobatch.dashboard.auth import CsrfCookie, current_role
 from audiobatch.dashboard.guard import RequestGuard
 from audiobatch.dashboard.headers import SecurityHeaders
 from audiobatch.dashboard.state import DashboardState
@@ -78,26 +77,13 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_exception_handler(AudiobatchError, _audiobatch_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(HTTPException, _http_error)
-    app.middleware("http")(_csrf_cookie)
-    # the last added runs first: forwarded headers, then the guard, then the app
+    # the last added runs first: headers, forwarded headers, the guard, then the app
+    app.add_middleware(CsrfCookie)
     app.add_middleware(RequestGuard, state=state, refuse=_refusal)
     if settings.dashboard_trusted_proxies:
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.dashboard_trusted_proxies)
     app.add_middleware(SecurityHeaders)
     return app
-
-
-async def _csrf_cookie(
-    request: Request, call_next: Callable[[Request], Awaitable[Response]]
-) -> Response:
-    """Hand a browser the CSRF token its forms were rendered with (double submit)."""
-    response = await call_next(request)
-    fresh = getattr(request.state, "new_csrf", None)
-    if fresh is not None:
-        response.set_cookie(
-            CSRF_COOKIE, fresh, httponly=True, samesite="strict", secure=is_https(request)
-        )
-    return response
 
 
 async def _refusal(request: Request, exc: Exception) -> Response:

@@ -32,9 +32,10 @@ from dataclasses import dataclass
 from typing import Annotated
 from urllib.parse import urlsplit
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Response
 from pydantic import SecretStr
-from starlette.datastructures import Headers
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from audiobatch.errors import CrossSiteRequestError, OperatorRequiredError
 
@@ -109,6 +110,32 @@ def csrf_token(request: Request) -> str:
     if fresh is None:
         fresh = request.state.new_csrf = secrets.token_urlsafe(24)
     return fresh
+
+
+class CsrfCookie:
+    """ASGI middleware: hands a browser the CSRF token its forms were rendered with (double
+    submit). Plain ASGI, so that a refusal raised while a route reads the body passes through."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_cookie(message: Message) -> None:
+            fresh = scope.get("state", {}).get("new_csrf")
+            if message["type"] == "http.response.start" and fresh is not None:
+                cookie = Response()
+                secure = scope["scheme"] == "https"
+                cookie.set_cookie(
+                    CSRF_COOKIE, fresh, httponly=True, samesite="strict", secure=secure
+                )
+                MutableHeaders(scope=message).append("set-cookie", cookie.headers["set-cookie"])
+            await send(message)
+
+        await self.app(scope, receive, send_with_cookie)
 
 
 async def same_site(request: Request) -> None:
