@@ -1,13 +1,15 @@
-"""The API's documentation at ``/docs``: Swagger UI served from the installed
-``swagger-ui-bundle`` package, so it works offline and under the dashboard's CSP (the page has
-no inline script: ``static/docs.js`` starts Swagger UI on ``/openapi.json``)."""
+"""The API's documentation at ``/docs``: Swagger UI 5 (it reads OpenAPI 3.1) served from the
+files the installed ``fastapi-offline`` package ships, so it works offline and under the
+dashboard's CSP (the page has no inline script: ``static/docs.js`` starts Swagger UI on
+``/openapi.json``)."""
 
 from __future__ import annotations
+
+from importlib.resources import files
 
 from fastapi import APIRouter, FastAPI
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
-from swagger_ui_bundle import swagger_ui_path
 
 ASSETS = "/static/swagger-ui"
 
@@ -36,4 +38,5 @@ def docs() -> HTMLResponse:
 
 def mount_assets(app: FastAPI) -> None:
     """Serve Swagger UI's files (before ``/static``, which would otherwise claim the path)."""
-    app.mount(ASSETS, StaticFiles(directory=str(swagger_ui_path)), name="swagger-ui")
+    swagger_ui = files("fastapi_offline") / "static"
+    app.mount(ASSETS, StaticFiles(directory=str(swagger_ui)), name="swagger-ui")
