@@ -44,6 +44,9 @@ CSRF_COOKIE = "audiobatch_csrf"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
 SCRIPT_HEADER = "x-requested-by"
+OPERATOR_NEEDED = (
+    "this action needs the operator token: log in, or send Authorization: Bearer TOKEN"
+)
 
 
 class Role(enum.StrEnum):
