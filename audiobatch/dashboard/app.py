@@ -77,7 +77,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_exception_handler(AudiobatchError, _audiobatch_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(HTTPException, _http_error)
-    # the last added runs first: headers, forwarded headers, the guard, then the app
+    # the last added runs first: headers, forwarded headers, the guard, the CSRF cookie, routes
     app.add_middleware(CsrfCookie)
     app.add_middleware(RequestGuard, state=state, refuse=_refusal)
     if settings.dashboard_trusted_proxies:
