@@ -21,6 +21,10 @@ from audiobatch.manifest.dialogue import MAX_REQUEST_CHARS, MIN_PART_CHARS
 from audiobatch.manifest.episodes import DEFAULT_PART_CHARS
 
 DEFAULT_API_URL = "https://api.elevenlabs.io"
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "[::1]")
+
+# a list read from the environment as comma-separated words (JSON lists work too)
+Words = Annotated[list[str], NoDecode]
 
 
 class Settings(BaseSettings):
@@ -38,6 +42,14 @@ class Settings(BaseSettings):
     api_concurrency: int = Field(default=2, ge=1)
     music_concurrency: int = Field(default=2, ge=1)
     dashboard_token: SecretStr | None = None
+    # the dashboard's defences (see audiobatch.dashboard.guard): Host names it answers ("*": any),
+    # proxies whose X-Forwarded-For/-Proto it believes, how long a login lasts, request bodies
+    dashboard_allowed_hosts: Words = Field(default_factory=lambda: list(LOOPBACK_HOSTS))
+    dashboard_trusted_proxies: Words = Field(default_factory=list)
+    dashboard_session_s: float = Field(default=8 * 3600.0, gt=0)
+    dashboard_login_failures_per_min: int = Field(default=5, ge=1)
+    dashboard_max_body_bytes: int = Field(default=64 << 10, ge=1024)  # forms and actions
+    dashboard_max_upload_bytes: int = Field(default=64 << 20, ge=1024)  # manifest uploads
 
     lease_s: float = Field(default=60.0, gt=0)
     republish_after_s: float = Field(default=300.0, gt=0)
@@ -84,29 +96,41 @@ class Settings(BaseSettings):
             return None
         return value
 
-    @field_validator("source_roots", "source_buckets", mode="before")
+    @field_validator(
+        "source_roots",
+        "source_buckets",
+        "dashboard_allowed_hosts",
+        "dashboard_trusted_proxies",
+        mode="before",
+    )
     @classmethod
     def _listed(cls, value: Any) -> Any:
+        """A JSON list, or words separated by commas."""
         if not isinstance(value, str):
             return value
-        if value.lstrip().startswith("["):
-            return json.loads(value)
-        items = [item.strip() for item in value.split(",") if item.strip()]
-        return items or None
+        text = value.strip()
+        if text.startswith("["):
+            return json.loads(text)
+        return [word.strip() for word in text.split(",") if word.strip()]
 
     @field_validator("source_roots")
     @classmethod
     def _absolute_roots(cls, value: tuple[Path, ...] | None) -> tuple[Path, ...] | None:
-        if value is None:
+        if not value:  # unset or empty: the default roots
             return None
         return tuple(root.expanduser().absolute() for root in value)
 
     @field_validator("source_buckets")
     @classmethod
     def _bucket_prefixes(cls, value: tuple[str, ...] | None) -> tuple[str, ...] | None:
-        if value is None:
+        if not value:  # unset or empty: the storage's bucket
             return None
         return tuple(item.removeprefix("s3://").strip("/") for item in value)
+
+    @field_validator("dashboard_allowed_hosts")
+    @classmethod
+    def _lower_case_hosts(cls, value: list[str]) -> list[str]:
+        return [host.lower() for host in value]
 
     @field_validator("max_attempts_by_kind")
     @classmethod

@@ -9,9 +9,11 @@ re-raised with ``raise ... from exc``::
     ├── ManifestError               a manifest that cannot be read or validated (all problems at once)
     ├── NotFoundError               a batch, job or schedule that does not exist
     ├── ScheduleError               a schedule's cron expression, time zone or manifest cannot be used
-    ├── AccessError                 a dashboard action refused
-    │   ├── OperatorRequiredError   the dashboard's token is set and was not given
-    │   └── CrossSiteRequestError   the action was sent from another site's page
+    ├── AccessError                 a dashboard request or action refused
+    │   ├── OperatorRequiredError   the dashboard's token is set and was not given, or was wrong
+    │   ├── CrossSiteRequestError   the action was sent from another site's page
+    │   ├── UnknownHostError        the request named a host the dashboard does not answer for
+    │   └── TooManyAttemptsError    too many wrong tokens from one address: wait, then try again
     ├── SourceError                 a job's input audio or plan is missing, unreadable or not audio
     ├── DatabaseError               the SQL database failed
     │   ├── DatabaseUnavailableError    it cannot be reached or is busy: try again later
@@ -82,15 +84,28 @@ class ScheduleError(AudiobatchError):
 
 
 class AccessError(AudiobatchError):
-    """A dashboard action was refused; reading stays open."""
+    """A dashboard request or action was refused; reading stays open to the hosts allowed."""
 
 
 class OperatorRequiredError(AccessError):
-    """``AUDIOBATCH_DASHBOARD_TOKEN`` is set and the request did not carry it."""
+    """``AUDIOBATCH_DASHBOARD_TOKEN`` is set and the request did not carry it (or a wrong one)."""
 
 
 class CrossSiteRequestError(AccessError):
     """A write action came from another site's page, or without proof that it did not."""
+
+
+class UnknownHostError(AccessError):
+    """The request's ``Host`` is not one the dashboard answers for (a DNS rebinding attempt, or
+    a name missing from ``AUDIOBATCH_DASHBOARD_ALLOWED_HOSTS``)."""
+
+
+class TooManyAttemptsError(AccessError):
+    """One client address gave too many wrong tokens within a minute."""
+
+    def __init__(self, retry_after_s: int) -> None:
+        self.retry_after_s = retry_after_s
+        super().__init__(f"too many wrong tokens from this address: try again in {retry_after_s} s")
 
 
 class SourceError(AudiobatchError):

@@ -412,17 +412,31 @@ def emulator(
 
 @app.command()
 def dashboard(
-    host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
+    host: Annotated[
+        str, typer.Option("--host", help="Address to listen on (loopback unless a token is set).")
+    ] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port")] = 8000,
+    insecure_no_token: Annotated[
+        bool,
+        typer.Option(
+            "--insecure-no-token",
+            help="Listen beyond loopback with no AUDIOBATCH_DASHBOARD_TOKEN: everyone who "
+            "reaches the address may act.",
+        ),
+    ] = False,
 ) -> None:
     """Serve the dashboard (JSON API and pages) over the SQL state."""
     import uvicorn
 
     from audiobatch.dashboard.app import create_app
+    from audiobatch.dashboard.binding import allowed_hosts, check_exposure
 
     settings = load_settings()
+    check_exposure(host, settings.dashboard_token is not None, insecure_no_token=insecure_no_token)
+    settings = settings.with_overrides(dashboard_allowed_hosts=allowed_hosts(settings, host))
     ready_database(settings)
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    # forwarded headers are believed only from AUDIOBATCH_DASHBOARD_TRUSTED_PROXIES (in the app)
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info", proxy_headers=False)
 
 
 @db_app.command("upgrade")

@@ -15,6 +15,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from audiobatch import control
 from audiobatch.dashboard.auth import Operator
+from audiobatch.dashboard.filters import JobId
 from audiobatch.dashboard.schemas import ActionResult
 from audiobatch.dashboard.state import StateDep
 from audiobatch.dashboard.uploads import read_upload
@@ -40,7 +41,7 @@ def retry_batch(batch: str, state: StateDep, next: Next = None) -> Response | Ac
 
 
 @router.post("/jobs/{job_id}/retry", response_model=ActionResult)
-def retry_job(job_id: int, state: StateDep, next: Next = None) -> Response | ActionResult:
+def retry_job(job_id: JobId, state: StateDep, next: Next = None) -> Response | ActionResult:
     """Queue one failed job again."""
     with session_scope(state.database_url) as session:
         job = find_job(session, job_id)

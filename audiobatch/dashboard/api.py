@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from audiobatch.dashboard.auth import RoleDep
 from audiobatch.dashboard.downloads import output_url
-from audiobatch.dashboard.filters import BatchFilterDep, JobFilterDep, Paging, PagingDep
+from audiobatch.dashboard.filters import BatchFilterDep, JobFilterDep, JobId, Paging, PagingDep
 from audiobatch.dashboard.schemas import (
     BatchDetail,
     BatchPage,
@@ -81,7 +81,7 @@ def jobs(
 
 
 @router.get("/jobs/{job_id}", response_model=JobDetail, tags=["jobs"])
-def job(job_id: int, session: SessionDep) -> dict[str, Any]:
+def job(job_id: JobId, session: SessionDep) -> dict[str, Any]:
     """One job: its request, every attempt (status code, error code, request id), its outputs."""
     return with_urls(job_detail(session, find_job(session, job_id)))
 

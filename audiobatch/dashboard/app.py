@@ -1,13 +1,15 @@
 """The dashboard's FastAPI app: the JSON API (``/api``, documented at ``/docs``), the pages, the
 write actions, output downloads and ``/metrics``, over the SQL state.
 
+Every request passes :mod:`~audiobatch.dashboard.guard` (host, caller, body size) before a route
+reads its body, and every answer carries :mod:`~audiobatch.dashboard.headers`' security headers.
 Errors from audiobatch's tree become answers with a message: JSON under ``/api``, a page
-elsewhere. An unknown batch, job or schedule is 404, a bad filter 422, a refused action 401 or 403.
+elsewhere. An unknown batch, job or schedule is 404, a bad filter or an id out of range 422, an
+unknown host 400, a refused action 401 or 403, too many wrong tokens 429.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from importlib.resources import files
 from typing import Any
 
@@ -16,10 +18,13 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from audiobatch.config import Settings
-from audiobatch.dashboard import actions, api, downloads, metrics, pages
-from audiobatch.dashboard.auth import CSRF_COOKIE, role_of
+from audiobatch.dashboard import actions, api, docs, downloads, metrics, pages
+from audiobatch.dashboard.auth import CsrfCookie, current_role
+from audiobatch.dashboard.guard import RequestGuard
+from audiobatch.dashboard.headers import SecurityHeaders
 from audiobatch.dashboard.state import DashboardState
 from audiobatch.errors import (
     AudiobatchError,
@@ -31,12 +36,16 @@ from audiobatch.errors import (
     OperatorRequiredError,
     ScheduleError,
     StorageUnavailableError,
+    TooManyAttemptsError,
+    UnknownHostError,
 )
 
 STATUS_OF: list[tuple[type[AudiobatchError], int]] = [
     (NotFoundError, 404),
     (OperatorRequiredError, 401),
     (CrossSiteRequestError, 403),
+    (UnknownHostError, 400),
+    (TooManyAttemptsError, 429),
     (ManifestError, 422),
     (ScheduleError, 409),
     (DatabaseUnavailableError, 503),
@@ -54,35 +63,44 @@ def create_app(settings: Settings) -> FastAPI:
             "`AUDIOBATCH_DASHBOARD_TOKEN` is set (`Authorization: Bearer TOKEN`), and scripts "
             "send an `X-Requested-By` header (cross-site protection)."
         ),
+        docs_url=None,  # served from local assets by dashboard.docs
+        redoc_url=None,
+        swagger_ui_oauth2_redirect_url=None,
     )
-    app.state.dashboard = DashboardState(settings)
+    state = app.state.dashboard = DashboardState(settings)
+    docs.mount_assets(app)
     static = files("audiobatch.dashboard") / "static"
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
-    for router in (api.router, actions.router, downloads.router, metrics.router, pages.router):
+    routers = (api.router, actions.router, docs.router, downloads.router, metrics.router)
+    for router in (*routers, pages.router):
         app.include_router(router)
     app.add_exception_handler(AudiobatchError, _audiobatch_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(HTTPException, _http_error)
-    app.middleware("http")(_csrf_cookie)
+    # the last added runs first: headers, forwarded headers, the guard, the CSRF cookie, routes
+    app.add_middleware(CsrfCookie)
+    app.add_middleware(RequestGuard, state=state, refuse=_refusal)
+    if settings.dashboard_trusted_proxies:
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.dashboard_trusted_proxies)
+    app.add_middleware(SecurityHeaders)
     return app
 
 
-async def _csrf_cookie(
-    request: Request, call_next: Callable[[Request], Awaitable[Response]]
-) -> Response:
-    """Hand a browser the CSRF token its forms were rendered with (double submit)."""
-    response = await call_next(request)
-    fresh = getattr(request.state, "new_csrf", None)
-    if fresh is not None:
-        response.set_cookie(CSRF_COOKIE, fresh, httponly=True, samesite="strict")
-    return response
+async def _refusal(request: Request, exc: Exception) -> Response:
+    """The guard's answer to a request it refused before the app saw it."""
+    if isinstance(exc, HTTPException):
+        return await _http_error(request, exc)
+    return await _audiobatch_error(request, exc)
 
 
 async def _audiobatch_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, AudiobatchError)
     status = next((code for cls, code in STATUS_OF if isinstance(exc, cls)), 500)
     extra = {"problems": [str(p) for p in exc.problems]} if isinstance(exc, ManifestError) else {}
-    return _error(request, status, str(exc), **extra)
+    response = _error(request, status, str(exc), **extra)
+    if isinstance(exc, TooManyAttemptsError):
+        response.headers["retry-after"] = str(exc.retry_after_s)
+    return response
 
 
 async def _validation_error(request: Request, exc: Exception) -> Response:
@@ -102,9 +120,8 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 def _error(request: Request, status: int, message: str, **extra: Any) -> Response:
     """JSON ``{"detail": message, ...}`` for the API, else the error page."""
     if not request.url.path.startswith(("/api/", "/metrics")):
-        state: DashboardState = request.app.state.dashboard
-        role = role_of(request, state.settings.dashboard_token)
         return pages.render(
-            request, role, "error.html", status, status=status, message=message, **extra
-        )
+            request, current_role(request), "error.html", status,
+            status=status, message=message, **extra,
+        )  # fmt: skip
     return JSONResponse({"detail": message, **extra}, status_code=status)

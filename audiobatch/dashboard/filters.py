@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import Depends, Query
+from fastapi import Depends, Path, Query
 from pydantic import AfterValidator, BeforeValidator
 
 from audiobatch.db.listings import BatchFilter, JobFilter
@@ -16,6 +16,8 @@ from audiobatch.db.models import BatchStatus, JobStatus
 from audiobatch.manifest import KINDS
 
 MAX_PER_PAGE = 500
+MAX_PAGE = 1_000_000  # far past any listing; keeps the row offset within SQL's integers
+MAX_ID = 2**63 - 1  # the largest SQL BIGINT: a larger id is refused (422) before SQL sees it
 
 
 def _blank_is_none(value: Any) -> Any:
@@ -51,7 +53,7 @@ class Paging:
 
 
 def paging(
-    page: Annotated[int, Query(ge=1, description="Page number, from 1.")] = 1,
+    page: Annotated[int, Query(ge=1, le=MAX_PAGE, description="Page number, from 1.")] = 1,
     per_page: Annotated[int, Query(ge=1, le=MAX_PER_PAGE, description="Items per page.")] = 50,
 ) -> Paging:
     return Paging(page, per_page)
@@ -94,6 +96,7 @@ def job_filter(
     return JobFilter(statuses=status, kinds=kind, error_codes=error)
 
 
+JobId = Annotated[int, Path(ge=1, le=MAX_ID, description="The job's database id.")]
 PagingDep = Annotated[Paging, Depends(paging)]
 BatchFilterDep = Annotated[BatchFilter, Depends(batch_filter)]
 JobFilterDep = Annotated[JobFilter, Depends(job_filter)]

@@ -25,15 +25,17 @@ from audiobatch.dashboard.api import (
     with_urls,
 )
 from audiobatch.dashboard.auth import (
-    OPERATOR_COOKIE,
+    SESSION_COOKIE,
     RoleDep,
     SameSite,
     csrf_token,
-    operator_cookie,
+    is_https,
+    token_digest,
     token_matches,
 )
 from audiobatch.dashboard.chart import chart
-from audiobatch.dashboard.filters import BatchFilterDep, JobFilterDep, PagingDep
+from audiobatch.dashboard.filters import BatchFilterDep, JobFilterDep, JobId, PagingDep
+from audiobatch.dashboard.guard import client_address
 from audiobatch.dashboard.state import SessionDep, StateDep
 from audiobatch.db.listings import (
     batch_summaries,
@@ -42,10 +44,11 @@ from audiobatch.db.listings import (
     find_job,
     job_detail,
 )
-from audiobatch.db.models import TERMINAL_BATCH_STATUSES, BatchStatus, JobStatus
+from audiobatch.db.logins import end_login, open_login
+from audiobatch.db.models import TERMINAL_BATCH_STATUSES, BatchStatus, JobStatus, utcnow
 from audiobatch.db.reports import find_batch
 from audiobatch.db.schedules import list_schedules, schedule_view
-from audiobatch.errors import OperatorRequiredError
+from audiobatch.errors import OperatorRequiredError, TooManyAttemptsError
 from audiobatch.manifest import KINDS
 
 router = APIRouter(include_in_schema=False)
@@ -125,7 +128,7 @@ def batch_page(
 
 
 @router.get("/jobs/{job_id}", response_class=HTMLResponse)
-def job_page_(job_id: int, request: Request, role: RoleDep, session: SessionDep) -> HTMLResponse:
+def job_page_(job_id: JobId, request: Request, role: RoleDep, session: SessionDep) -> HTMLResponse:
     job = with_urls(job_detail(session, find_job(session, job_id)))
     return render(request, role, "job.html", job=job)
 
@@ -147,23 +150,41 @@ def login_page(request: Request, role: RoleDep) -> HTMLResponse:
 
 
 @router.post("/login", dependencies=[SameSite])
-def login(token: Annotated[str, Form()], state: StateDep) -> Response:
-    """Become an operator in this browser: the token is checked, and an HMAC of it is kept in
-    an HttpOnly, SameSite=Strict cookie."""
+def login(
+    token: Annotated[str, Form()], request: Request, state: StateDep, session: SessionDep
+) -> Response:
+    """Become an operator in this browser: the token is checked, and a new session opened whose
+    random id is kept in an HttpOnly, SameSite=Strict cookie (Secure over HTTPS) until logout or
+    ``AUDIOBATCH_DASHBOARD_SESSION_S``. Too many wrong tokens from one address are refused."""
     expected = state.settings.dashboard_token
     if expected is None:
         return RedirectResponse("/?notice=no+token+is+set%3A+everyone+is+an+operator", 303)
+    client = client_address(request)
+    wait_s = state.throttle.retry_after_s(client)
+    if wait_s is not None:
+        raise TooManyAttemptsError(wait_s)
     if not token_matches(token, expected):
+        state.throttle.failed(client)
         raise OperatorRequiredError("wrong token")
+    previous = request.cookies.get(SESSION_COOKIE)
+    if previous:
+        end_login(session, previous)  # a new id at every login
+    lifetime_s = state.settings.dashboard_session_s
+    cookie = open_login(session, token_digest(expected), utcnow(), lifetime_s)
     response = RedirectResponse("/?notice=logged+in+as+operator", 303)
     response.set_cookie(
-        OPERATOR_COOKIE, operator_cookie(expected), httponly=True, samesite="strict"
-    )
+        SESSION_COOKIE, cookie, max_age=int(lifetime_s), httponly=True, samesite="strict",
+        secure=is_https(request),
+    )  # fmt: skip
     return response
 
 
 @router.post("/logout", dependencies=[SameSite])
-def logout() -> Response:
+def logout(request: Request, session: SessionDep) -> Response:
+    """End this browser's session, here and in the database."""
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if cookie:
+        end_login(session, cookie)
     response = RedirectResponse("/?notice=logged+out", 303)
-    response.delete_cookie(OPERATOR_COOKIE)
+    response.delete_cookie(SESSION_COOKIE, httponly=True, samesite="strict")
     return response

@@ -12,6 +12,7 @@ from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from audiobatch.config import Settings
+from audiobatch.dashboard.throttle import LoginThrottle
 from audiobatch.dashboard.usage import UsageCache
 from audiobatch.db.reconcile import Publish
 from audiobatch.db.session import session_scope
@@ -39,6 +40,11 @@ class DashboardState:
         from audiobatch.broker import create_celery
 
         return create_celery(self.settings)
+
+    @cached_property
+    def throttle(self) -> LoginThrottle:
+        """Wrong tokens counted per client address (Bearer headers and the login form)."""
+        return LoginThrottle(self.settings.dashboard_login_failures_per_min)
 
     @cached_property
     def usage(self) -> UsageCache:

@@ -324,3 +324,17 @@ class WorkerProcess(Base):
     started_at: Mapped[datetime]
     last_seen_at: Mapped[datetime] = mapped_column(index=True)
     stopped_at: Mapped[datetime | None]  # a clean exit; a killed process just stops being seen
+
+
+class DashboardSession(Base):
+    """A browser logged in to the dashboard as an operator, until it logs out or the session
+    expires."""
+
+    __tablename__ = "dashboard_sessions"
+
+    # the SHA-256 of the cookie's random value: the database never holds a usable cookie
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    # an HMAC of the token it was opened with: setting another token ends every session
+    token_digest: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime] = mapped_column(index=True)

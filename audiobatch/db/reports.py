@@ -16,7 +16,10 @@ from audiobatch.storage import Storage, StoredObject
 
 
 def find_batch(session: Session, ref: str) -> Batch:
-    """A batch by id, unique id prefix, or name (the newest of that name)."""
+    """A batch by id, unique id prefix, or name (the newest of that name). Every character of
+    ``ref`` stands for itself: ``%`` and ``_`` are no wildcards."""
+    if not ref:
+        raise NotFoundError("no batch given: name one by id, id prefix or name")
     batch = session.get(Batch, ref)
     if batch is not None:
         return batch
@@ -25,7 +28,9 @@ def find_batch(session: Session, ref: str) -> Batch:
     ).first()
     if by_name is not None:
         return by_name
-    prefixed = list(session.scalars(select(Batch).where(Batch.id.startswith(ref)).limit(2)))
+    prefixed = list(
+        session.scalars(select(Batch).where(Batch.id.startswith(ref, autoescape=True)).limit(2))
+    )
     if len(prefixed) == 1:
         return prefixed[0]
     if prefixed:

@@ -1,5 +1,7 @@
 """Storage in a local folder: temp file, fsync, then a rename (or a hard link for a create-only
-write, which fails where the name exists), so a reader never sees half an object.
+write, which fails where the name exists), so a reader never sees half an object. A key read
+through a symbolic link that leads out of the folder is absent: nothing outside the root is
+ever read or served.
 
 OS errors are translated here, in :func:`translate`: those a later try may get past (an
 unreachable network mount, an I/O error) as :class:`StorageUnavailableError`, those that need
@@ -66,8 +68,15 @@ class LocalStorage(Storage):
     def uri(self, key: str) -> str:
         return self._path(key).as_uri()
 
+    def _inside(self, key: str) -> Path:
+        """The key's file with every link resolved, if it stays under the root."""
+        path = self._path(key).resolve()
+        if not path.is_relative_to(self.root):
+            raise NotFoundError(f"no object {key!r} in {self.root} (a link leads out of it)")
+        return path
+
     def local_path(self, key: str) -> Path | None:
-        return self._path(key)
+        return self._inside(key)
 
     def write(
         self, key: str, chunks: Iterable[bytes], content_type: str, *, exclusive: bool = False
@@ -96,7 +105,7 @@ class LocalStorage(Storage):
         return StoredObject(key, target.as_uri(), hashing.bytes, hashing.sha256, content_type)
 
     def read(self, key: str, chunk_bytes: int = 1 << 20) -> Iterator[bytes]:
-        path = self._path(key)
+        path = self._inside(key)
         try:
             handle = open(path, "rb")  # noqa: SIM115 - closed by the generator below
         except FileNotFoundError as exc:
@@ -108,7 +117,10 @@ class LocalStorage(Storage):
                 yield chunk
 
     def size(self, key: str) -> int | None:
-        path = self._path(key)
+        try:
+            path = self._inside(key)
+        except NotFoundError:
+            return None
         return path.stat().st_size if path.is_file() else None
 
     def delete(self, key: str) -> None:

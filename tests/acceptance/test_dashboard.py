@@ -47,3 +47,11 @@ def test_the_dashboard_shows_the_demo_batch_its_jobs_and_playable_outputs(tmp_pa
         assert served.content == stored
     finally:
         stop(server)
+
+
+def test_the_dashboard_refuses_to_listen_beyond_loopback_without_a_token(tmp_path: Path) -> None:
+    refused = audiobatch("dashboard", "--host", "0.0.0.0", cwd=tmp_path, env=clean_environment())
+    assert refused.returncode == 2
+    assert "AUDIOBATCH_DASHBOARD_TOKEN" in refused.stderr
+    assert "--insecure-no-token" in refused.stderr
+    assert "Traceback" not in refused.stderr

@@ -179,7 +179,7 @@ def test_the_dashboard_labels_emulator_batches(
     batch_id, ids = submit(database_url, tmp_path)
     run_job(ids["knock"], runtime(database_url, emulator, "key-a", tmp_path))
     settings = Settings(database_url=database_url, home=tmp_path / "home")
-    with TestClient(create_app(settings)) as dashboard:
+    with TestClient(create_app(settings), base_url="http://localhost") as dashboard:
         [listed] = dashboard.get("/api/batches").json()["items"]
         detail = dashboard.get(f"/api/batches/{batch_id}").json()
         page, listing = dashboard.get(f"/batches/{batch_id}").text, dashboard.get("/").text

@@ -4,55 +4,18 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import boto3
 import pytest
-from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from audiobatch.config import Settings
-from audiobatch.dashboard.app import create_app
 from audiobatch.dashboard.usage import UsageCache
-from audiobatch.db.migrate import upgrade
 from audiobatch.db.models import Artifact, Attempt, Batch, BatchStatus, Job, JobStatus, utcnow
 from audiobatch.db.session import session_scope
 from audiobatch.storage.local import LocalStorage
-from tests.dashboard_seed import HOST, HOSTILE, Seeded, live_worker, seed
-
-API_KEY = "sk-dashboard-secret-key-0123456789"
-TOKEN = "operator-token-9876"
-SCRIPT = {"X-Requested-By": "tests"}
-
-
-@dataclass
-class Stack:
-    url: str
-    settings: Settings
-    seeded: Seeded
-    client: TestClient
-
-    def status_of(self, batch_id: str, key: str) -> JobStatus:
-        with session_scope(self.url) as session:
-            return session.scalars(
-                select(Job.status).where(Job.batch_id == batch_id, Job.key == key)
-            ).one()
-
-
-def make_stack(url: str, folder: Path, **settings: object) -> Stack:
-    upgrade(url)
-    renders = folder / "renders"
-    seeded = seed(url, LocalStorage(renders), folder)
-    values = {
-        "ELEVENLABS_API_KEY": API_KEY,
-        "database_url": url,
-        "storage_url": f"file://{renders}",
-        "home": folder / "home",
-        **settings,
-    }
-    configured = Settings(**values)  # type: ignore[arg-type]
-    return Stack(url, configured, seeded, TestClient(create_app(configured)))
+from tests.dashboard_seed import HOST, HOSTILE, live_worker
+from tests.dashboard_stack import API_KEY, SCRIPT, TOKEN, Stack, make_stack
 
 
 @pytest.fixture

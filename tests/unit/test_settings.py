@@ -88,3 +88,15 @@ def test_a_speech_rate_must_be_above_zero(monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.setenv("AUDIOBATCH_FASTEST_SPEECH_CPS_BY_MODEL", '{"eleven_v3": 0}')
     with pytest.raises(ConfigError, match=r"must be above 0 \(for eleven_v3\)"):
         load_settings()
+
+
+def test_dashboard_hosts_and_proxies_are_read_as_comma_separated_words(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert Settings().dashboard_allowed_hosts == ["localhost", "127.0.0.1", "[::1]"]
+    assert Settings().dashboard_trusted_proxies == []
+    monkeypatch.setenv("AUDIOBATCH_DASHBOARD_ALLOWED_HOSTS", "Dash.Example, localhost")
+    monkeypatch.setenv("AUDIOBATCH_DASHBOARD_TRUSTED_PROXIES", '["10.0.0.0/8"]')
+    settings = Settings()
+    assert settings.dashboard_allowed_hosts == ["dash.example", "localhost"]
+    assert settings.dashboard_trusted_proxies == ["10.0.0.0/8"]

@@ -1,4 +1,4 @@
-// Live updates by polling the JSON API; forms that ask for confirmation.
+// Progress bars' widths, live updates by polling the JSON API; forms that ask for confirmation.
 "use strict";
 
 const POLL_MS = 2000;
@@ -77,6 +77,10 @@ function pollBatchList(table) {
 }
 
 document.addEventListener("DOMContentLoaded", () => {
+  // widths set here, not in a style attribute: the page's CSP allows no inline style
+  document.querySelectorAll("[data-seg][data-width]").forEach((seg) => {
+    seg.style.width = `${seg.dataset.width}%`;
+  });
   document.querySelectorAll("section[data-live]").forEach((s) => {
     if (s.dataset.ended !== "true") pollBatch(s);
   });
