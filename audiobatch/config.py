@@ -13,6 +13,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from audiobatch.backend import key_hash
 from audiobatch.elevenlabs.limits import DEFAULT_FASTEST_CPS, AnswerLimits, SpeechRates
+from audiobatch.estimate import CreditRates
 from audiobatch.manifest.dialogue import MAX_REQUEST_CHARS, MIN_PART_CHARS
 from audiobatch.manifest.episodes import DEFAULT_PART_CHARS
 
@@ -56,6 +57,13 @@ class Settings(BaseSettings):
     # AUDIOBATCH_FASTEST_SPEECH_CPS_BY_MODEL='{"eleven_flash_v2_5": 30}'
     fastest_speech_cps: float = Field(default=DEFAULT_FASTEST_CPS, gt=0)
     fastest_speech_cps_by_model: dict[str, float] = Field(default_factory=dict)
+
+    # the credits an estimate prices characters and music minutes at (see audiobatch.estimate),
+    # e.g. AUDIOBATCH_CREDIT_RATES='{"character": 0.5, "music_minute": 800}'
+    credit_rates: CreditRates = Field(default_factory=CreditRates)
+    # a batch paused on the account's quota goes on at the account's next reset, unless it was
+    # submitted with --no-continue-at-reset
+    continue_at_reset: bool = False
 
     @field_validator("api_url")
     @classmethod

@@ -185,6 +185,10 @@ class Batch(Base):
     # what rendered its outputs: "emulator", the API's base URL, or "mixed"; noted as its jobs
     # succeed (audiobatch.db.backends), None until one has
     backend: Mapped[str | None] = mapped_column(String(300))
+    # paused on the account's quota, the batch goes on by itself at the account's next reset:
+    # True or False as submitted, None as the deployment's setting says
+    continue_at_reset: Mapped[bool | None]
+    resume_at: Mapped[datetime | None]  # when the reconciler resumes it (the next reset)
 
     jobs: Mapped[list[Job]] = relationship(back_populates="batch", order_by="Job.id")
     schedule: Mapped[Schedule | None] = relationship()

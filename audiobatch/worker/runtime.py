@@ -39,6 +39,7 @@ def build_runtime(settings: Settings, publish: Publish) -> Runtime:
         spool_root=spool_root,
         limits=settings.answer_limits,
         speech_rates=settings.speech_rates,
+        continue_at_reset=settings.continue_at_reset,
         policy=RetryPolicy(
             max_attempts=settings.max_attempts,
             max_attempts_by_kind=settings.max_attempts_by_kind,
