@@ -70,9 +70,9 @@ def test_the_emulator_serves_the_accounts_subscription_from_its_quota() -> None:
 
 
 def test_reading_the_subscription_with_a_refused_key_raises_the_account_error() -> None:
-    with serve_in_thread(EmulatorConfig(api_keys=frozenset({"good"}))) as emulator:
-        with pytest.raises(AccountError):
-            read_subscription(ElevenLabsClient(emulator.url, "bad"))
+    config = EmulatorConfig(api_keys=frozenset({"good"}))
+    with serve_in_thread(config) as emulator, pytest.raises(AccountError):
+        read_subscription(ElevenLabsClient(emulator.url, "bad"))
 
 
 def test_characters_and_music_minutes_per_job_and_batch_reach_status_jobs_and_results(
