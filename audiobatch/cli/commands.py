@@ -34,6 +34,7 @@ from audiobatch.cli.estimate import (
     estimate,
     estimate_for,
     preflight,
+    spending,
 )
 from audiobatch.cli.outcomes import SUCCESS, exit_code, interrupted_notice, print_paused
 from audiobatch.cli.progress import ticker, wait_for_batches
@@ -51,7 +52,6 @@ from audiobatch.db.reports import (
     list_jobs,
 )
 from audiobatch.db.session import session_scope
-from audiobatch.db.submit import Spending
 from audiobatch.db.workers import LIVE_WITHIN_S
 from audiobatch.emulator.fault_names import FAULTS
 from audiobatch.emulator.state import QUOTA_PERIOD_S
@@ -141,12 +141,13 @@ def submit(
 
     settings = load_settings()
     loaded = read_manifests(manifests, voices, set_, settings)
+    asked = spending(budget, continue_at_reset)
     preflight(loaded, settings, err, allow_over=allow_over)
     url = ready_database(settings)
     celery_app = broker_app(settings)
     batches = submit_manifests(
         url, loaded, publisher(celery_app), republish_after_s=settings.republish_after_s,
-        fresh=fresh, force=force, spending=Spending(budget, continue_at_reset),
+        fresh=fresh, force=force, spending=asked,
     )  # fmt: skip
     if not json_:
         for batch in batches:
@@ -194,12 +195,13 @@ def run(
     loaded = read_manifests(manifests, voices, set_, settings)
     url = ready_database(settings)
     console = err if json_ else out
+    asked = spending(budget, continue_at_reset)
     preflight(loaded, settings, err, allow_over=allow_over)
     with embedded_services(settings, console) as live:
         celery_app = broker_app(live)
         batches = submit_manifests(
             url, loaded, publisher(celery_app), republish_after_s=live.republish_after_s,
-            fresh=fresh, force=force, spending=Spending(budget, continue_at_reset),
+            fresh=fresh, force=force, spending=asked,
         )  # fmt: skip
         for batch in batches:
             if batch.existing:

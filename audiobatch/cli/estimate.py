@@ -18,9 +18,10 @@ from audiobatch.cli.context import (
     read_manifests,
 )
 from audiobatch.config import Settings
+from audiobatch.db.submit import Spending
 from audiobatch.elevenlabs.account import read_subscription
 from audiobatch.elevenlabs.client import ElevenLabsClient, Timeouts
-from audiobatch.errors import AudiobatchError, QuotaShortError
+from audiobatch.errors import AudiobatchError, ConfigError, QuotaShortError
 from audiobatch.estimate import AccountCheck, Estimate, estimate_manifests
 from audiobatch.manifest import Manifest
 
@@ -34,9 +35,7 @@ AllowOverFlag = Annotated[
 ]
 BudgetOption = Annotated[
     int | None,
-    typer.Option(
-        "--budget", min=1, metavar="CHARS", help="Pause the batch once it has spent CHARS."
-    ),
+    typer.Option("--budget", metavar="CHARS", help="Pause the batch once it has spent CHARS."),
 ]
 ContinueAtResetFlag = Annotated[
     bool | None,
@@ -47,6 +46,14 @@ ContinueAtResetFlag = Annotated[
         show_default=False,
     ),
 ]
+
+
+def spending(budget: int | None, continue_at_reset: bool | None) -> Spending:
+    """What ``--budget`` and ``--continue-at-reset`` ask of a batch; a budget below one
+    character is a :class:`ConfigError`."""
+    if budget is not None and budget < 1:
+        raise ConfigError(f"--budget must be at least 1 character, not {budget}")
+    return Spending(budget, continue_at_reset)
 
 
 def check_account(settings: Settings) -> AccountCheck:
