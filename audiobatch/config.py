@@ -15,6 +15,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from audiobatch.backend import key_hash
 from audiobatch.elevenlabs.limits import DEFAULT_FASTEST_CPS, AnswerLimits, SpeechRates
+from audiobatch.estimate import CreditRates
 from audiobatch.manifest.bundle import BundleLimits
 from audiobatch.manifest.confinement import SourcePolicy
 from audiobatch.manifest.dialogue import MAX_REQUEST_CHARS, MIN_PART_CHARS
@@ -83,6 +84,12 @@ class Settings(BaseSettings):
     bundle_max_file_bytes: int = Field(default=BundleLimits.max_file_bytes, ge=1)
     bundle_max_bytes: int = Field(default=BundleLimits.max_bytes, ge=1)
     bundle_max_ratio: float = Field(default=BundleLimits.max_ratio, gt=1)
+    # the credits an estimate prices characters and music minutes at (see audiobatch.estimate),
+    # e.g. AUDIOBATCH_CREDIT_RATES='{"character": 0.5, "music_minute": 800}'
+    credit_rates: CreditRates = Field(default_factory=CreditRates)
+    # a batch paused on the account's quota goes on at the account's next reset, unless it was
+    # submitted with --no-continue-at-reset
+    continue_at_reset: bool = False
 
     @field_validator("api_url")
     @classmethod

@@ -9,6 +9,7 @@ re-raised with ``raise ... from exc``::
     ├── ManifestError               a manifest that cannot be read or validated (all problems at once)
     ├── NotFoundError               a batch, job or schedule that does not exist
     ├── ScheduleError               a schedule's cron expression, time zone or manifest cannot be used
+    ├── QuotaShortError             a batch needs more credits than the account has left
     ├── AccessError                 a dashboard request or action refused
     │   ├── OperatorRequiredError   the dashboard's token is set and was not given, or was wrong
     │   ├── CrossSiteRequestError   the action was sent from another site's page
@@ -50,6 +51,11 @@ class AudiobatchError(Exception):
 
 class ConfigError(AudiobatchError):
     """A setting is missing, malformed or inconsistent with the others."""
+
+
+class QuotaShortError(AudiobatchError):
+    """A batch needs more credits than the account has left before its next reset: not
+    submitted (``--allow-over`` submits it anyway)."""
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,13 @@ from collections.abc import Sequence
 from audiobatch.db.models import utcnow
 from audiobatch.db.reconcile import Publish, publish_queued
 from audiobatch.db.session import session_scope
-from audiobatch.db.submit import SubmittedBatch, active_batch_of, insert_batch, lock_manifests
+from audiobatch.db.submit import (
+    Spending,
+    SubmittedBatch,
+    active_batch_of,
+    insert_batch,
+    lock_manifests,
+)
 from audiobatch.manifest import Manifest
 
 
@@ -18,6 +24,7 @@ def submit_manifests(
     *,
     fresh: bool = False,
     force: bool = False,
+    spending: Spending = Spending(),
 ) -> list[SubmittedBatch]:
     """Write one batch per manifest, all in one transaction, and publish wake-ups after commit.
 
@@ -25,7 +32,7 @@ def submit_manifests(
     whose batch is still active is not written again: that batch is returned (marked
     ``existing``), unless ``force``. A crash between the commit and the publish loses nothing: the
     reconciler tick announces every queued job that was never announced. ``fresh`` batches
-    generate anew what was generated before.
+    generate anew what was generated before; every new batch may spend as ``spending`` says.
     """
     now = utcnow()
     with session_scope(database_url) as session:
@@ -33,7 +40,7 @@ def submit_manifests(
             lock_manifests(session, manifests)
         batches = [
             (None if force else active_batch_of(session, manifest))
-            or insert_batch(session, manifest, now, fresh=fresh)
+            or insert_batch(session, manifest, now, fresh=fresh, spending=spending)
             for manifest in manifests
         ]
     publish_queued(database_url, publish, now)

@@ -17,6 +17,9 @@ from audiobatch import control
 from audiobatch.cli import views
 from audiobatch.cli.context import (
     JsonFlag,
+    ManifestPaths,
+    SetOption,
+    VoicesOption,
     broker_app,
     broker_publisher,
     load_settings,
@@ -24,16 +27,25 @@ from audiobatch.cli.context import (
     ready_database,
 )
 from audiobatch.cli.embedded import embedded_services
+from audiobatch.cli.estimate import (
+    AllowOverFlag,
+    BudgetOption,
+    ContinueAtResetFlag,
+    estimate,
+    estimate_for,
+    preflight,
+    spending,
+)
 from audiobatch.cli.outcomes import SUCCESS, exit_code, interrupted_notice, print_paused
 from audiobatch.cli.progress import ticker, wait_for_batches
 from audiobatch.cli.schedules import schedule_app
 from audiobatch.cli.verify import verify
 from audiobatch.cli.workers import start_hint, warn_without_workers, worker_watch
 from audiobatch.db import migrate
+from audiobatch.db.listings import batch_summaries
 from audiobatch.db.models import JobStatus
 from audiobatch.db.reports import (
     batch_report,
-    batch_summary,
     find_batch,
     jobs_report,
     list_batches,
@@ -42,6 +54,7 @@ from audiobatch.db.reports import (
 from audiobatch.db.session import session_scope
 from audiobatch.db.workers import LIVE_WITHIN_S
 from audiobatch.emulator.fault_names import FAULTS
+from audiobatch.emulator.state import QUOTA_PERIOD_S
 from audiobatch.manifest.episodes import manifest_episodes
 from audiobatch.render.families import QUEUES
 from audiobatch.storage import open_storage
@@ -52,23 +65,10 @@ db_app = typer.Typer(no_args_is_help=True, help="Database maintenance.")
 app.add_typer(db_app, name="db")
 app.add_typer(schedule_app, name="schedule")
 app.command()(verify)
+app.command()(estimate)
 
 out = Console()
 err = Console(stderr=True)
-
-ManifestPaths = Annotated[
-    list[Path], typer.Argument(help="Manifest files (YAML, JSON, JSONL, CSV).")
-]
-VoicesOption = Annotated[
-    list[str],
-    typer.Option(
-        "--voices",
-        help="Voice aliases: a YAML/JSON file mapping alias to voice id, or alias=id (repeatable).",
-    ),
-]
-SetOption = Annotated[
-    list[str], typer.Option("--set", help="A default request field, key=value (repeatable).")
-]
 
 FreshFlag = Annotated[
     bool,
@@ -94,7 +94,8 @@ def validate(
     set_: SetOption = [],  # noqa: B006
 ) -> None:
     """Check manifests without writing anything; every problem is reported with file and line."""
-    loaded = read_manifests(manifests, voices, set_, load_settings())
+    settings = load_settings()
+    loaded = read_manifests(manifests, voices, set_, settings)
     summary: list[dict[str, Any]] = [
         {
             "batch": m.batch,
@@ -104,8 +105,9 @@ def validate(
         }
         for m in loaded
     ]
+    found = estimate_for(loaded, settings)
     if json_:
-        views.print_json({"valid": True, "batches": summary})
+        views.print_json({"valid": True, "batches": summary, "estimate": found.as_json()})
         return
     for item in summary:
         parts = item["episodes"]
@@ -114,6 +116,7 @@ def validate(
             f"{item['source']}: valid, batch {item['batch']!r}, {item['jobs']} jobs{cut}",
             markup=False,
         )
+    views.print_estimate(out, found.as_json())
 
 
 @app.command()
@@ -128,15 +131,23 @@ def submit(
     set_: SetOption = [],  # noqa: B006
     fresh: FreshFlag = False,
     force: ForceFlag = False,
+    budget: BudgetOption = None,
+    allow_over: AllowOverFlag = False,
+    continue_at_reset: ContinueAtResetFlag = None,
 ) -> int:
-    """Validate manifests and queue them as batches for the workers."""
+    """Validate manifests and queue them as batches for the workers (refused when they need
+    more than the account has left, unless --allow-over)."""
     from audiobatch.broker import publisher
 
     settings = load_settings()
     loaded = read_manifests(manifests, voices, set_, settings)
+    asked = spending(budget, continue_at_reset)
+    preflight(loaded, settings, err, allow_over=allow_over)
     url = ready_database(settings)
     celery_app = broker_app(settings)
-    batches = submit_manifests(url, loaded, publisher(celery_app), fresh=fresh, force=force)
+    batches = submit_manifests(
+        url, loaded, publisher(celery_app), fresh=fresh, force=force, spending=asked
+    )
     if not json_:
         for batch in batches:
             views.print_submitted(out, batch)
@@ -170,8 +181,12 @@ def run(
     set_: SetOption = [],  # noqa: B006
     fresh: FreshFlag = False,
     force: ForceFlag = False,
+    budget: BudgetOption = None,
+    allow_over: AllowOverFlag = False,
+    continue_at_reset: ContinueAtResetFlag = None,
 ) -> int:
-    """Submit, render with a local worker (and the emulator when no API key is set), and wait."""
+    """Submit, render with a local worker (and the emulator when no API key is set), and wait;
+    a batch that needs more than the account has left is refused unless --allow-over."""
     from audiobatch.broker import publisher
 
     settings = load_settings()
@@ -179,9 +194,13 @@ def run(
     loaded = read_manifests(manifests, voices, set_, settings)
     url = ready_database(settings)
     console = err if json_ else out
+    asked = spending(budget, continue_at_reset)
+    preflight(loaded, settings, err, allow_over=allow_over)
     with embedded_services(settings, console) as live:
         celery_app = broker_app(live)
-        batches = submit_manifests(url, loaded, publisher(celery_app), fresh=fresh, force=force)
+        batches = submit_manifests(
+            url, loaded, publisher(celery_app), fresh=fresh, force=force, spending=asked
+        )
         for batch in batches:
             if batch.existing:
                 views.print_submitted(console, batch)
@@ -222,7 +241,7 @@ def status(
     settings = load_settings()
     with session_scope(ready_database(settings)) as session:
         if batch is None:
-            summaries = [batch_summary(session, b) for b in list_batches(session)]
+            summaries = batch_summaries(session, list_batches(session))
             views.print_json(summaries) if json_ else views.print_batches(out, summaries)
             return
         report = batch_report(session, find_batch(session, batch))
@@ -374,6 +393,12 @@ def emulator(
         int | None,
         typer.Option("--quota-chars", min=0, help="Characters each key may spend (401 after)."),
     ] = None,
+    quota_period_s: Annotated[
+        float,
+        typer.Option(
+            "--quota-period-s", min=1.0, help="Seconds between two resets of the quota (a month)."
+        ),
+    ] = QUOTA_PERIOD_S,
     api_key: Annotated[
         list[str], typer.Option("--api-key", help="Accept only this key (repeatable).")
     ] = [],  # noqa: B006
@@ -404,6 +429,7 @@ def emulator(
         faults=tuple(f.strip() for f in faults.split(",") if f.strip()),
         seed=seed,
         quota_chars=quota_chars,
+        quota_period_s=quota_period_s,
         identify=identify,
     )
     err.print(f"emulator listening on http://{host}:{port}")

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 import yaml
 from pydantic import ValidationError
+from pydantic_settings import SettingsError
 
 from audiobatch.config import Settings
 from audiobatch.db.migrate import ensure_schema
@@ -20,6 +21,19 @@ if TYPE_CHECKING:
     from celery import Celery
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
+ManifestPaths = Annotated[
+    list[Path], typer.Argument(help="Manifest files (YAML, JSON, JSONL, CSV).")
+]
+VoicesOption = Annotated[
+    list[str],
+    typer.Option(
+        "--voices",
+        help="Voice aliases: a YAML/JSON file mapping alias to voice id, or alias=id (repeatable).",
+    ),
+]
+SetOption = Annotated[
+    list[str], typer.Option("--set", help="A default request field, key=value (repeatable).")
+]
 
 
 def load_settings(**overrides: Any) -> Settings:
@@ -31,6 +45,8 @@ def load_settings(**overrides: Any) -> Settings:
             f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
         )
         raise ConfigError(f"invalid settings: {problems}") from exc
+    except SettingsError as exc:  # a value that is not the JSON its setting takes
+        raise ConfigError(f"invalid settings: {exc} (expected JSON)") from exc
     return settings.with_overrides(**overrides) if overrides else settings
 
 

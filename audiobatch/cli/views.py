@@ -50,13 +50,16 @@ def print_batches(console: Console, summaries: list[dict[str, Any]]) -> None:
     if not summaries:
         console.print("no batches yet: `audiobatch submit MANIFEST` or `audiobatch run MANIFEST`")
         return
-    table = Table("id", "name", "status", "jobs", Column("backend", overflow="fold"), "created")
+    table = Table(
+        "id", "name", "status", "jobs", "cost", Column("backend", overflow="fold"), "created"
+    )
     for s in summaries:
         table.add_row(
             s["id"],
             s["name"],
             _styled(s["status"]),
             _counts(s["counts"]),
+            cost(s),
             _backend(s["backend"]),
             s["created_at"][:19],
         )
@@ -74,6 +77,15 @@ def print_batch(console: Console, report: dict[str, Any]) -> None:
     if report.get("schedule"):
         console.print(f"  schedule: {report['schedule']}", markup=False, highlight=False)
     console.print(f"  backend: {_backend(report['backend'])}", highlight=False)
+    budget = report.get("character_budget")
+    spent = cost(report) + (f" of a {budget:,}-character budget" if budget else "")
+    console.print(f"  cost: {spent}", markup=False, highlight=False)
+    if report.get("continues_at"):
+        console.print(
+            f"  continues at: {report['continues_at']} (the account's quota resets)",
+            markup=False,
+            highlight=False,
+        )
     # a part that succeeded is counted on its episode's line (`audiobatch jobs` lists them all)
     print_jobs(console, [job for job in report["jobs"] if not _done_part(job)])
 
@@ -81,7 +93,7 @@ def print_batch(console: Console, report: dict[str, Any]) -> None:
 def print_jobs(console: Console, jobs: list[dict[str, Any]], backend: str | None = None) -> None:
     """The jobs as a table; with ``backend``, captioned with what rendered their batch."""
     caption = f"rendered by {_backend(backend)}" if backend else None
-    table = Table("job", "kind", "status", "attempts", "outputs / error", caption=caption)
+    table = Table("job", "kind", "status", "attempts", "cost", "outputs / error", caption=caption)
     for job in jobs:
         detail = job["error"] or ", ".join(o["name"] for o in job["outputs"])
         parts = job.get("parts")
@@ -92,9 +104,44 @@ def print_jobs(console: Console, jobs: list[dict[str, Any]], backend: str | None
             + (" (cached)" if job.get("cached") else "")
             + (f" ({parts['done']}/{parts['total']} parts)" if parts else ""),
             str(job["attempts"]),
+            cost(job),
             escape(detail),
         )
     console.print(table)
+
+
+def cost(row: dict[str, Any]) -> str:
+    """A job's or batch's characters, and its music minutes when it composed any."""
+    text = f"{row['characters']:,} chars"
+    return text + (f", {row['music_minutes']} min music" if row["music_minutes"] else "")
+
+
+def print_estimate(console: Console, estimate: dict[str, Any]) -> None:
+    """``estimate`` (and ``validate``): each manifest's cost, the sum, and the account's answer."""
+    for b in estimate["batches"]:
+        kinds = ", ".join(f"{n:,} {kind}" for kind, n in b["characters_by_kind"].items())
+        line = f"{b['batch']}: {b['characters']:,} characters" + (f" ({kinds})" if kinds else "")
+        if b["music_minutes"]:
+            line += f", {b['music_minutes']} min music"
+        line += f": about {b['credits']:,} credits"
+        if b["music_jobs_of_unknown_length"]:
+            line += f"; {b['music_jobs_of_unknown_length']} music job(s) of a length the API picks"
+        if b["jobs_priced_by_source"]:
+            line += f"; {b['jobs_priced_by_source']} job(s) billed by their source's length"
+        console.print(line, markup=False, highlight=False)
+        for episode, parts in b["parts"].items():
+            console.print(f"  {episode}: {parts} parts", markup=False, highlight=False)
+    account = estimate["account"]
+    if not account["checked"]:
+        console.print(f"account not checked: {account['reason']}", markup=False, highlight=False)
+        return
+    verdict = "fits" if account["fits"] else "[red]does not fit[/]"
+    console.print(
+        f"account: {account['used']:,} of {account['limit']:,} used, {account['remaining']:,} left"
+        f" (resets {account['next_reset'] or 'at an unknown time'}); "
+        f"{estimate['credits']:,} credits needed: {verdict}",
+        highlight=False,
+    )
 
 
 def print_outcome(console: Console, report: dict[str, Any]) -> None:

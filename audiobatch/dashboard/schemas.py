@@ -28,6 +28,11 @@ class BatchSummary(BaseModel):
     schedule: str | None
     slot: str | None
     backend: str | None  # what rendered it: "emulator", the API's base URL, "mixed"; None yet
+    characters: int  # charged by the API over every attempt
+    music_minutes: float  # composed by its music jobs (not reused from earlier batches)
+    character_budget: int | None
+    continue_at_reset: bool | None  # paused on the quota, goes on at the reset; None: as set
+    continues_at: str | None  # when a quota-paused batch goes on by itself
 
 
 class BatchPage(BaseModel):
@@ -49,8 +54,6 @@ class BatchDetail(BatchSummary):
     jobs_per_s: float | None  # over the last five minutes
     eta_s: float | None  # null without a live worker for the jobs left (see no_live_worker)
     no_live_worker: bool  # jobs left wait on queues no live worker serves
-    characters: int  # charged by the API over every attempt
-    character_budget: int | None
     outputs: OutputTotals
     usage_as_of: str  # when characters and outputs were summed
 
@@ -75,6 +78,8 @@ class JobRow(BaseModel):
     outputs: list[Output]
     part_of: str | None  # the episode this job is a part of
     parts: Parts | None  # an episode's parts
+    characters: int  # charged by the API over its attempts (an episode's: its parts')
+    music_minutes: float
 
 
 class JobPage(BaseModel):

@@ -9,9 +9,10 @@ finishing a second never queue behind a batch row lock.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, case, func, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -30,30 +31,70 @@ from audiobatch.db.session import rows_affected
 _ACTIVE_BATCH = (BatchStatus.QUEUED, BatchStatus.RUNNING)
 
 
+@dataclass(frozen=True)
+class QuotaReset:
+    """When the account's quota starts again, and whether batches that did not say go on by
+    themselves then (the deployment's ``AUDIOBATCH_CONTINUE_AT_RESET``)."""
+
+    at: datetime
+    continue_by_default: bool
+
+
 def pause_for_account(
-    session: Session, job_id: int, worker: str, reason: str, error_code: str | None
+    session: Session,
+    job_id: int,
+    worker: str,
+    reason: str,
+    error_code: str | None,
+    reset: QuotaReset | None = None,
 ) -> int:
     """The API refused the account (401): park this job and every job not yet run, in every
-    active batch, as ``paused`` until ``resume``; the number of batches paused.
+    active batch, as ``paused`` until ``resume``; the number of batches paused. With the quota's
+    ``reset`` (the quota ran out), the batches that continue at the reset resume at its time.
 
     The deployment renders with one API key, so an account refusal stops all of its work: sending
     more requests would only be refused again, and failing the jobs would burn them.
     """
     jobs.park_for_account(session, job_id, worker, reason, error_code)
-    return _pause_batches(session, reason)
+    resume_at: ColumnElement[datetime | None] | None = None
+    if reset is not None:
+        continues = func.coalesce(Batch.continue_at_reset, reset.continue_by_default)
+        resume_at = case((continues, reset.at), else_=None)
+    return _pause_batches(session, reason, resume_at=resume_at)
 
 
-def _pause_batches(session: Session, reason: str, *only: ColumnElement[bool]) -> int:
+def _pause_batches(
+    session: Session,
+    reason: str,
+    *only: ColumnElement[bool],
+    resume_at: ColumnElement[datetime | None] | None = None,
+) -> int:
     """Pause the active batches (``only`` some): their jobs not yet run wait as ``paused`` for
-    ``resume``; jobs running now finish. How many batches were paused."""
+    ``resume`` (by an operator, or by the reconciler at ``resume_at``); jobs running now finish.
+    How many batches were paused."""
     jobs.pause_waiting(session, select(Batch.id).where(Batch.status.in_(_ACTIVE_BATCH), *only))
     return int(
         rows_affected(
             session.execute(
                 update(Batch)
                 .where(Batch.status.in_(_ACTIVE_BATCH), *only)
-                .values(status=BatchStatus.PAUSED, status_reason=f"paused: {reason}")
+                .values(
+                    status=BatchStatus.PAUSED,
+                    status_reason=f"paused: {reason}",
+                    resume_at=resume_at,
+                )
             )
+        )
+    )
+
+
+def batches_due_to_resume(session: Session, now: datetime) -> list[Batch]:
+    """Paused batches whose ``resume_at`` (the account's quota reset) has come."""
+    return list(
+        session.scalars(
+            select(Batch)
+            .where(Batch.status == BatchStatus.PAUSED, Batch.resume_at <= now)
+            .with_for_update()
         )
     )
 

@@ -14,6 +14,7 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, selectinload
 
+from audiobatch.db.costs import NO_COSTS, Costs, batch_costs, costs_of_jobs
 from audiobatch.db.models import (
     Artifact,
     Attempt,
@@ -82,9 +83,11 @@ def find_batches(session: Session, flt: BatchFilter, page: int, per_page: int) -
 
 
 def batch_summaries(session: Session, batches: Sequence[Batch]) -> list[dict[str, Any]]:
-    """:func:`~audiobatch.db.reports.batch_summary` of many batches, their counts in one query."""
-    counts = batch_counts(session, [b.id for b in batches])
-    return [batch_summary(session, b, counts[b.id]) for b in batches]
+    """:func:`~audiobatch.db.reports.batch_summary` of many batches, their counts and their
+    costs each read in one query."""
+    ids = [b.id for b in batches]
+    counts, costs = batch_counts(session, ids), batch_costs(session, ids)
+    return [batch_summary(session, b, counts[b.id], costs[b.id]) for b in batches]
 
 
 def find_jobs(session: Session, flt: JobFilter, page: int, per_page: int) -> Page[Job]:
@@ -133,12 +136,13 @@ def job_rows(session: Session, jobs: Sequence[Job]) -> list[dict[str, Any]]:
     """Jobs in a list: :func:`~audiobatch.db.reports.job_view` with each one's database id,
     batch, error class and times."""
     episodes = Episodes.among(session, jobs)
-    return [_job_row(job, episodes) for job in jobs]
+    costs = costs_of_jobs(session, [job.id for job in jobs])
+    return [_job_row(job, episodes, costs.get(job.id, NO_COSTS)) for job in jobs]
 
 
-def _job_row(job: Job, episodes: Episodes) -> dict[str, Any]:
+def _job_row(job: Job, episodes: Episodes, costs: Costs) -> dict[str, Any]:
     return {
-        **job_view(job, episodes),
+        **job_view(job, episodes, costs),
         "job_id": job.id,
         "batch_id": job.batch_id,
         "error_code": job.error_code,
@@ -156,7 +160,7 @@ def job_detail(session: Session, job: Job) -> dict[str, Any]:
         .order_by(Job.key)
     )
     return {
-        **_job_row(job, Episodes.among(session, [job])),
+        **job_rows(session, [job])[0],
         "batch_name": job.batch.name,
         "request": job.spec,
         "depends_on": list(parents),

@@ -188,6 +188,10 @@ class Batch(Base):
     # the folders (absolute, links resolved) its local sources must stay in: the worker checks
     # every path against them again before it reads; None (written before they were kept): none
     source_roots: Mapped[list[str] | None] = mapped_column(JSON)
+    # paused on the account's quota, the batch goes on by itself at the account's next reset:
+    # True or False as submitted, None as the deployment's setting says
+    continue_at_reset: Mapped[bool | None]
+    resume_at: Mapped[datetime | None]  # when the reconciler resumes it (the next reset)
 
     jobs: Mapped[list[Job]] = relationship(back_populates="batch", order_by="Job.id")
     schedule: Mapped[Schedule | None] = relationship()

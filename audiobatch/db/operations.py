@@ -56,6 +56,7 @@ def cancel(session: Session, batch: Batch, now: datetime, *, abandon: bool = Fal
         return 0
     cancelled = jobs.cancel(session, batch.id, now, running_too=abandon)
     batch.status_reason = "cancelled by operator"
+    batch.resume_at = None
     return cancelled
 
 
@@ -67,6 +68,7 @@ def resume(session: Session, batch: Batch) -> int:
         if spent >= batch.character_budget:
             batch.character_budget = None
     resumed = jobs.resume(session, batch.id)
+    batch.resume_at = None
     if batch.status is BatchStatus.PAUSED:
         batch.status = BatchStatus.RUNNING
         batch.status_reason = None

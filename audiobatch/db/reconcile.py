@@ -2,7 +2,8 @@
 
 It re-queues retries whose wait is over and jobs whose worker lost its lease; queues pending jobs
 whose parents have all succeeded and fails those whose parent failed (a backstop: their parents'
-finishers do it, unless they die first); pauses batches that have spent their character budget;
+finishers do it, unless they die first); pauses batches that have spent their character budget
+and resumes those the account's quota paused once it has been reset (when they asked to);
 publishes a wake-up for every queued job that has none (never published, or whose message the
 broker no longer holds: see :func:`lost_wakeups`); ends batches whose last job's worker died
 before it could; and writes the ``results.json`` an unreachable store kept from being written at
@@ -20,8 +21,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import exists, func, select, update
 from sqlalchemy.orm import Session
 
-from audiobatch.db import jobs
-from audiobatch.db.batches import end_batch_if_done, pause_over_budget
+from audiobatch.db import jobs, operations
+from audiobatch.db.batches import batches_due_to_resume, end_batch_if_done, pause_over_budget
 from audiobatch.db.models import (
     TERMINAL_BATCH_STATUSES,
     TERMINAL_JOB_STATUSES,
@@ -50,6 +51,7 @@ class TickResult:
     published: int
     batches_ended: int
     budgets_reached: int = 0
+    resumed_at_reset: int = 0  # jobs of quota-paused batches queued again at the quota's reset
     pending_promoted: int = 0
     pending_failed: int = 0
 
@@ -73,6 +75,7 @@ def tick(
         # workers check the budget as they record attempts; two finishing together may each
         # miss the other's spend
         over_budget = pause_over_budget(session)
+        reset = resume_at_reset(session, now)
         finished = batches_with_every_job_ended(session)
         unreported = batches_without_results(session)
     if promoted or orphans:
@@ -81,6 +84,10 @@ def tick(
             "%d failed, a parent having failed (their finishers did not)",
             promoted,
             orphans,
+        )
+    if reset:
+        log.info(
+            "reconciler: %d job(s) of quota-paused batches resumed at the quota's reset", reset
         )
     published = publish_queued(database_url, publish, now, depths or {}, republish_after_s)
     ended = sum(end_batch(database_url, storage, batch_id, now) for batch_id in finished)
@@ -92,9 +99,16 @@ def tick(
         published=published,
         batches_ended=ended,
         budgets_reached=over_budget,
+        resumed_at_reset=reset,
         pending_promoted=promoted,
         pending_failed=orphans,
     )
+
+
+def resume_at_reset(session: Session, now: datetime) -> int:
+    """Resume the quota-paused batches whose ``resume_at`` has come; how many jobs went back to
+    the queue. A batch the quota pauses again gets the next reset's time."""
+    return sum(operations.resume(session, batch) for batch in batches_due_to_resume(session, now))
 
 
 def end_batch(database_url: str, storage: Storage, batch_id: str, now: datetime) -> bool:

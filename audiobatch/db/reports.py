@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session, selectinload
 
+from audiobatch.db.costs import NO_COSTS, Costs, batch_costs, job_costs
 from audiobatch.db.models import Artifact, Batch, Job, JobStatus
 from audiobatch.errors import NotFoundError
 from audiobatch.storage import Storage, StoredObject
@@ -57,11 +58,16 @@ def batch_counts(session: Session, batch_ids: Sequence[str]) -> dict[str, dict[s
 
 
 def batch_summary(
-    session: Session, batch: Batch, counts: dict[str, int] | None = None
+    session: Session,
+    batch: Batch,
+    counts: dict[str, int] | None = None,
+    costs: Costs | None = None,
 ) -> dict[str, Any]:
     """A batch without its jobs: id, name, status, counts, times, the schedule and slot it was
-    fired for, and the backend that rendered it (``counts``, when given, are its
-    :func:`job_counts` read beforehand)."""
+    fired for, the backend that rendered it, what it cost and may spend (``counts`` and
+    ``costs``, when given, are its :func:`job_counts` and :func:`batch_costs` read beforehand)."""
+    if costs is None:
+        costs = batch_costs(session, [batch.id])[batch.id]
     return {
         "id": batch.id,
         "name": batch.name,
@@ -74,6 +80,11 @@ def batch_summary(
         "schedule": batch.schedule.name if batch.schedule else None,  # the schedule that fired it
         "slot": batch.slot_at.isoformat() if batch.slot_at else None,
         "backend": batch.backend,  # "emulator", the API's base URL, "mixed"; None before outputs
+        **costs.as_json(),
+        "character_budget": batch.character_budget,
+        "continue_at_reset": batch.continue_at_reset,  # None: as the deployment says
+        # a batch the quota paused goes on by itself then (the account's next reset)
+        "continues_at": batch.resume_at.isoformat() if batch.resume_at else None,
     }
 
 
@@ -112,9 +123,9 @@ class Episodes:
         return cls(keys, parts)
 
 
-def job_view(job: Job, episodes: Episodes) -> dict[str, Any]:
-    """A job in the ``--json`` shape; an episode counts its parts (``parts``: done and total),
-    a part names its episode (``part_of``)."""
+def job_view(job: Job, episodes: Episodes, costs: Costs = NO_COSTS) -> dict[str, Any]:
+    """A job in the ``--json`` shape; an episode counts its parts (``parts``: done and total)
+    and their costs, a part names its episode (``part_of``)."""
     parts = episodes.parts.get(job.id)
     return {
         "id": job.key,
@@ -126,6 +137,7 @@ def job_view(job: Job, episodes: Episodes) -> dict[str, Any]:
         "outputs": [artifact_view(a) for a in job.artifacts],
         "part_of": episodes.keys.get(job.part_of) if job.part_of is not None else None,
         "parts": {"done": parts[0], "total": parts[1]} if parts else None,
+        **costs.as_json(),
     }
 
 
@@ -133,8 +145,11 @@ def job_views(
     session: Session, batch_id: str, status: JobStatus | None = None
 ) -> list[dict[str, Any]]:
     """The batch's jobs (those in ``status``) in the ``--json`` shape."""
-    episodes = Episodes.of(session, batch_id)
-    return [job_view(job, episodes) for job in list_jobs(session, batch_id, status)]
+    episodes, costs = Episodes.of(session, batch_id), job_costs(session, batch_id)
+    return [
+        job_view(job, episodes, costs.get(job.id, NO_COSTS))
+        for job in list_jobs(session, batch_id, status)
+    ]
 
 
 def jobs_report(

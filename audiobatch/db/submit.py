@@ -43,6 +43,16 @@ def lock_manifests(session: Session, manifests: Sequence[Manifest]) -> None:
 
 
 @dataclass(frozen=True)
+class Spending:
+    """What a submitted batch may spend: characters before it pauses (None: no budget), and
+    whether it goes on by itself at the account's next reset when the quota pauses it (None:
+    as the deployment's ``AUDIOBATCH_CONTINUE_AT_RESET`` says)."""
+
+    character_budget: int | None = None
+    continue_at_reset: bool | None = None
+
+
+@dataclass(frozen=True)
 class ScheduledRun:
     """What a batch fired by a schedule carries: the slot it renders (one batch per slot) and
     the characters it may spend before it pauses."""
@@ -81,11 +91,13 @@ def insert_batch(
     *,
     fresh: bool = False,
     scheduled: ScheduledRun | None = None,
+    spending: Spending = Spending(),
 ) -> SubmittedBatch:
     """Insert one manifest as a batch; jobs without dependencies start ``queued``, others
     ``pending``. A ``fresh`` batch never reuses the outputs of identical earlier requests; a
-    ``scheduled`` one renders a schedule's slot."""
+    ``scheduled`` one renders a schedule's slot (with the schedule's budget)."""
     batch_id = new_batch_id()
+    budget = scheduled.character_budget if scheduled else spending.character_budget
     session.add(
         Batch(
             id=batch_id,
@@ -98,7 +110,8 @@ def insert_batch(
             created_at=now,
             schedule_id=scheduled.schedule_id if scheduled else None,
             slot_at=scheduled.slot_at if scheduled else None,
-            character_budget=scheduled.character_budget if scheduled else None,
+            character_budget=budget,
+            continue_at_reset=spending.continue_at_reset,
         )
     )
     session.flush()

@@ -291,6 +291,11 @@ class ElevenLabsClient:
             data=dict(fields),
         )
 
+    def user_subscription(self) -> AnswerContext:
+        """GET /v1/user/subscription: the account's quota, what it used and its next reset."""
+        request = self._http.build_request("GET", "/v1/user/subscription")
+        return _send(self._http, request, Expected("json"))
+
     def _post(
         self,
         path: str,

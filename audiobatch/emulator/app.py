@@ -9,11 +9,13 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.responses import JSONResponse
 
 from audiobatch.emulator import dialogue, music, voice
 from audiobatch.emulator.cache import RenderCache
 from audiobatch.emulator.gate import EmulatorConfig, Gate
 from audiobatch.emulator.identify import IdentifyMiddleware
+from audiobatch.emulator.params import Key
 from audiobatch.emulator.state import EmulatorState
 
 __all__ = ["EmulatorConfig", "create_app"]
@@ -23,10 +25,16 @@ def create_app(config: EmulatorConfig) -> FastAPI:
     app = FastAPI(title="audiobatch emulator of the ElevenLabs API")
     if config.identify:
         app.add_middleware(IdentifyMiddleware)
-    state = EmulatorState(quota_chars=config.quota_chars)
+    state = EmulatorState(quota_chars=config.quota_chars, quota_period_s=config.quota_period_s)
     gate, cache = Gate(config, state), RenderCache(config.seed)
     for endpoints in (dialogue, music, voice):
         endpoints.register(app, gate, cache)
+
+    @app.get("/v1/user/subscription", response_model=None)
+    async def subscription(xi_api_key: Key = None) -> dict[str, Any] | JSONResponse:
+        """The key's quota: characters used and limit, and the next reset (the API's shape)."""
+        who = gate.authorize(xi_api_key)
+        return who if isinstance(who, JSONResponse) else state.subscription(who)
 
     @app.get("/_emulator/ledger")
     async def ledger() -> list[dict[str, Any]]:

@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from audiobatch.emulator.errors import api_error, legacy_error, new_request_id
 from audiobatch.emulator.fault_names import STATUS_FAULTS
 from audiobatch.emulator.faults import SLOW_FIRST_BYTE_S, FaultPlan, malformed, status_answer
-from audiobatch.emulator.state import EmulatorState, key_hash
+from audiobatch.emulator.state import QUOTA_PERIOD_S, EmulatorState, key_hash
 
 STREAM_CHUNK_BYTES = 16 * 1024
 T = TypeVar("T")
@@ -33,6 +33,7 @@ class EmulatorConfig:
     fault_rate: float = 0.0
     faults: tuple[str, ...] = ()  # the mix faults are drawn from; see emulator.faults
     quota_chars: int | None = None  # characters each key may spend; None is unlimited
+    quota_period_s: float = QUOTA_PERIOD_S  # how often what each key spent is forgotten
     identify: bool = True  # the x-audiobatch-emulator header; off only to pose as the real API
 
     def limit(self, pool: str) -> int:

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import hashlib
+import math
 import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
+
+QUOTA_PERIOD_S = 30 * 24 * 3600.0  # the API resets an account's quota monthly
+UNLIMITED_CHARS = 10**12  # the limit an emulator without a quota reports
 
 
 def key_hash(api_key: str) -> str:
@@ -23,7 +27,22 @@ class EmulatorState:
     over_limit: int = 0  # 429s for too many concurrent requests (not the busy ones)
     spent: Counter[str] = field(default_factory=Counter)  # characters charged, per key hash
     quota_chars: int | None = None  # every key's quota; None is unlimited
+    quota_period_s: float = QUOTA_PERIOD_S  # what every key spent is forgotten this often
+    next_reset_at: float = 0.0  # unix time of the next reset; set from the period on creation
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __post_init__(self) -> None:
+        self.next_reset_at = self.next_reset_at or time.time() + self.quota_period_s
+
+    def _reset_when_due(self) -> None:
+        """Start a new period, as the account's monthly reset does, once the last one is over
+        (under the lock)."""
+        now = time.time()
+        if now < self.next_reset_at:
+            return
+        self.spent.clear()
+        periods = (now - self.next_reset_at) // self.quota_period_s + 1
+        self.next_reset_at += periods * self.quota_period_s
 
     def enter(self, key: str, pool: str, limit: int) -> int | None:
         """Take a place in the pool; the new in-flight count, or None when the pool is full."""
@@ -42,6 +61,7 @@ class EmulatorState:
     def reserve(self, key: str, cost: int) -> tuple[int, int] | None:
         """Spend ``cost`` characters of the key's quota now; (quota, remaining) when it cannot."""
         with self.lock:
+            self._reset_when_due()
             if self.quota_chars is None:
                 self.spent[key] += cost
                 return None
@@ -61,6 +81,28 @@ class EmulatorState:
         with self.lock:
             self.quota_chars = (self.quota_chars or 0) + characters
             return self.quota_chars
+
+    def subscription(self, key: str) -> dict[str, Any]:
+        """The key's ``GET /v1/user/subscription`` answer, in the API's shape, from its quota
+        (an unlimited quota shows as :data:`UNLIMITED_CHARS`)."""
+        with self.lock:
+            self._reset_when_due()
+            return {
+                "tier": "emulator",
+                "character_count": self.spent[key],
+                "character_limit": UNLIMITED_CHARS
+                if self.quota_chars is None
+                else self.quota_chars,
+                "can_extend_character_limit": False,
+                "allowed_to_extend_character_limit": False,
+                "next_character_count_reset_unix": math.ceil(self.next_reset_at),
+                "voice_limit": 10,
+                "professional_voice_limit": 0,
+                "can_extend_voice_limit": False,
+                "can_use_instant_voice_cloning": False,
+                "can_use_professional_voice_cloning": False,
+                "status": "active",
+            }
 
     def count(self, status: int, *, over_limit: bool = False) -> None:
         """Count an answer; ``over_limit`` marks a 429 for too many concurrent requests."""

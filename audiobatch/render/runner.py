@@ -19,6 +19,7 @@ from audiobatch.db import batches, fencing, jobs, outputs
 from audiobatch.db.models import Attempt, utcnow
 from audiobatch.db.reconcile import Publish, end_batch
 from audiobatch.db.session import patiently
+from audiobatch.elevenlabs.account import read_subscription
 from audiobatch.elevenlabs.client import ElevenLabsClient
 from audiobatch.elevenlabs.limits import AnswerLimits, SpeechRates
 from audiobatch.elevenlabs.spool import AnswerSpool
@@ -33,7 +34,8 @@ from audiobatch.errors import (
 )
 from audiobatch.limiter import Limiter
 from audiobatch.manifest.common import JobBase
-from audiobatch.render.context import RenderContext
+from audiobatch.manifest.costs import text_characters
+from audiobatch.render.context import CallInfo, RenderContext
 from audiobatch.render.episode import as_episode, render_episode
 from audiobatch.render.families import FAMILIES
 from audiobatch.render.fingerprint import request_fingerprint
@@ -45,6 +47,9 @@ from audiobatch.retry import RetryPolicy, decide, uses_attempt
 from audiobatch.storage import Storage
 
 log = logging.getLogger(__name__)
+
+QUOTA_EXCEEDED = "quota_exceeded"
+UNREAD_RESET_RETRY_S = 3600.0
 
 
 class WorkerStoppingError(AudiobatchError):
@@ -76,6 +81,7 @@ class Runtime:
     # the buckets or bucket/prefixes S3 sources may name (None: any); local sources stay in
     # the folders recorded with their batch
     source_buckets: tuple[str, ...] | None = None
+    continue_at_reset: bool = False  # batches that did not say go on at the quota's reset
     leases: LeaseKeeper = field(init=False)
 
     def __post_init__(self) -> None:
@@ -334,13 +340,33 @@ def _pause_for_account(
         "fix the key or its quota, then run `audiobatch resume BATCH`"
     )
 
+    reset = _quota_reset(rt, error)
+
     def record_pause(session: Session) -> int:
         attempt = _attempt(rt, claim, ctx, started_at, started, "paused", error)
         _record_attempt(session, claim, attempt, counted=False)
-        return batches.pause_for_account(session, claim.job_id, rt.worker, reason, error.code)
+        return batches.pause_for_account(
+            session, claim.job_id, rt.worker, reason, error.code, reset
+        )
 
     paused = patiently(rt.database_url, record_pause)
     log.error("job %s: %s (%d batches paused)", claim.job_id, reason, paused)
+
+
+def _quota_reset(rt: Runtime, error: AccountError) -> batches.QuotaReset | None:
+    """When the account's quota starts again, for the batches that continue then; None when the
+    refusal is not about the quota. An account that cannot be read is asked again an hour on
+    (the batch resumes then, and pauses again if the quota is still spent)."""
+    if error.code != QUOTA_EXCEEDED:
+        return None
+    try:
+        at = read_subscription(rt.client).next_reset_at
+    except AudiobatchError as exc:
+        log.warning("the account's next quota reset could not be read: %s", exc)
+        at = None
+    if at is None:
+        at = rt.clock() + timedelta(seconds=UNREAD_RESET_RETRY_S)
+    return batches.QuotaReset(at, rt.continue_at_reset)
 
 
 def _after_finish(rt: Runtime, claim: jobs.Claim, finish: jobs.Finish) -> None:
@@ -401,8 +427,18 @@ def _attempt(
         error_message=str(error) if error else ("; ".join(ctx.notes) or None),
         request_id=call.request_id if call else (api.request_id if api else None),
         latency_ms=int((time.monotonic() - started) * 1000),
-        character_cost=call.character_cost if call else None,
+        character_cost=_characters(claim, call),
     )
+
+
+def _characters(claim: jobs.Claim, call: CallInfo | None) -> int | None:
+    """What the call cost: the API's ``character-cost`` where it sent one, else the characters
+    of the job's text; None when the API never answered."""
+    if call is None:
+        return None
+    if call.character_cost is not None:
+        return call.character_cost
+    return text_characters(claim.kind, claim.spec) or None
 
 
 def _artifacts_of(rt: Runtime, batch_id: str, key: str) -> list[outputs.StoredArtifact]:

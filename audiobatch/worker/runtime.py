@@ -40,6 +40,7 @@ def build_runtime(settings: Settings, publish: Publish) -> Runtime:
         limits=settings.answer_limits,
         speech_rates=settings.speech_rates,
         source_buckets=settings.allowed_source_buckets,
+        continue_at_reset=settings.continue_at_reset,
         policy=RetryPolicy(
             max_attempts=settings.max_attempts,
             max_attempts_by_kind=settings.max_attempts_by_kind,

@@ -43,7 +43,9 @@ def test_an_exhausted_quota_pauses_the_batch_and_resume_completes_it(
         env = production_env(emulator_url, KEY)
         manifest = write_manifest(tmp_path, 12)
         with two_workers(tmp_path, env):
-            submitted = audiobatch("submit", str(manifest), "--json", cwd=tmp_path, env=env)
+            submitted = audiobatch(
+                "submit", str(manifest), "--json", "--allow-over", cwd=tmp_path, env=env
+            )
             assert submitted.returncode == 0, submitted.stderr
             [batch] = json.loads(submitted.stdout)
             paused = wait_for(tmp_path, env, batch["id"], "paused")

@@ -37,7 +37,9 @@ def test_run_exits_3_when_the_quota_runs_out_and_says_how_to_go_on(tmp_path: Pat
     with running_emulator(*_quota_emulator(tmp_path, 2), cwd=tmp_path) as emulator_url:
         env = clean_environment(ELEVENLABS_API_KEY=KEY, AUDIOBATCH_API_URL=emulator_url)
         manifest = write_manifest(tmp_path, 6)
-        paused = audiobatch("run", str(manifest), cwd=tmp_path, env=env, timeout_s=BOUND_S)
+        paused = audiobatch(
+            "run", str(manifest), "--allow-over", cwd=tmp_path, env=env, timeout_s=BOUND_S
+        )
         assert paused.returncode == PAUSED, paused.stdout + paused.stderr
         assert "quota_exceeded" in paused.stdout
         assert "audiobatch resume" in paused.stdout
@@ -60,7 +62,13 @@ def test_submit_wait_exits_3_when_the_quota_runs_out(
         manifest = write_manifest(tmp_path, 6)
         with a_worker(tmp_path, env):
             waited = audiobatch(
-                "submit", str(manifest), "--wait", cwd=tmp_path, env=env, timeout_s=BOUND_S
+                "submit",
+                str(manifest),
+                "--wait",
+                "--allow-over",
+                cwd=tmp_path,
+                env=env,
+                timeout_s=BOUND_S,
             )
     assert waited.returncode == PAUSED, waited.stdout + waited.stderr
     assert "quota_exceeded" in waited.stdout

@@ -1,0 +1,116 @@
+"""``audiobatch estimate``: what manifests will cost, and whether the account can pay for it; and
+the check ``submit`` and ``run`` make with it before they write a batch."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from audiobatch.cli import views
+from audiobatch.cli.context import (
+    JsonFlag,
+    ManifestPaths,
+    SetOption,
+    VoicesOption,
+    load_settings,
+    read_manifests,
+)
+from audiobatch.config import Settings
+from audiobatch.db.submit import Spending
+from audiobatch.elevenlabs.account import read_subscription
+from audiobatch.elevenlabs.client import ElevenLabsClient, Timeouts
+from audiobatch.errors import AudiobatchError, ConfigError, QuotaShortError
+from audiobatch.estimate import AccountCheck, Estimate, estimate_manifests
+from audiobatch.manifest import Manifest
+
+ACCOUNT_TIMEOUTS = Timeouts(connect_s=5.0, read_s=10.0)  # an estimate never waits long on it
+
+AllowOverFlag = Annotated[
+    bool,
+    typer.Option(
+        "--allow-over", help="Submit even when the batch needs more than the account has left."
+    ),
+]
+BudgetOption = Annotated[
+    int | None,
+    typer.Option("--budget", metavar="CHARS", help="Pause the batch once it has spent CHARS."),
+]
+ContinueAtResetFlag = Annotated[
+    bool | None,
+    typer.Option(
+        "--continue-at-reset/--no-continue-at-reset",
+        help="Paused on the quota, go on at the account's next reset "
+        "(default: AUDIOBATCH_CONTINUE_AT_RESET).",
+        show_default=False,
+    ),
+]
+
+
+def spending(budget: int | None, continue_at_reset: bool | None) -> Spending:
+    """What ``--budget`` and ``--continue-at-reset`` ask of a batch; a budget below one
+    character is a :class:`ConfigError`."""
+    if budget is not None and budget < 1:
+        raise ConfigError(f"--budget must be at least 1 character, not {budget}")
+    return Spending(budget, continue_at_reset)
+
+
+def check_account(settings: Settings) -> AccountCheck:
+    """The key's subscription, or why it could not be read; a failed read never blocks."""
+    if settings.api_key is None:
+        return AccountCheck(None, "no API key: `run` renders with the built-in emulator")
+    client = ElevenLabsClient(
+        settings.api_url, settings.api_key.get_secret_value(), timeouts=ACCOUNT_TIMEOUTS
+    )
+    try:
+        return AccountCheck(read_subscription(client))
+    except AudiobatchError as exc:
+        return AccountCheck(None, f"could not read the account: {exc}")
+    finally:
+        client.close()
+
+
+def estimate_for(manifests: list[Manifest], settings: Settings) -> Estimate:
+    return estimate_manifests(manifests, settings.credit_rates, check_account(settings))
+
+
+def refuse_over(found: Estimate) -> None:
+    """Raise :class:`QuotaShortError` when the manifests need more than the account has left."""
+    sub = found.account.subscription
+    if sub is None or not found.short_by:
+        return
+    reset = f"; it resets at {found.next_reset.isoformat()}" if found.next_reset else ""
+    raise QuotaShortError(
+        f"the batch needs about {found.credits} credits and the account has {sub.remaining} of "
+        f"{sub.character_limit} left{reset}: `--budget CHARS` caps what it spends, "
+        "`--allow-over` submits it anyway (it pauses when the quota runs out)"
+    )
+
+
+def preflight(
+    manifests: list[Manifest], settings: Settings, console: Console, *, allow_over: bool
+) -> None:
+    """Before ``submit`` or ``run`` writes a batch: refuse one the account cannot pay for, unless
+    ``allow_over``; say so when the account could not be read."""
+    found = estimate_for(manifests, settings)
+    if found.account.subscription is None and settings.api_key is not None:
+        console.print(f"note: {found.account.unchecked}; submitted unchecked", markup=False)
+    if not allow_over:
+        refuse_over(found)
+
+
+def estimate(
+    manifests: ManifestPaths,
+    json_: JsonFlag = False,
+    voices: VoicesOption = [],  # noqa: B006 - typer reads the default, never mutates it
+    set_: SetOption = [],  # noqa: B006
+) -> None:
+    """What manifests will cost (characters, music minutes, credits) and whether the account
+    has that much left."""
+    settings = load_settings()
+    found = estimate_for(read_manifests(manifests, voices, set_, settings), settings)
+    if json_:
+        views.print_json(found.as_json())
+    else:
+        views.print_estimate(Console(), found.as_json())

@@ -1,0 +1,102 @@
+"""Costs before and after, as an operator sees them: `estimate` on every example, the account
+read from the emulator's quota, `run` refusing a batch the account cannot pay for and pausing
+one at its `--budget`, and an account that cannot be read never blocking."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.acceptance.cli import audiobatch, clean_environment, running_emulator
+from tests.acceptance.fleet import KEY, TEXT, write_manifest
+from tests.services import free_port
+
+REPO = Path(__file__).resolve().parents[2]
+PER_JOB = len(TEXT.format(n=0))
+BOUND_S = 90
+PAUSED = 3
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("demo.yaml",),
+        ("podcast.yaml",),
+        ("album.yaml",),
+        ("voice-change.yaml",),
+        ("season.csv", "--voices", "season-voices.yaml"),
+    ],
+)
+def test_estimate_prices_every_example_and_says_the_account_was_not_checked(
+    args: tuple[str, ...],
+) -> None:
+    env = clean_environment()
+    found = audiobatch("estimate", *args, "--json", cwd=REPO / "manifests", env=env)
+    assert found.returncode == 0, found.stderr
+    estimate = json.loads(found.stdout)
+    assert estimate["credits"] > 0
+    assert estimate["account"]["checked"] is False
+    assert "no API key" in estimate["account"]["reason"]
+
+
+def test_estimate_reads_the_account_and_run_refuses_what_does_not_fit(tmp_path: Path) -> None:
+    quota = ("--api-key", KEY, "--quota-chars", str(3 * PER_JOB))
+    with running_emulator(*quota, cwd=tmp_path) as emulator_url:
+        env = clean_environment(ELEVENLABS_API_KEY=KEY, AUDIOBATCH_API_URL=emulator_url)
+        manifest = write_manifest(tmp_path, 6)
+        found = audiobatch("estimate", str(manifest), "--json", cwd=tmp_path, env=env)
+        assert found.returncode == 0, found.stderr
+        account = json.loads(found.stdout)["account"]
+        assert (account["used"], account["limit"], account["fits"]) == (0, 3 * PER_JOB, False)
+        assert account["next_reset"]
+
+        refused = audiobatch("run", str(manifest), cwd=tmp_path, env=env, timeout_s=BOUND_S)
+        assert refused.returncode == 1
+        assert f"needs about {6 * PER_JOB} credits" in refused.stderr
+        assert "--allow-over" in refused.stderr
+        listed = audiobatch("status", "--json", cwd=tmp_path, env=env)
+        assert json.loads(listed.stdout) == []  # nothing was written
+
+        budget = str(PER_JOB)  # jobs in flight finish: under the quota of three
+        paused = audiobatch(
+            "run", str(manifest), "--allow-over", "--budget", budget, "--json",
+            cwd=tmp_path, env=env, timeout_s=BOUND_S,
+        )  # fmt: skip
+    assert paused.returncode == PAUSED, paused.stdout + paused.stderr
+    [report] = json.loads(paused.stdout)
+    assert "character budget reached" in report["reason"]
+    assert report["character_budget"] == PER_JOB
+    assert report["characters"] >= PER_JOB
+    assert sum(job["characters"] for job in report["jobs"]) == report["characters"]
+
+
+def test_an_account_that_cannot_be_read_does_not_block_a_run(tmp_path: Path) -> None:
+    env = clean_environment(
+        ELEVENLABS_API_KEY=KEY, AUDIOBATCH_API_URL=f"http://127.0.0.1:{free_port()}"
+    )
+    manifest = write_manifest(tmp_path, 1)
+    found = audiobatch("estimate", str(manifest), cwd=tmp_path, env=env)
+    assert found.returncode == 0, found.stderr
+    assert "account not checked: could not read the account" in found.stdout
+
+
+@pytest.mark.parametrize(
+    ("rates", "problem"),
+    [('{"character": -2}', "greater than or equal to 0"), ("cheap", "expected JSON")],
+)
+def test_rates_and_budgets_that_make_no_sense_are_refused(
+    tmp_path: Path, rates: str, problem: str
+) -> None:
+    manifest = write_manifest(tmp_path, 1)
+    env = clean_environment(AUDIOBATCH_CREDIT_RATES=rates)
+    refused = audiobatch("estimate", str(manifest), cwd=tmp_path, env=env)
+    said = " ".join(refused.stderr.split())  # as wrapped at 80 columns
+    assert refused.returncode == 2
+    assert "credit_rates" in said and problem in said
+    no_budget = audiobatch(
+        "submit", str(manifest), "--budget", "0", cwd=tmp_path, env=clean_environment()
+    )
+    assert no_budget.returncode == 2
+    assert "--budget must be at least 1 character" in no_budget.stderr
