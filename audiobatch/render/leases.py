@@ -21,7 +21,7 @@ from datetime import datetime
 
 from audiobatch.db import jobs
 from audiobatch.db.session import session_scope
-from audiobatch.errors import AudiobatchError
+from audiobatch.errors import AudiobatchError, LimiterUnavailableError
 from audiobatch.limiter import Limiter
 
 log = logging.getLogger(__name__)
@@ -80,7 +80,15 @@ class LeaseKeeper:
         try:
             self._renew_jobs()
         finally:
+            self._renew_slots()
+
+    def _renew_slots(self) -> None:
+        """A limiter that cannot be reached costs no job: the jobs' leases are in SQL, and the
+        slots' own leases run out by themselves."""
+        try:
             self._limiter.renew_held()
+        except LimiterUnavailableError as exc:
+            log.warning("renewing limiter slots failed: %s: %s", type(exc).__name__, exc)
 
     def _renew_jobs(self) -> None:
         with self._lock:  # only jobs claimed before the renewal starts can be missing from it

@@ -7,15 +7,17 @@ import threading
 from pathlib import Path
 
 import pytest
+import redis
 from sqlalchemy import update
 
 from audiobatch.db import jobs, reconcile
 from audiobatch.db.models import BatchStatus, Job, JobStatus, utcnow
 from audiobatch.db.session import session_scope
-from audiobatch.limiter import LocalLimiter
+from audiobatch.limiter import LocalLimiter, RedisLimiter
 from audiobatch.render.leases import LeaseKeeper, LeaseLostError
 from audiobatch.storage.local import LocalStorage
 from tests.integration.test_job_states import OUTPUT, claim, make_batch, status_of
+from tests.services import PrivateRedis
 
 ROUNDS = 25
 PARTS = 6
@@ -115,6 +117,26 @@ def test_a_lease_keeper_that_cannot_renew_gives_its_jobs_up_and_says_so(
     with pytest.raises(LeaseLostError):
         keeper.check(ids["a"])
     keeper.drop(ids["a"])
+
+
+def test_a_limiter_out_of_reach_costs_no_job_while_sql_renews_its_lease(database_url: str) -> None:
+    ids = make_batch(database_url, ["a"])
+    claim(database_url, ids["a"], worker="w1", lease_s=1)
+    lost = threading.Event()
+    with PrivateRedis() as server:
+        limiter = RedisLimiter(
+            redis.Redis.from_url(server.url, socket_timeout=1), "key", {"general": 1}
+        )
+        keeper = LeaseKeeper(database_url, "w1", 0.3, limiter, utcnow, on_leases_lost=lost.set)
+        with limiter.slot("general"):
+            keeper.hold(ids["a"])
+            server.stop()  # Redis gone while the request is in flight
+            assert not lost.wait(3), "the keeper gave its job up for want of the limiter"
+            keeper.check(ids["a"])
+            with session_scope(database_url) as session:
+                expires = session.get_one(Job, ids["a"]).lease_expires_at
+            assert expires is not None and expires > utcnow()
+            keeper.drop(ids["a"])
 
 
 @pytest.mark.parametrize("round_", range(ROUNDS))
