@@ -3,6 +3,8 @@ and the warning the queueing commands give when no live worker would take their 
 
 from __future__ import annotations
 
+import enum
+import socket
 import time
 from collections.abc import Callable, Sequence
 from datetime import datetime
@@ -19,6 +21,7 @@ from audiobatch.db.models import utcnow
 from audiobatch.db.session import session_scope
 from audiobatch.db.workers import (
     HEARTBEAT_INTERVAL_S,
+    SCHEDULER,
     WORKER,
     list_workers,
     unserved_queues,
@@ -34,7 +37,26 @@ AllFlag = Annotated[
 ]
 
 
-def workers(json_: JsonFlag = False, all_: AllFlag = False) -> None:
+HereFlag = Annotated[
+    bool,
+    typer.Option(
+        "--here",
+        help="Only this host's processes; exit 1 when none is live (a container's healthcheck).",
+    ),
+]
+
+
+class Role(enum.StrEnum):
+    WORKER = WORKER
+    SCHEDULER = SCHEDULER
+
+
+RoleOption = Annotated[Role | None, typer.Option("--role", help="Only this role.")]
+
+
+def workers(
+    json_: JsonFlag = False, all_: AllFlag = False, here: HereFlag = False, role: RoleOption = None
+) -> int:
     """List the live worker and scheduler processes (with --all, those gone too, after the
     live): queues, jobs in hand, last heartbeat."""
     settings = load_settings()
@@ -42,12 +64,25 @@ def workers(json_: JsonFlag = False, all_: AllFlag = False) -> None:
     with session_scope(ready_database(settings)) as session:
         # the live first; within each, the most recently seen first
         rows = sorted((worker_view(row, now) for row in list_workers(session)), key=_not_live)
-    if not all_:
-        rows = [row for row in rows if row["live"]]
+    host = socket.gethostname()
+    rows = [
+        row
+        for row in rows
+        if (all_ or row["live"])
+        and (not here or row["host"] == host)
+        and (role is None or row["role"] == role)
+    ]
     if json_:
         views.print_json(rows)
     else:
         print_workers(Console(), rows, now)
+    if here and not any(row["live"] for row in rows):
+        Console(stderr=True).print(
+            f"no live {role or 'process'} on this host ({host}) sent a heartbeat lately",
+            markup=False, highlight=False, soft_wrap=True,
+        )  # fmt: skip
+        return 1
+    return 0
 
 
 def print_workers(console: Console, rows: list[dict[str, Any]], now: datetime) -> None:

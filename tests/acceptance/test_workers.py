@@ -89,6 +89,12 @@ def test_workers_and_schedulers_announce_themselves_and_go_non_live_when_killed(
             until(tmp_path, env, lambda rows: not (of_pid(rows, killed.pid) or {})["live"])
             live = audiobatch("workers", "--json", cwd=tmp_path, env=env)
             assert [row["pid"] for row in json.loads(live.stdout)] == [scheduler.pid]
+            # a container's healthcheck: a live process of the role on this host, or exit 1
+            healthy = audiobatch("workers", "--here", "--role", "scheduler", cwd=tmp_path, env=env)
+            assert healthy.returncode == 0, healthy.stderr
+            sick = audiobatch("workers", "--here", "--role", "worker", cwd=tmp_path, env=env)
+            assert sick.returncode == 1
+            assert "no live worker on this host" in sick.stderr
         finally:
             for process in (killed, stopped, scheduler):
                 stop(process)
