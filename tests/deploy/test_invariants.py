@@ -297,3 +297,24 @@ def test_the_overlays_run_the_image_of_this_release(
     assert len(images) == 1
     [image] = images
     assert image.rsplit(":", 1)[1] == version
+
+
+@every_kustomization
+def test_the_first_upgrade_step_applies_what_the_migration_needs_and_no_process(
+    rendered: dict[str, list[Object]], kustomization: str
+) -> None:
+    readme = (KUBERNETES / "README.md").read_text()
+    excluded = ("worker", "control", "scheduler", "dashboard")
+    assert f"-l 'app.kubernetes.io/component notin ({','.join(excluded)})'" in readme
+    first = [
+        o
+        for o in rendered[kustomization]
+        if o["metadata"].get("labels", {}).get("app.kubernetes.io/component") not in excluded
+    ]
+    assert not [o for o in first if o["kind"] == "Deployment"]
+    [(job, container)] = running(first, "db")
+    names = {(o["kind"], o["metadata"]["name"]) for o in first}
+    pod = job["spec"]["template"]["spec"]
+    assert ("ServiceAccount", pod["serviceAccountName"]) in names
+    for source in container["envFrom"]:
+        assert ("ConfigMap", source["configMapRef"]["name"]) in names
