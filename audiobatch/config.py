@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -40,6 +40,11 @@ class Settings(BaseSettings):
     broker_url: str | None = None
     redis_url: str | None = None
     storage_url: str = "file://./renders"
+    # how the dashboard hands out outputs on S3: "presigned" links to the store (signed for
+    # storage_public_endpoint where browsers reach the store at another address than the
+    # processes do), or "stream" through the dashboard itself (a store browsers cannot reach)
+    dashboard_downloads: Literal["presigned", "stream"] = "presigned"
+    storage_public_endpoint: str | None = None
     api_concurrency: int = Field(default=2, ge=1)
     music_concurrency: int = Field(default=2, ge=1)
     dashboard_token: SecretStr | None = None

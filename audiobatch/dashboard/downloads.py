@@ -34,9 +34,10 @@ def download(batch_id: str, job_key: str, name: str, state: StateDep) -> Respons
     if not artifact.key.startswith(f"{batch.name}/{batch.id}/"):
         raise NotFoundError(f"{job_key}/{name} is not stored among batch {batch.id}'s outputs")
     storage = state.storage
-    presigned = storage.presigned_url(artifact.key, PRESIGNED_FOR_S)
-    if presigned is not None:
-        return RedirectResponse(presigned, status_code=307)
+    if state.settings.dashboard_downloads == "presigned":
+        presigned = storage.presigned_url(artifact.key, PRESIGNED_FOR_S)
+        if presigned is not None:
+            return RedirectResponse(presigned, status_code=307)
     path = storage.local_path(artifact.key)
     if path is not None:
         if not path.is_file():

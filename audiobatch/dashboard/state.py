@@ -33,7 +33,7 @@ class DashboardState:
 
     @cached_property
     def storage(self) -> Storage:
-        return open_storage(self.settings.storage_url)
+        return open_storage(self.settings.storage_url, self.settings.storage_public_endpoint)
 
     @cached_property
     def celery(self) -> Celery:

@@ -65,26 +65,25 @@ PERMANENT_CODES = {
 
 
 class S3Storage(Storage):
-    def __init__(self, bucket: str, prefix: str = "", *, endpoint_url: str | None = None) -> None:
+    def __init__(
+        self,
+        bucket: str,
+        prefix: str = "",
+        *,
+        endpoint_url: str | None = None,
+        public_endpoint: str | None = None,
+    ) -> None:
         self.bucket = bucket
         self.prefix = prefix.strip("/")
         self._endpoint_url = endpoint_url
+        self._public_endpoint = public_endpoint
         self._client: S3Client | None = None
 
     @property
     def client(self) -> S3Client:
         """Made on first use, so a forked worker never shares its parent's connections."""
         if self._client is None:
-            config = Config(
-                signature_version="s3v4",
-                s3={"addressing_style": "path"},
-                connect_timeout=5,
-                read_timeout=60,
-                retries={"max_attempts": 3, "mode": "standard"},
-            )
-            self._client = boto3.session.Session().client(
-                "s3", endpoint_url=self._endpoint_url, config=config
-            )
+            self._client = _client(self._endpoint_url)
         return self._client
 
     def _key(self, key: str) -> str:
@@ -200,8 +199,10 @@ class S3Storage(Storage):
             raise self._translate(exc, folder) from exc
 
     def presigned_url(self, key: str, expires_s: int = 3600) -> str | None:
+        # signing needs no connection: a client for the public address only signs
+        signer = self.client if self._public_endpoint is None else _client(self._public_endpoint)
         return str(
-            self.client.generate_presigned_url(
+            signer.generate_presigned_url(
                 "get_object",
                 Params={"Bucket": self.bucket, "Key": self._key(key)},
                 ExpiresIn=expires_s,
@@ -249,3 +250,14 @@ class S3Storage(Storage):
         if isinstance(exc, ParamValidationError):
             return StoragePermanentError(f"{where}: S3 would refuse the request: {exc}")
         return StorageUnavailableError(f"{where}: cannot reach the store: {exc}")
+
+
+def _client(endpoint_url: str | None) -> S3Client:
+    config = Config(
+        signature_version="s3v4",
+        s3={"addressing_style": "path"},
+        connect_timeout=5,
+        read_timeout=60,
+        retries={"max_attempts": 3, "mode": "standard"},
+    )
+    return boto3.session.Session().client("s3", endpoint_url=endpoint_url, config=config)

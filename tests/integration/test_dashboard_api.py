@@ -205,6 +205,40 @@ def test_an_output_on_s3_downloads_through_a_presigned_url(
     assert httpx.get(location).content == local.read_bytes()
 
 
+@pytest.mark.parametrize("downloads", ["stream", "public endpoint"])
+def test_an_output_on_a_store_browsers_cannot_reach_is_streamed_or_signed_for_its_public_address(
+    postgres_url: str,
+    tmp_path: Path,
+    s3_server: str,
+    s3_bucket: str,
+    monkeypatch: pytest.MonkeyPatch,
+    downloads: str,
+) -> None:
+    monkeypatch.setenv("AWS_ENDPOINT_URL", s3_server)  # the processes' address, inside a network
+    settings: dict[str, object] = (
+        {"dashboard_downloads": "stream"}
+        if downloads == "stream"
+        else {"storage_public_endpoint": "https://files.example.com"}
+    )
+    made = make_stack(postgres_url, tmp_path, storage_url=f"s3://{s3_bucket}", **settings)
+    local = tmp_path / "renders" / "demo" / made.seeded.done / "intro" / "audio.mp3"
+    key = f"demo/{made.seeded.done}/intro/audio.mp3"
+    boto3.client("s3", endpoint_url=s3_server).put_object(
+        Bucket=s3_bucket, Key=key, Body=local.read_bytes()
+    )
+    answer = made.client.get(
+        f"/batches/{made.seeded.done}/outputs/intro/audio.mp3", follow_redirects=False
+    )
+    if downloads == "stream":
+        assert answer.status_code == 200, answer.text
+        assert answer.content == local.read_bytes()
+    else:
+        assert answer.status_code == 307, answer.text
+        location = answer.headers["location"]
+        assert location.startswith(f"https://files.example.com/{s3_bucket}/{key}?")
+        assert "Signature" in location
+
+
 def test_hostile_text_shows_as_text_and_the_api_key_nowhere(stack: Stack) -> None:
     seeded = stack.seeded
     pages = [
