@@ -4,22 +4,36 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck services clean lock
+.PHONY: demo test lint typecheck services clean lock audit
 
-$(STAMP): pyproject.toml requirements.lock
+# Locks: every package with its hashes, for Python 3.11 on Linux; requirements.lock has the dev
+# extra (make, CI), requirements-runtime.lock the same versions without it (the Dockerfile).
+LOCK         := requirements.lock
+RUNTIME_LOCK := requirements-runtime.lock
+UV           := uv==0.13.8
+LOCK_FLAGS   ?=
+COMPILE       = .lock-venv/bin/uv pip compile pyproject.toml --quiet --generate-hashes \
+                --python-version 3.11 --python-platform linux --custom-compile-command 'make lock'
+
+$(STAMP): pyproject.toml $(LOCK)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -r requirements.lock
+	$(BIN)/pip install --quiet --require-hashes -r $(LOCK)
 	$(BIN)/pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
-## lock: pin anew every package pyproject.toml asks for (with the dev extra) in requirements.lock
+## lock: pin what pyproject.toml asks for, with hashes, keeping the pins that still fit
+## (`make lock LOCK_FLAGS=--upgrade` pins every package anew)
 lock:
 	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
-	.lock-venv/bin/pip install --quiet --upgrade pip
-	.lock-venv/bin/pip install --quiet '.[dev]'
-	{ sed -n '1,2p' requirements.lock; .lock-venv/bin/pip freeze --exclude audiobatch; } > requirements.lock.new
-	mv requirements.lock.new requirements.lock && rm -rf .lock-venv
+	.lock-venv/bin/pip install --quiet $(UV)
+	$(COMPILE) $(LOCK_FLAGS) --extra dev -o $(LOCK)
+	$(COMPILE) --constraint $(LOCK) -o $(RUNTIME_LOCK)
+	rm -rf .lock-venv
+
+## audit: the locked versions against PyPI's vulnerability records (skipped, saying so, when they
+## do not answer)
+audit: $(STAMP)
+	$(BIN)/python scripts/audit_lock.py $(LOCK)
 
 ## demo: render manifests/demo.yaml on embedded defaults (SQLite, filesystem broker, local storage, emulator)
 demo: $(STAMP)
@@ -29,8 +43,8 @@ demo: $(STAMP)
 services:
 	bash scripts/ensure-services
 
-## test: lint, type-check and run every test against real PostgreSQL, Redis, an S3 server and the emulator
-test: $(STAMP) services lint typecheck
+## test: lint, type-check, audit the lock and run every test against real PostgreSQL, Redis, an S3 server and the emulator
+test: $(STAMP) services lint typecheck audit
 	$(BIN)/pytest
 
 lint: $(STAMP)
@@ -41,4 +55,4 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 clean:
-	rm -rf $(VENV) .audiobatch renders .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .lock-venv .audiobatch renders .mypy_cache .ruff_cache .pytest_cache
