@@ -61,6 +61,7 @@ class Chaos:
     env: Mapping[str, str]
     database_url: str
     workers: dict[int, subprocess.Popen[bytes]] = field(default_factory=dict)
+    logs: dict[int, Path] = field(default_factory=dict)  # each worker's, by pid
     kills: int = 0
     kills_in_flight: int = 0  # jobs that were running in a worker when it was killed
     started: int = 0
@@ -70,15 +71,22 @@ class Chaos:
         log = self.folder / f"worker{self.started}.log"
         process = start("worker", "--concurrency", "6", cwd=self.folder, env=self.env, log=log)
         self.workers[process.pid] = process
+        self.logs[process.pid] = log
         self.started += 1
 
-    def kill_one(self, rng: random.Random) -> None:
-        pid = rng.choice(sorted(self.workers))
+    def kill_one(self, rng: random.Random) -> bool:
+        """Kill a random worker among those that have started consuming; False when none has
+        yet (a loaded machine starts them slowly: killing them before they work tests nothing)."""
+        ready = sorted(pid for pid in self.workers if b" ready." in self.logs[pid].read_bytes())
+        if not ready:
+            return False
+        pid = rng.choice(ready)
         process = self.workers.pop(pid)
         process.kill()
         process.wait()
         self.kills += 1
         self.kills_in_flight += running_jobs_of(self.database_url, f"{socket.gethostname()}:{pid}")
+        return True
 
     def stop_all(self) -> None:
         for process in self.workers.values():
@@ -198,8 +206,7 @@ def run_with_kills(
                 disruption = pending.pop(0)
                 disruption.act()
                 chaos.disrupted.append(disruption.what)
-            if time.monotonic() >= next_kill:
-                chaos.kill_one(rng)
+            if time.monotonic() >= next_kill and chaos.kill_one(rng):
                 chaos.start_worker()
                 next_kill = time.monotonic() + kill_every_s
             time.sleep(0.2)
