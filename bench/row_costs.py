@@ -43,7 +43,9 @@ def main() -> None:
                 size = connection.execute(
                     text("SELECT pg_total_relation_size(CAST(:t AS regclass))"), {"t": table}
                 ).scalar_one()
-                print(f"{table}: {rows} rows, {size / 2**20:.1f} MiB, {size / rows:.0f} bytes a row")
+                print(
+                    f"{table}: {rows} rows, {size / 2**20:.1f} MiB, {size / rows:.0f} bytes a row"
+                )
 
 
 if __name__ == "__main__":
