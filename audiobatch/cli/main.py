@@ -18,6 +18,7 @@ from rich.markup import escape
 
 from audiobatch.cli.check import check
 from audiobatch.cli.commands import app
+from audiobatch.cli.prune import prune
 from audiobatch.cli.usage import ABORTS, CLICK_ERRORS, show_click_error
 from audiobatch.cli.workers import workers
 from audiobatch.errors import (
@@ -32,6 +33,7 @@ INVALID_INPUT = 2
 
 app.command()(check)
 app.command()(workers)
+app.command()(prune)
 
 
 def _print_version(asked: bool) -> None:

@@ -23,9 +23,9 @@ from audiobatch.db.workers import (
     HEARTBEAT_INTERVAL_S,
     SCHEDULER,
     WORKER,
-    list_workers,
+    ago,
+    fleet_view,
     unserved_queues,
-    worker_view,
 )
 
 START_WORKER = "start one with `audiobatch worker`"
@@ -62,8 +62,7 @@ def workers(
     settings = load_settings()
     now = utcnow()
     with session_scope(ready_database(settings)) as session:
-        # the live first; within each, the most recently seen first
-        rows = sorted((worker_view(row, now) for row in list_workers(session)), key=_not_live)
+        rows = fleet_view(session, now)
     host = socket.gethostname()
     rows = [
         row
@@ -94,32 +93,19 @@ def print_workers(console: Console, rows: list[dict[str, Any]], now: datetime) -
     table = Table(Column("process", overflow="fold"), "role", "queues", "jobs in hand", "seen")
     for row in rows:
         seen_s = (now - datetime.fromisoformat(row["last_seen_at"])).total_seconds()
-        state = "live" if row["live"] else ("stopped" if row["stopped_at"] else "gone")
         jobs = row["jobs_in_hand"]
         table.add_row(
             row["id"],
             f"{row['role']}\nv{row['version']}",
             ", ".join(row["queues"]) or "-",
             _in_hand(jobs, row["concurrency"]) if row["role"] == WORKER else "-",
-            f"{STATES[state]}\n{_ago(seen_s)}",
+            f"{STATES[row['state']]}\n{ago(seen_s)}",
         )
     console.print(table)
 
 
 def _in_hand(jobs: list[int], concurrency: int) -> str:
     return f"{len(jobs)} of {concurrency}" + (f"\n{', '.join(map(str, jobs))}" if jobs else "")
-
-
-def _not_live(row: dict[str, Any]) -> bool:
-    return not row["live"]
-
-
-def _ago(seconds: float) -> str:
-    if seconds < 120:
-        return f"{seconds:.0f} s ago"
-    if seconds < 7200:
-        return f"{seconds / 60:.0f} min ago"
-    return f"{seconds / 3600:.0f} h ago"
 
 
 def start_hint(settings: Settings) -> str:

@@ -17,6 +17,7 @@ from audiobatch.dashboard.schemas import (
     BatchDetail,
     BatchPage,
     BucketView,
+    FleetView,
     JobDetail,
     JobPage,
     LimiterView,
@@ -37,7 +38,7 @@ from audiobatch.db.models import TERMINAL_BATCH_STATUSES, Batch, utcnow
 from audiobatch.db.progress import batch_progress
 from audiobatch.db.reports import find_batch
 from audiobatch.db.schedules import list_schedules, schedule_view
-from audiobatch.db.workers import unserved_queues
+from audiobatch.db.workers import fleet_view, jobs_in_hand_by_pool, unserved_queues
 
 router = APIRouter(prefix="/api")
 
@@ -114,10 +115,22 @@ def schedules(session: SessionDep) -> list[dict[str, Any]]:
 
 
 @router.get("/limiter", response_model=LimiterView, tags=["system"])
-def limiter(state: StateDep) -> dict[str, Any]:
-    """The concurrency limiter's pools (slots in use, adaptive window) and the wake-ups waiting
-    in each job queue."""
-    return limiter_state(state)
+def limiter(state: StateDep, session: SessionDep) -> dict[str, Any]:
+    """The concurrency limiter's pools (slots in use, the jobs live workers hold, adaptive
+    window) and the wake-ups waiting in each job queue."""
+    return limiter_state(state, session)
+
+
+@router.get("/workers", response_model=FleetView, tags=["system"])
+def workers(session: SessionDep) -> dict[str, Any]:
+    """Every worker and scheduler process on record (the ``workers --all --json`` rows: queues,
+    concurrency, jobs in hand, last heartbeat, live, stopped or gone), and the queues that jobs
+    not yet ended wait on with no live worker serving them."""
+    now = utcnow()
+    return {
+        "workers": fleet_view(session, now),
+        "unserved_queues": unserved_queues(session, None, now),
+    }
 
 
 @router.get("/whoami", response_model=Whoami, tags=["system"])
@@ -173,11 +186,20 @@ def bucket_view(bucket: Bucket) -> dict[str, Any]:
     }
 
 
-def limiter_state(state: DashboardState) -> dict[str, Any]:
+def limiter_state(state: DashboardState, session: Session) -> dict[str, Any]:
+    """The limiter's view, each pool with the jobs live workers hold in it (the slots in use of
+    an in-process limiter live in the workers, out of the dashboard's sight)."""
     from audiobatch.broker import queue_depths
     from audiobatch.deployment import limiter_view
 
-    return {**limiter_view(state.settings), "queues": queue_depths(state.celery)()}
+    view = limiter_view(state.settings)
+    in_hand = jobs_in_hand_by_pool(session, utcnow())
+    return {
+        **view,
+        "shared": state.settings.resolved_redis_url is not None,
+        "pools": [{**pool, "jobs_in_hand": in_hand.get(pool["pool"], 0)} for pool in view["pools"]],
+        "queues": queue_depths(state.celery)(),
+    }
 
 
 def _page(total: int, paging: Paging) -> dict[str, Any]:

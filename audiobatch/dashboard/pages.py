@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -48,6 +49,8 @@ from audiobatch.db.logins import end_login, open_login
 from audiobatch.db.models import TERMINAL_BATCH_STATUSES, BatchStatus, JobStatus, utcnow
 from audiobatch.db.reports import find_batch
 from audiobatch.db.schedules import list_schedules, schedule_view
+from audiobatch.db.session import session_scope
+from audiobatch.db.workers import ago, fleet_view, unserved_queues
 from audiobatch.errors import OperatorRequiredError, TooManyAttemptsError
 from audiobatch.manifest import KINDS
 
@@ -79,9 +82,14 @@ _env.globals.update(
 def render(
     request: Request, role: str, template: str, status_code: int = 200, **context: Any
 ) -> HTMLResponse:
-    """A page, with what every page shows: the viewer's role, the CSRF token of its forms, and the
-    notice an action left."""
+    """A page, with what every page shows: the viewer's role, the CSRF token of its forms, the
+    notice an action left, and (but on error pages, which may be about the database) the queues
+    that jobs wait on with no live worker serving them."""
     state = request.app.state.dashboard
+    unserved = []
+    if status_code < 400:
+        with session_scope(state.database_url) as session:
+            unserved = unserved_queues(session, None, utcnow())
     page = _env.get_template(template).render(
         request=request,
         role=role,
@@ -90,6 +98,7 @@ def render(
         notice=request.query_params.get("notice"),
         here=str(request.url.path),
         query=request.query_params,
+        unserved_queues=unserved,
         **context,
     )
     return HTMLResponse(page, status_code=status_code)
@@ -140,8 +149,20 @@ def schedules_page(request: Request, role: RoleDep, session: SessionDep) -> HTML
 
 
 @router.get("/limiter", response_class=HTMLResponse)
-def limiter_page(request: Request, role: RoleDep, state: StateDep) -> HTMLResponse:
-    return render(request, role, "limiter.html", limiter=limiter_state(state))
+def limiter_page(
+    request: Request, role: RoleDep, state: StateDep, session: SessionDep
+) -> HTMLResponse:
+    return render(request, role, "limiter.html", limiter=limiter_state(state, session))
+
+
+@router.get("/workers", response_class=HTMLResponse)
+def workers_page(request: Request, role: RoleDep, session: SessionDep) -> HTMLResponse:
+    now = utcnow()
+    rows = [
+        {**row, "seen": ago((now - datetime.fromisoformat(row["last_seen_at"])).total_seconds())}
+        for row in fleet_view(session, now)
+    ]
+    return render(request, role, "workers.html", workers=rows)
 
 
 @router.get("/login", response_class=HTMLResponse)

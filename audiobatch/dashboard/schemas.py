@@ -125,14 +125,37 @@ class PoolView(BaseModel):
     size: int
     ceiling: int
     limit: float
-    in_use: int
+    in_use: int  # slots held, as the limiter counts them (the shared one; see ``shared``)
+    jobs_in_hand: int  # jobs of this pool the live workers hold, from their heartbeats
 
 
 class LimiterView(BaseModel):
     scope: str
+    shared: bool  # False: each worker keeps its own limiter, whose slots the dashboard cannot see
     key_hash: str | None
     pools: list[PoolView]
     queues: dict[str, int]  # wake-ups waiting per job queue; empty when the broker cannot tell
+
+
+class WorkerView(BaseModel):
+    id: str  # the process identity: host, pid and a random part
+    host: str
+    pid: int
+    role: str  # worker | scheduler
+    queues: list[str]
+    concurrency: int
+    jobs_in_hand: list[int]
+    version: str
+    started_at: str
+    last_seen_at: str
+    stopped_at: str | None
+    live: bool
+    state: str  # live | stopped | gone
+
+
+class FleetView(BaseModel):
+    workers: list[WorkerView]  # the live first, then the most recently seen
+    unserved_queues: list[str]  # queues that jobs not yet ended wait on and no live worker serves
 
 
 class Whoami(BaseModel):

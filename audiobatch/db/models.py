@@ -311,6 +311,19 @@ class Artifact(Base):
     job: Mapped[Job] = relationship(back_populates="artifacts")
 
 
+class PendingDeletion(Base):
+    """A stored object or an upload folder of a pruned batch, removed after the batch's rows were
+    deleted: kept until its removal succeeds, so the next ``prune`` finishes what one could not."""
+
+    __tablename__ = "pending_deletions"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # object | folder
+    target: Mapped[str] = mapped_column(Text)  # the storage key, or the folder's absolute path
+    batch_id: Mapped[str] = mapped_column(String(32))  # the pruned batch's id (its row is gone)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class WorkerProcess(Base):
     """A worker, scheduler or embedded process, as its last heartbeat described it."""
 

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, delete, insert, or_, select, update
 from sqlalchemy.orm import Session
 
-from audiobatch.db.models import TERMINAL_JOB_STATUSES, Job, WorkerProcess
+from audiobatch.db.models import TERMINAL_JOB_STATUSES, Job, JobStatus, WorkerProcess
 from audiobatch.db.session import rows_affected
 from audiobatch.render.families import FAMILIES
 
@@ -27,6 +27,8 @@ KEEP_S = 7 * 24 * 3600.0
 
 WORKER, SCHEDULER = "worker", "scheduler"
 JOB_QUEUES = frozenset(family.queue for family in FAMILIES.values())
+UNENDED_JOB_STATUSES = frozenset(set(JobStatus) - TERMINAL_JOB_STATUSES)
+"""Asked for with IN rather than NOT IN, a query over every batch can use the status indexes."""
 
 
 @dataclass(frozen=True)
@@ -107,23 +109,56 @@ def served_queues(session: Session, now: datetime) -> set[str]:
     return {queue for row in live for queue in row.queues}
 
 
-def unserved_queues(session: Session, batch_ids: Sequence[str], now: datetime) -> list[str]:
-    """The queues that jobs of ``batch_ids`` not yet ended wait on and no live worker serves."""
+def unserved_queues(session: Session, batch_ids: Sequence[str] | None, now: datetime) -> list[str]:
+    """The queues that jobs not yet ended (of ``batch_ids``, or of any batch for None) wait on
+    and no live worker serves."""
     served = served_queues(session, now)
     if served >= JOB_QUEUES:  # the usual fleet: no need to look at the jobs
         return []
-    return list(
-        session.scalars(
-            select(Job.queue)
-            .where(
-                Job.batch_id.in_(batch_ids),
-                Job.status.not_in(TERMINAL_JOB_STATUSES),
-                Job.queue.not_in(served),
-            )
-            .distinct()
-            .order_by(Job.queue)
-        )
-    )
+    query = select(Job.queue).where(Job.status.in_(UNENDED_JOB_STATUSES), Job.queue.not_in(served))
+    if batch_ids is not None:
+        query = query.where(Job.batch_id.in_(batch_ids))
+    return list(session.scalars(query.distinct().order_by(Job.queue)))
+
+
+def jobs_in_hand_by_pool(session: Session, now: datetime) -> dict[str, int]:
+    """How many jobs the live workers hold, by the limiter pool each job's kind draws from."""
+    held = [
+        job_id
+        for row in session.scalars(select(WorkerProcess).where(live_at(now)))
+        for job_id in row.jobs_in_hand
+    ]
+    counts = dict.fromkeys(sorted({family.pool for family in FAMILIES.values()}), 0)
+    if held:
+        for kind in session.scalars(select(Job.kind).where(Job.id.in_(held))):
+            counts[FAMILIES[kind].pool] += 1
+    return counts
+
+
+def state_of(row: WorkerProcess, now: datetime) -> str:
+    """``live``; ``stopped`` after a clean exit; ``gone`` when it went silent (killed, hung)."""
+    if is_live(row, now):
+        return "live"
+    return "stopped" if row.stopped_at is not None else "gone"
+
+
+def ago(seconds: float) -> str:
+    """A time ``seconds`` in the past, as people say it."""
+    if seconds < 120:
+        return f"{seconds:.0f} s ago"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min ago"
+    return f"{seconds / 3600:.0f} h ago"
+
+
+def fleet_view(session: Session, now: datetime) -> list[dict[str, Any]]:
+    """Every process on record in the :func:`worker_view` shape: the live first, and within each,
+    the most recently seen first."""
+    return sorted((worker_view(row, now) for row in list_workers(session)), key=_not_live)
+
+
+def _not_live(view: dict[str, Any]) -> bool:
+    return not view["live"]
 
 
 def worker_view(row: WorkerProcess, now: datetime) -> dict[str, Any]:
@@ -141,4 +176,5 @@ def worker_view(row: WorkerProcess, now: datetime) -> dict[str, Any]:
         "last_seen_at": row.last_seen_at.isoformat(),
         "stopped_at": row.stopped_at.isoformat() if row.stopped_at else None,
         "live": is_live(row, now),
+        "state": state_of(row, now),
     }
