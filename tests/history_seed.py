@@ -94,7 +94,10 @@ def fill_history(url: str, jobs: int, first_job: int = 0) -> None:
     :data:`JOBS_PER_BATCH`, with their batches, attempts and outputs; then ``VACUUM ANALYZE``."""
     engine = get_engine(url)
     with engine.begin() as connection:
-        values = {"first": first_job // JOBS_PER_BATCH + 1, "last": (jobs - 1) // JOBS_PER_BATCH + 1}
+        values = {
+            "first": first_job // JOBS_PER_BATCH + 1,
+            "last": (jobs - 1) // JOBS_PER_BATCH + 1,
+        }
         connection.execute(text(ENDED_BATCHES), values)
     for start in range(first_job, jobs, CHUNK_JOBS):
         last = min(start + CHUNK_JOBS, jobs) - 1
