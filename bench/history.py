@@ -9,7 +9,9 @@ dashboard bench does; :mod:`tests.history_seed`): a running batch of 2,000 jobs 
 active status, and ended batches of 10,000 jobs each with their attempts and outputs, grown to
 each size in turn. At each size it times ticks (nothing to change: they find no work, as most
 ticks do) and the three HTTP answers in-process (FastAPI's test client), each repeated, and
-prints the median and p95.
+prints the median and p95. On a shared machine a tick's time is mostly its twenty-odd round trips
+waiting for a core, so the work its statements cost the server (pages touched and execution
+time, from ``EXPLAIN (ANALYZE, BUFFERS)``) is printed too: that is what must not grow.
 
     .venv/bin/python bench/history.py [--sizes 100000,1000000] [--huge] [--repeat 50]
 
@@ -39,7 +41,13 @@ from audiobatch.db.reconcile import tick
 from audiobatch.storage.local import LocalStorage
 from bench.dashboard import timed_ms
 from tests import services
-from tests.history_seed import fill_active, fill_history, queued_by_queue
+from tests.history_seed import (
+    explained,
+    fill_active,
+    fill_history,
+    queued_by_queue,
+    tick_statements,
+)
 
 TICK_TARGET_MS = 20.0
 ACTIVE_JOBS = 2_000
@@ -52,6 +60,14 @@ def measure(label: str, call: Callable[[], object], repeat: int) -> float:
     p95 = statistics.quantiles(samples, n=20)[-1]
     print(f"  {label}: median {median:.1f} ms, p95 {p95:.1f} ms ({len(samples)} calls)")
     return median
+
+
+def tick_work(url: str, storage: LocalStorage) -> tuple[int, float]:
+    """What one tick costs the server, whatever else the machine runs: the pages its statements
+    touch (shared buffers hit or read) and their execution time, in ms."""
+    plans = explained(url, tick_statements(url, storage), analyze=True)
+    pages = sum(p["Plan"]["Shared Hit Blocks"] + p["Plan"]["Shared Read Blocks"] for p in plans)
+    return pages, sum(p["Execution Time"] for p in plans)
 
 
 def main() -> None:
@@ -87,6 +103,8 @@ def main() -> None:
                 return lambda: client.get(path).raise_for_status()
 
             ticks[size] = measure("reconciler tick", one_tick, args.repeat)
+            pages, server_ms = tick_work(url, storage)
+            print(f"  its statements on the server: {pages} pages, {server_ms:.2f} ms")
             measure("GET /metrics", get("/metrics"), max(args.repeat // 5, 5))
             measure("GET /api/batches", get("/api/batches"), max(args.repeat // 5, 5))
             measure("batch list page (GET /)", get("/"), max(args.repeat // 5, 5))

@@ -7,11 +7,14 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import Connection, event, text
 
-from audiobatch.db.models import JobStatus
+from audiobatch.db.models import JobStatus, utcnow
+from audiobatch.db.reconcile import tick
 from audiobatch.db.session import get_engine
+from audiobatch.storage import Storage
 
 ACTIVE = "history-running"
 JOBS_PER_BATCH = 10_000
@@ -61,6 +64,11 @@ SELECT id, batch_id, 'audio.mp3', batch_id || '/' || key || '/audio.mp3',
        'audio/mpeg', finished_at
 FROM jobs WHERE id > :after AND status = 'succeeded'
 """
+# every tenth ended job read the output of the job before it (a stitched episode, say)
+ENDED_DEPENDENCIES = """
+INSERT INTO job_dependencies (job_id, parent_id)
+SELECT id, id - 1 FROM jobs WHERE id > :after + 1 AND id % 10 = 0
+"""
 ACTIVE_BATCH = """
 INSERT INTO batches (id, name, status, manifest_sha256, source, fresh, created_at,
                      character_budget)
@@ -91,7 +99,8 @@ FROM jobs AS pending WHERE pending.batch_id = :batch AND pending.status = 'pendi
 
 def fill_history(url: str, jobs: int, first_job: int = 0) -> None:
     """Ended jobs numbered ``first_job`` up to ``jobs`` (so a fill can be grown), in batches of
-    :data:`JOBS_PER_BATCH`, with their batches, attempts and outputs; then ``VACUUM ANALYZE``."""
+    :data:`JOBS_PER_BATCH`, with their batches, attempts, outputs and dependencies; then
+    ``VACUUM ANALYZE``."""
     engine = get_engine(url)
     with engine.begin() as connection:
         values = {
@@ -107,6 +116,7 @@ def fill_history(url: str, jobs: int, first_job: int = 0) -> None:
             connection.execute(text(ENDED_JOBS), values)
             connection.execute(text(ENDED_ATTEMPTS), {"after": after})
             connection.execute(text(ENDED_ARTIFACTS), {"after": after})
+            connection.execute(text(ENDED_DEPENDENCIES), {"after": after})
     analyze(url)
 
 
@@ -137,3 +147,33 @@ def queued_by_queue(url: str) -> dict[str, int]:
             {"queued": JobStatus.QUEUED.value},
         )
         return {queue: count for queue, count in rows}
+
+
+def tick_statements(url: str, storage: Storage) -> list[tuple[str, Any]]:
+    """The queries and updates one tick sends (with their parameters), the broker holding every
+    wake-up."""
+    sent: list[tuple[str, Any]] = []
+
+    def record(_c: Connection, _cur: Any, statement: str, parameters: Any, *_: Any) -> None:
+        sent.append((statement, parameters))
+
+    engine, depths = get_engine(url), queued_by_queue(url)
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        tick(url, lambda _: None, storage, utcnow(), 300.0, 3, depths)
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    return [(s, p) for s, p in sent if s.lstrip().upper().startswith(("SELECT", "UPDATE"))]
+
+
+def explained(url: str, statements: list[tuple[str, Any]], analyze: bool = False) -> list[Any]:
+    """PostgreSQL's plans of ``statements`` (JSON), run (``analyze``) in a transaction that is
+    rolled back."""
+    options = "ANALYZE, BUFFERS, FORMAT JSON" if analyze else "FORMAT JSON"
+    with get_engine(url).connect() as connection:
+        plans = [
+            connection.exec_driver_sql(f"EXPLAIN ({options}) {statement}", parameters).scalar_one()
+            for statement, parameters in statements
+        ]
+        connection.rollback()
+    return [plan[0] for plan in plans]

@@ -9,14 +9,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Connection, event, text
+from sqlalchemy import text
 
 from audiobatch.db.migrate import upgrade
 from audiobatch.db.models import utcnow
-from audiobatch.db.reconcile import tick
 from audiobatch.db.session import get_engine
 from audiobatch.storage.local import LocalStorage
-from tests.history_seed import fill_active, fill_history, queued_by_queue
+from tests.history_seed import explained, fill_active, fill_history, tick_statements
 
 HISTORY_JOBS = 100_000
 ACTIVE_JOBS = 1_000
@@ -31,22 +30,6 @@ def history_url(postgres_url: str) -> str:
     fill_history(postgres_url, HISTORY_JOBS)
     fill_active(postgres_url, ACTIVE_JOBS, utcnow())
     return postgres_url
-
-
-def tick_statements(url: str, storage: LocalStorage) -> list[tuple[str, Any]]:
-    """The statements one tick sends, with their parameters."""
-    sent: list[tuple[str, Any]] = []
-
-    def record(_c: Connection, _cur: Any, statement: str, parameters: Any, *_: Any) -> None:
-        sent.append((statement, parameters))
-
-    engine, depths = get_engine(url), queued_by_queue(url)
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        tick(url, lambda _: None, storage, utcnow(), 300.0, 3, depths)
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
-    return [(s, p) for s, p in sent if s.lstrip().upper().startswith(("SELECT", "UPDATE"))]
 
 
 def scans(plan: dict[str, Any]) -> Iterator[dict[str, Any]]:
@@ -69,11 +52,9 @@ def test_no_tick_statement_reads_the_history_of_ended_jobs(
     assert len(statements) >= 10
     bounded = partial_indexes(history_url) | KEYED | {"ix_attempts_batch_id"}
     unbounded = []
-    with get_engine(history_url).connect() as connection:
-        for statement, parameters in statements:
-            explained = connection.exec_driver_sql("EXPLAIN (FORMAT JSON) " + statement, parameters)
-            for scan in scans(explained.scalar_one()[0]["Plan"]):
-                read = scan["Node Type"], scan["Relation Name"], scan.get("Index Name")
-                if read[1] in {"jobs", "attempts"} and read[2] not in bounded:
-                    unbounded.append((" ".join(statement.split())[:120], read))
+    for (statement, _), plan in zip(statements, explained(history_url, statements), strict=True):
+        for scan in scans(plan["Plan"]):
+            read = scan["Node Type"], scan["Relation Name"], scan.get("Index Name")
+            if read[1] in {"jobs", "attempts"} and read[2] not in bounded:
+                unbounded.append((" ".join(statement.split())[:120], read))
     assert unbounded == []
