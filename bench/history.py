@@ -78,6 +78,7 @@ def main() -> None:
     args = parser.parse_args()
     sizes = sorted({int(size) for size in args.sizes.split(",")} | ({HUGE} if args.huge else set()))
     ticks: dict[int, float] = {}
+    pages: dict[int, int] = {}
     with ExitStack() as stack:
         server = stack.enter_context(contextmanager(services.postgres_server)())
         url = stack.enter_context(contextmanager(services.fresh_postgres_database)(server))
@@ -103,17 +104,17 @@ def main() -> None:
                 return lambda: client.get(path).raise_for_status()
 
             ticks[size] = measure("reconciler tick", one_tick, args.repeat)
-            pages, server_ms = tick_work(url, storage)
-            print(f"  its statements on the server: {pages} pages, {server_ms:.2f} ms")
+            pages[size], server_ms = tick_work(url, storage)
+            print(f"  its statements on the server: {pages[size]} pages, {server_ms:.2f} ms")
             measure("GET /metrics", get("/metrics"), max(args.repeat // 5, 5))
             measure("GET /api/batches", get("/api/batches"), max(args.repeat // 5, 5))
             measure("batch list page (GET /)", get("/"), max(args.repeat // 5, 5))
-    worst = max(ticks.values())
-    growth = worst / ticks[min(ticks)]
-    verdict = "meets" if worst <= TICK_TARGET_MS else "MISSES"
+    first, last = min(ticks), max(ticks)
+    verdict = "meets" if ticks[last] <= TICK_TARGET_MS else "MISSES"
     print(
-        f"tick: at most {worst:.1f} ms, {growth:.1f}x its time at {min(ticks):,} jobs "
-        f"— {verdict} the {TICK_TARGET_MS:.0f} ms target"
+        f"tick at {last:,} jobs: {ticks[last]:.1f} ms, {ticks[last] / ticks[first]:.2f}x its time "
+        f"and {pages[last] / pages[first]:.2f}x its pages at {first:,} — {verdict} the "
+        f"{TICK_TARGET_MS:.0f} ms target"
     )
 
 
