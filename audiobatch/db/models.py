@@ -109,8 +109,8 @@ UNENDED_JOBS, UNENDED_BATCHES = _unended(UNENDED_JOB_STATUSES), _unended(UNENDED
 a query that names unended statuses (:func:`status_in`) is answered from them."""
 
 
-def _unended_index(name: str, *columns: str, table_rows: TextClause = UNENDED_JOBS) -> Index:
-    return Index(name, *columns, postgresql_where=table_rows, sqlite_where=table_rows)
+def _unended_index(name: str, *columns: str, rows: TextClause = UNENDED_JOBS) -> Index:
+    return Index(name, *columns, postgresql_where=rows, sqlite_where=rows)
 
 
 def _enum(cls: type[enum.StrEnum], name: str) -> Enum:
@@ -198,7 +198,7 @@ class Batch(Base):
     __table_args__ = (
         Index("ix_batches_schedule_id_slot_at", "schedule_id", "slot_at", unique=True),
         # the reconciler: unended batches, and ended ones whose results.json is still to write
-        _unended_index("ix_batches_unended_status", "status", table_rows=UNENDED_BATCHES),
+        _unended_index("ix_batches_unended_status", "status", rows=UNENDED_BATCHES),
         Index(
             "ix_batches_results_due",
             "status",
