@@ -19,12 +19,13 @@ from sqlalchemy.sql.elements import ColumnElement
 from audiobatch.db import jobs
 from audiobatch.db.models import (
     TERMINAL_BATCH_STATUSES,
-    TERMINAL_JOB_STATUSES,
+    UNENDED_JOB_STATUSES,
     Attempt,
     Batch,
     BatchStatus,
     Job,
     JobStatus,
+    status_in,
 )
 from audiobatch.db.session import rows_affected
 
@@ -93,7 +94,7 @@ def batches_due_to_resume(session: Session, now: datetime) -> list[Batch]:
     return list(
         session.scalars(
             select(Batch)
-            .where(Batch.status == BatchStatus.PAUSED, Batch.resume_at <= now)
+            .where(status_in(Batch.status, {BatchStatus.PAUSED}), Batch.resume_at <= now)
             .with_for_update()
         )
     )
@@ -115,7 +116,7 @@ def pause_over_budget(session: Session, batch_id: str | None = None) -> int:
     its budget, by what was in flight when the budget was reached."""
     over = select(Batch.id, Batch.name, Batch.character_budget, CHARACTERS_SPENT).where(
         Batch.character_budget.is_not(None),
-        Batch.status.in_(_ACTIVE_BATCH),
+        status_in(Batch.status, _ACTIVE_BATCH),
         Batch.character_budget <= CHARACTERS_SPENT,
     )
     if batch_id is not None:
@@ -132,7 +133,7 @@ def pause_over_budget(session: Session, batch_id: str | None = None) -> int:
 
 _UNFINISHED_JOB = (
     select(Job.id)
-    .where(Job.batch_id == bindparam("batch"), Job.status.not_in(TERMINAL_JOB_STATUSES))
+    .where(Job.batch_id == bindparam("batch"), status_in(Job.status, UNENDED_JOB_STATUSES))
     .limit(1)
 )
 

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, aliased
 
 from audiobatch.db.models import (
     TERMINAL_BATCH_STATUSES,
-    TERMINAL_JOB_STATUSES,
+    UNENDED_JOB_STATUSES,
     Artifact,
     Batch,
     Job,
@@ -35,7 +35,6 @@ from audiobatch.db.session import session_scope
 from audiobatch.db.workers import live_at
 from audiobatch.storage import Storage
 
-UNENDED_JOB_STATUSES = sorted(set(JobStatus) - TERMINAL_JOB_STATUSES)
 GIVEN_UP = [JobStatus.FAILED, JobStatus.CANCELLED]
 ARTIFACT_PAGE = 1000
 

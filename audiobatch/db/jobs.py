@@ -47,6 +47,7 @@ from audiobatch.db.models import (
     Job,
     JobDependency,
     JobStatus,
+    status_in,
 )
 from audiobatch.db.session import rows_affected
 from audiobatch.storage import StoredObject
@@ -316,7 +317,7 @@ def requeue_due(session: Session, now: datetime) -> int:
         rows_affected(
             session.execute(
                 update(Job)
-                .where(Job.status == JobStatus.RETRYING, Job.next_attempt_at <= now)
+                .where(status_in(Job.status, {JobStatus.RETRYING}), Job.next_attempt_at <= now)
                 .values(status=QUEUED_UNLESS_BATCH_PAUSED, next_attempt_at=None, published_at=None)
             )
         )
@@ -330,7 +331,7 @@ def take_back_expired(session: Session, now: datetime, max_lost_leases: int) -> 
     """``running`` jobs whose worker stopped renewing its lease go back to ``queued`` (or
     ``paused``); a job that has now lost ``max_lost_leases`` workers fails as ``worker_lost``
     instead of killing workers forever. Returns how many leases expired."""
-    expired = Job.status == JobStatus.RUNNING, Job.lease_expires_at < now
+    expired = status_in(Job.status, {JobStatus.RUNNING}), Job.lease_expires_at < now
     doomed = list(
         session.scalars(
             update(Job)
@@ -529,7 +530,7 @@ def promote_ready(session: Session, limit: int = 1000) -> list[tuple[int, str]]:
     candidates = list(
         session.scalars(
             select(Job.id)
-            .where(Job.status == JobStatus.PENDING, _PARENTS_ALL_SUCCEEDED)
+            .where(status_in(Job.status, {JobStatus.PENDING}), _PARENTS_ALL_SUCCEEDED)
             .order_by(Job.id)
             .limit(limit)
         )
@@ -549,7 +550,7 @@ def fail_orphans(session: Session, now: datetime) -> int:
             .join(_other, _other.job_id == Job.id)
             .join(_parent, _parent.id == _other.parent_id)
             .where(
-                Job.status == JobStatus.PENDING,
+                status_in(Job.status, {JobStatus.PENDING}),
                 _parent.status.in_((JobStatus.FAILED, JobStatus.CANCELLED)),
             )
             .distinct()

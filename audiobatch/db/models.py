@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     BigInteger,
+    ColumnElement,
     DateTime,
     Enum,
     ForeignKey,
@@ -17,12 +19,15 @@ from sqlalchemy import (
     MetaData,
     String,
     Text,
+    TextClause,
     TypeDecorator,
     UniqueConstraint,
+    bindparam,
     false,
+    text,
 )
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, QueryableAttribute, mapped_column, relationship
 
 
 def utcnow() -> datetime:
@@ -64,6 +69,7 @@ class JobStatus(enum.StrEnum):
 
 
 TERMINAL_JOB_STATUSES = frozenset({JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED})
+UNENDED_JOB_STATUSES = frozenset(set(JobStatus) - TERMINAL_JOB_STATUSES)
 
 
 class BatchStatus(enum.StrEnum):
@@ -81,6 +87,30 @@ TERMINAL_BATCH_STATUSES = frozenset(
 )
 UNENDED_BATCH_STATUSES = frozenset(set(BatchStatus) - TERMINAL_BATCH_STATUSES)
 """Asked for with IN rather than NOT IN, a query can use the index on the status."""
+
+
+def status_in(
+    column: QueryableAttribute[Any], statuses: Iterable[enum.StrEnum]
+) -> ColumnElement[bool]:
+    """``column IN (...)`` with the statuses written into the SQL rather than bound: the plan of
+    a prepared statement (which psycopg makes of a statement run often) then still knows the rows
+    asked for lie within an index over unended rows (:data:`UNENDED_JOBS`)."""
+    values = sorted(statuses)
+    return column.in_(bindparam(None, values, column.type, expanding=True, literal_execute=True))
+
+
+def _unended(statuses: frozenset[Any]) -> TextClause:
+    """The predicate of a partial index over the rows in ``statuses``, for both dialects."""
+    return text("status IN (" + ", ".join(f"'{s.value}'" for s in sorted(statuses)) + ")")
+
+
+UNENDED_JOBS, UNENDED_BATCHES = _unended(UNENDED_JOB_STATUSES), _unended(UNENDED_BATCH_STATUSES)
+"""Partial indexes over these rows stay as small as the work in hand, however long the history:
+a query that names unended statuses (:func:`status_in`) is answered from them."""
+
+
+def _unended_index(name: str, *columns: str, rows: TextClause = UNENDED_JOBS) -> Index:
+    return Index(name, *columns, postgresql_where=rows, sqlite_where=rows)
 
 
 def _enum(cls: type[enum.StrEnum], name: str) -> Enum:
@@ -167,6 +197,14 @@ class Batch(Base):
     # one batch per slot of a schedule, whichever scheduler fires it
     __table_args__ = (
         Index("ix_batches_schedule_id_slot_at", "schedule_id", "slot_at", unique=True),
+        # the reconciler: unended batches, and ended ones whose results.json is still to write
+        _unended_index("ix_batches_unended_status", "status", rows=UNENDED_BATCHES),
+        Index(
+            "ix_batches_results_due",
+            "status",
+            postgresql_where=text("results_at IS NULL"),
+            sqlite_where=text("results_at IS NULL"),
+        ),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
@@ -202,8 +240,14 @@ class Job(Base):
     __table_args__ = (
         UniqueConstraint("batch_id", "key"),
         Index("ix_jobs_batch_id_status", "batch_id", "status"),
-        Index("ix_jobs_status_next_attempt_at", "status", "next_attempt_at"),
-        Index("ix_jobs_status_lease_expires_at", "status", "lease_expires_at"),
+        # the reconciler, over unended jobs only: retries due, leases expired, wake-ups to send
+        # (never, or lost) and pending jobs to queue; an unended batch's unended jobs are sought
+        # in ix_jobs_batch_id_status, one status at a time
+        _unended_index("ix_jobs_unended_next_attempt_at", "status", "next_attempt_at"),
+        _unended_index("ix_jobs_unended_lease_expires_at", "status", "lease_expires_at"),
+        _unended_index(
+            "ix_jobs_unended_queue_published_at", "status", "queue", "published_at", "id"
+        ),
         # the dashboard: a batch's ETA and throughput, its error classes, finished jobs over time
         Index("ix_jobs_batch_id_finished_at", "batch_id", "finished_at"),
         Index("ix_jobs_batch_id_error_code", "batch_id", "error_code"),

@@ -25,11 +25,12 @@ from audiobatch.db import jobs, operations
 from audiobatch.db.batches import batches_due_to_resume, end_batch_if_done, pause_over_budget
 from audiobatch.db.models import (
     TERMINAL_BATCH_STATUSES,
-    TERMINAL_JOB_STATUSES,
     UNENDED_BATCH_STATUSES,
+    UNENDED_JOB_STATUSES,
     Batch,
     Job,
     JobStatus,
+    status_in,
 )
 from audiobatch.db.reports import write_results
 from audiobatch.db.session import session_scope
@@ -141,15 +142,17 @@ def report_batch(database_url: str, storage: Storage, batch_id: str, now: dateti
 def batches_without_results(session: Session) -> list[str]:
     """Ended batches whose ``results.json`` could not be written when they ended."""
     query = select(Batch.id).where(
-        Batch.status.in_(TERMINAL_BATCH_STATUSES), Batch.results_at.is_(None)
+        status_in(Batch.status, TERMINAL_BATCH_STATUSES), Batch.results_at.is_(None)
     )
     return list(session.scalars(query))
 
 
 def batches_with_every_job_ended(session: Session) -> list[str]:
     """Unended batches none of whose jobs is left to run (their last finisher died first)."""
-    unfinished = exists().where(Job.batch_id == Batch.id, Job.status.not_in(TERMINAL_JOB_STATUSES))
-    query = select(Batch.id).where(Batch.status.in_(UNENDED_BATCH_STATUSES), ~unfinished)
+    unfinished = exists().where(
+        Job.batch_id == Batch.id, status_in(Job.status, UNENDED_JOB_STATUSES)
+    )
+    query = select(Batch.id).where(status_in(Batch.status, UNENDED_BATCH_STATUSES), ~unfinished)
     return list(session.scalars(query))
 
 
@@ -187,6 +190,7 @@ def _announce(
     return len(due)
 
 
+QUEUED = status_in(Job.status, {JobStatus.QUEUED})
 SETTLE_S = 15.0
 """A wake-up this recent may still be on its way to a worker that takes it: never taken for lost."""
 
@@ -194,7 +198,7 @@ SETTLE_S = 15.0
 def never_announced(session: Session, limit: int) -> list[tuple[int, str]]:
     query = (
         select(Job.id, Job.queue)
-        .where(Job.status == JobStatus.QUEUED, Job.published_at.is_(None))
+        .where(QUEUED, Job.published_at.is_(None))
         .order_by(Job.id)
         .limit(limit)
     )
@@ -218,10 +222,8 @@ def lost_wakeups(
     settled = now - timedelta(seconds=SETTLE_S)
     lost: list[tuple[int, str]] = []
     with session_scope(database_url) as session:
-        for queue in session.scalars(
-            select(Job.queue).where(Job.status == JobStatus.QUEUED).distinct()
-        ):
-            announced = (Job.status == JobStatus.QUEUED, Job.queue == queue)
+        for queue in session.scalars(select(Job.queue).where(QUEUED).distinct()):
+            announced = (QUEUED, Job.queue == queue)
             if queue in depths:
                 count = select(func.count()).where(*announced, Job.published_at < now)
                 missing = (session.scalar(count) or 0) - depths[queue]

@@ -1,0 +1,122 @@
+"""History: the reconciler's tick and the dashboard's standing pages as ended jobs pile up.
+
+Target: a tick of at most 20 ms at 10,000,000 jobs of history, and flat from 100,000 (it reads
+indexes over unended jobs only). ``GET /metrics``, ``GET /api/batches`` and the batch list page
+are printed beside it: they still count every row (figures to watch, no target here yet).
+
+Fills one fresh PostgreSQL database in bulk (INSERT ... SELECT over generate_series, as the
+dashboard bench does; :mod:`tests.history_seed`): a running batch of 2,000 jobs waiting in every
+active status, and ended batches of 10,000 jobs each with their attempts and outputs, grown to
+each size in turn. At each size it times ticks (nothing to change: they find no work, as most
+ticks do) and the three HTTP answers in-process (FastAPI's test client), each repeated, and
+prints the median and p95. On a shared machine a tick's time is mostly its twenty-odd round trips
+waiting for a core, so the work its statements cost the server (pages touched and execution
+time, from ``EXPLAIN (ANALYZE, BUFFERS)``) is printed too: that is what must not grow.
+
+    .venv/bin/python bench/history.py [--sizes 100000,1000000] [--huge] [--repeat 50]
+
+``--huge`` adds 10,000,000 jobs (about 8 GB of disk, and half an hour of filling).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from fastapi.testclient import TestClient
+
+from audiobatch.config import Settings
+from audiobatch.dashboard.app import create_app
+from audiobatch.db.migrate import upgrade
+from audiobatch.db.models import utcnow
+from audiobatch.db.reconcile import tick
+from audiobatch.storage.local import LocalStorage
+from bench.dashboard import timed_ms
+from tests import services
+from tests.history_seed import (
+    explained,
+    fill_active,
+    fill_history,
+    queued_by_queue,
+    tick_statements,
+)
+
+TICK_TARGET_MS = 20.0
+ACTIVE_JOBS = 2_000
+HUGE = 10_000_000
+
+
+def measure(label: str, call: Callable[[], object], repeat: int) -> float:
+    samples = timed_ms(call, repeat)
+    median = statistics.median(samples)
+    p95 = statistics.quantiles(samples, n=20)[-1]
+    print(f"  {label}: median {median:.1f} ms, p95 {p95:.1f} ms ({len(samples)} calls)")
+    return median
+
+
+def tick_work(url: str, storage: LocalStorage) -> tuple[int, float]:
+    """What one tick costs the server, whatever else the machine runs: the pages its statements
+    touch (shared buffers hit or read) and their execution time, in ms."""
+    plans = explained(url, tick_statements(url, storage), analyze=True)
+    pages = sum(p["Plan"]["Shared Hit Blocks"] + p["Plan"]["Shared Read Blocks"] for p in plans)
+    return pages, sum(p["Execution Time"] for p in plans)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--sizes", default="100000,1000000")
+    parser.add_argument("--huge", action="store_true", help=f"also {HUGE:,} jobs")
+    parser.add_argument("--repeat", type=int, default=50)
+    args = parser.parse_args()
+    sizes = sorted({int(size) for size in args.sizes.split(",")} | ({HUGE} if args.huge else set()))
+    ticks: dict[int, float] = {}
+    pages: dict[int, int] = {}
+    with ExitStack() as stack:
+        server = stack.enter_context(contextmanager(services.postgres_server)())
+        url = stack.enter_context(contextmanager(services.fresh_postgres_database)(server))
+        folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="audiobatch-bench-")))
+        upgrade(url)
+        fill_active(url, ACTIVE_JOBS, utcnow())
+        settings = Settings(database_url=url, home=folder, storage_url=f"file://{folder}")
+        app = create_app(settings)  # a loopback name: the dashboard answers no other by default
+        client = stack.enter_context(TestClient(app, base_url="http://127.0.0.1"))
+        storage = LocalStorage(folder)
+        depths = queued_by_queue(url)  # the broker holds every wake-up: none is sent again
+        filled = 0
+        for size in sizes:
+            started = time.monotonic()
+            fill_history(url, size, filled)
+            filled = size
+            print(f"{size:,} jobs of history (filled in {time.monotonic() - started:.0f} s):")
+
+            def one_tick() -> object:
+                return tick(url, lambda _: None, storage, utcnow(), 300.0, 3, depths)
+
+            def get(path: str) -> Callable[[], object]:
+                return lambda: client.get(path).raise_for_status()
+
+            ticks[size] = measure("reconciler tick", one_tick, args.repeat)
+            pages[size], server_ms = tick_work(url, storage)
+            print(f"  its statements on the server: {pages[size]} pages, {server_ms:.2f} ms")
+            measure("GET /metrics", get("/metrics"), max(args.repeat // 5, 5))
+            measure("GET /api/batches", get("/api/batches"), max(args.repeat // 5, 5))
+            measure("batch list page (GET /)", get("/"), max(args.repeat // 5, 5))
+    first, last = min(ticks), max(ticks)
+    verdict = "meets" if ticks[last] <= TICK_TARGET_MS else "MISSES"
+    print(
+        f"tick at {last:,} jobs: {ticks[last]:.1f} ms, {ticks[last] / ticks[first]:.2f}x its time "
+        f"and {pages[last] / pages[first]:.2f}x its pages at {first:,} — {verdict} the "
+        f"{TICK_TARGET_MS:.0f} ms target"
+    )
+
+
+if __name__ == "__main__":
+    main()
