@@ -136,7 +136,7 @@ def main() -> None:
         upgrade(url)
         fill(url, args.jobs)
         settings = Settings(database_url=url, home=folder, storage_url=f"file://{folder}")
-        client = stack.enter_context(TestClient(create_app(settings)))
+        client = stack.enter_context(TestClient(create_app(settings), base_url="http://127.0.0.1"))
         # a live worker, as while a batch renders: without one the summary has no ETA
         worker = Heartbeat(url, role=WORKER, queues=QUEUES, concurrency=8)
         worker.beat()  # live before the first call
