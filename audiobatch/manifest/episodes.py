@@ -119,9 +119,12 @@ class CrowdedPart:
 
 def crowded_parts(job: DialogueJob) -> Iterator[CrowdedPart]:
     """The parts of the job (the job itself when it is rendered whole) with too many voices."""
-    parts = episode_parts(job) or [
-        Part(tuple(PartLine(n, line.voice, line.text) for n, line in enumerate(job.inputs)))
-    ]
+    parts = episode_parts(job)
+    if parts is None:
+        voices = len({line.voice for line in job.inputs})
+        if voices > MAX_VOICES:
+            yield CrowdedPart(1, 0, len(job.inputs) - 1, voices)
+        return
     for number, part in enumerate(parts, 1):
         if len(part.voices) > MAX_VOICES:
             yield CrowdedPart(number, part.lines[0].turn, part.lines[-1].turn, len(part.voices))

@@ -29,13 +29,11 @@ _SHOW_INPUT = {
 
 
 def job_label(jobs: Sequence[Any], index: int) -> str:
-    """How a field path names the job at ``index``: its id if well-formed, else the index."""
+    """How a field path names the job at ``index`` (raw, or already validated): its id if
+    well-formed, else the index."""
     job = jobs[index] if 0 <= index < len(jobs) else None
-    if isinstance(job, Mapping):
-        job_id = job.get("id")
-        if is_job_id(job_id):
-            return str(job_id)
-    return str(index)
+    job_id = job.get("id") if isinstance(job, Mapping) else getattr(job, "id", None)
+    return str(job_id) if is_job_id(job_id) else str(index)
 
 
 def format_path(path: Path, jobs: Sequence[Any]) -> str:

@@ -14,7 +14,7 @@ import io
 import json
 import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -53,6 +53,9 @@ MAX_ENCODING_PROBLEMS = 20
 # the csv module's error for a field still quoted at the end of the file
 _CSV_OPEN_AT_END = "unexpected end of data"
 _CSV_MARK = re.compile(r'[",\r\n]')
+# Keys interned: each JSONL line is decoded apart, and 200,000 jobs would hold 200,000 copies of
+# each field name
+_JSON = json.JSONDecoder(object_pairs_hook=lambda pairs: {sys.intern(k): v for k, v in pairs})
 _LONG_INTEGER = re.compile(rf"\d{{{sys.get_int_max_str_digits() + 1},}}")
 
 
@@ -176,8 +179,7 @@ def read_jsonl(
     problems: list[Problem] = []
     jobs: list[Any] = []
     positions = Positions()
-    # split on "\n" only: str.splitlines() would also split inside strings at U+2028 and friends
-    for number, line in enumerate(text.split("\n"), 1):
+    for number, line in enumerate(_lines(text), 1):
         if not line.strip():
             continue
         job, problem = _decode_json(file, line, number)
@@ -198,7 +200,7 @@ def _decode_json(file: str, text: str, first_line: int = 1) -> tuple[Any, Proble
     if overrun is not None:
         return None, Problem(file, first_line + overrun.line - 1, "", overrun.message)
     try:
-        return json.loads(text), None
+        return _JSON.decode(text), None
     except json.JSONDecodeError as exc:
         line, what = first_line + exc.lineno - 1, f"{exc.msg} (column {exc.colno})"
     except ValueError:  # the only other refusal: an integer of too many digits for int()
@@ -206,6 +208,16 @@ def _decode_json(file: str, text: str, first_line: int = 1) -> tuple[Any, Proble
         line = first_line + (text.count("\n", 0, found.start()) if found else 0)
         what = f"a number of more than {sys.get_int_max_str_digits():,} digits"
     return None, Problem(file, line, "", f"invalid JSON: {what}")
+
+
+def _lines(text: str) -> Iterator[str]:
+    """The lines of ``text``, one at a time: a large file's lines are never all held at once.
+    Split on "\n" only: str.splitlines() would also split inside strings at U+2028 and friends."""
+    start = 0
+    while (end := text.find("\n", start)) >= 0:
+        yield text[start:end]
+        start = end + 1
+    yield text[start:]
 
 
 def read_csv(

@@ -112,14 +112,19 @@ def validate_document(
     part_chars: int = DEFAULT_PART_CHARS,
 ) -> Manifest | list[Problem]:
     """Validate one document with the flags' ``voices`` and ``defaults`` (already checked);
-    dialogue jobs longer than ``part_chars`` that set no part size of their own are cut at it."""
+    dialogue jobs longer than ``part_chars`` that set no part size of their own are cut at it.
+
+    The document's jobs are consumed: each is replaced in its list by the validated job as soon
+    as it is checked, so that a large manifest is not held twice.
+    """
     data = doc.data
     check = _Checker(doc)
     if not isinstance(data, Mapping):
         check.add((), "a manifest must be a mapping with batch and jobs")
         return check.problems
     jobs = data.get("jobs")
-    check.jobs = jobs if isinstance(jobs, list) else []
+    listed: list[Any] = jobs if isinstance(jobs, list) else []
+    check.jobs = listed
     for dup in doc.duplicates:
         check.add(dup.path, f"duplicate key (first at line {dup.first_line})", line=dup.line)
     for key in data:
@@ -154,17 +159,18 @@ def validate_document(
 
     context = validation_context(aliases, doc.base_dir, check_files=check_files)
     valid: list[JobSpec] = []
-    resolved: list[Any] = []  # each job with its defaults, as the graph check must see it
+    nodes: list[JobNode] = []  # each job with its defaults, as the graph check must see it
     for index, raw in enumerate(check.jobs):
         data, applied = _with_defaults(raw, merged)
-        resolved.append(data)
+        nodes.append(_job_node(data))
         job = _validate_job(check, index, data, applied, origins, context)
         if isinstance(job, DialogueJob):
             job = with_part_size(job, part_chars)
             _check_voices(check, index, job)
         if job is not None:
             valid.append(job)
-    _check_graph(check, resolved)
+            listed[index] = job  # the raw job is no longer needed; problems name it by its id
+    _check_graph(check, nodes)
     for (origin, key, text), jobs_hit in check.from_defaults.items():
         where = ("defaults", key)
         check.add(
@@ -250,16 +256,17 @@ def _check_voices(check: _Checker, index: int, job: DialogueJob) -> None:
         )
 
 
-def _check_graph(check: _Checker, jobs: Sequence[Any]) -> None:
-    nodes = []
-    for raw in jobs:
-        if isinstance(raw, Mapping):
-            job_id, kind = raw.get("id"), raw.get("kind")
-            job_id = job_id if isinstance(job_id, str) else None
-            kind = kind if isinstance(kind, str) and kind in MODELS else None
-            nodes.append(JobNode(job_id, kind, raw_references(kind, raw, REFERENCES_BY_KIND)))
-        else:
-            nodes.append(JobNode(None, None))
+def _job_node(raw: Any) -> JobNode:
+    """What the graph check needs of a raw job."""
+    if not isinstance(raw, Mapping):
+        return JobNode(None, None)
+    job_id, kind = raw.get("id"), raw.get("kind")
+    job_id = job_id if isinstance(job_id, str) else None
+    kind = kind if isinstance(kind, str) and kind in MODELS else None
+    return JobNode(job_id, kind, raw_references(kind, raw, REFERENCES_BY_KIND))
+
+
+def _check_graph(check: _Checker, nodes: Sequence[JobNode]) -> None:
     for problem in check_graph(nodes):
         text = problem.message
         if problem.first_index is not None:
