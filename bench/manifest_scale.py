@@ -83,7 +83,9 @@ def main() -> None:
         seconds = []
         for run in range(args.runs):
             seconds.append(one_validation(manifest, args.jobs))
-            print(f"run {run + 1}: {seconds[-1]:.2f} s, peak RSS {peak_rss_mb():.0f} MB", flush=True)
+            print(
+                f"run {run + 1}: {seconds[-1]:.2f} s, peak RSS {peak_rss_mb():.0f} MB", flush=True
+            )
     median, peak = statistics.median(seconds), peak_rss_mb()
     print(
         f"{args.jobs:,} jobs ({size_mb:.1f} MB of JSONL): median {median:.2f} s (target"

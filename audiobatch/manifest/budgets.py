@@ -52,64 +52,76 @@ def json_overrun(text: str) -> Overrun | None:
 
 
 def yaml_overrun(root: yaml.Node) -> Overrun | None:
-    """The first node (innermost first) whose expanded content nests deeper than
+    """The first list or mapping (innermost first) whose expanded content nests deeper than
     :data:`MAX_DEPTH`, expands beyond the alias budget, or contains itself through an alias."""
     order = _post_order(root)
     if isinstance(order, Overrun):
         return order
-    extra = max(MIN_ALIAS_NODES, len(order))
-    limit = len(order) + extra
-    size: dict[int, int] = {}
-    depth: dict[int, int] = {}
+    own = sum(len(_children(node)) for node, _ in order) + 1  # every entry of the file, and root
+    extra = max(MIN_ALIAS_NODES, own)
+    size: dict[yaml.Node, int] = {}  # nodes with aliases expanded, the node itself included
+    depth: dict[yaml.Node, int] = {}  # levels of lists and mappings, the node's own included
     for node, line in order:
-        children = [id(child) for child, _ in _children(node)]
-        size[id(node)] = 1 + sum(size[child] for child in children)
-        depth[id(node)] = 0
-        if not isinstance(node, yaml.ScalarNode):
-            depth[id(node)] = 1 + max((depth[child] for child in children), default=0)
-        if depth[id(node)] > MAX_DEPTH:
+        total, deepest = 1, 0
+        for child in _children(node):
+            if isinstance(child, yaml.ScalarNode):
+                total += 1
+            else:
+                total += size[child]
+                deepest = max(deepest, depth[child])
+        size[node], depth[node] = total, deepest + 1
+        if deepest + 1 > MAX_DEPTH:
             return Overrun(line, DEPTH_MESSAGE)
-        if size[id(node)] > limit:
+        if total > own + extra:
             return Overrun(
                 line,
-                f"YAML aliases expand this to more than {limit:,} values (the file has"
-                f" {len(order):,}; aliases may add at most {extra:,})",
+                f"YAML aliases expand this to more than {own + extra:,} values (the file has"
+                f" {own:,}; aliases may add at most {extra:,})",
             )
     return None
 
 
-def _children(node: yaml.Node) -> list[tuple[yaml.Node, int]]:
-    """The nodes directly under ``node``, each with the line of its entry (a value's key)."""
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    """The nodes directly under ``node``: a list's items, a mapping's keys and values."""
     if isinstance(node, yaml.SequenceNode):
-        return [(item, item.start_mark.line + 1) for item in node.value]
+        return node.value  # type: ignore[no-any-return]
     if isinstance(node, yaml.MappingNode):
-        pairs: list[tuple[yaml.Node, int]] = []
-        for key, value in node.value:
-            line = key.start_mark.line + 1
-            pairs += [(key, line), (value, line)]
-        return pairs
+        return [part for pair in node.value for part in pair]
     return []
 
 
+def _entry_line(parent: yaml.Node, index: int, child: yaml.Node) -> int:
+    """The line of ``child``'s entry: its key's in a mapping, its own in a list."""
+    if isinstance(parent, yaml.MappingNode):
+        return parent.value[index // 2][0].start_mark.line + 1  # type: ignore[no-any-return]
+    return child.start_mark.line + 1
+
+
 def _post_order(root: yaml.Node) -> list[tuple[yaml.Node, int]] | Overrun:
-    """Every distinct node under ``root`` once, children before parents, each with the line of
-    its first entry; an :class:`Overrun` where an alias sits inside its own anchor."""
-    done: set[int] = set()
-    open_: set[int] = set()  # the nodes on the path being walked
+    """Every distinct list and mapping under ``root`` once, children before parents, each with
+    the line of its first entry; an :class:`Overrun` where an alias sits inside its own anchor."""
+    if isinstance(root, yaml.ScalarNode):
+        return []
+    done: set[yaml.Node] = set()
+    open_: set[yaml.Node] = set()  # the nodes on the path being walked
     order: list[tuple[yaml.Node, int]] = []
     stack: list[tuple[yaml.Node, int, bool]] = [(root, root.start_mark.line + 1, False)]
     while stack:
         node, line, children_done = stack.pop()
         if children_done:
-            open_.discard(id(node))
-            done.add(id(node))
+            open_.discard(node)
+            done.add(node)
             order.append((node, line))
             continue
-        if id(node) in done:
+        if node in done:
             continue
-        if id(node) in open_:
+        if node in open_:
             return Overrun(line, "a YAML alias inside its own anchor: the data would never end")
-        open_.add(id(node))
+        open_.add(node)
         stack.append((node, line, True))
-        stack += [(child, at, False) for child, at in reversed(_children(node))]
+        children = _children(node)
+        for index in range(len(children) - 1, -1, -1):
+            child = children[index]
+            if not isinstance(child, yaml.ScalarNode):
+                stack.append((child, _entry_line(node, index, child), False))
     return order

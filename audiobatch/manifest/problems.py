@@ -12,8 +12,13 @@ from typing import Any
 
 from pydantic_core import ErrorDetails
 
+from audiobatch.errors import Problem
 from audiobatch.manifest.common import RULE_ERROR, is_job_id
 from audiobatch.manifest.positions import Path
+
+MAX_PROBLEMS = 200
+"""A file's problems reported at most: checking stops there, so that a file of a million broken
+lines is refused as fast as one of ten."""
 
 _SHOW_INPUT = {
     "bool_type",
@@ -26,6 +31,12 @@ _SHOW_INPUT = {
     "int_from_float",
     "float_parsing",
 }
+
+
+def stopped_at(file: str, line: int | None) -> Problem:
+    """The last problem of a file whose checking stopped at :data:`MAX_PROBLEMS`."""
+    text = f"checking stopped here after {MAX_PROBLEMS} problems: fix those, then validate again"
+    return Problem(file, line, "", text)
 
 
 def job_label(jobs: Sequence[Any], index: int) -> str:

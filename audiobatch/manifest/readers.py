@@ -24,6 +24,7 @@ import yaml
 from audiobatch.errors import Problem
 from audiobatch.manifest.budgets import json_overrun, yaml_overrun
 from audiobatch.manifest.positions import DuplicateKey, Positions, from_node
+from audiobatch.manifest.problems import MAX_PROBLEMS, stopped_at
 
 try:  # libyaml's loader when PyYAML was built with it: the same nodes and marks, several times faster
     from yaml import CSafeLoader as _SafeLoader
@@ -33,12 +34,15 @@ except ImportError:  # pragma: no cover - PyYAML built without libyaml
 
 class _Loader(_SafeLoader):
     """The safe loader, whose values that cannot be built (a date past December, an integer of
-    more digits than Python converts) are refused at their line instead of escaping unlocated."""
+    more digits than Python converts, an empty ``!!int``) are refused at their line instead of
+    escaping unlocated."""
 
     def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
         try:
             return super().construct_object(node, deep)
-        except (ValueError, OverflowError) as exc:
+        except yaml.YAMLError:
+            raise
+        except Exception as exc:  # PyYAML's constructors raise what their conversions raise
             raise yaml.constructor.ConstructorError(
                 None, None, f"cannot read this value: {exc}", node.start_mark
             ) from exc
@@ -142,17 +146,24 @@ def read_yaml(
         mark = exc.problem_mark or exc.context_mark
         what = exc.problem or exc.context or "cannot parse"
         return [Problem(file, mark.line + 1 if mark else None, "", f"invalid YAML: {what}")]
+    except yaml.reader.ReaderError as exc:  # a character YAML does not allow
+        line = text.count("\n", 0, exc.position) + 1
+        column = exc.position - text.rfind("\n", 0, exc.position)
+        what = f"character {exc.character!r} is not allowed in YAML (column {column})"
+        return [Problem(file, line, "", f"invalid YAML: {what}")]
     except yaml.YAMLError as exc:
         return [Problem(file, None, "", f"invalid YAML: {exc}")]
     finally:
         loader.dispose()
-    return _document(file, base_dir, data, node)
+    return _document(file, base_dir, data, node, text)
 
 
-def _document(file: str, base_dir: Path, data: Any, node: yaml.Node | None) -> Document:
-    """The parsed data with the line of every path, where the composed node tree gives them."""
+def _document(file: str, base_dir: Path, data: Any, node: yaml.Node | None, text: str) -> Document:
+    """The parsed data with the line of every path, where the composed node tree gives them;
+    without a tree, every problem is placed where the document starts."""
     if node is None:
-        return Document(file, base_dir, data, Positions())
+        start = len(text) - len(text.lstrip())
+        return Document(file, base_dir, data, Positions({(): text.count("\n", 0, start) + 1}))
     positions, duplicates = from_node(node)
     return Document(file, base_dir, data, positions, duplicates)
 
@@ -168,8 +179,8 @@ def read_json(
         # Valid JSON has tabs only between tokens, where YAML refuses them: spaces keep the lines.
         node = yaml.compose(text.replace("\t", " "), Loader=_Loader)
     except yaml.YAMLError:
-        node = None  # positions unknown: problems of this file come without lines
-    return _document(file, base_dir, data, node)
+        node = None  # positions unknown: problems of this file are placed at its start
+    return _document(file, base_dir, data, node, text)
 
 
 def read_jsonl(
@@ -178,8 +189,10 @@ def read_jsonl(
     """JSON Lines: one job object a line; blank lines are skipped."""
     problems: list[Problem] = []
     jobs: list[Any] = []
-    positions = Positions()
+    positions = Positions({(): 1})
     for number, line in enumerate(_lines(text), 1):
+        if len(problems) >= MAX_PROBLEMS:
+            return [*problems, stopped_at(file, number)]
         if not line.strip():
             continue
         job, problem = _decode_json(file, line, number)
@@ -233,7 +246,7 @@ def read_csv(
     records, problems = _csv_records(file, text)
     if not records:
         return problems or [
-            Problem(file, None, "", "empty CSV: expected a header row episode,voice,text")
+            Problem(file, 1, "", "empty CSV: expected a header row episode,voice,text")
         ]
     (header_line, header), body = records[0], records[1:]
     columns = [name.strip().lower() for name in header]
@@ -254,8 +267,13 @@ def read_csv(
 
     jobs: list[dict[str, Any]] = []
     by_episode: dict[str, int] = {}
-    positions = Positions()
+    positions = Positions({(): 1})
     for number, row in body:
+        if len(problems) >= MAX_PROBLEMS:
+            return [
+                *sorted(problems, key=lambda problem: problem.line or 0),
+                stopped_at(file, number),
+            ]
         if len(row) != len(columns):
             problems.append(
                 Problem(file, number, "", f"row has {len(row)} cells, the header {len(columns)}")

@@ -34,7 +34,13 @@ from audiobatch.manifest.episodes import (
 )
 from audiobatch.manifest.graph import JobNode, check_graph, raw_references
 from audiobatch.manifest.positions import Path
-from audiobatch.manifest.problems import data_path, format_path, message
+from audiobatch.manifest.problems import (
+    MAX_PROBLEMS,
+    data_path,
+    format_path,
+    message,
+    stopped_at,
+)
 from audiobatch.manifest.readers import Document
 from audiobatch.manifest.schema import (
     DEFAULTABLE,
@@ -161,6 +167,9 @@ def validate_document(
     valid: list[JobSpec] = []
     nodes: list[JobNode] = []  # each job with its defaults, as the graph check must see it
     for index, raw in enumerate(check.jobs):
+        if len(check.problems) >= MAX_PROBLEMS:
+            line = doc.positions.line(("jobs", index))
+            return [*sorted(check.problems, key=_line), stopped_at(doc.file, line)]
         data, applied = _with_defaults(raw, merged)
         nodes.append(_job_node(data))
         job = _validate_job(check, index, data, applied, origins, context)
@@ -180,12 +189,16 @@ def validate_document(
         )
 
     if check.problems:
-        return sorted(check.problems, key=lambda p: p.line or 0)
+        return sorted(check.problems, key=_line)
     assert isinstance(batch, str)  # checked above
     try:
         return Manifest.build(batch, valid, doc.file)
     except ValidationError as exc:  # the checks above should have caught it: say so, not crash
         return [Problem(doc.file, None, "", f"invalid manifest: {exc}")]
+
+
+def _line(problem: Problem) -> int:
+    return problem.line or 0
 
 
 def _under(section: str, key: Any) -> Path:
