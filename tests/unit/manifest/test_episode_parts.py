@@ -66,9 +66,10 @@ def test_a_megabyte_turn_is_cut_at_the_same_sentence_ends_as_a_short_one() -> No
     assert " ".join(pieces) == long
     assert all(piece.endswith("long turn.") and len(piece) <= 2000 for piece in pieces)
     short = sentences(200)
-    assert pieces[:2] == [
-        line.text for part in cut_parts([turn(HOST, short)], 2000) for line in part.lines
-    ][:2]
+    assert (
+        pieces[:2]
+        == [line.text for part in cut_parts([turn(HOST, short)], 2000) for line in part.lines][:2]
+    )
 
 
 def test_a_job_over_the_part_size_becomes_an_episode_of_part_jobs() -> None:
