@@ -9,8 +9,10 @@ raw voice ids and absolute paths validate as they are and files are not looked a
 
 from __future__ import annotations
 
+import functools
 import os
 import re
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Any, ClassVar
@@ -124,9 +126,14 @@ def name_problem(value: str, pattern: str, what: str, max_chars: int) -> str | N
             f"{what} of {len(value)} characters is too long: at most {max_chars}"
             " (it names a folder in storage)"
         )
-    if not re.fullmatch(pattern, value):
+    if not _compiled(pattern).fullmatch(value):
         return f"{what} {value!r} must match {pattern}"
     return None
+
+
+@functools.cache
+def _compiled(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)
 
 
 def is_job_id(value: object) -> bool:
@@ -192,7 +199,7 @@ def _resolve_voice(value: str, info: ValidationInfo) -> str:
     if value in voices:
         return voices[value]
     if is_voice_id(value):
-        return value
+        return sys.intern(value)  # a few voices speak thousands of lines: keep one copy of each
     raise ValueError(f"unknown voice alias {value!r}")
 
 

@@ -14,6 +14,7 @@ carries none and is rendered as it is.
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
@@ -23,7 +24,10 @@ from audiobatch.manifest.schema import Manifest
 DEFAULT_PART_CHARS = 2000
 """The API's advice for one dialogue request ("for reliable generation")."""
 
-_SENTENCE_END = re.compile(r"[.!?\u2026]+[\"')\]\u00bb\u201d\u2019]*\s+")
+# A run of sentence enders, closing quotes or brackets, then white space. The match starts only at
+# the run's first ender and never backtracks (the classes are disjoint): linear in the text, where
+# a plain ``[.!?]+`` re-scans a long run of dots from each of its characters.
+_SENTENCE_END = re.compile(r"(?<![.!?\u2026])[.!?\u2026]++[\"')\]\u00bb\u201d\u2019]*+\s+")
 
 
 @dataclass(frozen=True)
@@ -115,9 +119,12 @@ class CrowdedPart:
 
 def crowded_parts(job: DialogueJob) -> Iterator[CrowdedPart]:
     """The parts of the job (the job itself when it is rendered whole) with too many voices."""
-    parts = episode_parts(job) or [
-        Part(tuple(PartLine(n, line.voice, line.text) for n, line in enumerate(job.inputs)))
-    ]
+    parts = episode_parts(job)
+    if parts is None:
+        voices = len({line.voice for line in job.inputs})
+        if voices > MAX_VOICES:
+            yield CrowdedPart(1, 0, len(job.inputs) - 1, voices)
+        return
     for number, part in enumerate(parts, 1):
         if len(part.voices) > MAX_VOICES:
             yield CrowdedPart(number, part.lines[0].turn, part.lines[-1].turn, len(part.voices))
@@ -129,10 +136,11 @@ def _pieces(text: str, limit: int) -> Iterator[str]:
     if len(text) <= limit:
         yield text
         return
-    ends = [m.end() for m in _SENTENCE_END.finditer(text)]
+    ends = [m.end() for m in _SENTENCE_END.finditer(text)]  # ascending
     start = 0
     while len(text) - start > limit:
-        cut = max((end for end in ends if start < end <= start + limit), default=None)
+        last = bisect_right(ends, start + limit) - 1  # the last sentence end within the limit
+        cut = ends[last] if last >= 0 and ends[last] > start else None
         if cut is None:
             space = text.rfind(" ", start + 1, start + limit + 1)
             cut = space if space > start else start + limit

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from audiobatch.manifest.common import PROVIDERS, is_job_id
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Reference:
     """A field of a job that reads another job's output: ``field: {from: target}``."""
 
@@ -21,7 +21,7 @@ class Reference:
     need: str  # "audio" or "plan": see common.PROVIDERS
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # one a job: a large manifest has many
 class JobNode:
     """What the checks need to know of one job; ``None`` where the job does not say it properly."""
 

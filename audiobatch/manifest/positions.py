@@ -40,39 +40,44 @@ class DuplicateKey:
 
 
 def from_node(root: yaml.Node) -> tuple[Positions, list[DuplicateKey]]:
-    """Positions of everything under ``root`` (from ``yaml.compose``), and its duplicate keys."""
+    """Positions of everything under ``root`` (from ``yaml.compose``), and its duplicate keys.
+
+    Each node is walked once, under the first path that reaches it: what an alias repeats is
+    located at the alias (its nearest ancestor), so the walk stays linear in the file.
+    """
     positions = Positions()
     duplicates: list[DuplicateKey] = []
     positions.lines[()] = root.start_mark.line + 1
-    for path, key_line, first_line in _walk(root, (), set()):
-        if first_line is None:
-            positions.lines.setdefault(path, key_line)
-        else:
-            duplicates.append(DuplicateKey(path, key_line, first_line))
+    walked: set[int] = set()
+    stack: list[tuple[yaml.Node, Path]] = [(root, ())]
+    while stack:
+        node, path = stack.pop()
+        if id(node) in walked:
+            continue
+        walked.add(id(node))
+        entries = list(_entries(node, path, duplicates))
+        for child_path, line, _ in entries:
+            positions.lines.setdefault(child_path, line)
+        stack += [(child, child_path) for child_path, _, child in reversed(entries)]
     return positions, duplicates
 
 
-def _walk(node: yaml.Node, path: Path, active: set[int]) -> Iterator[tuple[Path, int, int | None]]:
-    """(path, line, first line if a duplicate key else None) for each entry under ``node``."""
-    if id(node) in active:  # an alias that contains itself
-        return
-    active.add(id(node))
+def _entries(
+    node: yaml.Node, path: Path, duplicates: list[DuplicateKey]
+) -> Iterator[tuple[Path, int, yaml.Node]]:
+    """(path, line, node) of each entry directly under ``node``; a key seen before in the same
+    mapping goes to ``duplicates`` instead."""
     if isinstance(node, yaml.MappingNode):
         seen: dict[str, int] = {}
         for key_node, value_node in node.value:
             if not isinstance(key_node, yaml.ScalarNode):
                 continue
             key, line = key_node.value, key_node.start_mark.line + 1
-            child = (*path, key)
             if key in seen:
-                yield child, line, seen[key]
+                duplicates.append(DuplicateKey((*path, key), line, seen[key]))
                 continue
             seen[key] = line
-            yield child, line, None
-            yield from _walk(value_node, child, active)
+            yield (*path, key), line, value_node
     elif isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
-            child = (*path, index)
-            yield child, item.start_mark.line + 1, None
-            yield from _walk(item, child, active)
-    active.discard(id(node))
+            yield (*path, index), item.start_mark.line + 1, item

@@ -12,8 +12,13 @@ from typing import Any
 
 from pydantic_core import ErrorDetails
 
+from audiobatch.errors import Problem
 from audiobatch.manifest.common import RULE_ERROR, is_job_id
 from audiobatch.manifest.positions import Path
+
+MAX_PROBLEMS = 200
+"""A file's problems reported at most: checking stops there, so that a file of a million broken
+lines is refused as fast as one of ten."""
 
 _SHOW_INPUT = {
     "bool_type",
@@ -28,14 +33,18 @@ _SHOW_INPUT = {
 }
 
 
+def stopped_at(file: str, line: int | None) -> Problem:
+    """The last problem of a file whose checking stopped at :data:`MAX_PROBLEMS`."""
+    text = f"checking stopped here after {MAX_PROBLEMS} problems: fix those, then validate again"
+    return Problem(file, line, "", text)
+
+
 def job_label(jobs: Sequence[Any], index: int) -> str:
-    """How a field path names the job at ``index``: its id if well-formed, else the index."""
+    """How a field path names the job at ``index`` (raw, or already validated): its id if
+    well-formed, else the index."""
     job = jobs[index] if 0 <= index < len(jobs) else None
-    if isinstance(job, Mapping):
-        job_id = job.get("id")
-        if is_job_id(job_id):
-            return str(job_id)
-    return str(index)
+    job_id = job.get("id") if isinstance(job, Mapping) else getattr(job, "id", None)
+    return str(job_id) if is_job_id(job_id) else str(index)
 
 
 def format_path(path: Path, jobs: Sequence[Any]) -> str:

@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Self
 
-from pydantic import Field, model_validator
+from pydantic import Field, TypeAdapter, model_validator
 
 from audiobatch.manifest.audio import StemsJob, VoiceChangeJob
 from audiobatch.manifest.common import BatchName, JobBase, JobOutput, StrictModel
@@ -27,6 +27,7 @@ JobSpec = Annotated[
     Field(discriminator="kind"),
 ]
 """Any job of a manifest; ``kind`` picks the model."""
+_BATCH_NAME = TypeAdapter(BatchName)
 
 MODELS: Mapping[str, type[JobBase]] = {
     "dialogue": DialogueJob,
@@ -73,12 +74,18 @@ def canonical_sha256(batch: str, jobs: Sequence[JobBase]) -> str:
 
     Two submissions of the same work give the same digest, however their manifests were written.
     """
-    document = {
-        "batch": batch,
-        "jobs": [job.model_dump(mode="json", by_alias=True) for job in jobs],
-    }
-    text = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    # The text of {"batch": ..., "jobs": [...]} dumped whole, hashed a job at a time: a large
+    # manifest is never held twice more.
+    digest = hashlib.sha256(f'{{"batch":{_canonical(batch)},"jobs":['.encode())
+    for number, job in enumerate(jobs):
+        text = _canonical(job.model_dump(mode="json", by_alias=True))
+        digest.update((f",{text}" if number else text).encode())
+    digest.update(b"]}")
+    return digest.hexdigest()
+
+
+def _canonical(value: object) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 class Manifest(StrictModel):
@@ -113,9 +120,14 @@ class Manifest(StrictModel):
         source: str,
         source_roots: Sequence[Path | str] = (),
     ) -> Manifest:
-        """A manifest of already validated jobs, with its digest computed."""
-        return cls(
-            batch=batch,
+        """A manifest of already validated jobs, with its digest computed.
+
+        The jobs and their graph were checked when they were validated (a manifest's jobs, or a
+        valid manifest's under a new batch name): only the batch name is checked again, so that a
+        large manifest is not validated twice.
+        """
+        return cls.model_construct(
+            batch=_BATCH_NAME.validate_python(batch),
             jobs=list(jobs),
             source=source,
             sha256=canonical_sha256(batch, jobs),

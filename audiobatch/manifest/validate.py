@@ -35,7 +35,13 @@ from audiobatch.manifest.episodes import (
 )
 from audiobatch.manifest.graph import JobNode, check_graph, raw_references
 from audiobatch.manifest.positions import Path
-from audiobatch.manifest.problems import data_path, format_path, message
+from audiobatch.manifest.problems import (
+    MAX_PROBLEMS,
+    data_path,
+    format_path,
+    message,
+    stopped_at,
+)
 from audiobatch.manifest.readers import Document
 from audiobatch.manifest.schema import (
     DEFAULTABLE,
@@ -116,14 +122,19 @@ def validate_document(
     """Validate one document with the flags' ``voices`` and ``defaults`` (already checked);
     dialogue jobs longer than ``part_chars`` that set no part size of their own are cut at it;
     sources must come from where ``sources`` allows (local roots by default: the document's
-    folder), and the manifest records its roots."""
+    folder), and the manifest records its roots.
+
+    The document's jobs are consumed: each is replaced in its list by the validated job as soon
+    as it is checked, so that a large manifest is not held twice.
+    """
     data = doc.data
     check = _Checker(doc)
     if not isinstance(data, Mapping):
         check.add((), "a manifest must be a mapping with batch and jobs")
         return check.problems
     jobs = data.get("jobs")
-    check.jobs = jobs if isinstance(jobs, list) else []
+    listed: list[Any] = jobs if isinstance(jobs, list) else []
+    check.jobs = listed
     for dup in doc.duplicates:
         check.add(dup.path, f"duplicate key (first at line {dup.first_line})", line=dup.line)
     for key in data:
@@ -165,17 +176,21 @@ def validate_document(
         source_buckets=sources.buckets,
     )
     valid: list[JobSpec] = []
-    resolved: list[Any] = []  # each job with its defaults, as the graph check must see it
+    nodes: list[JobNode] = []  # each job with its defaults, as the graph check must see it
     for index, raw in enumerate(check.jobs):
+        if len(check.problems) >= MAX_PROBLEMS:
+            line = doc.positions.line(("jobs", index))
+            return [*sorted(check.problems, key=_line), stopped_at(doc.file, line)]
         data, applied = _with_defaults(raw, merged)
-        resolved.append(data)
+        nodes.append(_job_node(data))
         job = _validate_job(check, index, data, applied, origins, context)
         if isinstance(job, DialogueJob):
             job = with_part_size(job, part_chars)
             _check_voices(check, index, job)
         if job is not None:
             valid.append(job)
-    _check_graph(check, resolved)
+            listed[index] = job  # the raw job is no longer needed; problems name it by its id
+    _check_graph(check, nodes)
     for (origin, key, text), jobs_hit in check.from_defaults.items():
         where = ("defaults", key)
         check.add(
@@ -185,12 +200,16 @@ def validate_document(
         )
 
     if check.problems:
-        return sorted(check.problems, key=lambda p: p.line or 0)
+        return sorted(check.problems, key=_line)
     assert isinstance(batch, str)  # checked above
     try:
         return Manifest.build(batch, valid, doc.file, roots)
     except ValidationError as exc:  # the checks above should have caught it: say so, not crash
         return [Problem(doc.file, None, "", f"invalid manifest: {exc}")]
+
+
+def _line(problem: Problem) -> int:
+    return problem.line or 0
 
 
 def _under(section: str, key: Any) -> Path:
@@ -261,16 +280,17 @@ def _check_voices(check: _Checker, index: int, job: DialogueJob) -> None:
         )
 
 
-def _check_graph(check: _Checker, jobs: Sequence[Any]) -> None:
-    nodes = []
-    for raw in jobs:
-        if isinstance(raw, Mapping):
-            job_id, kind = raw.get("id"), raw.get("kind")
-            job_id = job_id if isinstance(job_id, str) else None
-            kind = kind if isinstance(kind, str) and kind in MODELS else None
-            nodes.append(JobNode(job_id, kind, raw_references(kind, raw, REFERENCES_BY_KIND)))
-        else:
-            nodes.append(JobNode(None, None))
+def _job_node(raw: Any) -> JobNode:
+    """What the graph check needs of a raw job."""
+    if not isinstance(raw, Mapping):
+        return JobNode(None, None)
+    job_id, kind = raw.get("id"), raw.get("kind")
+    job_id = job_id if isinstance(job_id, str) else None
+    kind = kind if isinstance(kind, str) and kind in MODELS else None
+    return JobNode(job_id, kind, raw_references(kind, raw, REFERENCES_BY_KIND))
+
+
+def _check_graph(check: _Checker, nodes: Sequence[JobNode]) -> None:
     for problem in check_graph(nodes):
         text = problem.message
         if problem.first_index is not None:

@@ -52,6 +52,26 @@ def test_a_sentence_longer_than_a_part_is_cut_at_a_space() -> None:
     assert " ".join(part.lines[0].text for part in parts) == words
 
 
+def test_a_megabyte_long_run_of_sentence_enders_is_cut_without_rescanning_it() -> None:
+    # a run of enders followed by no space used to be re-scanned from each of its characters
+    run = "?!." * 350_000
+    parts = cut_parts([turn(HOST, run), turn(GUEST, "Done.")], 2000)
+    assert "".join(line.text for part in parts for line in part.lines) == run + "Done."
+    assert all(part.chars <= 2000 for part in parts)
+
+
+def test_a_megabyte_turn_is_cut_at_the_same_sentence_ends_as_a_short_one() -> None:
+    long = sentences(25_000)  # 1.1 MB of sentences
+    pieces = [line.text for part in cut_parts([turn(HOST, long)], 2000) for line in part.lines]
+    assert " ".join(pieces) == long
+    assert all(piece.endswith("long turn.") and len(piece) <= 2000 for piece in pieces)
+    short = sentences(200)
+    assert (
+        pieces[:2]
+        == [line.text for part in cut_parts([turn(HOST, short)], 2000) for line in part.lines][:2]
+    )
+
+
 def test_a_job_over_the_part_size_becomes_an_episode_of_part_jobs() -> None:
     inputs = [turn(VOICES[n % 4], sentences(6, n)) for n in range(20)]
     job = DialogueJob(id="ep1", inputs=inputs, timestamps=True, part_chars=1500, seed=7)
