@@ -49,12 +49,9 @@ def create_celery(settings: Settings) -> Celery:
         worker_hijack_root_logger=False,
         broker_connection_retry_on_startup=True,
         broker_transport_options=_transport_options(settings),
+        # the reconciler's tick runs in the scheduler process itself (worker/main.py): sent to
+        # the control queue, it would wait behind renders on a busy fleet and expire there
         beat_schedule={
-            "reconcile": {
-                "task": RECONCILE_TASK,
-                "schedule": RECONCILE_INTERVAL_S,
-                "options": {"queue": CONTROL_QUEUE, "expires": RECONCILE_INTERVAL_S * 5},
-            },
             "schedules": {
                 "task": SCHEDULES_TASK,
                 "schedule": SCHEDULES_INTERVAL_S,

@@ -41,7 +41,7 @@ def run_worker(
     jobs_in_hand = register_tasks(app, settings)
     if settings.broker_url is None:
         # The embedded setup has no scheduler process: the worker drives the reconciler tick.
-        start_ticker(settings, app)
+        start_ticker(settings, app, housekeeping=True)
     threads = concurrency or default_threads(settings)
     # The threads pool runs every task in this process: its heartbeat tells all the jobs it holds.
     heartbeat = Heartbeat(
@@ -75,9 +75,10 @@ def default_threads(settings: Settings) -> int:
     return 2 * (settings.api_concurrency + settings.music_concurrency)
 
 
-def start_ticker(settings: Settings, app: Celery) -> threading.Thread:
-    """Run the reconciler tick every few seconds, and housekeeping now and then, in a daemon
-    thread of this process (what beat schedules where a scheduler runs)."""
+def start_ticker(settings: Settings, app: Celery, *, housekeeping: bool) -> threading.Thread:
+    """Run the reconciler tick every RECONCILE_INTERVAL_S, and with ``housekeeping`` (the
+    embedded worker: no scheduler sends it) housekeeping now and then, in a daemon thread of this
+    process."""
     reconciler, housekeeper = build_reconciler(settings, app), build_housekeeper(settings)
     ticks_per_housekeeping = round(HOUSEKEEPING_INTERVAL_S / RECONCILE_INTERVAL_S)
 
@@ -86,7 +87,7 @@ def start_ticker(settings: Settings, app: Celery) -> threading.Thread:
             time.sleep(RECONCILE_INTERVAL_S)
             try:
                 reconciler()
-                if tick % ticks_per_housekeeping == 0:
+                if housekeeping and tick % ticks_per_housekeeping == 0:
                     housekeeper()
             except Exception as exc:  # a busy database, or anything else: the next tick
                 log.warning("reconciler tick failed: %s: %s", type(exc).__name__, exc)
@@ -97,19 +98,23 @@ def start_ticker(settings: Settings, app: Celery) -> threading.Thread:
 
 
 def run_beat(settings: Settings, *, loglevel: str) -> None:
-    """Run Celery beat, which sends the reconciler tick, the firing of schedules and
-    housekeeping to the control queue.
+    """Run the reconciler tick in this process, and Celery beat, which sends the firing of
+    schedules and housekeeping to the control queue.
 
-    Beat keeps its own state in memory (no ``celerybeat-schedule`` file): every entry is an
-    interval, and what schedules have fired is kept in SQL. So any number of schedulers may
-    run, on one machine or several: a tick sent twice is harmless and a slot fires once.
+    The tick runs here rather than on a worker: behind renders in a busy fleet's control queue,
+    it would wait and expire, and leases that ran out would never be taken back. Beat keeps its
+    own state in memory (no ``celerybeat-schedule`` file): every entry is an interval, and what
+    schedules have fired is kept in SQL. So any number of schedulers may run, on one machine or
+    several: two ticks at once are harmless and a slot fires once.
     """
     logging.basicConfig(
         level=loglevel.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     heartbeat = Heartbeat(settings.resolved_database_url, role=SCHEDULER, queues=[], concurrency=0)
     heartbeat.start()
+    app = create_celery(settings)
+    start_ticker(settings, app, housekeeping=False)
     try:
-        create_celery(settings).Beat(loglevel=loglevel, scheduler="celery.beat:Scheduler").run()
+        app.Beat(loglevel=loglevel, scheduler="celery.beat:Scheduler").run()
     finally:
         heartbeat.stop()

@@ -66,6 +66,7 @@ def register_tasks(app: Celery, settings: Settings) -> Callable[[], frozenset[in
     def render(job_id: int) -> None:
         run_job(job_id, runtime())
 
+    # schedulers run the tick themselves; one of an earlier release may still send it here
     @app.task(name=RECONCILE_TASK, ignore_result=True)  # type: ignore[untyped-decorator]
     def reconcile() -> None:
         reconciler()
