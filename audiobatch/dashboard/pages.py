@@ -15,6 +15,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
+from sqlalchemy.orm import Session
 from starlette.datastructures import QueryParams
 
 from audiobatch.dashboard.api import (
@@ -80,16 +81,24 @@ _env.globals.update(
 
 
 def render(
-    request: Request, role: str, template: str, status_code: int = 200, **context: Any
+    request: Request,
+    role: str,
+    template: str,
+    status_code: int = 200,
+    session: Session | None = None,
+    **context: Any,
 ) -> HTMLResponse:
     """A page, with what every page shows: the viewer's role, the CSRF token of its forms, the
     notice an action left, and (but on error pages, which may be about the database) the queues
-    that jobs wait on with no live worker serving them."""
+    that jobs wait on with no live worker serving them, read in the page's ``session`` where it
+    has one (a second one would wait on its lock: SQLite takes one writer at a time)."""
     state = request.app.state.dashboard
     unserved = []
-    if status_code < 400:
-        with session_scope(state.database_url) as session:
-            unserved = unserved_queues(session, None, utcnow())
+    if status_code < 400 and session is not None:
+        unserved = unserved_queues(session, None, utcnow())
+    elif status_code < 400:
+        with session_scope(state.database_url) as own:
+            unserved = unserved_queues(own, None, utcnow())
     page = _env.get_template(template).render(
         request=request,
         role=role,
@@ -110,7 +119,7 @@ def batches_page(
 ) -> HTMLResponse:
     found = find_batches(session, flt, paging.page, paging.per_page)
     return render(
-        request, role, "batches.html",
+        request, role, "batches.html", session=session,
         batches=batch_summaries(session, found.items), total=found.total, paging=paging,
         flt=flt, chart=chart(recent_buckets(session, 24, 48)),
     )  # fmt: skip
@@ -129,7 +138,7 @@ def batch_page(
     found = find_batch(session, batch)
     jobs = job_page(session, replace(flt, batch_id=found.id), paging)
     return render(
-        request, role, "batch.html",
+        request, role, "batch.html", session=session,
         batch=batch_detail(session, state, found), jobs=jobs, flt=flt, paging=paging,
         errors=error_codes(session, found.id), chart=chart(batch_buckets(session, found, 40)),
         ended=found.status in TERMINAL_BATCH_STATUSES,
@@ -139,20 +148,22 @@ def batch_page(
 @router.get("/jobs/{job_id}", response_class=HTMLResponse)
 def job_page_(job_id: JobId, request: Request, role: RoleDep, session: SessionDep) -> HTMLResponse:
     job = with_urls(job_detail(session, find_job(session, job_id)))
-    return render(request, role, "job.html", job=job)
+    return render(request, role, "job.html", session=session, job=job)
 
 
 @router.get("/schedules", response_class=HTMLResponse)
 def schedules_page(request: Request, role: RoleDep, session: SessionDep) -> HTMLResponse:
     views = [schedule_view(session, s) for s in list_schedules(session)]
-    return render(request, role, "schedules.html", schedules=views)
+    return render(request, role, "schedules.html", session=session, schedules=views)
 
 
 @router.get("/limiter", response_class=HTMLResponse)
 def limiter_page(
     request: Request, role: RoleDep, state: StateDep, session: SessionDep
 ) -> HTMLResponse:
-    return render(request, role, "limiter.html", limiter=limiter_state(state, session))
+    return render(
+        request, role, "limiter.html", session=session, limiter=limiter_state(state, session)
+    )
 
 
 @router.get("/workers", response_class=HTMLResponse)
@@ -162,7 +173,7 @@ def workers_page(request: Request, role: RoleDep, session: SessionDep) -> HTMLRe
         {**row, "seen": ago((now - datetime.fromisoformat(row["last_seen_at"])).total_seconds())}
         for row in fleet_view(session, now)
     ]
-    return render(request, role, "workers.html", workers=rows)
+    return render(request, role, "workers.html", session=session, workers=rows)
 
 
 @router.get("/login", response_class=HTMLResponse)

@@ -62,6 +62,7 @@ class Chaos:
     database_url: str
     workers: dict[int, subprocess.Popen[bytes]] = field(default_factory=dict)
     logs: dict[int, Path] = field(default_factory=dict)  # each worker's, by pid
+    ready_at: dict[int, float] = field(default_factory=dict)  # when each began consuming
     kills: int = 0
     kills_in_flight: int = 0  # jobs that were running in a worker when it was killed
     started: int = 0
@@ -74,10 +75,17 @@ class Chaos:
         self.logs[process.pid] = log
         self.started += 1
 
-    def kill_one(self, rng: random.Random) -> bool:
-        """Kill a random worker among those that have started consuming; False when none has
-        yet (a loaded machine starts them slowly: killing them before they work tests nothing)."""
-        ready = sorted(pid for pid in self.workers if b" ready." in self.logs[pid].read_bytes())
+    def kill_one(self, rng: random.Random, settled_s: float) -> bool:
+        """Kill a random worker among those that have been consuming for ``settled_s`` at least;
+        False when none has (a loaded machine starts them slowly: killing them before they work
+        tests nothing)."""
+        now = time.monotonic()
+        for pid in self.workers:
+            if pid not in self.ready_at and b" ready." in self.logs[pid].read_bytes():
+                self.ready_at[pid] = now
+        ready = sorted(
+            pid for pid in self.workers if now - self.ready_at.get(pid, now) >= settled_s
+        )
         if not ready:
             return False
         pid = rng.choice(ready)
@@ -206,7 +214,7 @@ def run_with_kills(
                 disruption = pending.pop(0)
                 disruption.act()
                 chaos.disrupted.append(disruption.what)
-            if time.monotonic() >= next_kill and chaos.kill_one(rng):
+            if time.monotonic() >= next_kill and chaos.kill_one(rng, kill_every_s):
                 chaos.start_worker()
                 next_kill = time.monotonic() + kill_every_s
             time.sleep(0.2)
