@@ -2,10 +2,13 @@
 # The wheel is built in a first stage and installed into the final one, which holds no source tree.
 FROM python:3.11.11-slim-bookworm AS wheel
 WORKDIR /src
+# The build backend from its own hashed lock; the wheel is then built without fetching anything.
+COPY requirements-build.lock ./
+RUN pip install --no-cache-dir --require-hashes -r requirements-build.lock
 COPY pyproject.toml README.md ./
 COPY audiobatch ./audiobatch
 COPY migrations ./migrations
-RUN pip install --no-cache-dir build==1.6.1 && python -m build --wheel --outdir /dist
+RUN pip wheel --no-cache-dir --no-deps --no-build-isolation --wheel-dir /dist .
 
 FROM python:3.11.11-slim-bookworm
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 \

@@ -7,9 +7,12 @@ STAMP  := $(VENV)/.installed
 .PHONY: demo test lint typecheck services clean lock audit
 
 # Locks: every package with its hashes, for Python 3.11 on Linux; requirements.lock has the dev
-# extra (make, CI), requirements-runtime.lock the same versions without it (the Dockerfile).
+# extra (make, CI), requirements-runtime.lock the same versions without it (the Dockerfile), and
+# requirements-build.lock what pyproject.toml's [build-system] needs to build the wheel (the
+# Dockerfile's first stage).
 LOCK         := requirements.lock
 RUNTIME_LOCK := requirements-runtime.lock
+BUILD_LOCK   := requirements-build.lock
 UV           := uv==0.13.8
 LOCK_FLAGS   ?=
 COMPILE       = .lock-venv/bin/uv pip compile pyproject.toml --quiet --generate-hashes \
@@ -28,6 +31,8 @@ lock:
 	.lock-venv/bin/pip install --quiet $(UV)
 	$(COMPILE) $(LOCK_FLAGS) --extra dev -o $(LOCK)
 	$(COMPILE) --constraint $(LOCK) -o $(RUNTIME_LOCK)
+	.lock-venv/bin/python -c 'import tomllib; print(*tomllib.load(open("pyproject.toml", "rb"))["build-system"]["requires"], sep="\n")' > .lock-venv/build.in
+	$(subst pyproject.toml,.lock-venv/build.in,$(COMPILE)) -o $(BUILD_LOCK)
 	rm -rf .lock-venv
 
 ## audit: the locked versions against PyPI's vulnerability records (skipped, saying so, when they
@@ -44,8 +49,10 @@ services:
 	bash scripts/ensure-services
 
 ## test: lint, type-check, audit the lock and run every test against real PostgreSQL, Redis, an S3 server and the emulator
+## (four processes, one test file each at a time: most of a test's time is spent waiting on
+## servers and subprocesses, and a file's module fixtures are made once)
 test: $(STAMP) services lint typecheck audit
-	$(BIN)/pytest
+	$(BIN)/pytest --numprocesses 4 --dist loadfile
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

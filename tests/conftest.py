@@ -47,11 +47,14 @@ def database_url(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 def redis_url(redis_server: str) -> Iterator[str]:
-    """A flushed Redis database for this test: number 9, or ``AUDIOBATCH_TEST_REDIS_DB``.
+    """A flushed Redis database for this test: number 9, or ``AUDIOBATCH_TEST_REDIS_DB``, plus
+    the number of the pytest-xdist process running it.
 
-    Two test runs on one machine need different numbers: each flushes its own.
+    Two test runs on one machine need numbers far enough apart: each flushes its own.
     """
-    url = f"{redis_server}/{os.environ.get('AUDIOBATCH_TEST_REDIS_DB', '9')}"
+    process = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw"))
+    number = int(os.environ.get("AUDIOBATCH_TEST_REDIS_DB", "9")) + process
+    url = f"{redis_server}/{number % 16}"
     client = redis.Redis.from_url(url)
     client.flushdb()
     yield url

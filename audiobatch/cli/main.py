@@ -61,7 +61,7 @@ def _options(
 
 def run(command: Callable[[], object]) -> int:
     """Run ``command`` (the app, not standalone), print why it failed if it did; the exit code."""
-    err = Console(stderr=True)
+    err = Console(stderr=True, soft_wrap=True)  # a path broken across lines cannot be copied
     try:
         code = command()
     except ManifestError as exc:

@@ -55,7 +55,8 @@ def format_path(path: Path, jobs: Sequence[Any]) -> str:
             label = job_label(jobs, part) if path[:position] == ("jobs",) else str(part)
             text += f"[{label}]"
         else:
-            text += f".{part}" if text else part
+            name = part if isinstance(part, str) else repr(part)  # YAML keys may be bytes, None…
+            text += f".{name}" if text else name
     return text
 
 

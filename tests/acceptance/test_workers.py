@@ -19,7 +19,7 @@ from tests.acceptance.fleet import KEY, write_manifest
 
 WORKER_FIELDS = {
     "id", "host", "pid", "role", "queues", "concurrency", "jobs_in_hand", "version",
-    "started_at", "last_seen_at", "stopped_at", "live",
+    "started_at", "last_seen_at", "stopped_at", "live", "state",
 }  # fmt: skip
 
 
@@ -59,7 +59,7 @@ def test_workers_and_schedulers_announce_themselves_and_go_non_live_when_killed(
         scheduler = start("scheduler", cwd=tmp_path, env=env, log=tmp_path / "s.log")
         try:
             rows = until(tmp_path, env, lambda rows: sum(row["live"] for row in rows) == 3)
-            assert all(set(row) == WORKER_FIELDS for row in rows)
+            assert all(set(row) == WORKER_FIELDS and row["state"] == "live" for row in rows)
             first = of_pid(rows, killed.pid)
             assert first is not None
             assert (first["role"], first["queues"], first["concurrency"]) == (
@@ -83,10 +83,12 @@ def test_workers_and_schedulers_announce_themselves_and_go_non_live_when_killed(
             rows = listed(tmp_path, env)
             gone = of_pid(rows, stopped.pid)
             assert gone is not None and gone["stopped_at"] is not None and not gone["live"]
+            assert gone["state"] == "stopped"
 
             killed.send_signal(signal.SIGKILL)
             killed.wait()
-            until(tmp_path, env, lambda rows: not (of_pid(rows, killed.pid) or {})["live"])
+            rows = until(tmp_path, env, lambda rows: not (of_pid(rows, killed.pid) or {})["live"])
+            assert (of_pid(rows, killed.pid) or {})["state"] == "gone"
             live = audiobatch("workers", "--json", cwd=tmp_path, env=env)
             assert [row["pid"] for row in json.loads(live.stdout)] == [scheduler.pid]
             # a container's healthcheck: a live process of the role on this host, or exit 1

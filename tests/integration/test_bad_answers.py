@@ -32,13 +32,14 @@ JOBS = {
     "dialogue": f"  - {{id: j, kind: dialogue, inputs: [{{voice: {HOST}, text: hello there}}]}}\n",
     "ndjson": f"  - {{id: j, kind: dialogue, stream: true, timestamps: true, inputs: [{{voice: {HOST}, text: hi}}, {{voice: {HOST}, text: yo}}]}}\n",
     "multipart": "  - {id: j, kind: music, detailed: true, prompt: calm, music_length_ms: 3000}\n",
-    "zip": f"  - {{id: j, kind: stems, source: {REPO / 'manifests/audio/line-01.mp3'}}}\n",
+    "zip": "  - {id: j, kind: stems, source: line-01.mp3}\n",  # copied beside the manifest
 }
 
 
 def submit_one(url: str, tmp_path: Path, jobs: str) -> int:
     """Submit a batch of the one job in ``jobs``; its id."""
     manifest = tmp_path / "m.yaml"
+    (tmp_path / "line-01.mp3").write_bytes((REPO / "manifests/audio/line-01.mp3").read_bytes())
     manifest.write_text(f"batch: bad\njobs:\n{jobs}")
     [loaded] = load_manifests([manifest])
     with session_scope(url) as session:

@@ -78,7 +78,11 @@ def run_queued(url: str, rt: Runtime) -> None:
     """Run queued jobs, and those they unblock, until none is queued."""
     while True:
         with session_scope(url) as session:
-            queued = list(session.scalars(select(Job.id).where(Job.status == JobStatus.QUEUED)))
+            queued = list(
+                session.scalars(
+                    select(Job.id).where(Job.status == JobStatus.QUEUED).order_by(Job.id)
+                )
+            )
         if not queued:
             return
         for job_id in queued:

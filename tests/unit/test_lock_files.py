@@ -11,7 +11,8 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 ROOT = Path(__file__).resolve().parents[2]
-PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
+PROJECT = PYPROJECT["project"]
 PIN = re.compile(
     r"^([A-Za-z0-9][A-Za-z0-9._-]*)==(\S+)((?:\s*\\\n\s+--hash=sha256:[0-9a-f]{64})*)", re.M
 )
@@ -29,13 +30,21 @@ def pins(lock: str) -> dict[str, tuple[str, int]]:
 
 
 def requirements(extra: str | None = None) -> list[Requirement]:
-    names = PROJECT["optional-dependencies"][extra] if extra else PROJECT["dependencies"]
+    """The project's requirements; with ``extra`` "build", those of its build system."""
+    if extra == "build":
+        names = PYPROJECT["build-system"]["requires"]
+    else:
+        names = PROJECT["optional-dependencies"][extra] if extra else PROJECT["dependencies"]
     return [Requirement(name) for name in names]
 
 
 @pytest.mark.parametrize(
     ("lock", "extras"),
-    [("requirements.lock", (None, "dev")), ("requirements-runtime.lock", (None,))],
+    [
+        ("requirements.lock", (None, "dev")),
+        ("requirements-runtime.lock", (None,)),
+        ("requirements-build.lock", ("build",)),
+    ],
 )
 def test_a_lock_pins_every_requirement_within_its_bounds_with_hashes(
     lock: str, extras: tuple[str | None, ...]
@@ -83,6 +92,7 @@ def test_make_and_the_image_install_only_from_a_lock_checking_hashes() -> None:
         if "$(UV)" in options:  # the locking tool itself, in a throw-away virtualenv
             continue
         assert "--require-hashes -r" in options or "--no-deps" in options, options
-    assert "--require-hashes -r requirements-runtime.lock" in dockerfile
+    for lock in ("requirements-build.lock", "requirements-runtime.lock"):
+        assert re.search(rf"--require-hashes -r \S*{lock}", dockerfile), lock
     assert "--require-hashes -r $(LOCK)" in makefile
     assert "make test" in (ROOT / ".ci" / "run").read_text()

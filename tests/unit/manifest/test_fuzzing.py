@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import yaml
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from audiobatch.cli.main import main
@@ -106,6 +106,8 @@ def check_reader(suffix: str, raw: bytes) -> None:
 
 @FUZZ
 @given(mutated(yaml_texts()))
+@example(b"!!binary :")  # a key that is bytes, not text
+@example(b"jobs:\n- {id: a, ? !!binary : x}\n")
 def test_any_yaml_is_valid_or_refused_at_its_lines(raw: bytes) -> None:
     check_reader(".yaml", raw)
 
