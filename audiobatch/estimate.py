@@ -14,6 +14,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -21,7 +22,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from audiobatch.elevenlabs.account import Subscription
 from audiobatch.manifest import Manifest
 from audiobatch.manifest.costs import MS_PER_MINUTE, minutes, music_ms, text_characters
-from audiobatch.manifest.episodes import manifest_episodes
+from audiobatch.manifest.episodes import job_parts
+from audiobatch.manifest.schema import JobSpec
 
 PRICED_BY_SOURCE = ("voice_change", "stems")
 """Kinds billed by the length of their source audio, unknown before it exists."""
@@ -77,29 +79,54 @@ class BatchEstimate:
         }
 
 
-def estimate_manifest(manifest: Manifest, rates: CreditRates) -> BatchEstimate:
-    characters: Counter[str] = Counter()
-    total_ms = unknown = 0
-    for job in manifest.jobs:
+class Tally:
+    """One manifest's estimate, summed a job at a time: a manifest's
+    :class:`~audiobatch.manifest.validate.JobFold` that keeps none of its jobs."""
+
+    def __init__(self, rates: CreditRates) -> None:
+        self.rates = rates
+        self.jobs = 0
+        self.characters: Counter[str] = Counter()
+        self.music_ms = 0
+        self.music_unknown = 0
+        self.priced_by_source = 0
+        self.parts: dict[str, int] = {}
+
+    def add(self, job: JobSpec) -> None:
         spec = job.model_dump(mode="json", by_alias=True)
-        characters[job.kind] += text_characters(job.kind, spec)
+        self.jobs += 1
+        self.characters[job.kind] += text_characters(job.kind, spec)
         length = music_ms(job.kind, spec)
         if length is None:
-            unknown += 1
+            self.music_unknown += 1
         else:
-            total_ms += length
-    by_kind = {kind: n for kind, n in sorted(characters.items()) if n}
-    return BatchEstimate(
-        batch=manifest.batch,
-        source=manifest.source,
-        jobs=len(manifest.jobs),
-        characters_by_kind=by_kind,
-        music_ms=total_ms,
-        music_unknown=unknown,
-        priced_by_source=sum(job.kind in PRICED_BY_SOURCE for job in manifest.jobs),
-        parts={episode: len(parts) for episode, parts in manifest_episodes(manifest).items()},
-        credits=rates.credits(sum(by_kind.values()), total_ms),
-    )
+            self.music_ms += length
+        self.priced_by_source += job.kind in PRICED_BY_SOURCE
+        if (parts := job_parts(job)) is not None:
+            self.parts[job.id] = len(parts)
+
+    def result(self, batch: str, source: str, roots: Sequence[Path] = ()) -> BatchEstimate:
+        """The estimate of the jobs added, as the manifest ``source`` of batch ``batch`` (an
+        estimate does not depend on where its sources were confined, ``roots``)."""
+        by_kind = {kind: n for kind, n in sorted(self.characters.items()) if n}
+        return BatchEstimate(
+            batch=batch,
+            source=source,
+            jobs=self.jobs,
+            characters_by_kind=by_kind,
+            music_ms=self.music_ms,
+            music_unknown=self.music_unknown,
+            priced_by_source=self.priced_by_source,
+            parts=self.parts,
+            credits=self.rates.credits(sum(by_kind.values()), self.music_ms),
+        )
+
+
+def estimate_manifest(manifest: Manifest, rates: CreditRates) -> BatchEstimate:
+    tally = Tally(rates)
+    for job in manifest.jobs:
+        tally.add(job)
+    return tally.result(manifest.batch, manifest.source)
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,7 @@ from audiobatch.cli.estimate import (
     BudgetOption,
     ContinueAtResetFlag,
     estimate,
-    estimate_for,
+    estimate_files,
     preflight,
     spending,
 )
@@ -55,7 +55,6 @@ from audiobatch.db.session import session_scope
 from audiobatch.db.workers import LIVE_WITHIN_S
 from audiobatch.emulator.fault_names import FAULTS
 from audiobatch.emulator.state import QUOTA_PERIOD_S
-from audiobatch.manifest.episodes import manifest_episodes
 from audiobatch.render.families import QUEUES
 from audiobatch.storage import open_storage
 from audiobatch.submission import submit_manifests
@@ -94,18 +93,11 @@ def validate(
     set_: SetOption = [],  # noqa: B006
 ) -> None:
     """Check manifests without writing anything; every problem is reported with file and line."""
-    settings = load_settings()
-    loaded = read_manifests(manifests, voices, set_, settings)
+    found = estimate_files(manifests, voices, set_, load_settings())
     summary: list[dict[str, Any]] = [
-        {
-            "batch": m.batch,
-            "source": m.source,
-            "jobs": len(m.jobs),
-            "episodes": {job: len(parts) for job, parts in manifest_episodes(m).items()},
-        }
-        for m in loaded
+        {"batch": b.batch, "source": b.source, "jobs": b.jobs, "episodes": b.parts}
+        for b in found.batches
     ]
-    found = estimate_for(loaded, settings)
     if json_:
         views.print_json({"valid": True, "batches": summary, "estimate": found.as_json()})
         return

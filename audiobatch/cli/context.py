@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 import yaml
@@ -15,10 +15,14 @@ from audiobatch.config import Settings
 from audiobatch.db.migrate import ensure_schema
 from audiobatch.db.reconcile import Publish
 from audiobatch.errors import ConfigError
-from audiobatch.manifest import Manifest, load_manifests
+from audiobatch.manifest import Manifest
+from audiobatch.manifest.loaders import fold_manifests
+from audiobatch.manifest.validate import JobFold, ManifestJobs
 
 if TYPE_CHECKING:
     from celery import Celery
+
+Made = TypeVar("Made")
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
 ManifestPaths = Annotated[
@@ -76,8 +80,21 @@ def read_manifests(
     """Validate the manifests with the ``--voices`` and ``--set`` flags; episodes are cut into
     parts of ``AUDIOBATCH_PART_CHARS``, sources confined to ``AUDIOBATCH_SOURCE_ROOTS`` (else
     each manifest's folder) and ``AUDIOBATCH_SOURCE_BUCKETS``."""
-    return load_manifests(
+    return fold_files(paths, voices, sets, settings, ManifestJobs)
+
+
+def fold_files(
+    paths: list[Path],
+    voices: list[str],
+    sets: list[str],
+    settings: Settings,
+    start: Callable[[], JobFold[Made]],
+) -> list[Made]:
+    """The manifests validated as :func:`read_manifests` does, each file's valid jobs handed to
+    a fold of its own (``start()``) instead of kept: what each fold makes."""
+    return fold_manifests(
         paths,
+        start,
         voices=read_voices(voices),
         defaults=parse_sets(sets),
         part_chars=settings.part_chars,

@@ -3,6 +3,7 @@ the check ``submit`` and ``run`` make with it before they write a batch."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -14,15 +15,15 @@ from audiobatch.cli.context import (
     ManifestPaths,
     SetOption,
     VoicesOption,
+    fold_files,
     load_settings,
-    read_manifests,
 )
 from audiobatch.config import Settings
 from audiobatch.db.submit import Spending
 from audiobatch.elevenlabs.account import read_subscription
 from audiobatch.elevenlabs.client import ElevenLabsClient, Timeouts
 from audiobatch.errors import AudiobatchError, ConfigError, QuotaShortError
-from audiobatch.estimate import AccountCheck, Estimate, estimate_manifests
+from audiobatch.estimate import AccountCheck, Estimate, Tally, estimate_manifests
 from audiobatch.manifest import Manifest
 
 ACCOUNT_TIMEOUTS = Timeouts(connect_s=5.0, read_s=10.0)  # an estimate never waits long on it
@@ -75,6 +76,15 @@ def estimate_for(manifests: list[Manifest], settings: Settings) -> Estimate:
     return estimate_manifests(manifests, settings.credit_rates, check_account(settings))
 
 
+def estimate_files(
+    paths: list[Path], voices: list[str], sets: list[str], settings: Settings
+) -> Estimate:
+    """What the manifests will cost, and the account's answer: each file validated with the
+    flags into its estimate, without keeping its jobs."""
+    batches = fold_files(paths, voices, sets, settings, lambda: Tally(settings.credit_rates))
+    return Estimate(batches, check_account(settings))
+
+
 def refuse_over(found: Estimate) -> None:
     """Raise :class:`QuotaShortError` when the manifests need more than the account has left."""
     sub = found.account.subscription
@@ -109,7 +119,7 @@ def estimate(
     """What manifests will cost (characters, music minutes, credits) and whether the account
     has that much left."""
     settings = load_settings()
-    found = estimate_for(read_manifests(manifests, voices, set_, settings), settings)
+    found = estimate_files(manifests, voices, set_, settings)
     if json_:
         views.print_json(found.as_json())
     else:

@@ -15,7 +15,7 @@ import re
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any, ClassVar, TypeGuard
 
 from pydantic import (
     AfterValidator,
@@ -136,7 +136,7 @@ def _compiled(pattern: str) -> re.Pattern[str]:
     return re.compile(pattern)
 
 
-def is_job_id(value: object) -> bool:
+def is_job_id(value: object) -> TypeGuard[str]:
     """Whether ``value`` is a well-formed job id."""
     return (
         isinstance(value, str) and name_problem(value, JOB_ID_PATTERN, "", MAX_JOB_ID_CHARS) is None

@@ -18,6 +18,7 @@ from bisect import bisect_right
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
+from audiobatch.manifest.common import JobBase
 from audiobatch.manifest.dialogue import MAX_VOICES, DialogueInput, DialogueJob
 from audiobatch.manifest.schema import Manifest
 
@@ -92,13 +93,14 @@ def episode_parts(job: DialogueJob) -> list[Part] | None:
     return parts if len(parts) > 1 else None
 
 
+def job_parts(job: JobBase) -> list[Part] | None:
+    """The parts of a job that is an episode; None for any other job."""
+    return episode_parts(job) if isinstance(job, DialogueJob) else None
+
+
 def manifest_episodes(manifest: Manifest) -> dict[str, list[Part]]:
     """The manifest's episodes (dialogue jobs too long for one request), each with its parts."""
-    return {
-        job.id: parts
-        for job in manifest.jobs
-        if isinstance(job, DialogueJob) and (parts := episode_parts(job)) is not None
-    }
+    return {job.id: parts for job in manifest.jobs if (parts := job_parts(job)) is not None}
 
 
 def part_job(episode: DialogueJob, part: Part) -> DialogueJob:

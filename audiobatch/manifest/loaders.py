@@ -11,17 +11,25 @@ they come from the arguments (the batch is named by ``batch``, else a ``batch`` 
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from audiobatch.errors import ManifestError, Problem
 from audiobatch.manifest.confinement import SourcePolicy
 from audiobatch.manifest.episodes import DEFAULT_PART_CHARS
 from audiobatch.manifest.readers import Document, parse_document, read_document
 from audiobatch.manifest.schema import Manifest
-from audiobatch.manifest.validate import default_problems, validate_document, voice_problems
+from audiobatch.manifest.validate import (
+    JobFold,
+    ManifestJobs,
+    default_problems,
+    validate_document,
+    voice_problems,
+)
+
+Made = TypeVar("Made")
 
 
 def load_manifests(
@@ -47,6 +55,32 @@ def load_manifests(
     Raises :class:`ManifestError` with every problem found, each naming its file, line and field.
     Nothing is returned unless every file is valid.
     """
+    return fold_manifests(
+        paths,
+        ManifestJobs,
+        voices=voices,
+        defaults=defaults,
+        batch=batch,
+        check_files=check_files,
+        part_chars=part_chars,
+        sources=sources,
+    )
+
+
+def fold_manifests(
+    paths: Sequence[Path],
+    start: Callable[[], JobFold[Made]],
+    *,
+    voices: Mapping[str, str] | None = None,
+    defaults: Mapping[str, Any] | None = None,
+    batch: str | None = None,
+    check_files: bool = True,
+    part_chars: int = DEFAULT_PART_CHARS,
+    sources: SourcePolicy = SourcePolicy(),
+) -> list[Made]:
+    """Read and validate manifest files as :func:`load_manifests` does, each file's valid jobs
+    handed to a fold of its own (``start()``) as they are validated: what each fold makes, in the
+    order given. A fold that keeps nothing of a job checks a large manifest in little memory."""
     problems: list[Problem] = []
     flag_defaults = dict(defaults or {})
     named = flag_defaults.pop("batch", None)
@@ -61,11 +95,12 @@ def load_manifests(
         lambda key, text: problems.append(Problem("--set", None, _key("", key), text)),
     )
 
-    manifests: list[Manifest] = []
+    made: list[Made] = []
     for path in paths:
         with _no_cycle_collection():
             result = _validated(
                 read_document(Path(path), batch),
+                start(),
                 flag_voices,
                 flag_defaults,
                 check_files,
@@ -75,10 +110,10 @@ def load_manifests(
         if isinstance(result, list):
             problems += result
         else:
-            manifests.append(result)
+            made.append(result)
     if problems:
         raise ManifestError(problems)
-    return manifests
+    return made
 
 
 def load_manifest_bytes(
@@ -95,7 +130,13 @@ def load_manifest_bytes(
     :class:`ManifestError` with every problem found."""
     with _no_cycle_collection():
         result = _validated(
-            parse_document(raw, file=file, base_dir=base_dir), {}, {}, True, part_chars, sources
+            parse_document(raw, file=file, base_dir=base_dir),
+            ManifestJobs(),
+            {},
+            {},
+            True,
+            part_chars,
+            sources,
         )
     if isinstance(result, list):
         raise ManifestError(result)
@@ -118,16 +159,18 @@ def _no_cycle_collection() -> Iterator[None]:
 
 def _validated(
     doc: Document | list[Problem],
+    fold: JobFold[Made],
     voices: Mapping[str, str],
     defaults: Mapping[str, Any],
     check_files: bool,
     part_chars: int,
     sources: SourcePolicy,
-) -> Manifest | list[Problem]:
+) -> Made | list[Problem]:
     if isinstance(doc, list):
         return doc
     return validate_document(
         doc,
+        fold,
         voices=voices,
         defaults=defaults,
         check_files=check_files,

@@ -3,10 +3,14 @@
 A path is a tuple of mapping keys and list indexes (``("jobs", 1, "inputs", 0, "voice")``). For a
 mapping entry the line is the key's; for a list item, the item's first line. A path the file does
 not contain (a missing field) falls back to its nearest ancestor that it does contain.
+
+A JSON Lines file holds each job on one line, so its :class:`JobLines` keep one number a job
+instead of a path a job.
 """
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -28,6 +32,22 @@ class Positions:
             if found is not None:
                 return found
         return None
+
+
+@dataclass
+class JobLines:
+    """The lines of a document whose jobs each sit on a line of their own: every path inside
+    job ``n`` is on ``jobs[n]``, any other path on ``first``."""
+
+    first: int = 1
+    jobs: array[int] = field(default_factory=lambda: array("L"))
+
+    def line(self, path: Path) -> int:
+        """The line of the job ``path`` is in, else the document's first line."""
+        index = path[1] if len(path) > 1 and path[0] == "jobs" else None
+        if isinstance(index, int) and 0 <= index < len(self.jobs):
+            return self.jobs[index]
+        return self.first
 
 
 @dataclass(frozen=True)

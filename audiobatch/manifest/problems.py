@@ -39,20 +39,20 @@ def stopped_at(file: str, line: int | None) -> Problem:
     return Problem(file, line, "", text)
 
 
-def job_label(jobs: Sequence[Any], index: int) -> str:
-    """How a field path names the job at ``index`` (raw, or already validated): its id if
+def job_label(ids: Sequence[str | None], index: int) -> str:
+    """How a field path names the job at ``index``, given each job's id as read: its id if
     well-formed, else the index."""
-    job = jobs[index] if 0 <= index < len(jobs) else None
-    job_id = job.get("id") if isinstance(job, Mapping) else getattr(job, "id", None)
-    return str(job_id) if is_job_id(job_id) else str(index)
+    job_id = ids[index] if 0 <= index < len(ids) else None
+    return job_id if is_job_id(job_id) else str(index)
 
 
-def format_path(path: Path, jobs: Sequence[Any]) -> str:
-    """``("jobs", 2, "inputs", 0, "voice")`` as ``jobs[cold-open].inputs[0].voice``."""
+def format_path(path: Path, ids: Sequence[str | None]) -> str:
+    """``("jobs", 2, "inputs", 0, "voice")`` as ``jobs[cold-open].inputs[0].voice``, naming jobs
+    by ``ids`` (each job's id as read)."""
     text = ""
     for position, part in enumerate(path):
         if isinstance(part, int):
-            label = job_label(jobs, part) if path[:position] == ("jobs",) else str(part)
+            label = job_label(ids, part) if path[:position] == ("jobs",) else str(part)
             text += f"[{label}]"
         else:
             name = part if isinstance(part, str) else repr(part)  # YAML keys may be bytes, None…

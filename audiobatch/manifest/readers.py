@@ -23,7 +23,7 @@ import yaml
 
 from audiobatch.errors import Problem
 from audiobatch.manifest.budgets import json_overrun, yaml_overrun
-from audiobatch.manifest.positions import DuplicateKey, Positions, from_node
+from audiobatch.manifest.positions import DuplicateKey, JobLines, Positions, from_node
 from audiobatch.manifest.problems import MAX_PROBLEMS, stopped_at
 
 try:  # libyaml's loader when PyYAML was built with it: the same nodes and marks, several times faster
@@ -70,7 +70,7 @@ class Document:
     file: str  # the path as the user gave it: problems name it so
     base_dir: Path  # relative source paths are read from here
     data: Any
-    positions: Positions
+    positions: Positions | JobLines
     duplicates: list[DuplicateKey] = field(default_factory=list)
 
 
@@ -82,10 +82,10 @@ def read_document(path: Path, batch: str | None) -> Document | list[Problem]:
     if path.suffix.lower() not in READERS:
         return [_unknown_format(str(path))]
     try:
-        raw = path.read_bytes()
+        text = _decoded(str(path), path.read_bytes())  # the bytes are dropped once decoded
     except OSError as exc:
         return [Problem(str(path), None, "", f"cannot read the file: {exc.strerror or exc}")]
-    return parse_document(raw, file=str(path), base_dir=path.absolute().parent, batch=batch)
+    return _read_text(text, file=str(path), base_dir=path.absolute().parent, batch=batch)
 
 
 def parse_document(
@@ -93,14 +93,27 @@ def parse_document(
 ) -> Document | list[Problem]:
     """Parse a manifest's bytes, read from ``file`` (a path or a URI whose extension names the
     format); relative source paths are read from ``base_dir``."""
-    reader = READERS.get(Path(file).suffix.lower())
-    if reader is None:
+    if Path(file).suffix.lower() not in READERS:
         return [_unknown_format(file)]
+    return _read_text(_decoded(file, raw), file=file, base_dir=base_dir, batch=batch)
+
+
+def _decoded(file: str, raw: bytes) -> str | list[Problem]:
+    """The text of a manifest's bytes, or where they are not UTF-8."""
     try:
-        text = raw.decode("utf-8-sig")
+        return raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         return _encoding_problems(file, raw)
-    return reader(file, base_dir, text, batch)
+
+
+def _read_text(
+    text: str | list[Problem], *, file: str, base_dir: Path, batch: str | None
+) -> Document | list[Problem]:
+    """The document in a manifest's text, read by the reader of its extension; the problems
+    that stopped decoding, when there is no text."""
+    if isinstance(text, list):
+        return text
+    return READERS[Path(file).suffix.lower()](file, base_dir, text, batch)
 
 
 def _encoding_problems(file: str, raw: bytes) -> list[Problem]:
@@ -189,7 +202,7 @@ def read_jsonl(
     """JSON Lines: one job object a line; blank lines are skipped."""
     problems: list[Problem] = []
     jobs: list[Any] = []
-    positions = Positions({(): 1})
+    positions = JobLines()
     for number, line in enumerate(_lines(text), 1):
         if len(problems) >= MAX_PROBLEMS:
             return [*problems, stopped_at(file, number)]
@@ -199,7 +212,7 @@ def read_jsonl(
         if problem is not None:
             problems.append(problem)
             continue
-        positions.lines[("jobs", len(jobs))] = number
+        positions.jobs.append(number)
         jobs.append(job)
     if problems:
         return problems

@@ -1,6 +1,10 @@
 """From a read :class:`~audiobatch.manifest.readers.Document` to a :class:`Manifest`, or to every
 problem it has, each with its file, line and field.
 
+Valid jobs go, one at a time as they are validated, to a :class:`JobFold`: :class:`ManifestJobs`
+keeps them for the manifest, another fold may take from each job only what it needs (an estimate)
+so that a large manifest is checked without being held.
+
 ``voices`` and ``defaults`` are resolved here and not kept: aliases become voice ids, and each
 default is copied into the jobs that do not set it and whose kind has the field. Flags
 (``--voices``, ``--set``) take precedence over the file's own sections.
@@ -9,10 +13,11 @@ default is copied into the jobs that do not set it and whose kind has the field.
 from __future__ import annotations
 
 import copy
+import pathlib
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any, Protocol, TypeVar, cast
 
 from pydantic import ValidationError
 
@@ -57,13 +62,40 @@ from audiobatch.manifest.schema import (
 TOP_LEVEL = ("batch", "jobs", "defaults", "voices")
 _ALIAS = re.compile(ALIAS_PATTERN)
 
+Made = TypeVar("Made", covariant=True)
+
+
+class JobFold(Protocol[Made]):
+    """What a manifest's valid jobs are made into, handed over one at a time in manifest order.
+    What it makes is never a list: a list is what validation returns for the problems."""
+
+    def add(self, job: JobSpec) -> None:
+        """Take the next valid job."""
+
+    def result(self, batch: str, source: str, roots: Sequence[pathlib.Path]) -> Made:
+        """What the jobs make, once the whole manifest ``source`` of batch ``batch`` is found
+        valid; its local sources were confined to ``roots``."""
+
+
+@dataclass
+class ManifestJobs:
+    """The jobs kept, to make the :class:`Manifest`."""
+
+    jobs: list[JobSpec] = field(default_factory=list)
+
+    def add(self, job: JobSpec) -> None:
+        self.jobs.append(job)
+
+    def result(self, batch: str, source: str, roots: Sequence[pathlib.Path]) -> Manifest:
+        return Manifest.build(batch, self.jobs, source, roots)
+
 
 @dataclass
 class _Checker:
     """Problems of one document, located through its positions."""
 
     doc: Document
-    jobs: Sequence[Any] = ()
+    ids: Sequence[str | None] = ()  # each job's id as read: problems name jobs by it
     problems: list[Problem] = field(default_factory=list)
     # a bad default is reported once, at the default, naming the jobs it broke
     from_defaults: dict[tuple[str, str, str], list[str]] = field(default_factory=dict)
@@ -71,7 +103,7 @@ class _Checker:
     def add(self, path: Path, text: str, *, line: int | None = None, located: bool = True) -> None:
         if line is None and located:
             line = self.doc.positions.line(path)
-        self.problems.append(Problem(self.doc.file, line, format_path(path, self.jobs), text))
+        self.problems.append(Problem(self.doc.file, line, format_path(path, self.ids), text))
 
 
 def voice_problems(voices: Any, report: Any) -> dict[str, str]:
@@ -112,20 +144,22 @@ def default_problems(defaults: Any, report: Any) -> dict[str, Any]:
 
 def validate_document(
     doc: Document,
+    fold: JobFold[Made],
     *,
     voices: Mapping[str, str],
     defaults: Mapping[str, Any],
     check_files: bool = True,
     part_chars: int = DEFAULT_PART_CHARS,
     sources: SourcePolicy = SourcePolicy(),
-) -> Manifest | list[Problem]:
+) -> Made | list[Problem]:
     """Validate one document with the flags' ``voices`` and ``defaults`` (already checked);
     dialogue jobs longer than ``part_chars`` that set no part size of their own are cut at it;
     sources must come from where ``sources`` allows (local roots by default: the document's
-    folder), and the manifest records its roots.
+    folder), and the fold's result gets those roots. Each valid job goes to ``fold`` as soon as
+    it is validated, until a problem is found; what the fold makes is returned when there is none.
 
-    The document's jobs are consumed: each is replaced in its list by the validated job as soon
-    as it is checked, so that a large manifest is not held twice.
+    The document's jobs are consumed: each is dropped from its list as soon as it is checked, so
+    that a large manifest is not held twice.
     """
     data = doc.data
     check = _Checker(doc)
@@ -134,7 +168,7 @@ def validate_document(
         return check.problems
     jobs = data.get("jobs")
     listed: list[Any] = jobs if isinstance(jobs, list) else []
-    check.jobs = listed
+    check.ids = [_raw_id(raw) for raw in listed]
     for dup in doc.duplicates:
         check.add(dup.path, f"duplicate key (first at line {dup.first_line})", line=dup.line)
     for key in data:
@@ -175,21 +209,20 @@ def validate_document(
         source_roots=roots,
         source_buckets=sources.buckets,
     )
-    valid: list[JobSpec] = []
     nodes: list[JobNode] = []  # each job with its defaults, as the graph check must see it
-    for index, raw in enumerate(check.jobs):
+    for index, raw in enumerate(listed):
         if len(check.problems) >= MAX_PROBLEMS:
             line = doc.positions.line(("jobs", index))
             return [*sorted(check.problems, key=_line), stopped_at(doc.file, line)]
+        listed[index] = None
         data, applied = _with_defaults(raw, merged)
         nodes.append(_job_node(data))
         job = _validate_job(check, index, data, applied, origins, context)
         if isinstance(job, DialogueJob):
             job = with_part_size(job, part_chars)
             _check_voices(check, index, job)
-        if job is not None:
-            valid.append(job)
-            listed[index] = job  # the raw job is no longer needed; problems name it by its id
+        if job is not None and not check.problems:
+            fold.add(job)
     _check_graph(check, nodes)
     for (origin, key, text), jobs_hit in check.from_defaults.items():
         where = ("defaults", key)
@@ -203,7 +236,7 @@ def validate_document(
         return sorted(check.problems, key=_line)
     assert isinstance(batch, str)  # checked above
     try:
-        return Manifest.build(batch, valid, doc.file, roots)
+        return fold.result(batch, doc.file, roots)
     except ValidationError as exc:  # the checks above should have caught it: say so, not crash
         return [Problem(doc.file, None, "", f"invalid manifest: {exc}")]
 
@@ -216,18 +249,22 @@ def _under(section: str, key: Any) -> Path:
     return (section,) if key is None else (section, str(key))
 
 
+def _raw_id(raw: Any) -> str | None:
+    """A raw job's id, where it has one that is a string."""
+    job_id = raw.get("id") if isinstance(raw, Mapping) else None
+    return job_id if isinstance(job_id, str) else None
+
+
 def _with_defaults(raw: Any, defaults: Mapping[str, Any]) -> tuple[Any, set[str]]:
-    """The job with the defaults its kind has and it does not set, and the names of those."""
+    """The job with the defaults its kind has and it does not set (a copy, unless there are
+    none: the raw job itself), and the names of those."""
     kind = raw.get("kind") if isinstance(raw, Mapping) else None
     if not isinstance(kind, str) or kind not in MODELS:
         return raw, set()
-    data = dict(raw)
-    applied: set[str] = set()
-    for key, value in defaults.items():
-        if key in FIELDS_BY_KIND[kind] and key not in data:
-            data[key] = copy.deepcopy(value)
-            applied.add(key)
-    return data, applied
+    missing = [key for key in defaults if key in FIELDS_BY_KIND[kind] and key not in raw]
+    if not missing:
+        return raw, set()
+    return {**raw, **{key: copy.deepcopy(defaults[key]) for key in missing}}, set(missing)
 
 
 def _validate_job(
@@ -257,7 +294,7 @@ def _validate_job(
             text = message(error, FIELDS_BY_KIND[kind] if len(path) == 1 else ())
             if path and path[0] in applied:
                 culprit = (origins[str(path[0])], str(path[0]), text)
-                check.from_defaults.setdefault(culprit, []).append(format_path(here, check.jobs))
+                check.from_defaults.setdefault(culprit, []).append(format_path(here, check.ids))
             else:
                 check.add((*here, *path), text)
         return None
@@ -284,10 +321,9 @@ def _job_node(raw: Any) -> JobNode:
     """What the graph check needs of a raw job."""
     if not isinstance(raw, Mapping):
         return JobNode(None, None)
-    job_id, kind = raw.get("id"), raw.get("kind")
-    job_id = job_id if isinstance(job_id, str) else None
+    kind = raw.get("kind")
     kind = kind if isinstance(kind, str) and kind in MODELS else None
-    return JobNode(job_id, kind, raw_references(kind, raw, REFERENCES_BY_KIND))
+    return JobNode(_raw_id(raw), kind, raw_references(kind, raw, REFERENCES_BY_KIND))
 
 
 def _check_graph(check: _Checker, nodes: Sequence[JobNode]) -> None:

@@ -11,8 +11,15 @@ from pydantic import ValidationError
 from audiobatch.config import Settings
 from audiobatch.elevenlabs.account import Subscription, parse_subscription
 from audiobatch.errors import ApiTransportError
-from audiobatch.estimate import AccountCheck, CreditRates, estimate_manifests
+from audiobatch.estimate import (
+    AccountCheck,
+    CreditRates,
+    Tally,
+    estimate_manifest,
+    estimate_manifests,
+)
 from audiobatch.manifest import load_manifests
+from audiobatch.manifest.loaders import fold_manifests
 
 MANIFEST = """batch: costed
 voices: {host: JBFqnCBsd6RMkjVDRZzb}
@@ -57,6 +64,17 @@ def test_an_estimate_counts_characters_per_kind_music_minutes_and_credits(tmp_pa
     assert batch["jobs_priced_by_source"] == 1
     assert batch["credits"] == 8 + 200
     assert found.as_json()["account"] == {"checked": False, "reason": "no key", "fits": None}
+
+
+def test_an_estimate_made_while_validating_equals_the_loaded_manifests(tmp_path: Path) -> None:
+    path = tmp_path / "m.yaml"
+    turn = '{voice: host, text: "' + "A line of the episode. " * 60 + '"}'
+    path.write_text(f"{MANIFEST}  - {{id: episode, kind: dialogue, inputs: [{turn}, {turn}]}}\n")
+    rates = CreditRates(character=0.5, music_minute=100)
+    [folded] = fold_manifests([path], lambda: Tally(rates))
+    [loaded] = load_manifests([path])
+    assert folded == estimate_manifest(loaded, rates)
+    assert folded.jobs == 6 and folded.parts == {"episode": 2}
 
 
 def test_a_batch_fits_only_what_the_account_has_left(tmp_path: Path) -> None:
