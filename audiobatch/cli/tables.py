@@ -49,9 +49,9 @@ class Sheet:
 def show(console: Console, sheet: Sheet, *, plain: bool = False) -> None:
     """Print ``sheet``: a rich table, or with ``plain`` tab-separated lines with a header."""
     if plain:
+        # written as they are: rich would expand the tabs into spaces
         for cells in [list(sheet.columns), *sheet.rows]:
-            line = "\t".join(_plain(cell) for cell in cells)
-            console.print(line, markup=False, highlight=False, soft_wrap=True)
+            console.file.write("\t".join(_plain(cell) for cell in cells) + "\n")
         return
     texts = [[Text.from_markup(cell) for cell in row] for row in sheet.rows]
     key_widths = {
