@@ -39,6 +39,7 @@ from audiobatch.cli.estimate import (
 from audiobatch.cli.outcomes import SUCCESS, exit_code, interrupted_notice, print_paused
 from audiobatch.cli.progress import ticker, wait_for_batches
 from audiobatch.cli.schedules import schedule_app
+from audiobatch.cli.tables import PlainFlag
 from audiobatch.cli.verify import verify
 from audiobatch.cli.workers import start_hint, warn_without_workers, worker_watch
 from audiobatch.db import migrate
@@ -50,6 +51,8 @@ from audiobatch.db.reports import (
     jobs_report,
     list_batches,
     list_jobs,
+    results_body,
+    results_key,
 )
 from audiobatch.db.session import session_scope
 from audiobatch.db.workers import LIVE_WITHIN_S
@@ -81,6 +84,7 @@ ForceFlag = Annotated[
     typer.Option("--force", help="A new batch even when this manifest's batch is still active."),
 ]
 
+RESULTS = "results.json"
 RUN_AGAIN = "run the same `audiobatch run` command again"
 LOCAL_WORKER_DOWN = "the local worker this command started is not running; see its log"
 
@@ -228,16 +232,20 @@ def run(
 def status(
     batch: Annotated[str | None, typer.Argument(help="Batch id, id prefix or name.")] = None,
     json_: JsonFlag = False,
+    plain: PlainFlag = False,
 ) -> None:
-    """Show one batch with its jobs, or the latest batches."""
+    """Show one batch with its jobs (with --plain, its jobs' lines), or the latest batches."""
     settings = load_settings()
     with session_scope(ready_database(settings)) as session:
         if batch is None:
             summaries = batch_summaries(session, list_batches(session))
-            views.print_json(summaries) if json_ else views.print_batches(out, summaries)
+            if json_:
+                views.print_json(summaries)
+            else:
+                views.print_batches(out, summaries, plain=plain)
             return
         report = batch_report(session, find_batch(session, batch))
-    views.print_json(report) if json_ else views.print_batch(out, report)
+    views.print_json(report) if json_ else views.print_batch(out, report, plain=plain)
 
 
 @app.command()
@@ -247,28 +255,36 @@ def jobs(
         JobStatus | None, typer.Option("--status", help="Only jobs in this state.")
     ] = None,
     json_: JsonFlag = False,
+    plain: PlainFlag = False,
 ) -> None:
     """List a batch's jobs."""
     settings = load_settings()
     with session_scope(ready_database(settings)) as session:
         found = find_batch(session, batch)
         rows = jobs_report(session, found, status)
-    views.print_json(rows) if json_ else views.print_jobs(out, rows, found.backend)
+    views.print_json(rows) if json_ else views.print_jobs(out, rows, found.backend, plain=plain)
 
 
 @app.command()
-def limiter(json_: JsonFlag = False) -> None:
+def limiter(json_: JsonFlag = False, plain: PlainFlag = False) -> None:
     """Show the concurrency limiter: slots in use and the adaptive window, per pool."""
     from audiobatch.deployment import limiter_view
 
     state = limiter_view(load_settings())
-    views.print_json(state) if json_ else views.print_limiter(out, state)
+    views.print_json(state) if json_ else views.print_limiter(out, state, plain=plain)
 
 
 @app.command()
 def download(
     batch: Annotated[str, typer.Argument(help="Batch id, id prefix or name.")],
     dest: Annotated[Path, typer.Argument(help="Folder to copy the outputs into.")],
+    final_only: Annotated[
+        bool,
+        typer.Option(
+            "--final-only",
+            help="Leave out the parts of stitched episodes; include the batch's results.json.",
+        ),
+    ] = False,
 ) -> None:
     """Copy a batch's outputs out of storage into DEST/<job id>/<file>."""
     settings = load_settings()
@@ -276,15 +292,27 @@ def download(
     with session_scope(ready_database(settings)) as session:
         found = find_batch(session, batch)
         artifacts = [
-            (job.key, a.name, a.key) for job in list_jobs(session, found.id) for a in job.artifacts
+            (dest / job.key / a.name, a.key)
+            for job in list_jobs(session, found.id)
+            if not (final_only and job.part_of is not None)
+            for a in job.artifacts
         ]
-    for job_key, name, key in artifacts:
-        target = dest / job_key / name
+        results = None
+        if final_only and found.results_at is None:  # not ended: the report as it stands now
+            results = results_body(session, found)
+        elif final_only:
+            artifacts.append((dest / RESULTS, results_key(found.name, found.id)))
+    for target, key in artifacts:
         target.parent.mkdir(parents=True, exist_ok=True)
         with open(target, "wb") as handle:
             for chunk in storage.read(key):
                 handle.write(chunk)
-    out.print(f"copied {len(artifacts)} files to {dest}")
+    if results is not None:
+        dest.mkdir(parents=True, exist_ok=True)
+        (dest / RESULTS).write_bytes(results)
+        out.print(f"{RESULTS} as of now: the batch has not ended", markup=False)
+    copied = len(artifacts) + (results is not None)
+    out.print(f"copied {copied} files to {dest}", markup=False)
 
 
 BatchRef = Annotated[str, typer.Argument(help="Batch id, id prefix or name.")]

@@ -2,8 +2,9 @@
 meanwhile.
 
 On a terminal the wait shows a progress bar. Elsewhere (a pipe, a CI log) it prints a plain line
-per batch when its status changes and every ``line_interval_s``, so a log shows life without
-control characters.
+per batch when its phase changes (its status, whether it is stitching episodes, whether it has an
+ETA) and every ``line_interval_s``, so a log shows life without control characters. Both show the
+ETA from the batch's recent rate, or why there is none.
 """
 
 from __future__ import annotations
@@ -24,10 +25,14 @@ from rich.progress import (
     TextColumn,
     TimeElapsedColumn,
 )
+from sqlalchemy.orm import Session
 
-from audiobatch.db.models import TERMINAL_BATCH_STATUSES, Batch, BatchStatus
+from audiobatch.db.models import TERMINAL_BATCH_STATUSES, Batch, BatchStatus, utcnow
+from audiobatch.db.progress import recent_rate, stitching_episodes
 from audiobatch.db.reports import batch_counts
 from audiobatch.db.session import session_scope
+from audiobatch.db.workers import unserved_queues
+from audiobatch.eta import Eta, estimate_eta
 
 POLL_S = 0.1  # one small query a poll
 LINE_INTERVAL_S = 15.0  # a progress line per batch this often when output is not a terminal
@@ -45,6 +50,8 @@ class BatchState:
     status: BatchStatus
     reason: str | None
     counts: dict[str, int]
+    stitching: int  # episodes whose parts are all rendered, being joined now
+    eta: Eta
 
     @property
     def done(self) -> int:
@@ -53,6 +60,12 @@ class BatchState:
     @property
     def total(self) -> int:
         return sum(self.counts.values())
+
+    @property
+    def phase(self) -> tuple[BatchStatus, bool, str | None]:
+        """What a new plain line is printed for when it changes."""
+        has_eta = self.eta.seconds_left is not None
+        return self.status, bool(self.stitching), "eta" if has_eta else self.eta.reason
 
 
 class _Display(AbstractContextManager["_Display"]):
@@ -103,7 +116,7 @@ class _Bar(_Display):
             description=f"{escape(state.name)} \\[{state.id}]",
             total=state.total,
             completed=state.done,
-            detail=_detail(state),
+            detail=describe(state),
         )
 
 
@@ -113,18 +126,17 @@ class _Lines(_Display):
     def __init__(self, console: Console, interval_s: float) -> None:
         self._console, self._interval_s = console, interval_s
         self._started = time.monotonic()
-        self._last: dict[str, tuple[float, BatchStatus]] = {}
+        self._last: dict[str, tuple[float, tuple[BatchStatus, bool, str | None]]] = {}
 
     def show(self, state: BatchState) -> None:
         now = time.monotonic()
         last = self._last.get(state.id)
-        if last is not None and last[1] is state.status and now - last[0] < self._interval_s:
+        if last is not None and last[1] == state.phase and now - last[0] < self._interval_s:
             return
-        self._last[state.id] = (now, state.status)
-        elapsed_s = int(now - self._started)
+        self._last[state.id] = (now, state.phase)
         self._console.print(
-            f"{state.name} [{state.id}]: {state.done}/{state.total} ended, {_detail(state)} "
-            f"({elapsed_s // 60}m{elapsed_s % 60:02d}s)",
+            f"{state.name} [{state.id}]: {state.done}/{state.total} ended, {describe(state)} "
+            f"({duration(now - self._started)})",
             markup=False,
             highlight=False,
             soft_wrap=True,
@@ -154,7 +166,7 @@ def wait_for_batches(
             while True:
                 for hook in on_poll:
                     hook()
-                latest = _poll(database_url, batch_ids)
+                latest = batch_states(database_url, batch_ids)
                 for state in latest.values():
                     display.show(state)
                 if all(_settled(state, paused_since) for state in latest.values()):
@@ -166,16 +178,31 @@ def wait_for_batches(
         raise
 
 
-def _poll(database_url: str, batch_ids: Sequence[str]) -> dict[str, BatchState]:
+def batch_states(database_url: str, batch_ids: Sequence[str]) -> dict[str, BatchState]:
+    """Each batch as it stands: its counts, episodes being stitched, and ETA."""
     with session_scope(database_url) as session:
         counts = batch_counts(session, batch_ids)
-        batches = {batch_id: session.get_one(Batch, batch_id) for batch_id in batch_ids}
         return {
-            batch_id: BatchState(
-                batch.id, batch.name, batch.status, batch.status_reason, counts[batch_id]
-            )
-            for batch_id, batch in batches.items()
+            batch_id: _state(session, session.get_one(Batch, batch_id), counts[batch_id])
+            for batch_id in batch_ids
         }
+
+
+def _state(session: Session, batch: Batch, counts: dict[str, int]) -> BatchState:
+    now = utcnow()
+    left = sum(n for status, n in counts.items() if status not in DONE_STATES)
+    ended = batch.status in TERMINAL_BATCH_STATUSES
+    eta = estimate_eta(
+        0 if ended else left,
+        recent_rate(session, batch, now),
+        active=batch.status is not BatchStatus.PAUSED,
+        workers_live=ended or not unserved_queues(session, [batch.id], now),
+    )
+    return BatchState(
+        batch.id, batch.name, batch.status, batch.status_reason, counts,
+        stitching=0 if ended else stitching_episodes(session, batch.id),
+        eta=eta,
+    )  # fmt: skip
 
 
 def _settled(state: BatchState, paused_since: dict[str, float]) -> bool:
@@ -188,12 +215,27 @@ def _settled(state: BatchState, paused_since: dict[str, float]) -> bool:
     return not state.counts["running"] or time.monotonic() - since >= PAUSE_SETTLE_S
 
 
-def _detail(state: BatchState) -> str:
+def describe(state: BatchState) -> str:
+    """The batch's status, jobs by state, episodes stitching, and ETA (or why there is none)."""
     parts = [state.status.value]
     for status in ("running", "queued", "retrying", "paused", "failed"):
         if state.counts.get(status):
             parts.append(f"{state.counts[status]} {status}")
+    if state.stitching:
+        parts.append(f"stitching {state.stitching} episode{'s' if state.stitching > 1 else ''}")
+    if state.eta.seconds_left is not None:
+        parts.append(f"ETA {duration(state.eta.seconds_left)}")
+    elif state.eta.reason:
+        parts.append(f"no ETA: {state.eta.reason}")
     return ", ".join(parts)
+
+
+def duration(seconds: float) -> str:
+    """A span of time as ``1h02m``, ``4m05s`` or ``0m07s``."""
+    whole_s = round(seconds)
+    if whole_s >= 3600:
+        return f"{whole_s // 3600}h{whole_s % 3600 // 60:02d}m"
+    return f"{whole_s // 60}m{whole_s % 60:02d}s"
 
 
 def ticker(every_s: float, action: Callable[[], object]) -> Callable[[], None]:

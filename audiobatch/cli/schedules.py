@@ -10,6 +10,7 @@ from rich.console import Console
 
 from audiobatch.cli import views
 from audiobatch.cli.context import JsonFlag, broker_publisher, load_settings, ready_database
+from audiobatch.cli.tables import PlainFlag
 from audiobatch.cli.workers import start_hint, warn_without_workers
 from audiobatch.db import schedules
 from audiobatch.db.models import CatchUpPolicy, FiringOutcome, OverlapPolicy, utcnow
@@ -71,13 +72,13 @@ def add(
 
 
 @schedule_app.command("list")
-def list_(json_: JsonFlag = False) -> None:
+def list_(json_: JsonFlag = False, plain: PlainFlag = False) -> None:
     """Show every schedule: its next run, its last run (with the reason of a skip or a failure)
     and the status of its last batch."""
     settings = load_settings()
     with session_scope(ready_database(settings)) as session:
         rows = [schedules.schedule_view(session, s) for s in schedules.list_schedules(session)]
-    views.print_json(rows) if json_ else views.print_schedules(out, rows)
+    views.print_json(rows) if json_ else views.print_schedules(out, rows, plain=plain)
 
 
 @schedule_app.command("remove")

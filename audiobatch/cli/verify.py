@@ -13,12 +13,10 @@ from rich.markup import escape
 from audiobatch.cli import views
 from audiobatch.cli.context import JsonFlag, load_settings, ready_database
 from audiobatch.db.outputs import recorded_outputs
-from audiobatch.db.reports import find_batch
+from audiobatch.db.reports import find_batch, results_key
 from audiobatch.db.session import session_scope
 from audiobatch.storage import open_storage
 from audiobatch.storage.audit import Audit, audit
-
-RESULTS = "results.json"
 
 
 def verify(
@@ -34,7 +32,7 @@ def verify(
         name, batch_id = found.name, found.id
         records = recorded_outputs(session, batch_id)
     folder = f"{name}/{batch_id}"
-    result = audit(storage, folder, records, expected=[f"{folder}/{RESULTS}"])
+    result = audit(storage, folder, records, expected=[results_key(name, batch_id)])
     if json_:
         views.print_json({"batch": batch_id, "name": name, "clean": result.clean, **asdict(result)})
     else:

@@ -9,9 +9,9 @@ from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Column, Table
 
 from audiobatch.backend import EMULATOR
+from audiobatch.cli.tables import Sheet, show
 from audiobatch.db.submit import SubmittedBatch
 from audiobatch.scheduler.cron import parse_zone
 
@@ -46,27 +46,34 @@ def _counts(counts: dict[str, int]) -> str:
     return ", ".join(f"{n} {state}" for state, n in counts.items() if n) or "no jobs"
 
 
-def print_batches(console: Console, summaries: list[dict[str, Any]]) -> None:
-    if not summaries:
+def print_batches(
+    console: Console, summaries: list[dict[str, Any]], *, plain: bool = False
+) -> None:
+    if not summaries and not plain:
         console.print("no batches yet: `audiobatch submit MANIFEST` or `audiobatch run MANIFEST`")
         return
-    table = Table(
-        "id", "name", "status", "jobs", "cost", Column("backend", overflow="fold"), "created"
+    sheet = Sheet(
+        ("id", "name", "status", "jobs", "cost", "backend", "created"), keys=frozenset({"id"})
     )
     for s in summaries:
-        table.add_row(
+        sheet.add(
             s["id"],
-            s["name"],
+            escape(s["name"]),
             _styled(s["status"]),
             _counts(s["counts"]),
             cost(s),
             _backend(s["backend"]),
             s["created_at"][:19],
         )
-    console.print(table)
+    show(console, sheet, plain=plain)
 
 
-def print_batch(console: Console, report: dict[str, Any]) -> None:
+def print_batch(console: Console, report: dict[str, Any], *, plain: bool = False) -> None:
+    """A batch and its jobs; ``plain``: only its jobs, as :func:`print_jobs` prints them."""
+    shown = [job for job in report["jobs"] if not _done_part(job)]
+    if plain:
+        print_jobs(console, shown, plain=True)
+        return
     console.print(
         f"batch [bold]{escape(report['name'])}[/] \\[{report['id']}]: {_styled(report['status'])}"
         f" ({_counts(report['counts'])})",
@@ -87,17 +94,28 @@ def print_batch(console: Console, report: dict[str, Any]) -> None:
             highlight=False,
         )
     # a part that succeeded is counted on its episode's line (`audiobatch jobs` lists them all)
-    print_jobs(console, [job for job in report["jobs"] if not _done_part(job)])
+    print_jobs(console, shown)
 
 
-def print_jobs(console: Console, jobs: list[dict[str, Any]], backend: str | None = None) -> None:
-    """The jobs as a table; with ``backend``, captioned with what rendered their batch."""
-    caption = f"rendered by {_backend(backend)}" if backend else None
-    table = Table("job", "kind", "status", "attempts", "cost", "outputs / error", caption=caption)
+def print_jobs(
+    console: Console,
+    jobs: list[dict[str, Any]],
+    backend: str | None = None,
+    *,
+    plain: bool = False,
+) -> None:
+    """The jobs as a table; with ``backend``, captioned with what rendered their batch (a
+    caption ``plain`` lines leave out)."""
+    caption = f"rendered by {_backend(backend)}" if backend and not plain else None
+    sheet = Sheet(
+        ("job", "kind", "status", "attempts", "cost", "outputs / error"),
+        keys=frozenset({"job"}),
+        caption=caption,
+    )
     for job in jobs:
         detail = job["error"] or ", ".join(o["name"] for o in job["outputs"])
         parts = job.get("parts")
-        table.add_row(
+        sheet.add(
             escape(job["id"]),
             job["kind"],
             _styled(job["status"])
@@ -107,7 +125,7 @@ def print_jobs(console: Console, jobs: list[dict[str, Any]], backend: str | None
             cost(job),
             escape(detail),
         )
-    console.print(table)
+    show(console, sheet, plain=plain)
 
 
 def cost(row: dict[str, Any]) -> str:
@@ -158,18 +176,19 @@ def _done_part(job: dict[str, Any]) -> bool:
     return bool(job.get("part_of")) and job["status"] == "succeeded"
 
 
-def print_limiter(console: Console, state: dict[str, Any]) -> None:
-    console.print(f"limiter: {state['scope']} (API key {state['key_hash'] or 'not set'})")
-    table = Table("pool", "in use", "window", "ceiling", "configured")
+def print_limiter(console: Console, state: dict[str, Any], *, plain: bool = False) -> None:
+    if not plain:
+        console.print(f"limiter: {state['scope']} (API key {state['key_hash'] or 'not set'})")
+    sheet = Sheet(("pool", "in use", "window", "ceiling", "configured"))
     for pool in state["pools"]:
-        table.add_row(
+        sheet.add(
             pool["pool"],
             str(pool["in_use"]),
             f"{pool['limit']:.2f}",
             str(pool["ceiling"]),
             str(pool["size"]),
         )
-    console.print(table)
+    show(console, sheet, plain=plain)
 
 
 def print_submitted(console: Console, batch: SubmittedBatch) -> None:
@@ -188,13 +207,16 @@ def local_time(iso: str, timezone: str) -> str:
     )
 
 
-def print_schedules(console: Console, rows: list[dict[str, Any]]) -> None:
-    if not rows:
+def print_schedules(console: Console, rows: list[dict[str, Any]], *, plain: bool = False) -> None:
+    if not rows and not plain:
         console.print(
             "no schedules yet: `audiobatch schedule add NAME --cron EXPR --manifest FILE`"
         )
         return
-    table = Table("schedule", "cron", "next run", "last run", "last batch", "policies")
+    sheet = Sheet(
+        ("schedule", "cron", "next run", "last run", "last batch", "policies"),
+        keys=frozenset({"schedule"}),
+    )
     for row in rows:
         zone = row["timezone"]
         last, batch = row["last_run"], row["last_batch"]
@@ -204,7 +226,7 @@ def print_schedules(console: Console, rows: list[dict[str, Any]]) -> None:
             if last["reason"]:
                 last_text += f"\n{escape(last['reason'])}"
         budget = row["character_budget"]
-        table.add_row(
+        sheet.add(
             escape(row["name"]),
             f"{escape(row['cron'])}\n{zone}",
             local_time(row["next_run"], zone) if row["next_run"] else "[magenta]paused[/]",
@@ -213,4 +235,4 @@ def print_schedules(console: Console, rows: list[dict[str, Any]]) -> None:
             f"overlap {row['overlap']}, catch-up {row['catch_up']}"
             + (f", budget {budget} chars" if budget else ""),
         )
-    console.print(table)
+    show(console, sheet, plain=plain)

@@ -12,10 +12,10 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.table import Column, Table
 
 from audiobatch.cli import views
 from audiobatch.cli.context import JsonFlag, load_settings, ready_database
+from audiobatch.cli.tables import PlainFlag, Sheet, show
 from audiobatch.config import Settings
 from audiobatch.db.models import utcnow
 from audiobatch.db.session import session_scope
@@ -55,7 +55,11 @@ RoleOption = Annotated[Role | None, typer.Option("--role", help="Only this role.
 
 
 def workers(
-    json_: JsonFlag = False, all_: AllFlag = False, here: HereFlag = False, role: RoleOption = None
+    json_: JsonFlag = False,
+    all_: AllFlag = False,
+    here: HereFlag = False,
+    role: RoleOption = None,
+    plain: PlainFlag = False,
 ) -> int:
     """List the live worker and scheduler processes (with --all, those gone too, after the
     live): queues, jobs in hand, last heartbeat."""
@@ -74,7 +78,7 @@ def workers(
     if json_:
         views.print_json(rows)
     else:
-        print_workers(Console(), rows, now)
+        print_workers(Console(), rows, now, plain=plain)
     if here and not any(row["live"] for row in rows):
         Console(stderr=True).print(
             f"no live {role or 'process'} on this host ({host}) sent a heartbeat lately",
@@ -84,24 +88,28 @@ def workers(
     return 0
 
 
-def print_workers(console: Console, rows: list[dict[str, Any]], now: datetime) -> None:
+def print_workers(
+    console: Console, rows: list[dict[str, Any]], now: datetime, *, plain: bool = False
+) -> None:
     """The ``workers`` table, readable at 80 columns."""
-    if not rows:
+    if not rows and not plain:
         console.print(f"no live worker: {START_WORKER} (`--all` lists those gone)", markup=False)
         return
-    # the identity folds rather than loses its end: it is what tells two processes apart
-    table = Table(Column("process", overflow="fold"), "role", "queues", "jobs in hand", "seen")
+    # the identity is kept whole: it is what tells two processes apart
+    sheet = Sheet(
+        ("process", "role", "queues", "jobs in hand", "seen"), keys=frozenset({"process"})
+    )
     for row in rows:
         seen_s = (now - datetime.fromisoformat(row["last_seen_at"])).total_seconds()
         jobs = row["jobs_in_hand"]
-        table.add_row(
+        sheet.add(
             row["id"],
             f"{row['role']}\nv{row['version']}",
             ", ".join(row["queues"]) or "-",
             _in_hand(jobs, row["concurrency"]) if row["role"] == WORKER else "-",
             f"{STATES[row['state']]}\n{ago(seen_s)}",
         )
-    console.print(table)
+    show(console, sheet, plain=plain)
 
 
 def _in_hand(jobs: list[int], concurrency: int) -> str:

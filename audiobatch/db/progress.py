@@ -25,8 +25,10 @@ from audiobatch.db.models import (
     Batch,
     BatchStatus,
     Job,
+    JobStatus,
 )
-from audiobatch.db.reports import batch_summary, job_counts
+from audiobatch.db.reports import Episodes, batch_summary, job_counts
+from audiobatch.eta import estimate_eta
 
 RATE_WINDOW_S = 300.0
 """The ETA is the jobs left over the rate at which jobs ended in this window (or since the
@@ -60,9 +62,9 @@ def batch_progress(session: Session, batch: Batch, now: datetime, usage: Usage) 
     counts = job_counts(session, batch.id)
     total = sum(counts.values())
     ended = sum(counts[s.value] for s in TERMINAL_JOB_STATUSES)
-    rate = _recent_rate(session, batch, now)
+    rate = recent_rate(session, batch, now)
     running = batch.status not in TERMINAL_BATCH_STATUSES and batch.status is not BatchStatus.PAUSED
-    eta_s = (total - ended) / rate if running and rate and ended < total else None
+    eta_s = estimate_eta(total - ended, rate, active=running).seconds_left
     return {
         **batch_summary(session, batch, counts),
         "total": total,
@@ -77,7 +79,7 @@ def batch_progress(session: Session, batch: Batch, now: datetime, usage: Usage) 
     }
 
 
-def _recent_rate(session: Session, batch: Batch, now: datetime) -> float | None:
+def recent_rate(session: Session, batch: Batch, now: datetime) -> float | None:
     """Jobs ended per second over the rate window; None when none ended in it."""
     start = max(now - timedelta(seconds=RATE_WINDOW_S), batch.created_at)
     elapsed_s = (now - start).total_seconds()
@@ -87,3 +89,13 @@ def _recent_rate(session: Session, batch: Batch, now: datetime) -> float | None:
     if not recent or elapsed_s <= 0:
         return None
     return recent / elapsed_s
+
+
+def stitching_episodes(session: Session, batch_id: str) -> int:
+    """How many of the batch's episodes have every part rendered and are being stitched now."""
+    episodes = Episodes.of(session, batch_id)
+    whole = [episode for episode, (done, total) in episodes.parts.items() if done == total]
+    if not whole:
+        return 0
+    stitching = select(func.count()).where(Job.id.in_(whole), Job.status == JobStatus.RUNNING)
+    return session.scalar(stitching) or 0

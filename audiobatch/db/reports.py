@@ -192,10 +192,20 @@ def list_batches(session: Session, limit: int = 50) -> list[Batch]:
     return list(session.scalars(select(Batch).order_by(Batch.created_at.desc()).limit(limit)))
 
 
+def results_key(name: str, batch_id: str) -> str:
+    """Where a batch's ``results.json`` is stored: beside its outputs."""
+    return f"{name}/{batch_id}/results.json"
+
+
+def results_body(session: Session, batch: Batch) -> bytes:
+    """``results.json`` of the batch as it stands: every job's status, attempts and outputs."""
+    return json.dumps(batch_report(session, batch), indent=2).encode()
+
+
 def write_results(session: Session, storage: Storage, batch_id: str) -> StoredObject:
     """Store ``results.json`` beside the batch's outputs: every job's status, attempts and outputs."""
     batch = session.get_one(Batch, batch_id)
-    body = json.dumps(batch_report(session, batch), indent=2).encode()
-    stored = storage.write(f"{batch.name}/{batch.id}/results.json", [body], "application/json")
+    body = results_body(session, batch)
+    stored = storage.write(results_key(batch.name, batch.id), [body], "application/json")
     storage.verify(stored)
     return stored

@@ -7,10 +7,11 @@ import pytest
 from audiobatch.cli.outcomes import PAUSED, SOME_FAILED, SUCCESS, exit_code
 from audiobatch.cli.progress import BatchState
 from audiobatch.db.models import BatchStatus
+from audiobatch.eta import Eta
 
 
 def state(status: BatchStatus) -> BatchState:
-    return BatchState("b1", "demo", status, None, {})
+    return BatchState("b1", "demo", status, None, {}, stitching=0, eta=Eta(None))
 
 
 @pytest.mark.parametrize(
