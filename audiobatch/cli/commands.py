@@ -116,7 +116,7 @@ def validate(
             f"{item['source']}: valid, batch {item['batch']!r}, {item['jobs']} jobs{cut}",
             markup=False,
         )
-    views.print_estimate(out, found.as_json())
+    views.print_estimate(out, found.as_json(), settings.zone)
 
 
 @app.command()
@@ -227,7 +227,7 @@ def run(
             views.print_json(reports)
         else:
             for report in reports:
-                views.print_outcome(out, report)
+                views.print_outcome(out, report, settings.zone)
         print_paused(console, final.values(), then=f", then {RUN_AGAIN} to render it here")
     return exit_code(final.values())
 
@@ -242,10 +242,12 @@ def status(
     with session_scope(ready_database(settings)) as session:
         if batch is None:
             summaries = batch_summaries(session, list_batches(session))
-            views.print_json(summaries) if json_ else views.print_batches(out, summaries)
+            views.print_json(summaries) if json_ else views.print_batches(
+                out, summaries, settings.zone
+            )
             return
         report = batch_report(session, find_batch(session, batch))
-    views.print_json(report) if json_ else views.print_batch(out, report)
+    views.print_json(report) if json_ else views.print_batch(out, report, settings.zone)
 
 
 @app.command()
