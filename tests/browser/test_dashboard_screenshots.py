@@ -1,5 +1,5 @@
 """Screenshots of the pages an operator reads most: the batch list, a batch (an episode with its
-parts) and a job (an output in raw PCM), saved to ``AUDIOBATCH_SCREENSHOTS`` (default: the
+parts, opened where they are folded) and a job (an output in raw PCM), saved to ``AUDIOBATCH_SCREENSHOTS`` (default: the
 test's tmp folder) to be looked at."""
 
 from __future__ import annotations
@@ -28,5 +28,7 @@ def test_the_batch_list_a_batch_and_a_job_are_saved_as_screenshots(
     for name, url in shots.items():
         page.goto(url)
         expect(page.locator("h1")).to_be_visible()
+        for folded in page.locator("details").all():  # shown open, where a page folds
+            folded.locator("summary").click()
         page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
         assert (folder / f"{name}.png").stat().st_size > 0
