@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -20,6 +21,7 @@ from audiobatch.manifest.bundle import BundleLimits
 from audiobatch.manifest.confinement import SourcePolicy
 from audiobatch.manifest.dialogue import MAX_REQUEST_CHARS, MIN_PART_CHARS
 from audiobatch.manifest.episodes import DEFAULT_PART_CHARS
+from audiobatch.readable import time_zone
 
 DEFAULT_API_URL = "https://api.elevenlabs.io"
 LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "[::1]")
@@ -95,6 +97,8 @@ class Settings(BaseSettings):
     # a batch paused on the account's quota goes on at the account's next reset, unless it was
     # submitted with --no-continue-at-reset
     continue_at_reset: bool = False
+    # the IANA time zone every time is shown in, by the CLI and the dashboard
+    time_zone: str = "UTC"
 
     @field_validator("api_url")
     @classmethod
@@ -144,6 +148,15 @@ class Settings(BaseSettings):
     def _lower_case_hosts(cls, value: list[str]) -> list[str]:
         return [host.lower() for host in value]
 
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            time_zone(value)
+        except ValueError as exc:
+            raise ValueError(f"AUDIOBATCH_TIME_ZONE: {exc}") from exc
+        return value
+
     @field_validator("max_attempts_by_kind")
     @classmethod
     def _known_kinds(cls, value: dict[str, int]) -> dict[str, int]:
@@ -164,6 +177,11 @@ class Settings(BaseSettings):
         if slow:
             raise ValueError(f"characters a second must be above 0 (for {', '.join(slow)})")
         return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The time zone times are shown in (``AUDIOBATCH_TIME_ZONE``)."""
+        return time_zone(self.time_zone)
 
     @property
     def answer_limits(self) -> AnswerLimits:

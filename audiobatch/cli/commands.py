@@ -97,7 +97,8 @@ def validate(
     set_: SetOption = [],  # noqa: B006
 ) -> None:
     """Check manifests without writing anything; every problem is reported with file and line."""
-    found = estimate_files(manifests, voices, set_, load_settings())
+    settings = load_settings()
+    found = estimate_files(manifests, voices, set_, settings)
     summary: list[dict[str, Any]] = [
         {"batch": b.batch, "source": b.source, "jobs": b.jobs, "episodes": b.parts}
         for b in found.batches
@@ -112,7 +113,7 @@ def validate(
             f"{item['source']}: valid, batch {item['batch']!r}, {item['jobs']} jobs{cut}",
             markup=False,
         )
-    views.print_estimate(out, found.as_json())
+    views.print_estimate(out, found.as_json(), settings.zone)
 
 
 @app.command()
@@ -223,7 +224,7 @@ def run(
             views.print_json(reports)
         else:
             for report in reports:
-                views.print_outcome(out, report)
+                views.print_outcome(out, report, settings.zone)
         print_paused(console, final.values(), then=f", then {RUN_AGAIN} to render it here")
     return exit_code(final.values())
 
@@ -242,10 +243,13 @@ def status(
             if json_:
                 views.print_json(summaries)
             else:
-                views.print_batches(out, summaries, plain=plain)
+                views.print_batches(out, summaries, settings.zone, plain=plain)
             return
         report = batch_report(session, find_batch(session, batch))
-    views.print_json(report) if json_ else views.print_batch(out, report, plain=plain)
+    if json_:
+        views.print_json(report)
+    else:
+        views.print_batch(out, report, settings.zone, plain=plain)
 
 
 @app.command()

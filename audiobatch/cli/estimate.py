@@ -123,4 +123,4 @@ def estimate(
     if json_:
         views.print_json(found.as_json())
     else:
-        views.print_estimate(Console(), found.as_json())
+        views.print_estimate(Console(), found.as_json(), settings.zone)

@@ -4,7 +4,7 @@ their rows, stored outputs and upload folders; ``--dry-run`` lists what would go
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import timedelta, tzinfo
 from typing import Annotated, Any
 
 import typer
@@ -14,6 +14,7 @@ from rich.markup import escape
 from audiobatch.cli import views
 from audiobatch.cli.context import JsonFlag, load_settings, ready_database
 from audiobatch.db.models import utcnow
+from audiobatch.readable import local_time
 from audiobatch.retention import PrunePlan, PruneReport, plan_prune
 from audiobatch.retention import prune as prune_plan
 from audiobatch.storage import open_storage
@@ -60,7 +61,7 @@ def prune(
     if json_:
         views.print_json(_view(plan, report))
     else:
-        _print(Console(), plan, report)
+        _print(Console(), plan, report, settings.zone)
     return 1 if report is not None and report.failed else 0
 
 
@@ -90,14 +91,14 @@ def _view(plan: PrunePlan, report: PruneReport | None) -> dict[str, Any]:
     }
 
 
-def _print(out: Console, plan: PrunePlan, report: PruneReport | None) -> None:
+def _print(out: Console, plan: PrunePlan, report: PruneReport | None, zone: tzinfo) -> None:
     verb = "would delete" if report is None else "deleted"
     pruned = None if report is None else set(report.pruned)
     for batch in plan.batches:
         kept = pruned is not None and batch.id not in pruned
         out.print(
             f"{'kept (changed meanwhile)' if kept else verb} {escape(batch.name)} [{batch.id}] "
-            f"{batch.status}, ended {batch.ended_at:%Y-%m-%d %H:%M} UTC: {batch.jobs} job(s), "
+            f"{batch.status}, ended {local_time(batch.ended_at, zone)}: {batch.jobs} job(s), "
             f"{batch.outputs} output(s), {batch.output_bytes} bytes",
             highlight=False, soft_wrap=True,
         )  # fmt: skip
@@ -111,4 +112,4 @@ def _print(out: Console, plan: PrunePlan, report: PruneReport | None) -> None:
             highlight=False, soft_wrap=True,
         )  # fmt: skip
     count = len(plan.batches) if pruned is None else len(pruned)
-    out.print(f"{count} batch(es) {verb} (ended before {plan.cutoff:%Y-%m-%d %H:%M} UTC)")
+    out.print(f"{count} batch(es) {verb} (ended before {local_time(plan.cutoff, zone)})")

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
 
+from audiobatch import readable
 from audiobatch.backend import EMULATOR
 from audiobatch.cli.tables import Sheet, show
+from audiobatch.db.models import utcnow
 from audiobatch.db.submit import SubmittedBatch
 from audiobatch.scheduler.cron import parse_zone
 
@@ -47,7 +49,7 @@ def _counts(counts: dict[str, int]) -> str:
 
 
 def print_batches(
-    console: Console, summaries: list[dict[str, Any]], *, plain: bool = False
+    console: Console, summaries: list[dict[str, Any]], zone: tzinfo, *, plain: bool = False
 ) -> None:
     if not summaries and not plain:
         console.print("no batches yet: `audiobatch submit MANIFEST` or `audiobatch run MANIFEST`")
@@ -63,12 +65,14 @@ def print_batches(
             _counts(s["counts"]),
             cost(s),
             _backend(s["backend"]),
-            s["created_at"][:19],
+            local_time(s["created_at"], zone),
         )
     show(console, sheet, plain=plain)
 
 
-def print_batch(console: Console, report: dict[str, Any], *, plain: bool = False) -> None:
+def print_batch(
+    console: Console, report: dict[str, Any], zone: tzinfo, *, plain: bool = False
+) -> None:
     """A batch and its jobs; ``plain``: only its jobs, as :func:`print_jobs` prints them."""
     shown = [job for job in report["jobs"] if not _done_part(job)]
     if plain:
@@ -88,8 +92,10 @@ def print_batch(console: Console, report: dict[str, Any], *, plain: bool = False
     spent = cost(report) + (f" of a {budget:,}-character budget" if budget else "")
     console.print(f"  cost: {spent}", markup=False, highlight=False)
     if report.get("continues_at"):
+        continues_at = datetime.fromisoformat(report["continues_at"])
         console.print(
-            f"  continues at: {report['continues_at']} (the account's quota resets)",
+            f"  continues at: {readable.local_time(continues_at, zone)}"
+            f" ({readable.relative_time(continues_at, utcnow())}: the account's quota resets)",
             markup=False,
             highlight=False,
         )
@@ -134,7 +140,7 @@ def cost(row: dict[str, Any]) -> str:
     return text + (f", {row['music_minutes']} min music" if row["music_minutes"] else "")
 
 
-def print_estimate(console: Console, estimate: dict[str, Any]) -> None:
+def print_estimate(console: Console, estimate: dict[str, Any], zone: tzinfo) -> None:
     """``estimate`` (and ``validate``): each manifest's cost, the sum, and the account's answer."""
     for b in estimate["batches"]:
         kinds = ", ".join(f"{n:,} {kind}" for kind, n in b["characters_by_kind"].items())
@@ -154,17 +160,18 @@ def print_estimate(console: Console, estimate: dict[str, Any]) -> None:
         console.print(f"account not checked: {account['reason']}", markup=False, highlight=False)
         return
     verdict = "fits" if account["fits"] else "[red]does not fit[/]"
+    reset = account["next_reset"]
     console.print(
         f"account: {account['used']:,} of {account['limit']:,} used, {account['remaining']:,} left"
-        f" (resets {account['next_reset'] or 'at an unknown time'}); "
+        f" (resets {local_time(reset, zone) if reset else 'at an unknown time'}); "
         f"{estimate['credits']:,} credits needed: {verdict}",
         highlight=False,
     )
 
 
-def print_outcome(console: Console, report: dict[str, Any]) -> None:
+def print_outcome(console: Console, report: dict[str, Any], zone: tzinfo) -> None:
     """What ``run`` prints at the end: the outcome and where every output is."""
-    print_batch(console, report)
+    print_batch(console, report, zone)
     uris = [o["uri"] for job in report["jobs"] if not job.get("part_of") for o in job["outputs"]]
     if uris:
         console.print("outputs:")
@@ -200,11 +207,11 @@ def print_submitted(console: Console, batch: SubmittedBatch) -> None:
     console.print(line, markup=False, soft_wrap=True)
 
 
-def local_time(iso: str, timezone: str) -> str:
-    """An ISO instant as the wall time of ``timezone``: ``2026-03-29 03:00 CEST``."""
-    return (
-        datetime.fromisoformat(iso).astimezone(parse_zone(timezone)).strftime("%Y-%m-%d %H:%M %Z")
-    )
+def local_time(iso: str, zone: str | tzinfo) -> str:
+    """An ISO instant as the wall time of ``zone`` (a tzinfo, or an IANA name):
+    ``2026-03-29 03:00 CEST``."""
+    found = parse_zone(zone) if isinstance(zone, str) else zone
+    return readable.local_time(datetime.fromisoformat(iso), found)
 
 
 def print_schedules(console: Console, rows: list[dict[str, Any]], *, plain: bool = False) -> None:

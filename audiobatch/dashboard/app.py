@@ -96,6 +96,10 @@ async def _refusal(request: Request, exc: Exception) -> Response:
 async def _audiobatch_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, AudiobatchError)
     status = next((code for cls, code in STATUS_OF if isinstance(exc, cls)), 500)
+    if isinstance(exc, ManifestError) and _wants_page(request):
+        return pages.render(
+            request, current_role(request), "problems.html", status, problems=exc.problems
+        )
     extra = {"problems": [str(p) for p in exc.problems]} if isinstance(exc, ManifestError) else {}
     response = _error(request, status, str(exc), **extra)
     if isinstance(exc, TooManyAttemptsError):
@@ -117,9 +121,15 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return _error(request, exc.status_code, str(exc.detail))
 
 
+def _wants_page(request: Request) -> bool:
+    """A page, or a page's form sent to the API (it says where to go back to: ``?next=``)."""
+    from_form = "next" in request.query_params
+    return from_form or not request.url.path.startswith(("/api/", "/metrics"))
+
+
 def _error(request: Request, status: int, message: str, **extra: Any) -> Response:
     """JSON ``{"detail": message, ...}`` for the API, else the error page."""
-    if not request.url.path.startswith(("/api/", "/metrics")):
+    if _wants_page(request):
         return pages.render(
             request, current_role(request), "error.html", status,
             status=status, message=message, **extra,

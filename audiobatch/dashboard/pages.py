@@ -36,6 +36,7 @@ from audiobatch.dashboard.auth import (
     token_matches,
 )
 from audiobatch.dashboard.chart import chart
+from audiobatch.dashboard.display import FILTERS
 from audiobatch.dashboard.filters import BatchFilterDep, JobFilterDep, JobId, PagingDep
 from audiobatch.dashboard.guard import client_address
 from audiobatch.dashboard.state import SessionDep, StateDep
@@ -44,7 +45,9 @@ from audiobatch.db.listings import (
     error_codes,
     find_batches,
     find_job,
+    find_parts,
     job_detail,
+    job_rows,
 )
 from audiobatch.db.logins import end_login, open_login
 from audiobatch.db.models import TERMINAL_BATCH_STATUSES, BatchStatus, JobStatus, utcnow
@@ -64,6 +67,7 @@ _env = Environment(
     lstrip_blocks=True,
 )
 _env.filters["pretty_json"] = lambda value: json.dumps(value, indent=2, ensure_ascii=False)
+_env.filters.update(FILTERS)
 
 
 def with_page(query: QueryParams, page: int) -> str:
@@ -108,6 +112,8 @@ def render(
         here=str(request.url.path),
         query=request.query_params,
         unserved_queues=unserved,
+        zone=state.settings.zone,
+        now=utcnow(),
         **context,
     )
     return HTMLResponse(page, status_code=status_code)
@@ -115,13 +121,18 @@ def render(
 
 @router.get("/", response_class=HTMLResponse)
 def batches_page(
-    request: Request, role: RoleDep, session: SessionDep, flt: BatchFilterDep, paging: PagingDep
+    request: Request,
+    role: RoleDep,
+    session: SessionDep,
+    state: StateDep,
+    flt: BatchFilterDep,
+    paging: PagingDep,
 ) -> HTMLResponse:
     found = find_batches(session, flt, paging.page, paging.per_page)
     return render(
         request, role, "batches.html", session=session,
         batches=batch_summaries(session, found.items), total=found.total, paging=paging,
-        flt=flt, chart=chart(recent_buckets(session, 24, 48)),
+        flt=flt, chart=chart(recent_buckets(session, 24, 48), state.settings.zone),
     )  # fmt: skip
 
 
@@ -136,13 +147,23 @@ def batch_page(
     paging: PagingDep,
 ) -> HTMLResponse:
     found = find_batch(session, batch)
-    jobs = job_page(session, replace(flt, batch_id=found.id), paging)
+    jobs = job_page(session, replace(flt, batch_id=found.id, parts=False), paging)
     return render(
         request, role, "batch.html", session=session,
         batch=batch_detail(session, state, found), jobs=jobs, flt=flt, paging=paging,
-        errors=error_codes(session, found.id), chart=chart(batch_buckets(session, found, 40)),
+        parts=parts_by_episode(session, jobs["items"]),
+        errors=error_codes(session, found.id), chart=chart(batch_buckets(session, found, 40), state.settings.zone),
         ended=found.status in TERMINAL_BATCH_STATUSES,
     )  # fmt: skip
+
+
+def parts_by_episode(session: Session, rows: list[dict[str, Any]]) -> dict[str, list[Any]]:
+    """The parts of the episodes among ``rows``, by the episode's key, to fold under it."""
+    episodes = [row["job_id"] for row in rows if row["parts"]]
+    folded: dict[str, list[Any]] = {}
+    for part in job_rows(session, find_parts(session, episodes)):
+        folded.setdefault(part["part_of"], []).append(with_urls(part))
+    return folded
 
 
 @router.get("/jobs/{job_id}", response_class=HTMLResponse)

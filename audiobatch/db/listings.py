@@ -56,6 +56,7 @@ class JobFilter:
     statuses: Sequence[JobStatus] = ()
     kinds: Sequence[str] = ()
     error_codes: Sequence[str] = field(default_factory=tuple)  # the error class of a failure
+    parts: bool = True  # False: leave episodes' parts out (see find_parts)
 
 
 def _paged(session: Session, query: Select[T], page: int, per_page: int) -> Page[T]:
@@ -101,7 +102,17 @@ def find_jobs(session: Session, flt: JobFilter, page: int, per_page: int) -> Pag
         query = query.where(Job.kind.in_(flt.kinds))
     if flt.error_codes:
         query = query.where(Job.error_code.in_(flt.error_codes))
+    if not flt.parts:
+        query = query.where(Job.part_of.is_(None))
     return _paged(session, query.order_by(Job.id), page, per_page)
+
+
+def find_parts(session: Session, episode_ids: Sequence[int]) -> list[Job]:
+    """The parts of these episodes, in order, with their outputs."""
+    if not episode_ids:
+        return []
+    query = select(Job).options(selectinload(Job.artifacts)).where(Job.part_of.in_(episode_ids))
+    return list(session.scalars(query.order_by(Job.id)))
 
 
 def error_codes(session: Session, batch_id: str) -> list[str]:

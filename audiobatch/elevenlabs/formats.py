@@ -75,6 +75,9 @@ _EXTENSIONS: Mapping[str, str] = {
     "wav": "wav",
 }
 
+RAW_SAMPLE_BYTES: Mapping[str, int] = {"pcm": 2, "ulaw": 1, "alaw": 1}
+"""Bytes a sample of the headerless codecs: raw PCM is 16-bit, G.711 8-bit, all mono."""
+
 _CONTENT_TYPES: Mapping[str, str] = {
     "mp3": "audio/mpeg",
     "pcm": "audio/pcm",  # raw s16le: no registered type describes it exactly
@@ -125,6 +128,22 @@ def sample_rate_hz(output_format: str) -> int:
         raise ValueError("'auto' has no fixed sample rate: it depends on the music model")
     codec(output_format)
     return int(output_format.split("_")[1])
+
+
+def raw_duration_s(output_format: str, size_bytes: int) -> float | None:
+    """How long headerless audio (raw PCM, G.711) of ``size_bytes`` lasts; None for other codecs."""
+    width = RAW_SAMPLE_BYTES.get(codec(output_format))
+    return None if width is None else size_bytes / (sample_rate_hz(output_format) * width)
+
+
+def bitrate_duration_s(output_format: str, size_bytes: int) -> float | None:
+    """About how long encoded audio (MP3, Opus) of ``size_bytes`` lasts at its format's bitrate;
+    None for a format without one (raw codecs, ``auto``)."""
+    if output_format == AUTO:
+        return None
+    codec(output_format)
+    parts = output_format.split("_")
+    return size_bytes * 8 / (int(parts[2]) * 1000) if len(parts) > 2 else None
 
 
 def is_accepted(family: str, output_format: str) -> bool:

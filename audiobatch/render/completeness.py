@@ -22,9 +22,8 @@ from pathlib import Path
 
 import av
 
-from audiobatch.elevenlabs.formats import codec, sample_rate_hz
+from audiobatch.elevenlabs.formats import RAW_SAMPLE_BYTES, codec, raw_duration_s
 from audiobatch.errors import TruncatedAudioError, UnexpectedAnswerError
-from audiobatch.render.stitch import RAW_SAMPLE_BYTES
 
 
 def checked_duration(
@@ -41,7 +40,7 @@ def checked_duration(
         for chunk in chunks:
             size_bytes += len(chunk)
             yield chunk
-        duration_s = size_bytes / (sample_rate_hz(output_format) * RAW_SAMPLE_BYTES[name])
+        duration_s = raw_duration_s(output_format, size_bytes) or 0.0
     else:
         with tempfile.TemporaryDirectory(prefix="audiobatch-len-") as folder:
             copy = Path(folder) / f"audio.{name}"

@@ -18,11 +18,9 @@ from pathlib import Path
 
 import av
 
-from audiobatch.elevenlabs.formats import codec, sample_rate_hz
+from audiobatch.elevenlabs.formats import RAW_SAMPLE_BYTES, codec, sample_rate_hz
 from audiobatch.errors import SourceError
 
-RAW_SAMPLE_BYTES = {"pcm": 2, "ulaw": 1, "alaw": 1}
-"""Bytes a sample of each raw format takes (mono)."""
 _SILENCE = {"pcm": b"\x00\x00", "ulaw": b"\xff", "alaw": b"\xd5"}  # a sample of zero amplitude
 _ENCODERS = {"mp3": ("mp3", "libmp3lame"), "opus": ("ogg", "libopus")}  # container, encoder
 

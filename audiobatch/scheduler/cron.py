@@ -22,9 +22,10 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from audiobatch.errors import ScheduleError
+from audiobatch.readable import time_zone
 
 MACROS: Mapping[str, str] = {
     "@yearly": "0 0 1 1 *",
@@ -139,12 +140,9 @@ def _parse_field(text: str, part: str, field: _Field) -> frozenset[int]:
 def parse_zone(name: str) -> ZoneInfo:
     """The IANA time zone called ``name``; :class:`ScheduleError` when there is none."""
     try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ScheduleError(
-            f"unknown time zone {name!r}: use an IANA name such as Europe/Berlin, "
-            "America/New_York or UTC"
-        ) from exc
+        return time_zone(name)
+    except ValueError as exc:
+        raise ScheduleError(str(exc)) from exc
 
 
 @dataclass(frozen=True)

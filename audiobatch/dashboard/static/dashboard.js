@@ -13,6 +13,15 @@ function countsText(counts) {
   return Object.entries(counts).filter(([, n]) => n).map(([s, n]) => `${n} ${s}`).join(", ");
 }
 
+// the same units as the pages' sizes (audiobatch.readable.size_text)
+function sizeText(bytes) {
+  if (bytes < 1000) return `${bytes} B`;
+  let value = bytes / 1000;
+  const units = ["kB", "MB", "GB", "TB"];
+  while (value >= 1000 && units.length > 1) { value /= 1000; units.shift(); }
+  return `${value < 100 ? value.toFixed(1) : value.toFixed(0)} ${units[0]}`;
+}
+
 function bar(root, counts) {
   const total = Object.values(counts).reduce((a, b) => a + b, 0);
   root.querySelectorAll("[data-seg]").forEach((seg) => {
@@ -50,7 +59,7 @@ function pollBatch(section) {
         : b.eta_s == null ? "–" : `${Math.round(b.eta_s)} s`);
       text(section, "rate", b.jobs_per_s ? `${b.jobs_per_s.toFixed(2)} jobs/s` : "–");
       text(section, "characters", b.characters);
-      text(section, "outputs", `${b.outputs.files} files, ${b.outputs.bytes} bytes`);
+      text(section, "outputs", `${b.outputs.files} files, ${sizeText(b.outputs.bytes)}`);
       if (ENDED.has(b.status)) { window.location.reload(); return; }
     } catch (e) { console.warn(e); }
     setTimeout(tick, POLL_MS);
