@@ -5,7 +5,8 @@ Every request passes :mod:`~audiobatch.dashboard.guard` (host, caller, body size
 reads its body, and every answer carries :mod:`~audiobatch.dashboard.headers`' security headers.
 Errors from audiobatch's tree become answers with a message: JSON under ``/api``, a page
 elsewhere. An unknown batch, job or schedule is 404, a bad filter or an id out of range 422, an
-unknown host 400, a refused action 401 or 403, too many wrong tokens 429.
+unknown host 400, a refused action 401 or 403, too many wrong tokens 429; a schedule's value that
+cannot be used 422 with its ``field``, a schedule name already taken 409.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from audiobatch.errors import (
     NotFoundError,
     OperatorRequiredError,
     ScheduleError,
+    ScheduleFieldError,
     StorageUnavailableError,
     TooManyAttemptsError,
     UnknownHostError,
@@ -47,6 +49,7 @@ STATUS_OF: list[tuple[type[AudiobatchError], int]] = [
     (UnknownHostError, 400),
     (TooManyAttemptsError, 429),
     (ManifestError, 422),
+    (ScheduleFieldError, 422),
     (ScheduleError, 409),
     (DatabaseUnavailableError, 503),
     (LimiterUnavailableError, 503),
@@ -96,7 +99,11 @@ async def _refusal(request: Request, exc: Exception) -> Response:
 async def _audiobatch_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, AudiobatchError)
     status = next((code for cls, code in STATUS_OF if isinstance(exc, cls)), 500)
-    extra = {"problems": [str(p) for p in exc.problems]} if isinstance(exc, ManifestError) else {}
+    extra: dict[str, Any] = {}
+    if isinstance(exc, ManifestError):
+        extra["problems"] = [str(p) for p in exc.problems]
+    if isinstance(exc, ScheduleFieldError):
+        extra["field"] = exc.field
     response = _error(request, status, str(exc), **extra)
     if isinstance(exc, TooManyAttemptsError):
         response.headers["retry-after"] = str(exc.retry_after_s)
