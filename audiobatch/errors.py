@@ -99,6 +99,10 @@ class ScheduleFieldError(ScheduleError):
         super().__init__(message)
 
 
+class TagError(AudiobatchError):
+    """A batch tag is not a short name, or a batch would carry more tags than allowed."""
+
+
 class AccessError(AudiobatchError):
     """A dashboard request or action was refused; reading stays open to the hosts allowed."""
 

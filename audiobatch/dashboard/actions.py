@@ -1,5 +1,6 @@
-"""Write actions: retry failed jobs (a batch's, or one), cancel, resume, run a schedule now,
-add, pause, resume or remove a schedule, submit a manifest or a bundle by upload. POST only, each guarded by :func:`~audiobatch.dashboard.auth.require_operator`.
+"""Write actions: retry failed jobs (a batch's, or one), cancel, resume, tag a batch or take a
+tag off, run a schedule now, add, pause, resume or remove a schedule, submit a manifest or a
+bundle by upload. POST only, each guarded by :func:`~audiobatch.dashboard.auth.require_operator`.
 
 A JSON client gets an :class:`~audiobatch.dashboard.schemas.ActionResult`; a page's form adds
 ``?next=/path`` and is sent back there with the result as a notice (a schedule the form could not
@@ -23,8 +24,10 @@ from audiobatch.dashboard.state import StateDep
 from audiobatch.dashboard.uploads import read_upload
 from audiobatch.db.listings import find_job
 from audiobatch.db.models import utcnow
+from audiobatch.db.reports import find_batch
 from audiobatch.db.session import session_scope
-from audiobatch.errors import ManifestError, ScheduleError
+from audiobatch.db.tags import add_tags, remove_tag
+from audiobatch.errors import ManifestError, NotFoundError, ScheduleError
 from audiobatch.scheduler import editing
 from audiobatch.scheduler.editing import ScheduleRequest
 from audiobatch.scheduler.firing import fire_now
@@ -76,6 +79,36 @@ def resume_batch(batch: str, state: StateDep, next: Next = None) -> Response | A
     done = control.resume(state.database_url, state.publish, batch)
     message = f"{done.jobs} job(s) of {done.batch_name} resumed"
     return _acted("resume", done, message, next)
+
+
+@router.post("/batches/{batch}/tags", response_model=ActionResult)
+def tag_batch(
+    batch: str,
+    tag: Annotated[str, Form(description="The tag to put on the batch.")],
+    state: StateDep,
+    next: Next = None,
+) -> Response | ActionResult:
+    """Put a tag on the batch; 422 for a tag that is no tag, or one too many."""
+    with session_scope(state.database_url) as session:
+        found = find_batch(session, batch)
+        carried = add_tags(session, found.id, [tag])
+        message = f"batch {found.name} tagged {tag}: {', '.join(carried)}"
+        result = ActionResult(action="tag", batch_id=found.id, jobs=0, message=message)
+    return _reply(result, next)
+
+
+@router.post("/batches/{batch}/tags/{tag}/remove", response_model=ActionResult)
+def untag_batch(
+    batch: str, tag: str, state: StateDep, next: Next = None
+) -> Response | ActionResult:
+    """Take a tag off the batch; 404 when it does not carry it."""
+    with session_scope(state.database_url) as session:
+        found = find_batch(session, batch)
+        if not remove_tag(session, found.id, tag):
+            raise NotFoundError(f"batch {found.name} carries no tag {tag!r}")
+        message = f"tag {tag} taken off batch {found.name}"
+        result = ActionResult(action="untag", batch_id=found.id, jobs=0, message=message)
+    return _reply(result, next)
 
 
 @router.post("/schedules/{name}/run", response_model=ActionResult)

@@ -38,6 +38,7 @@ from audiobatch.errors import (
     ScheduleError,
     ScheduleFieldError,
     StorageUnavailableError,
+    TagError,
     TooManyAttemptsError,
     UnknownHostError,
 )
@@ -50,6 +51,7 @@ STATUS_OF: list[tuple[type[AudiobatchError], int]] = [
     (TooManyAttemptsError, 429),
     (ManifestError, 422),
     (ScheduleFieldError, 422),
+    (TagError, 422),
     (ScheduleError, 409),
     (DatabaseUnavailableError, 503),
     (LimiterUnavailableError, 503),

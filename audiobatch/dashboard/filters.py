@@ -71,8 +71,11 @@ def batch_filter(
         Time, Query(description="Created at or after (ISO 8601; UTC if no zone).")
     ] = None,
     until: Annotated[Time, Query(description="Created before (ISO 8601; UTC if no zone).")] = None,
+    tag: Annotated[Text, Query(description="A tag it carries.")] = None,
 ) -> BatchFilter:
-    return BatchFilter(statuses=status, name=name, schedule=schedule, since=since, until=until)
+    return BatchFilter(
+        statuses=status, name=name, schedule=schedule, since=since, until=until, tag=tag
+    )
 
 
 def job_filter(

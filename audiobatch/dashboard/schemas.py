@@ -24,6 +24,7 @@ class BatchSummary(BaseModel):
     name: str
     status: str
     reason: str | None
+    tags: list[str]  # sorted
     source: str
     created_at: str
     finished_at: str | None

@@ -73,8 +73,9 @@ def scheduled_manifest(
     manifest = _load(schedule, part_chars, sources)
     day = slot_at.astimezone(parse_zone(schedule.timezone)).date().isoformat()
     return Manifest.build(
-        f"{manifest.batch}-{day}", manifest.jobs, manifest.source, manifest.source_roots
-    )
+        f"{manifest.batch}-{day}", manifest.jobs, manifest.source, manifest.source_roots,
+        manifest.tags,
+    )  # fmt: skip
 
 
 def _load(schedule: Schedule, part_chars: int, sources: SourcePolicy) -> Manifest:
