@@ -89,6 +89,20 @@ class ScheduleError(AudiobatchError):
     """A schedule's cron expression, time zone, name or manifest location cannot be used."""
 
 
+class ScheduleFieldError(ScheduleError):
+    """One value given for a new schedule cannot be used; ``field`` names it (``name``,
+    ``cron``, ``timezone``, ``manifest`` or ``character_budget``), so a form can show the
+    message beside it."""
+
+    def __init__(self, field: str, message: str) -> None:
+        self.field = field
+        super().__init__(message)
+
+
+class TagError(AudiobatchError):
+    """A batch tag is not a short name, or a batch would carry more tags than allowed."""
+
+
 class AccessError(AudiobatchError):
     """A dashboard request or action was refused; reading stays open to the hosts allowed."""
 

@@ -105,9 +105,11 @@ class Tally:
         if (parts := job_parts(job)) is not None:
             self.parts[job.id] = len(parts)
 
-    def result(self, batch: str, source: str, roots: Sequence[Path] = ()) -> BatchEstimate:
+    def result(
+        self, batch: str, source: str, roots: Sequence[Path] = (), tags: Sequence[str] = ()
+    ) -> BatchEstimate:
         """The estimate of the jobs added, as the manifest ``source`` of batch ``batch`` (an
-        estimate does not depend on where its sources were confined, ``roots``)."""
+        estimate depends neither on where its sources were confined, ``roots``, nor on ``tags``)."""
         by_kind = {kind: n for kind, n in sorted(self.characters.items()) if n}
         return BatchEstimate(
             batch=batch,

@@ -14,6 +14,7 @@ from audiobatch.db.submit import (
     insert_batch,
     lock_manifests,
 )
+from audiobatch.db.tags import add_tags
 from audiobatch.manifest import Manifest
 
 
@@ -30,18 +31,22 @@ def submit_manifests(
 
     The manifests are already validated (:func:`~audiobatch.manifest.load_manifests`). A manifest
     whose batch is still active is not written again: that batch is returned (marked
-    ``existing``), unless ``force``. A crash between the commit and the publish loses nothing: the
-    reconciler tick announces every queued job that was never announced. ``fresh`` batches
-    generate anew what was generated before; every new batch may spend as ``spending`` says.
+    ``existing``, and given the manifest's tags it lacks), unless ``force``. A crash between the
+    commit and the publish loses nothing: the reconciler tick announces every queued job that
+    was never announced. ``fresh`` batches generate anew what was generated before; every new
+    batch may spend as ``spending`` says.
     """
     now = utcnow()
     with session_scope(database_url) as session:
         if not force:
             lock_manifests(session, manifests)
-        batches = [
-            (None if force else active_batch_of(session, manifest))
-            or insert_batch(session, manifest, now, fresh=fresh, spending=spending)
-            for manifest in manifests
-        ]
+        batches = []
+        for manifest in manifests:
+            existing = None if force else active_batch_of(session, manifest)
+            if existing is not None:
+                add_tags(session, existing.id, manifest.tags)
+            batches.append(
+                existing or insert_batch(session, manifest, now, fresh=fresh, spending=spending)
+            )
     publish_queued(database_url, publish, now)
     return batches

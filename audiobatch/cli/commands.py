@@ -58,6 +58,7 @@ from audiobatch.db.session import session_scope
 from audiobatch.db.workers import LIVE_WITHIN_S
 from audiobatch.emulator.fault_names import FAULTS
 from audiobatch.emulator.state import QUOTA_PERIOD_S
+from audiobatch.manifest.tags import with_tags
 from audiobatch.render.families import QUEUES
 from audiobatch.storage import open_storage
 from audiobatch.submission import submit_manifests
@@ -85,6 +86,11 @@ ForceFlag = Annotated[
 ]
 
 RESULTS = "results.json"
+TagOption = Annotated[
+    list[str],
+    typer.Option("--tag", help="Put this tag on the batches too (repeatable)."),
+]
+
 RUN_AGAIN = "run the same `audiobatch run` command again"
 LOCAL_WORKER_DOWN = "the local worker this command started is not running; see its log"
 
@@ -131,13 +137,14 @@ def submit(
     budget: BudgetOption = None,
     allow_over: AllowOverFlag = False,
     continue_at_reset: ContinueAtResetFlag = None,
+    tags: TagOption = [],  # noqa: B006
 ) -> int:
     """Validate manifests and queue them as batches for the workers (refused when they need
     more than the account has left, unless --allow-over)."""
     from audiobatch.broker import publisher
 
     settings = load_settings()
-    loaded = read_manifests(manifests, voices, set_, settings)
+    loaded = [with_tags(m, tags) for m in read_manifests(manifests, voices, set_, settings)]
     asked = spending(budget, continue_at_reset)
     preflight(loaded, settings, err, allow_over=allow_over)
     url = ready_database(settings)
@@ -234,12 +241,20 @@ def status(
     batch: Annotated[str | None, typer.Argument(help="Batch id, id prefix or name.")] = None,
     json_: JsonFlag = False,
     plain: PlainFlag = False,
+    tag: Annotated[
+        str | None, typer.Option("--tag", help="Only the latest batches carrying this tag.")
+    ] = None,
 ) -> None:
-    """Show one batch with its jobs (with --plain, its jobs' lines), or the latest batches."""
+    """Show one batch with its jobs (with --plain, its jobs' lines), or the latest batches
+    (those carrying a tag)."""
+    if batch is not None and tag is not None:
+        raise typer.BadParameter(
+            "filters the latest batches: give no BATCH with it", param_hint="--tag"
+        )
     settings = load_settings()
     with session_scope(ready_database(settings)) as session:
         if batch is None:
-            summaries = batch_summaries(session, list_batches(session))
+            summaries = batch_summaries(session, list_batches(session, tag=tag))
             if json_:
                 views.print_json(summaries)
             else:

@@ -27,6 +27,7 @@ from audiobatch.errors import (
     ManifestError,
     NotFoundError,
     ScheduleError,
+    TagError,
 )
 
 INVALID_INPUT = 2
@@ -69,7 +70,7 @@ def run(command: Callable[[], object]) -> int:
         for problem in exc.problems:
             err.print(f"  {problem}", highlight=False, markup=False)
         return INVALID_INPUT
-    except (ConfigError, NotFoundError, ScheduleError) as exc:
+    except (ConfigError, NotFoundError, ScheduleError, TagError) as exc:
         err.print(f"[red]error:[/] {escape(str(exc))}", highlight=False)
         return INVALID_INPUT
     except AudiobatchError as exc:

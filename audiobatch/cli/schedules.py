@@ -16,8 +16,8 @@ from audiobatch.db import schedules
 from audiobatch.db.models import CatchUpPolicy, FiringOutcome, OverlapPolicy, utcnow
 from audiobatch.db.session import session_scope
 from audiobatch.errors import AudiobatchError
-from audiobatch.scheduler.checks import new_schedule
-from audiobatch.scheduler.cron import slots_of
+from audiobatch.scheduler import editing
+from audiobatch.scheduler.editing import ScheduleRequest
 from audiobatch.scheduler.firing import fire_now
 
 schedule_app = typer.Typer(
@@ -59,14 +59,14 @@ def add(
 ) -> None:
     """Add a schedule; it first fires at the next slot after now."""
     settings = load_settings()
-    now = utcnow()
-    new = new_schedule(
-        name, cron=cron, timezone=timezone, manifest=manifest, store=store, overlap=overlap,
-        catch_up=catch_up, character_budget=budget_chars, now=now,
+    asked = ScheduleRequest(
+        name, cron=cron, manifest=manifest, timezone=timezone, store=store, overlap=overlap,
+        catch_up=catch_up, character_budget=budget_chars,
+    )  # fmt: skip
+    new = editing.add_schedule(
+        ready_database(settings), asked, utcnow(),
         part_chars=settings.part_chars, sources=settings.source_policy(),
     )  # fmt: skip
-    with session_scope(ready_database(settings)) as session:
-        schedules.add_schedule(session, new, now)
     first = views.local_time(new.next_slot_at.isoformat(), new.timezone)
     out.print(f"schedule {name}: {new.cron} ({new.timezone}); first run {first}", markup=False)
 
@@ -84,9 +84,7 @@ def list_(json_: JsonFlag = False, plain: PlainFlag = False) -> None:
 @schedule_app.command("remove")
 def remove(name: Name) -> None:
     """Delete a schedule and its firing history; its batches stay."""
-    settings = load_settings()
-    with session_scope(ready_database(settings)) as session:
-        schedules.remove_schedule(session, name)
+    editing.remove_schedule(ready_database(load_settings()), name)
     out.print(f"schedule {name} removed", markup=False)
 
 
@@ -103,13 +101,9 @@ def resume(name: Name) -> None:
 
 
 def _set_enabled(name: str, *, enabled: bool) -> None:
-    settings = load_settings()
-    with session_scope(ready_database(settings)) as session:
-        schedule = schedules.find_schedule(session, name)
-        following = slots_of(schedule.cron, schedule.timezone).next_after(utcnow())
-        schedules.set_enabled(session, schedule, enabled, following)
+    toggled = editing.set_enabled(ready_database(load_settings()), name, enabled, utcnow())
     if enabled:
-        when = views.local_time(following.isoformat(), schedule.timezone)
+        when = views.local_time(toggled.next_slot_at.isoformat(), toggled.timezone)
         out.print(f"schedule {name} resumed; next run {when}", markup=False)
     else:
         out.print(f"schedule {name} paused", markup=False)

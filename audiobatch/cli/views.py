@@ -60,7 +60,7 @@ def print_batches(
     for s in summaries:
         sheet.add(
             s["id"],
-            escape(s["name"]),
+            escape(" ".join([s["name"], *(f"#{tag}" for tag in s["tags"])])),
             _styled(s["status"]),
             _counts(s["counts"]),
             cost(s),
@@ -87,6 +87,8 @@ def print_batch(
         console.print(f"  reason: {report['reason']}", markup=False, highlight=False)
     if report.get("schedule"):
         console.print(f"  schedule: {report['schedule']}", markup=False, highlight=False)
+    if report.get("tags"):
+        console.print(f"  tags: {', '.join(report['tags'])}", markup=False, highlight=False)
     console.print(f"  backend: {_backend(report['backend'])}", highlight=False)
     budget = report.get("character_budget")
     spent = cost(report) + (f" of a {budget:,}-character budget" if budget else "")

@@ -1,8 +1,10 @@
-"""Write actions: retry failed jobs (a batch's, or one), cancel, resume, run a schedule now,
-submit a manifest or a bundle by upload. POST only, each guarded by :func:`~audiobatch.dashboard.auth.require_operator`.
+"""Write actions: retry failed jobs (a batch's, or one), cancel, resume, tag a batch or take a
+tag off, run a schedule now, add, pause, resume or remove a schedule, submit a manifest or a
+bundle by upload. POST only, each guarded by :func:`~audiobatch.dashboard.auth.require_operator`.
 
 A JSON client gets an :class:`~audiobatch.dashboard.schemas.ActionResult`; a page's form adds
-``?next=/path`` and is sent back there with the result as a notice.
+``?next=/path`` and is sent back there with the result as a notice (a schedule the form could not
+add comes back as the schedules page, each message beside its field).
 """
 
 from __future__ import annotations
@@ -10,18 +12,24 @@ from __future__ import annotations
 from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, File, Form, Query, UploadFile
+from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 
 from audiobatch import control
-from audiobatch.dashboard.auth import Operator
+from audiobatch.dashboard import pages
+from audiobatch.dashboard.auth import Operator, RoleDep
 from audiobatch.dashboard.filters import JobId
-from audiobatch.dashboard.schemas import ActionResult
+from audiobatch.dashboard.schemas import ActionResult, ScheduleForm
 from audiobatch.dashboard.state import StateDep
 from audiobatch.dashboard.uploads import read_upload
 from audiobatch.db.listings import find_job
 from audiobatch.db.models import utcnow
+from audiobatch.db.reports import find_batch
 from audiobatch.db.session import session_scope
+from audiobatch.db.tags import add_tags, remove_tag
+from audiobatch.errors import ManifestError, NotFoundError, ScheduleError
+from audiobatch.scheduler import editing
+from audiobatch.scheduler.editing import ScheduleRequest
 from audiobatch.scheduler.firing import fire_now
 from audiobatch.submission import submit_manifests
 
@@ -73,6 +81,36 @@ def resume_batch(batch: str, state: StateDep, next: Next = None) -> Response | A
     return _acted("resume", done, message, next)
 
 
+@router.post("/batches/{batch}/tags", response_model=ActionResult)
+def tag_batch(
+    batch: str,
+    tag: Annotated[str, Form(description="The tag to put on the batch.")],
+    state: StateDep,
+    next: Next = None,
+) -> Response | ActionResult:
+    """Put a tag on the batch; 422 for a tag that is no tag, or one too many."""
+    with session_scope(state.database_url) as session:
+        found = find_batch(session, batch)
+        carried = add_tags(session, found.id, [tag])
+        message = f"batch {found.name} tagged {tag}: {', '.join(carried)}"
+        result = ActionResult(action="tag", batch_id=found.id, jobs=0, message=message)
+    return _reply(result, next)
+
+
+@router.post("/batches/{batch}/tags/{tag}/remove", response_model=ActionResult)
+def untag_batch(
+    batch: str, tag: str, state: StateDep, next: Next = None
+) -> Response | ActionResult:
+    """Take a tag off the batch; 404 when it does not carry it."""
+    with session_scope(state.database_url) as session:
+        found = find_batch(session, batch)
+        if not remove_tag(session, found.id, tag):
+            raise NotFoundError(f"batch {found.name} carries no tag {tag!r}")
+        message = f"tag {tag} taken off batch {found.name}"
+        result = ActionResult(action="untag", batch_id=found.id, jobs=0, message=message)
+    return _reply(result, next)
+
+
 @router.post("/schedules/{name}/run", response_model=ActionResult)
 def run_schedule(name: str, state: StateDep, next: Next = None) -> Response | ActionResult:
     """Fire the schedule now, outside its slots (its overlap policy applies)."""
@@ -87,6 +125,55 @@ def run_schedule(name: str, state: StateDep, next: Next = None) -> Response | Ac
     return _reply(
         ActionResult(action="run", batch_id=fired.batch_id, jobs=0, message=message), next
     )
+
+
+@router.post("/schedules", response_model=ActionResult, status_code=201)
+def add_schedule(
+    request: Request,
+    role: RoleDep,
+    form: Annotated[ScheduleForm, Form()],
+    state: StateDep,
+    next: Next = None,
+) -> Response | ActionResult:
+    """Add a schedule, as `audiobatch schedule add` does; a value that cannot be used is 422
+    with the ``field`` at fault (a name already taken, 409)."""
+    try:
+        new = editing.add_schedule(
+            state.database_url, ScheduleRequest(**form.model_dump()), utcnow(),
+            part_chars=state.settings.part_chars, sources=state.settings.source_policy(),
+        )  # fmt: skip
+    except (ScheduleError, ManifestError) as exc:
+        if next is None:
+            raise
+        with session_scope(state.database_url) as session:
+            return pages.schedules_response(request, role, session, form=form, refused=exc)
+    first = new.next_slot_at.isoformat()
+    message = f"schedule {new.name} added: {new.cron} ({new.timezone}), first run {first}"
+    return _reply(ActionResult(action="add", batch_id=None, jobs=0, message=message), next)
+
+
+@router.post("/schedules/{name}/pause", response_model=ActionResult)
+def pause_schedule(name: str, state: StateDep, next: Next = None) -> Response | ActionResult:
+    """Stop firing the schedule until it is resumed."""
+    editing.set_enabled(state.database_url, name, False, utcnow())
+    result = ActionResult(action="pause", batch_id=None, jobs=0, message=f"schedule {name} paused")
+    return _reply(result, next)
+
+
+@router.post("/schedules/{name}/resume", response_model=ActionResult)
+def resume_schedule(name: str, state: StateDep, next: Next = None) -> Response | ActionResult:
+    """Fire a paused schedule again, from its next slot on (missed slots are not run)."""
+    toggled = editing.set_enabled(state.database_url, name, True, utcnow())
+    message = f"schedule {name} resumed; next run {toggled.next_slot_at.isoformat()}"
+    return _reply(ActionResult(action="resume", batch_id=None, jobs=0, message=message), next)
+
+
+@router.post("/schedules/{name}/remove", response_model=ActionResult)
+def remove_schedule(name: str, state: StateDep, next: Next = None) -> Response | ActionResult:
+    """Delete the schedule and its firing history; its batches stay."""
+    editing.remove_schedule(state.database_url, name)
+    message = f"schedule {name} removed"
+    return _reply(ActionResult(action="remove", batch_id=None, jobs=0, message=message), next)
 
 
 @router.post("/batches", response_model=ActionResult, status_code=201)

@@ -47,7 +47,7 @@ MAX_BUCKETS = 500
 
 @router.get("/batches", response_model=BatchPage, tags=["batches"])
 def batches(session: SessionDep, flt: BatchFilterDep, paging: PagingDep) -> dict[str, Any]:
-    """Batches, newest first, filtered by status, name, schedule and creation time."""
+    """Batches, newest first, filtered by status, name, schedule, creation time and tag."""
     found = find_batches(session, flt, paging.page, paging.per_page)
     return {**_page(found.total, paging), "items": batch_summaries(session, found.items)}
 

@@ -5,7 +5,8 @@ Every request passes :mod:`~audiobatch.dashboard.guard` (host, caller, body size
 reads its body, and every answer carries :mod:`~audiobatch.dashboard.headers`' security headers.
 Errors from audiobatch's tree become answers with a message: JSON under ``/api``, a page
 elsewhere. An unknown batch, job or schedule is 404, a bad filter or an id out of range 422, an
-unknown host 400, a refused action 401 or 403, too many wrong tokens 429.
+unknown host 400, a refused action 401 or 403, too many wrong tokens 429; a schedule's value that
+cannot be used 422 with its ``field``, a schedule name already taken 409.
 """
 
 from __future__ import annotations
@@ -35,7 +36,9 @@ from audiobatch.errors import (
     NotFoundError,
     OperatorRequiredError,
     ScheduleError,
+    ScheduleFieldError,
     StorageUnavailableError,
+    TagError,
     TooManyAttemptsError,
     UnknownHostError,
 )
@@ -47,6 +50,8 @@ STATUS_OF: list[tuple[type[AudiobatchError], int]] = [
     (UnknownHostError, 400),
     (TooManyAttemptsError, 429),
     (ManifestError, 422),
+    (ScheduleFieldError, 422),
+    (TagError, 422),
     (ScheduleError, 409),
     (DatabaseUnavailableError, 503),
     (LimiterUnavailableError, 503),
@@ -100,7 +105,11 @@ async def _audiobatch_error(request: Request, exc: Exception) -> Response:
         return pages.render(
             request, current_role(request), "problems.html", status, problems=exc.problems
         )
-    extra = {"problems": [str(p) for p in exc.problems]} if isinstance(exc, ManifestError) else {}
+    extra: dict[str, Any] = {}
+    if isinstance(exc, ManifestError):
+        extra["problems"] = [str(p) for p in exc.problems]
+    if isinstance(exc, ScheduleFieldError):
+        extra["field"] = exc.field
     response = _error(request, status, str(exc), **extra)
     if isinstance(exc, TooManyAttemptsError):
         response.headers["retry-after"] = str(exc.retry_after_s)

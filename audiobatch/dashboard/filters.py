@@ -20,7 +20,7 @@ MAX_PAGE = 1_000_000  # far past any listing; keeps the row offset within SQL's 
 MAX_ID = 2**63 - 1  # the largest SQL BIGINT: a larger id is refused (422) before SQL sees it
 
 
-def _blank_is_none(value: Any) -> Any:
+def blank_is_none(value: Any) -> Any:
     return None if value == "" else value
 
 
@@ -42,8 +42,8 @@ def _known_kinds(values: list[str]) -> list[str]:
     return values
 
 
-Text = Annotated[str | None, BeforeValidator(_blank_is_none)]
-Time = Annotated[datetime | None, BeforeValidator(_blank_is_none), AfterValidator(_utc)]
+Text = Annotated[str | None, BeforeValidator(blank_is_none)]
+Time = Annotated[datetime | None, BeforeValidator(blank_is_none), AfterValidator(_utc)]
 
 
 @dataclass(frozen=True)
@@ -71,8 +71,11 @@ def batch_filter(
         Time, Query(description="Created at or after (ISO 8601; UTC if no zone).")
     ] = None,
     until: Annotated[Time, Query(description="Created before (ISO 8601; UTC if no zone).")] = None,
+    tag: Annotated[Text, Query(description="A tag it carries.")] = None,
 ) -> BatchFilter:
-    return BatchFilter(statuses=status, name=name, schedule=schedule, since=since, until=until)
+    return BatchFilter(
+        statuses=status, name=name, schedule=schedule, since=since, until=until, tag=tag
+    )
 
 
 def job_filter(

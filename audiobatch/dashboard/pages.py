@@ -15,6 +15,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
+from pydantic import BaseModel
 from sqlalchemy.orm import Session
 from starlette.datastructures import QueryParams
 
@@ -50,12 +51,24 @@ from audiobatch.db.listings import (
     job_rows,
 )
 from audiobatch.db.logins import end_login, open_login
-from audiobatch.db.models import TERMINAL_BATCH_STATUSES, BatchStatus, JobStatus, utcnow
+from audiobatch.db.models import (
+    TERMINAL_BATCH_STATUSES,
+    BatchStatus,
+    JobStatus,
+    OverlapPolicy,
+    utcnow,
+)
 from audiobatch.db.reports import find_batch
 from audiobatch.db.schedules import list_schedules, schedule_view
 from audiobatch.db.session import session_scope
 from audiobatch.db.workers import ago, fleet_view, unserved_queues
-from audiobatch.errors import OperatorRequiredError, TooManyAttemptsError
+from audiobatch.errors import (
+    ManifestError,
+    OperatorRequiredError,
+    ScheduleError,
+    ScheduleFieldError,
+    TooManyAttemptsError,
+)
 from audiobatch.manifest import KINDS
 
 router = APIRouter(include_in_schema=False)
@@ -78,6 +91,7 @@ def with_page(query: QueryParams, page: int) -> str:
 
 _env.globals.update(
     with_page=with_page,
+    OVERLAP_POLICIES=[p.value for p in OverlapPolicy],
     BATCH_STATUSES=[s.value for s in BatchStatus],
     JOB_STATUSES=[s.value for s in JobStatus],
     KINDS=list(KINDS),
@@ -174,8 +188,33 @@ def job_page_(job_id: JobId, request: Request, role: RoleDep, session: SessionDe
 
 @router.get("/schedules", response_class=HTMLResponse)
 def schedules_page(request: Request, role: RoleDep, session: SessionDep) -> HTMLResponse:
+    return schedules_response(request, role, session)
+
+
+def schedules_response(
+    request: Request,
+    role: str,
+    session: Session,
+    *,
+    form: BaseModel | None = None,
+    refused: ScheduleError | ManifestError | None = None,
+) -> HTMLResponse:
+    """The schedules page; after a refused ``form``, with its values and, beside each field,
+    what was wrong with it (422)."""
     views = [schedule_view(session, s) for s in list_schedules(session)]
-    return render(request, role, "schedules.html", session=session, schedules=views)
+    return render(
+        request, role, "schedules.html", 200 if refused is None else 422, session=session,
+        schedules=views, form=form.model_dump() if form else {}, errors=_field_errors(refused),
+    )  # fmt: skip
+
+
+def _field_errors(refused: ScheduleError | ManifestError | None) -> dict[str, list[str]]:
+    """The messages of a refusal by the form field they concern (``""``: the form as a whole)."""
+    if refused is None:
+        return {}
+    if isinstance(refused, ManifestError):
+        return {"manifest": [str(problem) for problem in refused.problems]}
+    return {refused.field if isinstance(refused, ScheduleFieldError) else "": [str(refused)]}
 
 
 @router.get("/limiter", response_class=HTMLResponse)

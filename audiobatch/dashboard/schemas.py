@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, BeforeValidator, Field
+
+from audiobatch.dashboard.filters import blank_is_none
+from audiobatch.db.models import CatchUpPolicy, OverlapPolicy
 
 
 class Output(BaseModel):
@@ -21,6 +24,7 @@ class BatchSummary(BaseModel):
     name: str
     status: str
     reason: str | None
+    tags: list[str]  # sorted
     source: str
     created_at: str
     finished_at: str | None
@@ -168,3 +172,25 @@ class ActionResult(BaseModel):
     batch_id: str | None
     jobs: int
     message: str
+
+
+class ScheduleForm(BaseModel):
+    """A schedule to add: the options of ``audiobatch schedule add``, as form fields."""
+
+    name: str = Field(description="The schedule's name.")
+    cron: str = Field(description="Five fields, e.g. '30 2 * * *' (02:30 daily), or @daily.")
+    manifest: str = Field(
+        description="A manifest file on the dashboard's host (and the scheduler's), or "
+        "s3://bucket/key; read at firing."
+    )
+    timezone: str = Field("UTC", description="IANA zone of the cron times, e.g. Europe/Berlin.")
+    overlap: OverlapPolicy = Field(
+        OverlapPolicy.SKIP, description="skip a slot while the previous batch runs, or allow it."
+    )
+    catch_up: CatchUpPolicy = Field(
+        CatchUpPolicy.LATEST, description="After downtime: run the latest missed slot, or skip it."
+    )
+    character_budget: Annotated[int | None, BeforeValidator(blank_is_none)] = Field(
+        None, description="Characters a run may spend before it pauses."
+    )
+    store: bool = Field(False, description="Keep the manifest file's text with the schedule.")

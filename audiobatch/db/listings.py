@@ -26,6 +26,7 @@ from audiobatch.db.models import (
     Schedule,
 )
 from audiobatch.db.reports import Episodes, batch_counts, batch_summary, job_view
+from audiobatch.db.tags import tagged, tags_of
 from audiobatch.errors import NotFoundError
 
 T = TypeVar("T")
@@ -48,6 +49,7 @@ class BatchFilter:
     schedule: str | None = None  # the name of the schedule that fired it
     since: datetime | None = None  # created at or after
     until: datetime | None = None  # created before
+    tag: str | None = None  # a tag it carries
 
 
 @dataclass(frozen=True)
@@ -80,15 +82,21 @@ def find_batches(session: Session, flt: BatchFilter, page: int, per_page: int) -
         query = query.where(Batch.created_at >= flt.since)
     if flt.until is not None:
         query = query.where(Batch.created_at < flt.until)
+    if flt.tag:
+        query = query.where(tagged(flt.tag))
     return _paged(session, query.order_by(Batch.created_at.desc(), Batch.id), page, per_page)
 
 
 def batch_summaries(session: Session, batches: Sequence[Batch]) -> list[dict[str, Any]]:
-    """:func:`~audiobatch.db.reports.batch_summary` of many batches, their counts and their
-    costs each read in one query."""
+    """:func:`~audiobatch.db.reports.batch_summary` of many batches, their counts, costs and
+    tags each read in one query."""
     ids = [b.id for b in batches]
-    counts, costs = batch_counts(session, ids), batch_costs(session, ids)
-    return [batch_summary(session, b, counts[b.id], costs[b.id]) for b in batches]
+    counts, costs, tags = (
+        batch_counts(session, ids),
+        batch_costs(session, ids),
+        tags_of(session, ids),
+    )
+    return [batch_summary(session, b, counts[b.id], costs[b.id], tags[b.id]) for b in batches]
 
 
 def find_jobs(session: Session, flt: JobFilter, page: int, per_page: int) -> Page[Job]:

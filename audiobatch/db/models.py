@@ -235,6 +235,18 @@ class Batch(Base):
     schedule: Mapped[Schedule | None] = relationship()
 
 
+class BatchTag(Base):
+    """A label a batch carries (see :mod:`audiobatch.manifest.tags`); batches are found by tag
+    through the index on ``tag``."""
+
+    __tablename__ = "batch_tags"
+
+    batch_id: Mapped[str] = mapped_column(
+        ForeignKey("batches.id", ondelete="CASCADE"), primary_key=True
+    )
+    tag: Mapped[str] = mapped_column(String(32), primary_key=True, index=True)
+
+
 class Job(Base):
     __tablename__ = "jobs"
     __table_args__ = (

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from audiobatch.db.costs import NO_COSTS, Costs, batch_costs, job_costs
 from audiobatch.db.models import Artifact, Batch, Job, JobStatus
+from audiobatch.db.tags import tagged, tags_of
 from audiobatch.errors import NotFoundError
 from audiobatch.storage import Storage, StoredObject
 
@@ -62,17 +63,22 @@ def batch_summary(
     batch: Batch,
     counts: dict[str, int] | None = None,
     costs: Costs | None = None,
+    tags: list[str] | None = None,
 ) -> dict[str, Any]:
-    """A batch without its jobs: id, name, status, counts, times, the schedule and slot it was
-    fired for, the backend that rendered it, what it cost and may spend (``counts`` and
-    ``costs``, when given, are its :func:`job_counts` and :func:`batch_costs` read beforehand)."""
+    """A batch without its jobs: id, name, status, tags, counts, times, the schedule and slot it
+    was fired for, the backend that rendered it, what it cost and may spend (``counts``,
+    ``costs`` and ``tags``, when given, are its :func:`job_counts`, :func:`batch_costs` and
+    :func:`~audiobatch.db.tags.tags_of` read beforehand)."""
     if costs is None:
         costs = batch_costs(session, [batch.id])[batch.id]
+    if tags is None:
+        tags = tags_of(session, [batch.id])[batch.id]
     return {
         "id": batch.id,
         "name": batch.name,
         "status": batch.status.value,
         "reason": batch.status_reason,
+        "tags": tags,
         "source": batch.source,
         "created_at": batch.created_at.isoformat(),
         "finished_at": batch.finished_at.isoformat() if batch.finished_at else None,
@@ -188,8 +194,10 @@ def batch_report(session: Session, batch: Batch) -> dict[str, Any]:
     return report
 
 
-def list_batches(session: Session, limit: int = 50) -> list[Batch]:
-    return list(session.scalars(select(Batch).order_by(Batch.created_at.desc()).limit(limit)))
+def list_batches(session: Session, limit: int = 50, tag: str | None = None) -> list[Batch]:
+    """The newest batches (those carrying ``tag``)."""
+    query = select(Batch).order_by(Batch.created_at.desc()).limit(limit)
+    return list(session.scalars(query if tag is None else query.where(tagged(tag))))
 
 
 def results_key(name: str, batch_id: str) -> str:

@@ -18,6 +18,7 @@ from audiobatch.db.models import (
     JobDependency,
     JobStatus,
 )
+from audiobatch.db.tags import add_tags
 from audiobatch.manifest import DialogueJob, JobSpec, Manifest
 from audiobatch.manifest.episodes import Part, manifest_episodes, part_job, part_key
 from audiobatch.render.families import FAMILIES
@@ -93,7 +94,7 @@ def insert_batch(
     scheduled: ScheduledRun | None = None,
     spending: Spending = Spending(),
 ) -> SubmittedBatch:
-    """Insert one manifest as a batch; jobs without dependencies start ``queued``, others
+    """Insert one manifest as a batch with its tags; jobs without dependencies start ``queued``, others
     ``pending``. A ``fresh`` batch never reuses the outputs of identical earlier requests; a
     ``scheduled`` one renders a schedule's slot (with the schedule's budget)."""
     batch_id = new_batch_id()
@@ -115,6 +116,8 @@ def insert_batch(
         )
     )
     session.flush()
+    if manifest.tags:
+        add_tags(session, batch_id, manifest.tags)
     episodes = manifest_episodes(manifest)
     rows = [
         {

@@ -94,7 +94,7 @@ class Manifest(StrictModel):
     ``defaults`` and ``voices`` of the file are already applied; ``source`` is the file it came
     from and ``sha256`` the :func:`canonical_sha256` of ``batch`` and ``jobs``; ``source_roots``
     are the folders (absolute, links resolved) its local sources were confined to, which the
-    worker checks them against again before reading.
+    worker checks them against again before reading; ``tags`` label its batch.
     """
 
     batch: BatchName
@@ -102,6 +102,9 @@ class Manifest(StrictModel):
     source: str
     sha256: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
     source_roots: list[str] = Field(default_factory=list)
+    # labels to find the batch by (audiobatch.manifest.tags); not part of ``sha256``: the same
+    # jobs under other tags are the same work
+    tags: list[str] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _consistent_graph(self) -> Self:
@@ -119,12 +122,13 @@ class Manifest(StrictModel):
         jobs: Sequence[JobSpec],
         source: str,
         source_roots: Sequence[Path | str] = (),
+        tags: Sequence[str] = (),
     ) -> Manifest:
         """A manifest of already validated jobs, with its digest computed.
 
-        The jobs and their graph were checked when they were validated (a manifest's jobs, or a
-        valid manifest's under a new batch name): only the batch name is checked again, so that a
-        large manifest is not validated twice.
+        The jobs, their graph and the tags were checked when they were validated (a manifest's,
+        or a valid manifest's under a new batch name): only the batch name is checked again, so
+        that a large manifest is not validated twice.
         """
         return cls.model_construct(
             batch=_BATCH_NAME.validate_python(batch),
@@ -132,6 +136,7 @@ class Manifest(StrictModel):
             source=source,
             sha256=canonical_sha256(batch, jobs),
             source_roots=[str(root) for root in source_roots],
+            tags=list(tags),
         )
 
     def job(self, job_id: str) -> JobSpec:

@@ -58,8 +58,9 @@ from audiobatch.manifest.schema import (
     JobSpec,
     Manifest,
 )
+from audiobatch.manifest.tags import tag_problem, too_many
 
-TOP_LEVEL = ("batch", "jobs", "defaults", "voices")
+TOP_LEVEL = ("batch", "jobs", "defaults", "voices", "tags")
 _ALIAS = re.compile(ALIAS_PATTERN)
 
 Made = TypeVar("Made", covariant=True)
@@ -72,9 +73,11 @@ class JobFold(Protocol[Made]):
     def add(self, job: JobSpec) -> None:
         """Take the next valid job."""
 
-    def result(self, batch: str, source: str, roots: Sequence[pathlib.Path]) -> Made:
+    def result(
+        self, batch: str, source: str, roots: Sequence[pathlib.Path], tags: Sequence[str]
+    ) -> Made:
         """What the jobs make, once the whole manifest ``source`` of batch ``batch`` is found
-        valid; its local sources were confined to ``roots``."""
+        valid; its local sources were confined to ``roots``; it carries ``tags``."""
 
 
 @dataclass
@@ -86,8 +89,10 @@ class ManifestJobs:
     def add(self, job: JobSpec) -> None:
         self.jobs.append(job)
 
-    def result(self, batch: str, source: str, roots: Sequence[pathlib.Path]) -> Manifest:
-        return Manifest.build(batch, self.jobs, source, roots)
+    def result(
+        self, batch: str, source: str, roots: Sequence[pathlib.Path], tags: Sequence[str]
+    ) -> Manifest:
+        return Manifest.build(batch, self.jobs, source, roots, tags)
 
 
 @dataclass
@@ -121,6 +126,25 @@ def voice_problems(voices: Any, report: Any) -> dict[str, str]:
             report(alias, f"{voice_id!r} is not a voice id (20 letters and digits)")
         else:
             valid[alias] = voice_id
+    return valid
+
+
+def tag_problems(tags: Any, report: Any) -> list[str]:
+    """The tags of a ``tags`` section, each once; ``report(index, message)`` gets the others
+    (``index`` None: the section itself)."""
+    if tags is None:
+        return []
+    if not isinstance(tags, list):
+        report(None, "must be a list of tags")
+        return []
+    valid: list[str] = []
+    for index, tag in enumerate(tags):
+        if problem := tag_problem(tag):
+            report(index, problem)
+        elif tag not in valid:
+            valid.append(tag)
+    if problem := too_many(len(valid)):
+        report(None, problem)
     return valid
 
 
@@ -173,7 +197,9 @@ def validate_document(
         check.add(dup.path, f"duplicate key (first at line {dup.first_line})", line=dup.line)
     for key in data:
         if key not in TOP_LEVEL:
-            check.add((key,), "unknown field; a manifest has batch, jobs, defaults and voices")
+            check.add(
+                (key,), "unknown field; a manifest has batch, jobs, defaults, voices and tags"
+            )
 
     batch = data.get("batch")
     if "batch" not in data:
@@ -183,6 +209,10 @@ def validate_document(
     elif problem := name_problem(batch, BATCH_PATTERN, "batch name", MAX_BATCH_NAME_CHARS):
         check.add(("batch",), problem)
 
+    tags = tag_problems(
+        data.get("tags"),
+        lambda index, text: check.add(("tags",) if index is None else ("tags", index), text),
+    )
     aliases = voice_problems(
         data.get("voices"), lambda alias, text: check.add(_under("voices", alias), text)
     )
@@ -236,7 +266,7 @@ def validate_document(
         return sorted(check.problems, key=_line)
     assert isinstance(batch, str)  # checked above
     try:
-        return fold.result(batch, doc.file, roots)
+        return fold.result(batch, doc.file, roots, tags)
     except ValidationError as exc:  # the checks above should have caught it: say so, not crash
         return [Problem(doc.file, None, "", f"invalid manifest: {exc}")]
 

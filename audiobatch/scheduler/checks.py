@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import datetime
+from typing import ParamSpec, TypeVar
 
 from audiobatch.db.models import CatchUpPolicy, OverlapPolicy
 from audiobatch.db.schedules import NewSchedule
-from audiobatch.errors import ScheduleError
+from audiobatch.errors import ScheduleError, ScheduleFieldError
 from audiobatch.manifest.confinement import SourcePolicy
-from audiobatch.scheduler.cron import slots_of
+from audiobatch.scheduler.cron import parse_zone, slots_of
 from audiobatch.scheduler.manifests import manifest_source
 
 NAME_PATTERN = r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}"
 _NAME = re.compile(NAME_PATTERN)
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
 def new_schedule(
@@ -30,16 +34,22 @@ def new_schedule(
     part_chars: int,
     sources: SourcePolicy = SourcePolicy(),
 ) -> NewSchedule:
-    """A schedule ready to insert, its first slot the first after ``now``; :class:`ScheduleError`
-    for a bad name, cron expression, time zone or manifest location, and
+    """A schedule ready to insert, its first slot the first after ``now``;
+    :class:`ScheduleFieldError` naming the field of a bad name, cron expression, time zone,
+    budget or manifest location, and
     :class:`~audiobatch.errors.ManifestError` for a manifest file that exists and is invalid
     (its episodes cut into parts of ``part_chars``, its sources from where ``sources`` allows)."""
     if not _NAME.fullmatch(name):
-        raise ScheduleError(f"schedule name {name!r} must match {NAME_PATTERN}")
+        raise ScheduleFieldError("name", f"schedule name {name!r} must match {NAME_PATTERN}")
     if character_budget is not None and character_budget < 1:
-        raise ScheduleError(f"a character budget must be at least 1, not {character_budget}")
-    slots = slots_of(cron, timezone)
-    source = manifest_source(manifest, store=store, part_chars=part_chars, sources=sources)
+        raise ScheduleFieldError(
+            "character_budget", f"a character budget must be at least 1, not {character_budget}"
+        )
+    _in_field("timezone", parse_zone, timezone)
+    slots = _in_field("cron", slots_of, cron, timezone)  # the zone parses: the cron is at fault
+    source = _in_field(
+        "manifest", manifest_source, manifest, store=store, part_chars=part_chars, sources=sources
+    )
     return NewSchedule(
         name=name,
         cron=slots.cron.text,
@@ -51,3 +61,11 @@ def new_schedule(
         character_budget=character_budget,
         next_slot_at=slots.next_after(now),
     )
+
+
+def _in_field(field: str, check: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+    """``check(...)``, its :class:`ScheduleError` told as one of ``field``."""
+    try:
+        return check(*args, **kwargs)
+    except ScheduleError as exc:
+        raise ScheduleFieldError(field, str(exc)) from exc

@@ -1,9 +1,11 @@
 """Browser tests: Debian's chromium, headless, driven by Playwright, against a dashboard served
 by uvicorn over real PostgreSQL. A missing chromium fails with the command that installs it.
-Screenshots go to tests/artifacts/screenshots/ (not kept in git)."""
+Each test's last screen is saved as ``<test name>.png`` into the folder ``AUDIOBATCH_SCREENSHOTS``
+names, else into the test's temporary folder."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import threading
 import time
@@ -22,7 +24,6 @@ from audiobatch.storage.local import LocalStorage
 from tests.dashboard_seed import Seeded, seed
 from tests.services import free_port
 
-SCREENSHOTS = Path(__file__).resolve().parents[1] / "artifacts" / "screenshots"
 FIX = "run `bash scripts/ensure-services` (installs chromium from Debian's packages)"
 
 
@@ -54,13 +55,20 @@ def browser() -> Iterator[Browser]:
 
 
 @pytest.fixture
-def page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Page]:
+def screenshots(tmp_path: Path) -> Path:
+    """Where the test's screenshots go."""
+    folder = Path(os.environ.get("AUDIOBATCH_SCREENSHOTS") or tmp_path)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+@pytest.fixture
+def page(browser: Browser, request: pytest.FixtureRequest, screenshots: Path) -> Iterator[Page]:
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     opened = context.new_page()
     opened.set_default_timeout(15_000)
     yield opened
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    opened.screenshot(path=str(SCREENSHOTS / f"{request.node.name}.png"), full_page=True)
+    opened.screenshot(path=str(screenshots / f"{request.node.name}.png"), full_page=True)
     context.close()
 
 

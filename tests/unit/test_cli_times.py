@@ -12,7 +12,7 @@ from audiobatch.cli import views
 ROW: dict[str, Any] = {
     "id": "b1", "name": "demo", "status": "paused", "counts": {"paused": 2}, "characters": 10,
     "music_minutes": 0, "backend": None, "created_at": "2026-07-01T12:30:45+00:00",
-    "continues_at": "2026-07-02T00:00:00+00:00", "jobs": [],
+    "continues_at": "2026-07-02T00:00:00+00:00", "jobs": [], "tags": [],
 }  # fmt: skip
 
 
