@@ -9,6 +9,7 @@ add comes back as the schedules page, each message beside its field).
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 from urllib.parse import urlencode
 
@@ -141,6 +142,7 @@ def add_schedule(
         new = editing.add_schedule(
             state.database_url, ScheduleRequest(**form.model_dump()), utcnow(),
             part_chars=state.settings.part_chars, sources=state.settings.source_policy(),
+            confined_to=state.settings.source_policy(uploaded=True).roots_for(Path.cwd()),
         )  # fmt: skip
     except (ScheduleError, ManifestError) as exc:
         if next is None:

@@ -65,6 +65,16 @@ def refusal(path: Path, roots: Sequence[Path]) -> str:
     )
 
 
+def manifest_outside(path: Path, roots: Sequence[Path]) -> str:
+    """The answer to a schedule's manifest file outside ``roots``, added from somewhere (the
+    dashboard) that may read local files only there: the same whether it exists or not."""
+    where = ", ".join(str(root) for root in roots) or "none: AUDIOBATCH_SOURCE_ROOTS is not set"
+    return (
+        f"manifest file {str(path)!r} is outside the folders this dashboard may read ({where}): "
+        "name an s3://bucket/key URI, or add the schedule with `audiobatch schedule add`"
+    )
+
+
 def s3_problem(bucket: str, key: str, buckets: Sequence[str] | None) -> str | None:
     """Why ``s3://bucket/key`` may not be read under ``buckets``, or None. A key with ``.`` or
     ``..`` segments is refused: some stores and clients resolve them."""

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
+from pathlib import Path
 from typing import ParamSpec, TypeVar
 
 from audiobatch.db.models import CatchUpPolicy, OverlapPolicy
@@ -33,12 +34,14 @@ def new_schedule(
     now: datetime,
     part_chars: int,
     sources: SourcePolicy = SourcePolicy(),
+    confined_to: Sequence[Path] | None = None,
 ) -> NewSchedule:
     """A schedule ready to insert, its first slot the first after ``now``;
     :class:`ScheduleFieldError` naming the field of a bad name, cron expression, time zone,
     budget or manifest location, and
     :class:`~audiobatch.errors.ManifestError` for a manifest file that exists and is invalid
-    (its episodes cut into parts of ``part_chars``, its sources from where ``sources`` allows)."""
+    (its episodes cut into parts of ``part_chars``, its sources from where ``sources`` allows;
+    a local manifest from within ``confined_to`` when it is given)."""
     if not _NAME.fullmatch(name):
         raise ScheduleFieldError("name", f"schedule name {name!r} must match {NAME_PATTERN}")
     if character_budget is not None and character_budget < 1:
@@ -48,8 +51,9 @@ def new_schedule(
     _in_field("timezone", parse_zone, timezone)
     slots = _in_field("cron", slots_of, cron, timezone)  # the zone parses: the cron is at fault
     source = _in_field(
-        "manifest", manifest_source, manifest, store=store, part_chars=part_chars, sources=sources
-    )
+        "manifest", manifest_source, manifest, store=store, part_chars=part_chars,
+        sources=sources, confined_to=confined_to,
+    )  # fmt: skip
     return NewSchedule(
         name=name,
         cron=slots.cron.text,

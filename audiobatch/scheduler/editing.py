@@ -3,8 +3,10 @@ dashboard's schedules page both do, each in its own transaction."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 from audiobatch.db import schedules
 from audiobatch.db.models import CatchUpPolicy, OverlapPolicy
@@ -46,6 +48,7 @@ def add_schedule(
     *,
     part_chars: int,
     sources: SourcePolicy = SourcePolicy(),
+    confined_to: Sequence[Path] | None = None,
 ) -> NewSchedule:
     """Check ``request`` (see :func:`~audiobatch.scheduler.checks.new_schedule`) and insert it;
     it first fires at its next slot after ``now``."""
@@ -53,7 +56,7 @@ def add_schedule(
         request.name, cron=request.cron, timezone=request.timezone, manifest=request.manifest,
         store=request.store, overlap=request.overlap, catch_up=request.catch_up,
         character_budget=request.character_budget, now=now, part_chars=part_chars,
-        sources=sources,
+        sources=sources, confined_to=confined_to,
     )  # fmt: skip
     with session_scope(database_url) as session:
         schedules.add_schedule(session, new, now)

@@ -3,6 +3,7 @@ schedule. It is read anew at every firing, so the file or object may change betw
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -10,7 +11,7 @@ from pathlib import Path
 from audiobatch.db.models import Schedule
 from audiobatch.errors import ScheduleError
 from audiobatch.manifest import Manifest, load_manifests
-from audiobatch.manifest.confinement import SourcePolicy
+from audiobatch.manifest.confinement import SourcePolicy, manifest_outside, resolved_within
 from audiobatch.manifest.loaders import load_manifest_bytes
 from audiobatch.scheduler.cron import parse_zone
 from audiobatch.storage import open_storage
@@ -26,12 +27,19 @@ class ManifestSource:
 
 
 def manifest_source(
-    given: str, *, store: bool, part_chars: int, sources: SourcePolicy = SourcePolicy()
+    given: str,
+    *,
+    store: bool,
+    part_chars: int,
+    sources: SourcePolicy = SourcePolicy(),
+    confined_to: Sequence[Path] | None = None,
 ) -> ManifestSource:
     """Check where ``schedule add`` was told the manifest is. A local file must exist and is
     validated now (with ``store``, its text is kept); an S3 object is read only when the
     schedule fires. Episodes are cut into parts of ``part_chars``; sources must
-    come from where ``sources`` allows."""
+    come from where ``sources`` allows. With ``confined_to`` (resolved folders; a schedule
+    added from the dashboard), a local manifest must lie in one of them, and one outside gets
+    the same answer whether it exists or not."""
     if given.startswith("s3://"):
         bucket, _, key = given.removeprefix("s3://").partition("/")
         if not bucket or not key or key.endswith("/"):
@@ -44,6 +52,8 @@ def manifest_source(
     if "://" in given:
         raise ScheduleError(f"manifest {given!r}: give a file path or an s3://bucket/key URI")
     path = Path(given).absolute()
+    if confined_to is not None and resolved_within(path, confined_to) is None:
+        raise ScheduleError(manifest_outside(path, confined_to))
     if not path.is_file():
         raise ScheduleError(
             f"manifest file {str(path)!r} does not exist: give the path of a manifest file, "

@@ -99,4 +99,5 @@ def serve(postgres_url: str, folder: Path, **settings: object) -> Iterator[Live]
 
 @pytest.fixture
 def live(postgres_url: str, tmp_path: Path) -> Iterator[Live]:
-    yield from serve(postgres_url, tmp_path)
+    """The dashboard over the seeded database; it may read local manifests from ``tmp_path``."""
+    yield from serve(postgres_url, tmp_path, source_roots=(tmp_path,))

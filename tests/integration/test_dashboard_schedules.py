@@ -17,7 +17,8 @@ from tests.dashboard_stack import SCRIPT, TOKEN, Stack, make_stack
 
 @pytest.fixture
 def stack(postgres_url: str, tmp_path: Path) -> Iterator[Stack]:
-    made = make_stack(postgres_url, tmp_path)
+    """A dashboard that may read local manifests from the test's folder."""
+    made = make_stack(postgres_url, tmp_path, source_roots=(tmp_path,))
     with made.client:
         yield made
 
@@ -80,17 +81,37 @@ def test_a_schedule_is_added_paused_resumed_and_removed_through_the_api(
     [
         ({"cron": "99 2 * * *"}, "cron", "minute '99'"),
         ({"timezone": "Europe/Atlantis"}, "timezone", "unknown time zone 'Europe/Atlantis'"),
-        ({"manifest": "/nowhere/news.yaml"}, "manifest", "'/nowhere/news.yaml' does not exist"),
+        ({"manifest": "missing.yaml"}, "manifest", "missing.yaml' does not exist"),
         ({"name": "no spaces"}, "name", "schedule name 'no spaces' must match"),
     ],
 )
 def test_a_value_that_cannot_be_used_is_422_naming_its_field(
     stack: Stack, tmp_path: Path, changes: dict[str, str], field: str, message: str
 ) -> None:
+    if "manifest" in changes:
+        changes["manifest"] = str(tmp_path / changes["manifest"])
     answer = stack.client.post("/api/schedules", data=news(tmp_path, **changes), headers=SCRIPT)
     assert answer.status_code == 422
     assert answer.json()["field"] == field and message in answer.json()["detail"]
     assert schedule_named(stack, "news") is None
+
+
+def test_a_local_manifest_outside_the_source_roots_is_refused_alike_whether_it_exists_or_not(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    unconfined = make_stack(postgres_url, tmp_path)  # AUDIOBATCH_SOURCE_ROOTS not set
+    with unconfined.client:
+        answers = [
+            unconfined.client.post("/api/schedules", data=news(tmp_path, manifest=path), headers=SCRIPT)
+            for path in (str(tmp_path / "nightly.yaml"), str(tmp_path / "absent.yaml"), "/etc/passwd")
+        ]  # fmt: skip
+        assert schedule_named(unconfined, "news") is None
+    for answer in answers:
+        assert answer.status_code == 422 and answer.json()["field"] == "manifest"
+        assert "outside the folders this dashboard may read" in answer.json()["detail"]
+    details = [answer.json()["detail"] for answer in answers]
+    assert details[0].replace("nightly", "absent") == details[1]
+    assert "root:" not in details[2]
 
 
 def test_the_page_s_form_shows_a_refusal_beside_its_field_and_keeps_the_values(
