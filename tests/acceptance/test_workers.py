@@ -50,7 +50,7 @@ def of_pid(rows: list[dict[str, Any]], pid: int) -> dict[str, Any] | None:
 def test_workers_and_schedulers_announce_themselves_and_go_non_live_when_killed(
     tmp_path: Path, production_env: ProductionEnv
 ) -> None:
-    with running_emulator("--latency-ms", "8000", "--api-key", KEY, cwd=tmp_path) as emulator_url:
+    with running_emulator("--latency-ms", "60000", "--api-key", KEY, cwd=tmp_path) as emulator_url:
         env = production_env(emulator_url, KEY)
         assert audiobatch("db", "upgrade", cwd=tmp_path, env=env).returncode == 0
         assert listed(tmp_path, env) == []
@@ -72,7 +72,8 @@ def test_workers_and_schedulers_announce_themselves_and_go_non_live_when_killed(
             beat = of_pid(rows, scheduler.pid)
             assert beat is not None and beat["role"] == "scheduler"
 
-            # a job rendering (8 s at the emulator) is in its worker's hands
+            # a job rendering (60 s at the emulator: seen between heartbeats on a loaded machine) is
+            # in its worker's hands
             manifest = write_manifest(tmp_path, 1)
             assert audiobatch("submit", str(manifest), cwd=tmp_path, env=env).returncode == 0
             until(
