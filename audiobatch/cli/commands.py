@@ -55,6 +55,7 @@ from audiobatch.db.session import session_scope
 from audiobatch.db.workers import LIVE_WITHIN_S
 from audiobatch.emulator.fault_names import FAULTS
 from audiobatch.emulator.state import QUOTA_PERIOD_S
+from audiobatch.errors import ManifestError
 from audiobatch.manifest.episodes import manifest_episodes
 from audiobatch.render.families import QUEUES
 from audiobatch.storage import open_storage
@@ -93,9 +94,15 @@ def validate(
     voices: VoicesOption = [],  # noqa: B006 - typer reads the default, never mutates it
     set_: SetOption = [],  # noqa: B006
 ) -> None:
-    """Check manifests without writing anything; every problem is reported with file and line."""
+    """Check manifests without writing anything; every problem is reported with file and line
+    (many of one kind on one line; with --json, every one)."""
     settings = load_settings()
-    loaded = read_manifests(manifests, voices, set_, settings)
+    try:
+        loaded = read_manifests(manifests, voices, set_, settings)
+    except ManifestError as exc:
+        if json_:
+            views.print_json({"valid": False, "problems": [asdict(p) for p in exc.problems]})
+        raise
     summary: list[dict[str, Any]] = [
         {
             "batch": m.batch,

@@ -22,9 +22,10 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from audiobatch.errors import ScheduleError
+from audiobatch.suggestions import did_you_mean
 
 MACROS: Mapping[str, str] = {
     "@yearly": "0 0 1 1 *",
@@ -142,8 +143,8 @@ def parse_zone(name: str) -> ZoneInfo:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise ScheduleError(
-            f"unknown time zone {name!r}: use an IANA name such as Europe/Berlin, "
-            "America/New_York or UTC"
+            f"unknown time zone {name!r}{did_you_mean(name, available_timezones())}: use an "
+            "IANA name such as Europe/Berlin, America/New_York or UTC"
         ) from exc
 
 

@@ -28,9 +28,9 @@ class ManifestSource:
 def manifest_source(
     given: str, *, store: bool, part_chars: int, sources: SourcePolicy = SourcePolicy()
 ) -> ManifestSource:
-    """Check where ``schedule add`` was told the manifest is. A local file that exists now is
-    validated now (with ``store``, it must exist, and its text is kept); an S3 object is read
-    only when the schedule fires. Episodes are cut into parts of ``part_chars``; sources must
+    """Check where ``schedule add`` was told the manifest is. A local file must exist and is
+    validated now (with ``store``, its text is kept); an S3 object is read only when the
+    schedule fires. Episodes are cut into parts of ``part_chars``; sources must
     come from where ``sources`` allows."""
     if given.startswith("s3://"):
         bucket, _, key = given.removeprefix("s3://").partition("/")
@@ -44,8 +44,12 @@ def manifest_source(
     if "://" in given:
         raise ScheduleError(f"manifest {given!r}: give a file path or an s3://bucket/key URI")
     path = Path(given).absolute()
-    if store or path.exists():
-        load_manifests([path], part_chars=part_chars, sources=sources)  # every problem
+    if not path.is_file():
+        raise ScheduleError(
+            f"manifest {given!r}: no such file ({path}); give an existing manifest file, "
+            "or an s3://bucket/key URI"
+        )
+    load_manifests([path], part_chars=part_chars, sources=sources)  # every problem
     if store:
         return ManifestSource(str(path), path.read_text(encoding="utf-8-sig"))
     return ManifestSource(str(path))
