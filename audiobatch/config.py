@@ -160,11 +160,11 @@ class Settings(BaseSettings):
     @field_validator("max_attempts_by_kind")
     @classmethod
     def _known_kinds(cls, value: dict[str, int]) -> dict[str, int]:
-        from audiobatch.manifest import KINDS
+        from audiobatch.manifest.schema import unknown_kinds
 
-        unknown = sorted(set(value) - set(KINDS))
-        if unknown:
-            raise ValueError(f"unknown job kind(s) {unknown}; known: {', '.join(KINDS)}")
+        wrong = unknown_kinds(value)
+        if wrong:
+            raise ValueError(wrong)
         low = sorted(kind for kind, attempts in value.items() if attempts < 1)
         if low:
             raise ValueError(f"attempts must be at least 1 (for {', '.join(low)})")

@@ -7,7 +7,9 @@ Pure functions. Instants are UTC-aware datetimes; they are shown as the wall tim
 from __future__ import annotations
 
 from datetime import datetime, tzinfo
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from audiobatch.suggestions import did_you_mean
 
 SIZE_UNITS = ("kB", "MB", "GB", "TB")
 MINUTE_S, HOUR_S, DAY_S = 60, 3600, 86400
@@ -19,8 +21,8 @@ def time_zone(name: str) -> ZoneInfo:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise ValueError(
-            f"unknown time zone {name!r}: use an IANA name such as Europe/Berlin, "
-            "America/New_York or UTC"
+            f"unknown time zone {name!r}{did_you_mean(name, available_timezones())}: use an "
+            "IANA name such as Europe/Berlin, America/New_York or UTC"
         ) from exc
 
 

@@ -58,6 +58,7 @@ from audiobatch.db.session import session_scope
 from audiobatch.db.workers import LIVE_WITHIN_S
 from audiobatch.emulator.fault_names import FAULTS
 from audiobatch.emulator.state import QUOTA_PERIOD_S
+from audiobatch.errors import ManifestError
 from audiobatch.manifest.tags import with_tags
 from audiobatch.render.families import QUEUES
 from audiobatch.storage import open_storage
@@ -102,9 +103,15 @@ def validate(
     voices: VoicesOption = [],  # noqa: B006 - typer reads the default, never mutates it
     set_: SetOption = [],  # noqa: B006
 ) -> None:
-    """Check manifests without writing anything; every problem is reported with file and line."""
+    """Check manifests without writing anything; every problem is reported with file and line
+    (many of one kind on one line; with --json, every one)."""
     settings = load_settings()
-    found = estimate_files(manifests, voices, set_, settings)
+    try:
+        found = estimate_files(manifests, voices, set_, settings)
+    except ManifestError as exc:
+        if json_:
+            views.print_json({"valid": False, "problems": [asdict(p) for p in exc.problems]})
+        raise
     summary: list[dict[str, Any]] = [
         {"batch": b.batch, "source": b.source, "jobs": b.jobs, "episodes": b.parts}
         for b in found.batches

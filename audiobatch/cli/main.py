@@ -18,6 +18,7 @@ from rich.markup import escape
 
 from audiobatch.cli.check import check
 from audiobatch.cli.commands import app
+from audiobatch.cli.problem_summary import summary_lines
 from audiobatch.cli.prune import prune
 from audiobatch.cli.usage import ABORTS, CLICK_ERRORS, show_click_error
 from audiobatch.cli.workers import workers
@@ -67,8 +68,8 @@ def run(command: Callable[[], object]) -> int:
         code = command()
     except ManifestError as exc:
         err.print(f"[red]invalid manifest:[/] {len(exc.problems)} problem(s)", highlight=False)
-        for problem in exc.problems:
-            err.print(f"  {problem}", highlight=False, markup=False)
+        for line in summary_lines(exc.problems):
+            err.print(f"  {line}", highlight=False, markup=False)
         return INVALID_INPUT
     except (ConfigError, NotFoundError, ScheduleError, TagError) as exc:
         err.print(f"[red]error:[/] {escape(str(exc))}", highlight=False)

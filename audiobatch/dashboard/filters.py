@@ -13,7 +13,7 @@ from pydantic import AfterValidator, BeforeValidator
 
 from audiobatch.db.listings import BatchFilter, JobFilter
 from audiobatch.db.models import BatchStatus, JobStatus
-from audiobatch.manifest import KINDS
+from audiobatch.manifest.schema import unknown_kinds
 
 MAX_PER_PAGE = 500
 MAX_PAGE = 1_000_000  # far past any listing; keeps the row offset within SQL's integers
@@ -36,9 +36,9 @@ def _utc(value: datetime | None) -> datetime | None:
 
 
 def _known_kinds(values: list[str]) -> list[str]:
-    unknown = sorted(set(values) - set(KINDS))
-    if unknown:
-        raise ValueError(f"unknown job kind(s) {', '.join(unknown)}; known: {', '.join(KINDS)}")
+    wrong = unknown_kinds(values)
+    if wrong:
+        raise ValueError(wrong)
     return values
 
 

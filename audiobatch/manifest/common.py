@@ -34,6 +34,7 @@ from pydantic_core import PydanticCustomError
 
 from audiobatch.elevenlabs.formats import FORMATS_BY_FAMILY, sorted_formats
 from audiobatch.manifest.confinement import local_problem, s3_problem
+from audiobatch.suggestions import did_you_mean, listed
 
 JOB_ID_PATTERN = r"[a-z0-9][a-z0-9._-]*"
 BATCH_PATTERN = r"[A-Za-z0-9][A-Za-z0-9._-]*"
@@ -187,6 +188,8 @@ def output_format_of(family: str) -> Callable[[str], str]:
 # ---- voices ------------------------------------------------------------------------------------
 
 _VOICE_ID = re.compile(VOICE_ID_PATTERN)
+UNKNOWN_VOICE_ALIAS = "unknown voice alias"
+"""How the problem of a voice that is neither an alias nor a voice id begins."""
 
 
 def is_voice_id(value: str) -> bool:
@@ -200,7 +203,8 @@ def _resolve_voice(value: str, info: ValidationInfo) -> str:
         return voices[value]
     if is_voice_id(value):
         return sys.intern(value)  # a few voices speak thousands of lines: keep one copy of each
-    raise ValueError(f"unknown voice alias {value!r}")
+    defined = f"aliases defined: {listed(voices)}" if voices else "no voice aliases are defined"
+    raise ValueError(f"{UNKNOWN_VOICE_ALIAS} {value!r}{did_you_mean(value, voices)}; {defined}")
 
 
 VoiceRef = Annotated[str, AfterValidator(_resolve_voice)]

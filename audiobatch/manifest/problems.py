@@ -6,7 +6,6 @@ well-formed one, else by its index; other list items by their index, from 0.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
@@ -15,6 +14,7 @@ from pydantic_core import ErrorDetails
 from audiobatch.errors import Problem
 from audiobatch.manifest.common import RULE_ERROR, is_job_id
 from audiobatch.manifest.positions import Path
+from audiobatch.suggestions import did_you_mean
 
 MAX_PROBLEMS = 200
 """A file's problems reported at most: checking stops there, so that a file of a million broken
@@ -90,8 +90,7 @@ def message(error: ErrorDetails, allowed: Collection[str] = ()) -> str:
         return "required field is missing"
     if kind == "extra_forbidden":
         name = str(error["loc"][-1]) if error["loc"] else ""
-        close = difflib.get_close_matches(name, sorted(allowed), n=1)
-        return f"unknown field (did you mean {close[0]!r}?)" if close else "unknown field"
+        return "unknown field" + did_you_mean(name, allowed)
     if kind == "value_error":
         return str((error.get("ctx") or {}).get("error", error["msg"]))
     if kind in ("model_type", "model_attributes_type", "dict_type"):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Self
 
@@ -21,6 +21,7 @@ from audiobatch.manifest.common import BatchName, JobBase, JobOutput, StrictMode
 from audiobatch.manifest.dialogue import DialogueJob
 from audiobatch.manifest.graph import JobNode, Reference, check_graph
 from audiobatch.manifest.music import MusicJob, MusicPlanJob
+from audiobatch.suggestions import did_you_mean
 
 JobSpec = Annotated[
     DialogueJob | MusicJob | MusicPlanJob | StemsJob | VoiceChangeJob,
@@ -39,6 +40,17 @@ MODELS: Mapping[str, type[JobBase]] = {
 """The job model of each ``kind``."""
 
 KINDS: tuple[str, ...] = tuple(MODELS)
+
+
+def unknown_kinds(values: Iterable[str]) -> str | None:
+    """What is wrong with ``values`` as job kinds (each unknown one, with the closest known
+    kind), or None when every one is known."""
+    unknown = sorted(set(values) - set(KINDS))
+    if not unknown:
+        return None
+    named = ", ".join(f"{kind}{did_you_mean(kind, KINDS)}" for kind in unknown)
+    return f"unknown job kind(s) {named}; known: {', '.join(KINDS)}"
+
 
 REFERENCES_BY_KIND: Mapping[str, Mapping[str, str]] = {
     kind: model.REFERENCES for kind, model in MODELS.items()

@@ -59,6 +59,7 @@ from audiobatch.manifest.schema import (
     Manifest,
 )
 from audiobatch.manifest.tags import tag_problem, too_many
+from audiobatch.suggestions import did_you_mean
 
 TOP_LEVEL = ("batch", "jobs", "defaults", "voices", "tags")
 _ALIAS = re.compile(ALIAS_PATTERN)
@@ -314,7 +315,13 @@ def _validate_job(
         check.add((*here, "kind"), "required field is missing")
         return None
     if not isinstance(kind, str) or kind not in MODELS:
-        check.add((*here, "kind"), f"unknown kind {kind!r}; expected one of {', '.join(KINDS)}")
+        check.add(
+            (*here, "kind"),
+            (
+                f"unknown kind {kind!r}{did_you_mean(str(kind), KINDS)}; "
+                f"expected one of {', '.join(KINDS)}"
+            ),
+        )
         return None
     try:
         job = cast("JobSpec", MODELS[kind].model_validate(data, context=context))

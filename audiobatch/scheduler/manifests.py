@@ -56,7 +56,7 @@ def manifest_source(
         raise ScheduleError(manifest_outside(path, confined_to))
     if not path.is_file():
         raise ScheduleError(
-            f"manifest file {str(path)!r} does not exist: give the path of a manifest file, "
+            f"manifest {given!r}: no such file ({path}); give an existing manifest file, "
             "or an s3://bucket/key URI"
         )
     load_manifests([path], part_chars=part_chars, sources=sources)  # every problem

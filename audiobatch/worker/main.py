@@ -21,6 +21,7 @@ from audiobatch.config import Settings
 from audiobatch.db.workers import SCHEDULER, WORKER
 from audiobatch.deployment import build_housekeeper, build_reconciler
 from audiobatch.worker.heartbeat import Heartbeat
+from audiobatch.worker.routine_logs import quiet_periodic_tasks
 from audiobatch.worker.tasks import register_tasks
 
 log = logging.getLogger(__name__)
@@ -34,6 +35,7 @@ def run_worker(
     logging.basicConfig(
         level=loglevel.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    quiet_periodic_tasks()
     # Threads mostly wait on sockets; a short switch interval lets one whose answer has arrived
     # take the GIL from a busy thread at once instead of after the default 5 ms.
     sys.setswitchinterval(0.0005)
@@ -110,6 +112,7 @@ def run_beat(settings: Settings, *, loglevel: str) -> None:
     logging.basicConfig(
         level=loglevel.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    quiet_periodic_tasks()
     heartbeat = Heartbeat(settings.resolved_database_url, role=SCHEDULER, queues=[], concurrency=0)
     heartbeat.start()
     app = create_celery(settings)

@@ -97,10 +97,13 @@ def test_a_bad_season_is_refused_with_located_problems_and_nothing_written(
     assert result.returncode == 2, result.stdout + result.stderr
     problems = [line.strip() for line in result.stderr.splitlines() if line.startswith("  ")]
     assert problems == [
-        "bad.csv:3: jobs[pilot].inputs[1].voice: unknown voice alias 'nobody'",
+        "bad.csv:3: jobs[pilot].inputs[1].voice: unknown voice alias 'nobody'; "
+        "aliases defined: host",
         "bad.csv:4: jobs[pilot].inputs[2].text: must not be empty",
         "crowd.csv:2: jobs[pilot].inputs: uses 12 different voices; a dialogue job takes at most 10",
         "columns.csv:1: voice: missing column 'voice' (expected episode,voice,text)",
         "columns.csv:1: speaker: unknown column (expected episode,voice,text and maybe id)",
+        "hint: give voice aliases with --voices FILE.yaml (alias: voice id per line) or "
+        "--voices alias=VOICE_ID, repeatable",
     ]
     assert not (tmp_path / "home").exists() and not (tmp_path / "renders").exists()

@@ -42,7 +42,14 @@ def test_a_schedule_fires_once_per_slot_with_two_schedulers_and_its_batch_comple
         )  # fmt: skip
         assert added.returncode == 0, added.stderr
         schedulers = [
-            start("scheduler", cwd=tmp_path, env=env, log=tmp_path / f"scheduler{i}.log")
+            start(
+                "scheduler",
+                "--loglevel",
+                "debug",
+                cwd=tmp_path,
+                env=env,
+                log=tmp_path / f"scheduler{i}.log",
+            )
             for i in range(2)
         ]
         try:
@@ -71,7 +78,7 @@ def test_a_schedule_fires_once_per_slot_with_two_schedulers_and_its_batch_comple
         batches = connection.execute("SELECT count(*) FROM batches").fetchone()
     assert per_slot and all(firings == 1 and made <= 1 for _, made, firings in per_slot)
     assert batches is not None and batches[0] == sum(made for _, made, _ in per_slot)
-    for log in tmp_path.glob("scheduler*.log"):  # both schedulers sent the firing task
+    for log in tmp_path.glob("scheduler*.log"):  # both sent the firing task (a DEBUG line)
         text = log.read_text()
         assert "audiobatch.fire_schedules" in text and "Traceback" not in text
     worker_logs = "".join(p.read_text() for p in tmp_path.glob("w*.log")).splitlines()

@@ -373,6 +373,10 @@ def test_schedule_add_refuses_bad_input_before_writing_anything(
         add(database_url, manifest, now, cron="99 2 * * *")
     with pytest.raises(ScheduleError, match="unknown time zone 'Europe/Atlantis'"):
         add(database_url, manifest, now, timezone="Europe/Atlantis")
+    with pytest.raises(ScheduleError, match=r"'Europe/Berln' \(did you mean 'Europe/Berlin'\?\)"):
+        add(database_url, manifest, now, timezone="Europe/Berln")
+    with pytest.raises(ScheduleError, match=r"'missing\.yaml': no such file"):
+        add(database_url, "missing.yaml", now)
     with pytest.raises(ScheduleError, match="must name an object"):
         add(database_url, "s3://bucket-only", now)
     (tmp_path / "broken.yaml").write_text("batch: x\njobs: []\n")

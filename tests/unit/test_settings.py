@@ -62,7 +62,9 @@ def test_attempts_per_kind_are_read_as_json_and_checked(monkeypatch: pytest.Monk
     monkeypatch.setenv("AUDIOBATCH_MAX_ATTEMPTS_BY_KIND", '{"music": 2, "stems": 3}')
     assert load_settings().max_attempts_by_kind == {"music": 2, "stems": 3}
     monkeypatch.setenv("AUDIOBATCH_MAX_ATTEMPTS_BY_KIND", '{"musik": 2}')
-    with pytest.raises(ConfigError, match=r"unknown job kind.*musik"):
+    with pytest.raises(
+        ConfigError, match=r"unknown job kind\(s\) musik \(did you mean 'music'\?\)"
+    ):
         load_settings()
     monkeypatch.setenv("AUDIOBATCH_MAX_ATTEMPTS_BY_KIND", '{"music": 0}')
     with pytest.raises(ConfigError, match="at least 1"):

@@ -117,7 +117,7 @@ def test_a_voice_change_voice_is_resolved_like_a_dialogue_voice(tmp_path: Path) 
     )
     found = problems([path])
     assert [(p.line, p.field, p.message) for p in found] == [
-        (6, "jobs[bad].voice", "unknown voice alias 'nobody'")
+        (6, "jobs[bad].voice", "unknown voice alias 'nobody'; aliases defined: guest")
     ]
     good = load_one(write(tmp_path, "good.yaml", path.read_text().replace("nobody", "guest")))
     redub = good.job("redub")

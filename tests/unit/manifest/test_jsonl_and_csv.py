@@ -101,8 +101,8 @@ def test_a_csv_id_column_is_ignored(tmp_path: Path) -> None:
 def test_csv_problems_name_the_row_where_they_are(tmp_path: Path) -> None:
     found = problems([write(tmp_path, "episodes.csv", CSV)], voices={"host": HOST})
     assert [(p.line, p.field, p.message) for p in found] == [
-        (3, "jobs[ep2].inputs[0].voice", "unknown voice alias 'guest'"),
-        (4, "jobs[ep1].inputs[1].voice", "unknown voice alias 'guest'"),
+        (3, "jobs[ep2].inputs[0].voice", "unknown voice alias 'guest'; aliases defined: host"),
+        (4, "jobs[ep1].inputs[1].voice", "unknown voice alias 'guest'; aliases defined: host"),
     ]
 
 

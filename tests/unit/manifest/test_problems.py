@@ -39,7 +39,7 @@ def test_several_problems_in_one_file_are_all_reported_with_their_lines(tmp_path
     )
     found = problems([path])
     assert [(p.line, p.field, p.message) for p in found] == [
-        (9, "jobs[one].inputs[1].voice", "unknown voice alias 'stranger'"),
+        (9, "jobs[one].inputs[1].voice", "unknown voice alias 'stranger'; aliases defined: host"),
         (10, "jobs[one].inputs[2].text", "must not be empty"),
         (11, "jobs[one].colour", "unknown field"),
         (15, "jobs[two].music_length_ms", "must be between 3000 and 600000"),
@@ -71,7 +71,9 @@ def test_an_unknown_kind_is_located_at_its_kind_line(tmp_path: Path) -> None:
     path = write(tmp_path, "m.yaml", "batch: b\njobs:\n  - id: a\n    kind: dialog\n")
     [problem] = problems([path])
     assert (problem.line, problem.field) == (4, "jobs[a].kind")
-    assert problem.message.startswith("unknown kind 'dialog'; expected one of dialogue, music")
+    assert problem.message.startswith(
+        "unknown kind 'dialog' (did you mean 'dialogue'?); expected one of dialogue, music"
+    )
 
 
 def test_a_job_without_kind_is_located_at_the_job(tmp_path: Path) -> None:
