@@ -76,17 +76,17 @@ class Chaos:
         self.started += 1
 
     def kill_one(self, rng: random.Random, settled_s: float) -> bool:
-        """Kill a random worker among those that have been consuming for ``settled_s`` at least;
-        False when none has (a loaded machine starts them slowly: killing them before they work
-        tests nothing)."""
+        """Kill a random worker among those that have been consuming for ``settled_s`` at least,
+        as long as another one is consuming; False when there is none such. A loaded machine
+        starts workers slowly (20 s at a load of 14): killing them before they work, or faster
+        than they come up, tests nothing but the machine's speed."""
         now = time.monotonic()
         for pid in self.workers:
             if pid not in self.ready_at and b" ready." in self.logs[pid].read_bytes():
                 self.ready_at[pid] = now
-        ready = sorted(
-            pid for pid in self.workers if now - self.ready_at.get(pid, now) >= settled_s
-        )
-        if not ready:
+        consuming = sorted(pid for pid in self.workers if pid in self.ready_at)
+        ready = [pid for pid in consuming if now - self.ready_at[pid] >= settled_s]
+        if not ready or len(consuming) < 2:
             return False
         pid = rng.choice(ready)
         process = self.workers.pop(pid)

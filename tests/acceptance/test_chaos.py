@@ -1,14 +1,12 @@
-"""Workers killed with SIGKILL every second and a half, PostgreSQL restarted, Redis restarted with
-its data gone, and the object store unreachable for 10 s, while a batch of mixed kinds renders
-against an emulator with 10% faults: every job ends with exactly one verified output, and no
+"""Workers killed with SIGKILL every second and a half (while another one is consuming),
+PostgreSQL restarted, Redis restarted with its data gone, and the object store unreachable for
+10 s, while a batch of mixed kinds renders against an emulator with 10% faults: every job ends with exactly one verified output, and no
 generation is paid twice except for jobs whose worker died with them in flight."""
 
 from __future__ import annotations
 
 from contextlib import contextmanager
 from pathlib import Path
-
-import pytest
 
 from tests import services
 from tests.acceptance.chaos import (
@@ -25,10 +23,6 @@ from tests.acceptance.cli import audiobatch, production_environment, running_emu
 from tests.acceptance.fleet import KEY
 
 
-# Known failure, open: with workers killed every 1.5 s and PostgreSQL, Redis and S3 disrupted,
-# the batch does not end within 240 s (claims are made, few jobs finish). The container-restart
-# test's cause (the tick waiting behind renders) is fixed; this one is not found yet.
-@pytest.mark.xfail(reason="the chaos batch does not end within 240 s: under investigation")
 def test_every_job_ends_with_one_verified_output_whatever_dies(
     tmp_path: Path, s3_server: str, s3_bucket: str
 ) -> None:
