@@ -168,8 +168,5 @@ async def require_operator(request: Request, role: RoleDep) -> None:
         raise OperatorRequiredError(OPERATOR_NEEDED)
 
 
-OPERATOR_NEEDED = (
-    "this action needs the operator token: log in, or send Authorization: Bearer TOKEN"
-)
 Operator = Depends(require_operator)
 SameSite = Depends(same_site)
