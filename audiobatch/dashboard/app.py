@@ -21,11 +21,12 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
+from audiobatch.asgi import EditResponseHeaders
 from audiobatch.config import Settings
 from audiobatch.dashboard import actions, api, docs, downloads, metrics, pages
-from audiobatch.dashboard.auth import CsrfCookie, current_role
+from audiobatch.dashboard.auth import current_role, set_fresh_csrf_cookie
 from audiobatch.dashboard.guard import RequestGuard
-from audiobatch.dashboard.headers import SecurityHeaders
+from audiobatch.dashboard.headers import add_security_headers
 from audiobatch.dashboard.state import DashboardState
 from audiobatch.errors import (
     AudiobatchError,
@@ -83,11 +84,11 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(HTTPException, _http_error)
     # the last added runs first: headers, forwarded headers, the guard, the CSRF cookie, routes
-    app.add_middleware(CsrfCookie)
+    app.add_middleware(EditResponseHeaders, edit=set_fresh_csrf_cookie)
     app.add_middleware(RequestGuard, state=state, refuse=_refusal)
     if settings.dashboard_trusted_proxies:
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.dashboard_trusted_proxies)
-    app.add_middleware(SecurityHeaders)
+    app.add_middleware(EditResponseHeaders, edit=add_security_headers)
     return app
 
 

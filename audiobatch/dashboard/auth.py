@@ -35,7 +35,7 @@ from urllib.parse import urlsplit
 from fastapi import Depends, Request, Response
 from pydantic import SecretStr
 from starlette.datastructures import Headers, MutableHeaders
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 
 from audiobatch.errors import CrossSiteRequestError, OperatorRequiredError
 
@@ -115,30 +115,16 @@ def csrf_token(request: Request) -> str:
     return fresh
 
 
-class CsrfCookie:
-    """ASGI middleware: hands a browser the CSRF token its forms were rendered with (double
-    submit). Plain ASGI, so that a refusal raised while a route reads the body passes through."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def send_with_cookie(message: Message) -> None:
-            fresh = scope.get("state", {}).get("new_csrf")
-            if message["type"] == "http.response.start" and fresh is not None:
-                cookie = Response()
-                secure = scope["scheme"] == "https"
-                cookie.set_cookie(
-                    CSRF_COOKIE, fresh, httponly=True, samesite="strict", secure=secure
-                )
-                MutableHeaders(scope=message).append("set-cookie", cookie.headers["set-cookie"])
-            await send(message)
-
-        await self.app(scope, receive, send_with_cookie)
+def set_fresh_csrf_cookie(scope: Scope, headers: MutableHeaders) -> None:
+    """Hand a browser the CSRF token its forms were rendered with, when one was made for this
+    request (double submit; an :class:`~audiobatch.asgi.EditResponseHeaders` edit)."""
+    fresh = scope.get("state", {}).get("new_csrf")
+    if fresh is None:
+        return
+    cookie = Response()
+    secure = scope["scheme"] == "https"
+    cookie.set_cookie(CSRF_COOKIE, fresh, httponly=True, samesite="strict", secure=secure)
+    headers.append("set-cookie", cookie.headers["set-cookie"])
 
 
 async def same_site(request: Request) -> None:

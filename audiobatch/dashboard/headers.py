@@ -9,7 +9,7 @@ on S3 plays from a presigned URL on the store's host.
 from __future__ import annotations
 
 from starlette.datastructures import MutableHeaders
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 
 CONTENT_SECURITY_POLICY = "; ".join(
     [
@@ -33,22 +33,8 @@ SECURITY_HEADERS = {
 }
 
 
-class SecurityHeaders:
-    """ASGI middleware: adds :data:`SECURITY_HEADERS` to every response."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                for name, value in SECURITY_HEADERS.items():
-                    headers.setdefault(name, value)
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
+def add_security_headers(scope: Scope, headers: MutableHeaders) -> None:
+    """Every one of :data:`SECURITY_HEADERS` a route did not set itself (an
+    :class:`~audiobatch.asgi.EditResponseHeaders` edit)."""
+    for name, value in SECURITY_HEADERS.items():
+        headers.setdefault(name, value)

@@ -11,10 +11,11 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
+from audiobatch.asgi import EditResponseHeaders
 from audiobatch.emulator import dialogue, music, voice
 from audiobatch.emulator.cache import RenderCache
 from audiobatch.emulator.gate import EmulatorConfig, Gate
-from audiobatch.emulator.identify import IdentifyMiddleware
+from audiobatch.emulator.identify import identify
 from audiobatch.emulator.params import Key
 from audiobatch.emulator.state import EmulatorState
 
@@ -24,7 +25,7 @@ __all__ = ["EmulatorConfig", "create_app"]
 def create_app(config: EmulatorConfig) -> FastAPI:
     app = FastAPI(title="audiobatch emulator of the ElevenLabs API")
     if config.identify:
-        app.add_middleware(IdentifyMiddleware)
+        app.add_middleware(EditResponseHeaders, edit=identify)
     state = EmulatorState(quota_chars=config.quota_chars, quota_period_s=config.quota_period_s)
     gate, cache = Gate(config, state), RenderCache(config.seed)
     for endpoints in (dialogue, music, voice):

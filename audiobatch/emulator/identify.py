@@ -7,25 +7,13 @@ API switch it off (``audiobatch emulator --no-identify``).
 
 from __future__ import annotations
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.datastructures import MutableHeaders
+from starlette.types import Scope
 
-HEADER = (b"x-audiobatch-emulator", b"1")
+HEADER = ("x-audiobatch-emulator", "1")
 
 
-class IdentifyMiddleware:
-    """ASGI middleware adding :data:`HEADER` to every HTTP answer (streamed bodies untouched)."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def send_identified(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", []), HEADER]
-            await send(message)
-
-        await self.app(scope, receive, send_identified)
+def identify(scope: Scope, headers: MutableHeaders) -> None:
+    """Say the answer comes from the emulator (an :class:`~audiobatch.asgi.EditResponseHeaders`
+    edit)."""
+    headers.append(*HEADER)
