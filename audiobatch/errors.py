@@ -103,6 +103,10 @@ class TagError(AudiobatchError):
     """A batch tag is not a short name, or a batch would carry more tags than allowed."""
 
 
+class IdempotencyKeyReusedError(AudiobatchError):
+    """An ``Idempotency-Key`` already used for one submission came with a different one."""
+
+
 class AccessError(AudiobatchError):
     """A dashboard request or action was refused; reading stays open to the hosts allowed."""
 

@@ -9,11 +9,12 @@ add comes back as the schedules page, each message beside its field).
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, File, Form, Query, Request, UploadFile
+from fastapi import APIRouter, File, Form, Header, Query, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 
 from audiobatch import control
@@ -23,6 +24,7 @@ from audiobatch.dashboard.filters import JobId
 from audiobatch.dashboard.schemas import ActionResult, ScheduleForm
 from audiobatch.dashboard.state import StateDep
 from audiobatch.dashboard.uploads import read_upload
+from audiobatch.db.idempotency import MAX_KEY_CHARS, Idempotency
 from audiobatch.db.listings import find_job
 from audiobatch.db.models import utcnow
 from audiobatch.db.reports import find_batch
@@ -188,23 +190,41 @@ def submit(
             "other jobs, or a bundle: a .zip of the manifest and the audio files it names."
         ),
     ],
+    answer: Response,
     fresh: Annotated[bool, Form(description="Generate every job anew.")] = False,
     force: Annotated[bool, Form(description="A new batch even if this one is active.")] = False,
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            alias="Idempotency-Key",
+            min_length=1,
+            max_length=MAX_KEY_CHARS,
+            description="Any unique string (a UUID): the same key sent again with the same "
+            "manifest and options answers 200 with the batch the first request made, and writes "
+            "nothing; with another manifest or options, 422.",
+        ),
+    ] = None,
     next: Next = None,
 ) -> Response | ActionResult:
     """Validate an uploaded manifest or bundle and queue it as a batch; 422 lists every problem."""
     uploaded = read_upload(manifest.file, manifest.filename, state.settings)
+    idempotency = None
+    if idempotency_key is not None:
+        request = f"{uploaded.manifest.sha256} fresh={fresh} force={force}"
+        idempotency = Idempotency(idempotency_key, hashlib.sha256(request.encode()).hexdigest())
     kept = False
     try:
         [batch] = submit_manifests(
             state.database_url, [uploaded.manifest], state.publish,
-            fresh=fresh, force=force,
+            fresh=fresh, force=force, idempotency=idempotency,
         )  # fmt: skip
-        kept = not batch.existing  # an active batch of the same manifest reads its own bundle
+        kept = not batch.existing  # an existing batch reads its own bundle
     finally:
         if not kept:
             uploaded.discard()
-    verb = "is still active" if batch.existing else "queued"
+    if batch.existing:
+        answer.status_code = 200
+    verb = "was submitted earlier" if batch.existing else "queued"
     message = f"batch {batch.name} [{batch.id}] {verb}: {batch.jobs} job(s)"
     result = ActionResult(action="submit", batch_id=batch.id, jobs=batch.jobs, message=message)
     return _reply(result, next if next is None else f"/batches/{batch.id}")

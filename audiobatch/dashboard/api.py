@@ -7,7 +7,7 @@ from dataclasses import replace
 from datetime import timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 from sqlalchemy.orm import Session
 
 from audiobatch.dashboard.auth import RoleDep
@@ -36,7 +36,7 @@ from audiobatch.db.listings import (
 )
 from audiobatch.db.models import TERMINAL_BATCH_STATUSES, Batch, utcnow
 from audiobatch.db.progress import batch_progress
-from audiobatch.db.reports import find_batch
+from audiobatch.db.reports import find_batch, results_body
 from audiobatch.db.schedules import list_schedules, schedule_view
 from audiobatch.db.workers import fleet_view, jobs_in_hand_by_pool, unserved_queues
 
@@ -57,6 +57,19 @@ def batch(batch: str, session: SessionDep, state: StateDep) -> dict[str, Any]:
     """One batch (by id, id prefix or name): counts, progress, ETA, characters spent and outputs
     stored (these two as summed at ``usage_as_of``, at most a few seconds ago)."""
     return batch_detail(session, state, find_batch(session, batch))
+
+
+@router.get(
+    "/batches/{batch}/results",
+    tags=["batches"],
+    response_class=Response,
+    responses={200: {"content": {"application/json": {}}}},
+)
+def batch_results(batch: str, session: SessionDep) -> Response:
+    """The batch's ``results.json`` as it stands now: every job's status, attempts and outputs
+    (what is stored beside the outputs when the batch ends)."""
+    body = results_body(session, find_batch(session, batch))
+    return Response(body, media_type="application/json")
 
 
 @router.get("/batches/{batch}/jobs", response_model=JobPage, tags=["jobs"])

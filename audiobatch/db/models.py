@@ -247,6 +247,18 @@ class BatchTag(Base):
     tag: Mapped[str] = mapped_column(String(32), primary_key=True, index=True)
 
 
+class SubmissionKey(Base):
+    """An ``Idempotency-Key`` a client sent with a submission, and the batch it made: the same
+    key sent again returns that batch instead of writing another."""
+
+    __tablename__ = "submission_keys"
+
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    batch_id: Mapped[str] = mapped_column(ForeignKey("batches.id", ondelete="CASCADE"), index=True)
+    request_sha256: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class Job(Base):
     __tablename__ = "jobs"
     __table_args__ = (

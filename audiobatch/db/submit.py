@@ -66,19 +66,23 @@ class ScheduledRun:
 def active_batch_of(session: Session, manifest: Manifest) -> SubmittedBatch | None:
     """The newest batch of this very manifest (same name, same resolved jobs) that has not ended;
     call :func:`lock_manifests` first in the same transaction."""
-    row = session.execute(
-        select(Batch.id, Batch.name)
+    batch_id = session.scalar(
+        select(Batch.id)
         .where(
             Batch.manifest_sha256 == manifest.sha256,
             Batch.status.not_in(TERMINAL_BATCH_STATUSES),
         )
         .order_by(Batch.created_at.desc())
         .limit(1)
-    ).first()
-    if row is None:
-        return None
-    jobs = session.scalar(select(func.count()).where(Job.batch_id == row.id)) or 0
-    return SubmittedBatch(id=row.id, name=row.name, jobs=jobs, existing=True)
+    )
+    return None if batch_id is None else submitted_earlier(session, batch_id)
+
+
+def submitted_earlier(session: Session, batch_id: str) -> SubmittedBatch:
+    """The batch ``batch_id``, written by an earlier submission, as a submission answers it."""
+    name = session.scalars(select(Batch.name).where(Batch.id == batch_id)).one()
+    jobs = session.scalar(select(func.count()).where(Job.batch_id == batch_id)) or 0
+    return SubmittedBatch(id=batch_id, name=name, jobs=jobs, existing=True)
 
 
 def new_batch_id() -> str:
