@@ -3,6 +3,7 @@ the check ``submit`` and ``run`` make with it before they write a batch."""
 
 from __future__ import annotations
 
+from datetime import tzinfo
 from pathlib import Path
 from typing import Annotated
 
@@ -25,6 +26,7 @@ from audiobatch.elevenlabs.client import ElevenLabsClient, Timeouts
 from audiobatch.errors import AudiobatchError, ConfigError, QuotaShortError
 from audiobatch.estimate import AccountCheck, Estimate, Tally, estimate_manifests
 from audiobatch.manifest import Manifest
+from audiobatch.readable import local_time
 
 ACCOUNT_TIMEOUTS = Timeouts(connect_s=5.0, read_s=10.0)  # an estimate never waits long on it
 
@@ -85,12 +87,13 @@ def estimate_files(
     return Estimate(batches, check_account(settings))
 
 
-def refuse_over(found: Estimate) -> None:
-    """Raise :class:`QuotaShortError` when the manifests need more than the account has left."""
+def refuse_over(found: Estimate, zone: tzinfo) -> None:
+    """Raise :class:`QuotaShortError` when the manifests need more than the account has left
+    (its reset told in ``zone``)."""
     sub = found.account.subscription
     if sub is None or not found.short_by:
         return
-    reset = f"; it resets at {found.next_reset.isoformat()}" if found.next_reset else ""
+    reset = f"; it resets at {local_time(found.next_reset, zone)}" if found.next_reset else ""
     raise QuotaShortError(
         f"the batch needs about {found.credits} credits and the account has {sub.remaining} of "
         f"{sub.character_limit} left{reset}: `--budget CHARS` caps what it spends, "
@@ -107,7 +110,7 @@ def preflight(
     if found.account.subscription is None and settings.api_key is not None:
         console.print(f"note: {found.account.unchecked}; submitted unchecked", markup=False)
     if not allow_over:
-        refuse_over(found)
+        refuse_over(found, settings.zone)
 
 
 def estimate(

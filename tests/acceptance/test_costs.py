@@ -5,6 +5,7 @@ one at its `--budget`, and an account that cannot be read never blocking."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -56,6 +57,7 @@ def test_estimate_reads_the_account_and_run_refuses_what_does_not_fit(tmp_path: 
         assert refused.returncode == 1
         assert f"needs about {6 * PER_JOB} credits" in refused.stderr
         assert "--allow-over" in refused.stderr
+        assert re.search(r"it resets at \d{4}-\d\d-\d\d \d\d:\d\d UTC", refused.stderr)
         listed = audiobatch("status", "--json", cwd=tmp_path, env=env)
         assert json.loads(listed.stdout) == []  # nothing was written
 
