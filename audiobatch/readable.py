@@ -19,7 +19,7 @@ def time_zone(name: str) -> ZoneInfo:
     """The IANA time zone called ``name``; :class:`ValueError` saying what to use instead."""
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
+    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:  # "Europe" is a folder
         raise ValueError(
             f"unknown time zone {name!r}{did_you_mean(name, available_timezones())}: use an "
             "IANA name such as Europe/Berlin, America/New_York or UTC"

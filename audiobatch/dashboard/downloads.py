@@ -10,7 +10,13 @@ from urllib.parse import quote
 from fastapi import APIRouter, Query
 from fastapi.responses import FileResponse, RedirectResponse, Response, StreamingResponse
 
-from audiobatch.dashboard.playable import WAV_CONTENT_TYPE, as_wav, is_headerless, wav_size
+from audiobatch.dashboard.playable import (
+    MAX_WAV_DATA_BYTES,
+    WAV_CONTENT_TYPE,
+    as_wav,
+    is_headerless,
+    wav_size,
+)
 from audiobatch.dashboard.state import StateDep
 from audiobatch.db.listings import find_output
 from audiobatch.db.session import session_scope
@@ -59,6 +65,11 @@ def download(
     if as_ == "wav":
         if not artifact.content_type.startswith("audio/") or not is_headerless(output_format):
             raise NotFoundError(f"{job_key}/{name} is not raw PCM or G.711 audio: download it")
+        if artifact.bytes > MAX_WAV_DATA_BYTES:
+            raise NotFoundError(f"{job_key}/{name} is too long for a WAV header: download it")
+        # checked before the answer starts: its length is the recorded one
+        if storage.size(artifact.key) != artifact.bytes:
+            raise NotFoundError(f"{job_key}/{name} of batch {batch.id} is gone from storage")
         return StreamingResponse(
             as_wav(storage.read(artifact.key), artifact.bytes, output_format),
             media_type=WAV_CONTENT_TYPE,

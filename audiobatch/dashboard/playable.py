@@ -15,6 +15,7 @@ from audiobatch.elevenlabs.formats import RAW_SAMPLE_BYTES, codec, sample_rate_h
 
 WAV_CONTENT_TYPE = "audio/wav"
 FORMAT_TAGS = {"pcm": 0x0001, "alaw": 0x0006, "ulaw": 0x0007}  # WAVE_FORMAT_* of mmreg.h
+MAX_WAV_DATA_BYTES = 0xFFFFFFFF - 64  # RIFF sizes are 32-bit, the header's chunks included
 
 
 def is_headerless(output_format: str) -> bool:

@@ -56,6 +56,18 @@ def test_raw_pcm_is_served_as_a_wav_of_its_rate_and_length(
     assert download.content == raw  # the link still gives the raw file
 
 
+def test_raw_audio_gone_or_changed_in_storage_answers_404_before_any_wav_is_sent(
+    stack: Stack, season: SeededSeason, tmp_path: Path
+) -> None:
+    stored = next((tmp_path / "renders").rglob("ep01/audio.pcm"))
+    stored.write_bytes(stored.read_bytes()[:-2])  # a length the header would not announce
+    changed = stack.client.get(output(season, "ep01", "audio.pcm"), params={"as": "wav"})
+    assert changed.status_code == 404 and "gone from storage" in changed.text
+    stored.unlink()
+    gone = stack.client.get(output(season, "ep01", "audio.pcm"), params={"as": "wav"})
+    assert gone.status_code == 404 and "gone from storage" in gone.text
+
+
 def test_a_part_of_an_episode_is_served_as_wav_too(stack: Stack, season: SeededSeason) -> None:
     answer = stack.client.get(output(season, "ep01/part-002", "audio.pcm"), params={"as": "wav"})
     with wave.open(io.BytesIO(answer.content)) as played:

@@ -81,6 +81,7 @@ def test_a_schedule_is_added_paused_resumed_and_removed_through_the_api(
     [
         ({"cron": "99 2 * * *"}, "cron", "minute '99'"),
         ({"timezone": "Europe/Atlantis"}, "timezone", "unknown time zone 'Europe/Atlantis'"),
+        ({"timezone": "Europe"}, "timezone", "unknown time zone 'Europe'"),
         ({"manifest": "missing.yaml"}, "manifest", "missing.yaml': no such file"),
         ({"name": "no spaces"}, "name", "schedule name 'no spaces' must match"),
     ],

@@ -17,7 +17,7 @@ def test_times_are_shown_in_utc_unless_a_zone_is_set(monkeypatch: pytest.MonkeyP
     assert load_settings().zone == ZoneInfo("Asia/Kolkata")
 
 
-@pytest.mark.parametrize("name", ["Mars/Olympus", "CEST+2", "../etc/passwd", ""])
+@pytest.mark.parametrize("name", ["Mars/Olympus", "CEST+2", "../etc/passwd", "", "Europe"])
 def test_an_unknown_zone_is_refused_naming_the_variable(
     monkeypatch: pytest.MonkeyPatch, name: str
 ) -> None:
