@@ -11,7 +11,12 @@ from pathlib import Path
 from audiobatch.db.models import Schedule
 from audiobatch.errors import ScheduleError
 from audiobatch.manifest import Manifest, load_manifests
-from audiobatch.manifest.confinement import SourcePolicy, manifest_outside, resolved_within
+from audiobatch.manifest.confinement import (
+    SourcePolicy,
+    manifest_outside,
+    resolved_within,
+    s3_problem,
+)
 from audiobatch.manifest.loaders import load_manifest_bytes
 from audiobatch.scheduler.cron import parse_zone
 from audiobatch.storage import open_storage
@@ -39,7 +44,7 @@ def manifest_source(
     schedule fires. Episodes are cut into parts of ``part_chars``; sources must
     come from where ``sources`` allows. With ``confined_to`` (resolved folders; a schedule
     added from the dashboard), a local manifest must lie in one of them, and one outside gets
-    the same answer whether it exists or not."""
+    the same answer whether it exists or not; an S3 one, in the buckets ``sources`` allows."""
     if given.startswith("s3://"):
         bucket, _, key = given.removeprefix("s3://").partition("/")
         if not bucket or not key or key.endswith("/"):
@@ -48,12 +53,17 @@ def manifest_source(
             raise ScheduleError(
                 "--store keeps a local file's text; an s3:// manifest is read at firing"
             )
+        if confined_to is not None and (problem := s3_problem(bucket, key, sources.buckets)):
+            raise ScheduleError(problem)
         return ManifestSource(given)
     if "://" in given:
         raise ScheduleError(f"manifest {given!r}: give a file path or an s3://bucket/key URI")
     path = Path(given).absolute()
-    if confined_to is not None and resolved_within(path, confined_to) is None:
-        raise ScheduleError(manifest_outside(path, confined_to))
+    if confined_to is not None:
+        within = resolved_within(path, confined_to)
+        if within is None:
+            raise ScheduleError(manifest_outside(path, confined_to))
+        path = within  # the file checked, not a link that may later point elsewhere
     if not path.is_file():
         raise ScheduleError(
             f"manifest {given!r}: no such file ({path}); give an existing manifest file, "

@@ -83,13 +83,14 @@ def test_a_schedule_is_added_paused_resumed_and_removed_through_the_api(
         ({"timezone": "Europe/Atlantis"}, "timezone", "unknown time zone 'Europe/Atlantis'"),
         ({"timezone": "Europe"}, "timezone", "unknown time zone 'Europe'"),
         ({"manifest": "missing.yaml"}, "manifest", "missing.yaml': no such file"),
+        ({"manifest": "s3://elsewhere/news.yaml"}, "manifest", "outside the buckets"),
         ({"name": "no spaces"}, "name", "schedule name 'no spaces' must match"),
     ],
 )
 def test_a_value_that_cannot_be_used_is_422_naming_its_field(
     stack: Stack, tmp_path: Path, changes: dict[str, str], field: str, message: str
 ) -> None:
-    if "manifest" in changes:
+    if "manifest" in changes and "://" not in changes["manifest"]:
         changes["manifest"] = str(tmp_path / changes["manifest"])
     answer = stack.client.post("/api/schedules", data=news(tmp_path, **changes), headers=SCRIPT)
     assert answer.status_code == 422
