@@ -65,9 +65,12 @@ def add_schedule(
 
 def set_enabled(database_url: str, name: str, enabled: bool, now: datetime) -> Toggled:
     """Pause or resume the schedule ``name``; resumed, it goes on from its first slot after
-    ``now`` (the slots missed while paused are not run)."""
+    ``now`` (the slots missed while paused are not run). A schedule already so is left as it
+    is: resuming a running one must not move a slot that is due to the next."""
     with session_scope(database_url) as session:
         schedule = schedules.find_schedule(session, name)
+        if schedule.enabled == enabled:
+            return Toggled(schedule.name, enabled, schedule.timezone, schedule.next_slot_at)
         following = slots_of(schedule.cron, schedule.timezone).next_after(now)
         schedules.set_enabled(session, schedule, enabled, following)
         return Toggled(schedule.name, enabled, schedule.timezone, following)

@@ -35,6 +35,7 @@ from audiobatch.manifest import load_manifests
 from audiobatch.manifest.episodes import DEFAULT_PART_CHARS
 from audiobatch.scheduler.checks import new_schedule
 from audiobatch.scheduler.cron import slots_of
+from audiobatch.scheduler.editing import set_enabled
 from audiobatch.scheduler.firing import Fired, fire_due, fire_now
 
 HOST = "JBFqnCBsd6RMkjVDRZzb"
@@ -346,6 +347,16 @@ def test_a_paused_schedule_does_not_fire_and_resumes_from_its_next_slot(
     assert scheduler.fire(resumed_at) == []  # the slots missed while paused are not caught up
     [fired] = scheduler.fire(utc("2026-01-06 02:30"))
     assert fired.slot_at == utc("2026-01-06 02:30")
+
+
+def test_resuming_a_running_schedule_keeps_its_due_slot(database_url: str, tmp_path: Path) -> None:
+    add(database_url, write_manifest(tmp_path), utc("2026-01-01 12:00"), timezone="UTC")
+    due = utc("2026-01-02 02:30")
+    # a second tab resumes it a second after its slot, before the scheduler's tick took it
+    toggled = set_enabled(database_url, "nightly", True, due + timedelta(seconds=1))
+    assert toggled.next_slot_at == due
+    [fired] = Scheduler(database_url).fire(due + timedelta(seconds=2))
+    assert fired.slot_at == due
 
 
 def test_run_fires_now_and_the_batch_names_its_schedule(database_url: str, tmp_path: Path) -> None:
