@@ -52,10 +52,16 @@ def size_text(size_bytes: int) -> str:
     """Bytes in decimal units: ``512 B``, ``1.2 kB``, ``36.5 MB``."""
     if size_bytes < 1000:
         return f"{size_bytes} B"
-    value, units = size_bytes / 1000, list(SIZE_UNITS)
-    while value >= 1000 and len(units) > 1:
-        value, units = value / 1000, units[1:]
-    return f"{value:.1f} {units[0]}" if value < 100 else f"{value:.0f} {units[0]}"
+    value = size_bytes / 1000
+    for unit in SIZE_UNITS[:-1]:
+        if float(_three_figures(value)) < 1000:  # as it rounds: 999,950 B is 1.0 MB
+            return f"{_three_figures(value)} {unit}"
+        value /= 1000
+    return f"{_three_figures(value)} {SIZE_UNITS[-1]}"
+
+
+def _three_figures(value: float) -> str:
+    return f"{value:.1f}" if value < 99.95 else f"{value:.0f}"
 
 
 def clock_duration(seconds: float) -> str:

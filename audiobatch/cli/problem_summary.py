@@ -35,7 +35,8 @@ class ProblemKind:
         first = self.problems[0]
         if len(self.problems) == 1:
             return str(first)
-        lines = [str(p.line) for p in self.problems[1:] if p.line is not None]
+        seen = [p.line for p in self.problems if p.line is not None]
+        lines = [str(line) for line in dict.fromkeys(seen) if line != first.line]
         also = ", ".join(lines[:FIRST_LINES]) + (", ..." if len(lines) > FIRST_LINES else "")
         where = f"; also lines {also}" if lines else ""
         kind = Problem(self.file, first.line, self.pattern, self.message)

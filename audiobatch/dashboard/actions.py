@@ -240,7 +240,7 @@ def _acted(
 def _reply(result: ActionResult, next: str | None) -> Response | ActionResult:
     if next is None:
         return result
-    if not next.startswith("/") or next.startswith("//"):
-        next = "/"  # only a page of this dashboard
+    if not next.startswith("/") or next.startswith("//") or "\\" in next:
+        next = "/"  # only a page of this dashboard (browsers read /\x as //x)
     separator = "&" if "?" in next else "?"
     return RedirectResponse(f"{next}{separator}{urlencode({'notice': result.message})}", 303)

@@ -387,6 +387,14 @@ def test_a_page_form_carries_its_csrf_token_and_comes_back_with_a_notice(stack: 
         f"/api/batches/{stack.seeded.done}/cancel", data={"csrf_token": "forged"}
     )
     assert wrong.status_code == 403
+    for elsewhere in ("//evil.example/", "/\\evil.example/", "https://evil.example/"):
+        sent_off = stack.client.post(
+            f"/api/batches/{stack.seeded.broken}/retry",
+            params={"next": elsewhere},
+            data={"csrf_token": token},
+            follow_redirects=False,
+        )
+        assert sent_off.headers["location"].startswith("/?notice="), elsewhere
 
 
 def test_with_a_token_reading_stays_open_and_actions_need_it(

@@ -46,7 +46,8 @@ def test_a_time_reads_relative_to_now(offset: timedelta, says: str) -> None:
 @pytest.mark.parametrize(
     ("size", "says"),
     [(0, "0 B"), (999, "999 B"), (1_234, "1.2 kB"), (365_120, "365 kB"), (36_500_000, "36.5 MB"),
-     (999_999_999, "1000 MB"), (2_500_000_000, "2.5 GB")],
+     (999_999_999, "1.0 GB"), (999_950, "1.0 MB"), (99_960, "100 kB"), (99_940, "99.9 kB"),
+     (2_500_000_000, "2.5 GB")],
 )  # fmt: skip
 def test_sizes_read_in_decimal_units(size: int, says: str) -> None:
     assert size_text(size) == says

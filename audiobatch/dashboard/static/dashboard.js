@@ -18,8 +18,11 @@ function sizeText(bytes) {
   if (bytes < 1000) return `${bytes} B`;
   let value = bytes / 1000;
   const units = ["kB", "MB", "GB", "TB"];
-  while (value >= 1000 && units.length > 1) { value /= 1000; units.shift(); }
-  return `${value < 100 ? value.toFixed(1) : value.toFixed(0)} ${units[0]}`;
+  for (const [i, unit] of units.entries()) {
+    const shown = value < 99.95 ? value.toFixed(1) : value.toFixed(0);  // as it rounds
+    if (Number(shown) < 1000 || i === units.length - 1) return `${shown} ${unit}`;
+    value /= 1000;
+  }
 }
 
 function bar(root, counts) {
