@@ -161,11 +161,13 @@ def batch_page(
     paging: PagingDep,
 ) -> HTMLResponse:
     found = find_batch(session, batch)
-    jobs = job_page(session, replace(flt, batch_id=found.id, parts=False), paging)
+    # unfiltered, parts fold under their episode; filtered, a matching part is listed itself
+    filtered = bool(flt.statuses or flt.kinds or flt.error_codes)
+    jobs = job_page(session, replace(flt, batch_id=found.id, parts=filtered), paging)
     return render(
         request, role, "batch.html", session=session,
         batch=batch_detail(session, state, found), jobs=jobs, flt=flt, paging=paging,
-        parts=parts_by_episode(session, jobs["items"]),
+        parts={} if filtered else parts_by_episode(session, jobs["items"]),
         errors=error_codes(session, found.id), chart=chart(batch_buckets(session, found, 40), state.settings.zone),
         ended=found.status in TERMINAL_BATCH_STATUSES,
     )  # fmt: skip

@@ -130,6 +130,10 @@ def test_an_episode_s_parts_are_folded_under_it_on_the_batch_page(
     assert "page 1 of 1 · 2 in all" in page  # episodes and jobs, not parts
     listed = stack.client.get(f"/api/batches/{season.batch}/jobs").json()
     assert listed["total"] == PARTS + 2  # the JSON API still lists every part
+    # filtered, a part that matches is listed itself (an episode's own status may not match)
+    matching = stack.client.get(f"/batches/{season.batch}", params={"status": "succeeded"}).text
+    assert re.findall(r'<tr data-job="([^"]+)">', matching) == rows
+    assert 'data-parts-of="ep01"' not in matching and f"{PARTS + 2} in all" in matching
 
 
 def test_pages_show_times_in_the_zone_as_time_elements(stack: Stack, season: SeededSeason) -> None:
