@@ -242,7 +242,8 @@ def test_an_edited_turn_renders_at_most_two_parts_of_a_long_episode_again(
     parts = [job for job in report(sqlite_url, first)["jobs"] if job["part_of"] == "pilot"]
     assert len(parts) >= 30
 
-    lines[64] = "A new line, written after the first render, replaces turn 64."
+    # longer than the line it replaces: counting from the start would move every later cut
+    lines[12] = "A new line, written after the first render, says more than turn 12 did, and more."
     second = submit(sqlite_url, long_pilot(tmp_path, lines))
     run_queued(sqlite_url, rt)
     done = report(sqlite_url, second)
@@ -255,4 +256,4 @@ def test_an_edited_turn_renders_at_most_two_parts_of_a_long_episode_again(
     outputs = {o["name"]: local(o) for o in jobs["pilot"]["outputs"]}
     subtitles = outputs["subtitles.srt"].read_text()
     assert "A new line, written after the first render" in subtitles
-    assert "Turn 64 of" not in subtitles and "Turn 65 of" in subtitles
+    assert "Turn 12 of" not in subtitles and "Turn 13 of" in subtitles
