@@ -22,7 +22,8 @@ from audiobatch.db.submit import insert_batch
 from audiobatch.elevenlabs.client import ElevenLabsClient
 from audiobatch.emulator import EmulatorConfig, RunningEmulator, serve_in_thread
 from audiobatch.limiter import LocalLimiter
-from audiobatch.manifest import Manifest, load_manifests
+from audiobatch.manifest import DialogueJob, Manifest, load_manifests
+from audiobatch.manifest.episodes import episode_seed
 from audiobatch.render.runner import Runtime, run_job
 from audiobatch.retry import RetryPolicy
 from audiobatch.storage import open_storage
@@ -241,6 +242,11 @@ def test_an_edited_turn_renders_at_most_two_parts_of_a_long_episode_again(
     rendered = len(httpx.get(f"{emulator.url}/_emulator/ledger").json())
     parts = [job for job in report(sqlite_url, first)["jobs"] if job["part_of"] == "pilot"]
     assert len(parts) >= 30
+    [pilot] = long_pilot(tmp_path, lines).jobs
+    assert isinstance(pilot, DialogueJob) and pilot.seed is None
+    with session_scope(sqlite_url) as session:  # one seed, from the episode's id, in every part
+        specs = session.scalars(select(Job.spec).where(Job.key.startswith("pilot/part-")))
+        assert {spec["seed"] for spec in specs} == {episode_seed(pilot)}
 
     # longer than the line it replaces: counting from the start would move every later cut
     lines[12] = "A new line, written after the first render, says more than turn 12 did, and more."
