@@ -22,7 +22,8 @@ from audiobatch.db.submit import insert_batch
 from audiobatch.elevenlabs.client import ElevenLabsClient
 from audiobatch.emulator import EmulatorConfig, RunningEmulator, serve_in_thread
 from audiobatch.limiter import LocalLimiter
-from audiobatch.manifest import Manifest, load_manifests
+from audiobatch.manifest import DialogueJob, Manifest, load_manifests
+from audiobatch.manifest.episodes import episode_seed
 from audiobatch.render.runner import Runtime, run_job
 from audiobatch.retry import RetryPolicy
 from audiobatch.storage import open_storage
@@ -214,3 +215,51 @@ def test_how_a_job_would_be_cut_into_parts_is_no_part_of_its_request(
     [made] = report(sqlite_url, first)["jobs"]
     [reused] = report(sqlite_url, second)["jobs"]
     assert (made["cached"], reused["cached"]) == (False, True)
+
+
+def long_pilot(tmp_path: Path, lines: list[str]) -> Manifest:
+    """One episode of the given lines in 4 voices, cut into parts of at most 800 characters."""
+    path = tmp_path / "pilot.csv"
+    rows = [f'pilot,v{n % 4},"{text}"' for n, text in enumerate(lines)]
+    path.write_text("\n".join(["episode,voice,text", *rows]) + "\n")
+    voices = {f"v{n}": voice for n, voice in enumerate(VOICES)}
+    [loaded] = load_manifests([path], voices=voices, defaults={"output_format": "pcm_16000"})
+    return loaded.model_copy(
+        update={"jobs": [job.model_copy(update={"part_chars": 800}) for job in loaded.jobs]}
+    )
+
+
+def test_an_edited_turn_renders_at_most_two_parts_of_a_long_episode_again(
+    sqlite_url: str, emulator: RunningEmulator, tmp_path: Path
+) -> None:
+    upgrade(sqlite_url)
+    lines = [
+        f"Turn {n} of the pilot talks about batches and voices. It ends, {n}." for n in range(130)
+    ]
+    rt = runtime(sqlite_url, emulator.url, tmp_path)
+    first = submit(sqlite_url, long_pilot(tmp_path, lines))
+    run_queued(sqlite_url, rt)
+    rendered = len(httpx.get(f"{emulator.url}/_emulator/ledger").json())
+    parts = [job for job in report(sqlite_url, first)["jobs"] if job["part_of"] == "pilot"]
+    assert len(parts) >= 30
+    [pilot] = long_pilot(tmp_path, lines).jobs
+    assert isinstance(pilot, DialogueJob) and pilot.seed is None
+    with session_scope(sqlite_url) as session:  # one seed, from the episode's id, in every part
+        specs = session.scalars(select(Job.spec).where(Job.key.startswith("pilot/part-")))
+        assert {spec["seed"] for spec in specs} == {episode_seed(pilot)}
+
+    # longer than the line it replaces: counting from the start would move every later cut
+    lines[12] = "A new line, written after the first render, says more than turn 12 did, and more."
+    second = submit(sqlite_url, long_pilot(tmp_path, lines))
+    run_queued(sqlite_url, rt)
+    done = report(sqlite_url, second)
+    assert done["status"] == BatchStatus.SUCCEEDED.value
+    new_requests = len(httpx.get(f"{emulator.url}/_emulator/ledger").json()) - rendered
+    assert 1 <= new_requests <= 2
+    jobs = {job["id"]: job for job in done["jobs"]}
+    again = [job for key, job in jobs.items() if key.startswith("pilot/part-")]
+    assert sum(not job["cached"] for job in again) == new_requests
+    outputs = {o["name"]: local(o) for o in jobs["pilot"]["outputs"]}
+    subtitles = outputs["subtitles.srt"].read_text()
+    assert "A new line, written after the first render" in subtitles
+    assert "Turn 12 of" not in subtitles and "Turn 13 of" in subtitles
