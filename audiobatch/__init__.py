@@ -6,8 +6,7 @@ first use, so that ``import audiobatch`` and the command line start no slower fo
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing at start-up
 if TYPE_CHECKING:
     from audiobatch.client import BatchStatus, Client, Output
     from audiobatch.control import Outcome
@@ -15,7 +14,7 @@ if TYPE_CHECKING:
 __all__ = ["BatchStatus", "Client", "Outcome", "Output"]
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> object:
     if name in __all__:
         from audiobatch import client
 
