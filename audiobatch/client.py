@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from audiobatch import control
+from audiobatch.account_check import estimate_for, refuse_over
 from audiobatch.batch_states import batch_states, settled
 from audiobatch.config import Settings, load_settings
 from audiobatch.control import Outcome
@@ -143,6 +144,7 @@ class Client:
         character_budget: int | None = None,
         fresh: bool = False,
         force: bool = False,
+        allow_over: bool = False,
     ) -> BatchStatus:
         """Validate a manifest and queue it as a batch for the workers.
 
@@ -151,9 +153,13 @@ class Client:
         text and dicts are read from ``base_dir`` (the current folder by default). A manifest
         whose batch is still active returns that batch, unless ``force``; ``fresh`` generates
         anew what was generated before; the batch pauses after ``character_budget`` characters.
-        Raises :class:`~audiobatch.errors.ManifestError` with every problem, each located.
+        Raises :class:`~audiobatch.errors.ManifestError` with every problem, each located, and
+        :class:`~audiobatch.errors.QuotaShortError` when the batch needs more than the account
+        has left, unless ``allow_over`` (then it pauses when the quota runs out).
         """
         loaded = with_tags(self._load(manifest, format, base_dir or Path.cwd()), tags or [])
+        if not allow_over:
+            refuse_over(estimate_for([loaded], self.settings))
         [batch] = submit_manifests(
             self.database_url,
             [loaded],

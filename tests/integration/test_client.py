@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
+from pydantic import SecretStr
 
 from audiobatch import BatchStatus, Client, Output
 from audiobatch.backend import Backend
@@ -17,7 +18,7 @@ from audiobatch.config import Settings
 from audiobatch.db.migrate import upgrade
 from audiobatch.elevenlabs.client import ElevenLabsClient
 from audiobatch.emulator import EmulatorConfig, RunningEmulator, serve_in_thread
-from audiobatch.errors import ManifestError, WaitTimeoutError
+from audiobatch.errors import ManifestError, QuotaShortError, WaitTimeoutError
 from audiobatch.limiter import LocalLimiter
 from audiobatch.render.runner import Runtime
 from audiobatch.retry import RetryPolicy
@@ -222,3 +223,15 @@ def test_a_wait_that_times_out_says_no_worker_serves_the_batchs_queue(
     message = str(raised.value)
     assert f"greetings [{batch.id}] has not ended after 0.2 s (2 queued)" in message
     assert "no live worker serves queue(s) dialogue; start one with `audiobatch worker`" in message
+
+
+def test_a_batch_the_account_cannot_pay_for_is_refused_unless_allowed_over(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    config = EmulatorConfig(api_keys=frozenset({KEY}), quota_chars=5)
+    with serve_in_thread(config) as short:
+        settings = Settings(home=tmp_path / "home", database_url=sqlite_url, api_url=short.url)
+        client = Client(settings.with_overrides(api_key=SecretStr(KEY)))
+        with pytest.raises(QuotaShortError, match="the account has 5 of 5 left"):
+            client.submit(greetings())
+        assert client.submit(greetings(), allow_over=True).status == "queued"
