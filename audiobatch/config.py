@@ -11,11 +11,12 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
 
 from audiobatch.backend import key_hash
 from audiobatch.elevenlabs.limits import DEFAULT_FASTEST_CPS, AnswerLimits, SpeechRates
+from audiobatch.errors import ConfigError
 from audiobatch.estimate import CreditRates
 from audiobatch.manifest.bundle import BundleLimits
 from audiobatch.manifest.confinement import SourcePolicy
@@ -263,3 +264,17 @@ class Settings(BaseSettings):
     def with_overrides(self, **values: object) -> Settings:
         """A copy with some values replaced (e.g. the embedded emulator's URL and key)."""
         return self.model_copy(update=values)
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Settings from the environment; a malformed variable is a ConfigError naming it."""
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
+        )
+        raise ConfigError(f"invalid settings: {problems}") from exc
+    except SettingsError as exc:  # a value that is not the JSON its setting takes
+        raise ConfigError(f"invalid settings: {exc} (expected JSON)") from exc
+    return settings.with_overrides(**overrides) if overrides else settings

@@ -8,6 +8,7 @@ re-raised with ``raise ... from exc``::
     ├── ConfigError                 settings that cannot work
     ├── ManifestError               a manifest that cannot be read or validated (all problems at once)
     ├── NotFoundError               a batch, job or schedule that does not exist
+    ├── WaitTimeoutError            a batch had not ended or paused when a wait gave up
     ├── ScheduleError               a schedule's cron expression, time zone or manifest cannot be used
     ├── QuotaShortError             a batch needs more credits than the account has left
     ├── AccessError                 a dashboard request or action refused
@@ -83,6 +84,11 @@ class ManifestError(AudiobatchError):
 
 class NotFoundError(AudiobatchError):
     """A batch, job or schedule named by the user does not exist."""
+
+
+class WaitTimeoutError(AudiobatchError):
+    """A batch had neither ended nor paused within the time a wait was given; the message says
+    where it stands, and which queues no live worker serves when that is why."""
 
 
 class ScheduleError(AudiobatchError):

@@ -8,11 +8,10 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 import yaml
-from pydantic import ValidationError
-from pydantic_settings import SettingsError
 
 from audiobatch.config import Settings
-from audiobatch.db.migrate import ensure_schema
+from audiobatch.config import load_settings as load_settings
+from audiobatch.db.migrate import ready_database as ready_database
 from audiobatch.db.reconcile import Publish
 from audiobatch.errors import ConfigError
 from audiobatch.manifest import Manifest
@@ -38,27 +37,6 @@ VoicesOption = Annotated[
 SetOption = Annotated[
     list[str], typer.Option("--set", help="A default request field, key=value (repeatable).")
 ]
-
-
-def load_settings(**overrides: Any) -> Settings:
-    """Settings from the environment; a malformed variable is a ConfigError naming it."""
-    try:
-        settings = Settings()
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
-        )
-        raise ConfigError(f"invalid settings: {problems}") from exc
-    except SettingsError as exc:  # a value that is not the JSON its setting takes
-        raise ConfigError(f"invalid settings: {exc} (expected JSON)") from exc
-    return settings.with_overrides(**overrides) if overrides else settings
-
-
-def ready_database(settings: Settings) -> str:
-    """The database URL, with the schema migrated (embedded SQLite) or checked (servers)."""
-    url = settings.resolved_database_url
-    ensure_schema(url, embedded=settings.is_embedded_database)
-    return url
 
 
 def broker_app(settings: Settings) -> Celery:

@@ -3,13 +3,13 @@ the check ``submit`` and ``run`` make with it before they write a batch."""
 
 from __future__ import annotations
 
-from datetime import tzinfo
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
 
+from audiobatch.account_check import check_account, estimate_for, refuse_over
 from audiobatch.cli import views
 from audiobatch.cli.context import (
     JsonFlag,
@@ -21,14 +21,9 @@ from audiobatch.cli.context import (
 )
 from audiobatch.config import Settings
 from audiobatch.db.submit import Spending
-from audiobatch.elevenlabs.account import read_subscription
-from audiobatch.elevenlabs.client import ElevenLabsClient, Timeouts
-from audiobatch.errors import AudiobatchError, ConfigError, QuotaShortError
-from audiobatch.estimate import AccountCheck, Estimate, Tally, estimate_manifests
+from audiobatch.errors import ConfigError
+from audiobatch.estimate import Estimate, Tally
 from audiobatch.manifest import Manifest
-from audiobatch.readable import local_time
-
-ACCOUNT_TIMEOUTS = Timeouts(connect_s=5.0, read_s=10.0)  # an estimate never waits long on it
 
 AllowOverFlag = Annotated[
     bool,
@@ -59,25 +54,6 @@ def spending(budget: int | None, continue_at_reset: bool | None) -> Spending:
     return Spending(budget, continue_at_reset)
 
 
-def check_account(settings: Settings) -> AccountCheck:
-    """The key's subscription, or why it could not be read; a failed read never blocks."""
-    if settings.api_key is None:
-        return AccountCheck(None, "no API key: `run` renders with the built-in emulator")
-    client = ElevenLabsClient(
-        settings.api_url, settings.api_key.get_secret_value(), timeouts=ACCOUNT_TIMEOUTS
-    )
-    try:
-        return AccountCheck(read_subscription(client))
-    except AudiobatchError as exc:
-        return AccountCheck(None, f"could not read the account: {exc}")
-    finally:
-        client.close()
-
-
-def estimate_for(manifests: list[Manifest], settings: Settings) -> Estimate:
-    return estimate_manifests(manifests, settings.credit_rates, check_account(settings))
-
-
 def estimate_files(
     paths: list[Path], voices: list[str], sets: list[str], settings: Settings
 ) -> Estimate:
@@ -85,20 +61,6 @@ def estimate_files(
     flags into its estimate, without keeping its jobs."""
     batches = fold_files(paths, voices, sets, settings, lambda: Tally(settings.credit_rates))
     return Estimate(batches, check_account(settings))
-
-
-def refuse_over(found: Estimate, zone: tzinfo) -> None:
-    """Raise :class:`QuotaShortError` when the manifests need more than the account has left
-    (its reset told in ``zone``)."""
-    sub = found.account.subscription
-    if sub is None or not found.short_by:
-        return
-    reset = f"; it resets at {local_time(found.next_reset, zone)}" if found.next_reset else ""
-    raise QuotaShortError(
-        f"the batch needs about {found.credits} credits and the account has {sub.remaining} of "
-        f"{sub.character_limit} left{reset}: `--budget CHARS` caps what it spends, "
-        "`--allow-over` submits it anyway (it pauses when the quota runs out)"
-    )
 
 
 def preflight(

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable
 
 from rich.console import Console
 
-from audiobatch.cli.progress import BatchState
+from audiobatch.batch_states import BatchState
 from audiobatch.db.models import BatchStatus
 
 SUCCESS, SOME_FAILED, PAUSED = 0, 1, 3

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from alembic import command
 from alembic.config import Config
@@ -13,6 +14,9 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from audiobatch.db.session import get_engine
 from audiobatch.errors import ConfigError
+
+if TYPE_CHECKING:
+    from audiobatch.config import Settings
 
 PACKAGE = Path(__file__).resolve().parents[1]
 # installed from a wheel, the migrations are inside the package; in a source tree, beside it
@@ -44,6 +48,13 @@ def upgrade(url: str, revision: str = "head") -> None:
         command.upgrade(alembic_config(url), revision)
     except SQLAlchemyError as exc:
         raise ConfigError(f"could not migrate {_without_password(url)}: {exc}") from exc
+
+
+def ready_database(settings: Settings) -> str:
+    """The database URL, with the schema migrated (embedded SQLite) or checked (servers)."""
+    url = settings.resolved_database_url
+    ensure_schema(url, embedded=settings.is_embedded_database)
+    return url
 
 
 def ensure_schema(url: str, *, embedded: bool) -> None:

@@ -7,7 +7,8 @@ from pathlib import Path
 
 from sqlalchemy import update
 
-from audiobatch.cli.progress import BatchState, batch_states, describe
+from audiobatch.batch_states import BatchState, batch_states
+from audiobatch.cli.progress import describe
 from audiobatch.db.migrate import upgrade
 from audiobatch.db.models import Batch, BatchStatus, Job, JobStatus, utcnow
 from audiobatch.db.session import session_scope

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from audiobatch.batch_states import BatchState
 from audiobatch.cli.outcomes import PAUSED, SOME_FAILED, SUCCESS, exit_code
-from audiobatch.cli.progress import BatchState
 from audiobatch.db.models import BatchStatus
 from audiobatch.eta import Eta
 
