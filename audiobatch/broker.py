@@ -17,6 +17,7 @@ from celery.utils import uuid
 from kombu.connection import Connection
 from kombu.entity import Exchange, Queue
 from kombu.exceptions import ChannelError
+from kombu.transport import filesystem
 
 from audiobatch.config import Settings
 from audiobatch.db.reconcile import Publish
@@ -37,6 +38,12 @@ SCHEDULES_INTERVAL_S = 15.0  # how late after its time a schedule's slot may fir
 def create_celery(settings: Settings) -> Celery:
     """A Celery app for ``settings``' broker; tasks are registered by :mod:`audiobatch.worker.tasks`."""
     app = Celery("audiobatch", broker=settings.resolved_broker_url, set_as_current=False)
+    if settings.broker_url is None:
+        app.conf.update(
+            broker_transport=PromptFilesystemTransport,
+            # the ETA timer's longest sleep, which a stopping worker waits out
+            worker_timer_precision=FILESYSTEM_POLL_S,
+        )
     app.conf.update(
         # Each queue needs its own routing key: left out, every queue is bound with the default
         # queue's key, and each wake-up is delivered to all of them.
@@ -76,7 +83,7 @@ def _transport_options(settings: Settings) -> dict[str, Any]:
             "data_folder_out": str(folder),
             "control_folder": str(folder / "control"),  # else kombu writes to ./control
             "store_processed": False,
-            "polling_interval": 0.1,
+            "polling_interval": FILESYSTEM_POLL_S,
         }
     if settings.broker_url.startswith(
         ("amqp", "pyamqp")
@@ -92,6 +99,20 @@ def _transport_options(settings: Settings) -> dict[str, Any]:
 
 
 BROKER_TIMEOUT_S = 30.0  # a broker that stops answering is an outage, not a hang
+FILESYSTEM_POLL_S = 0.1  # how often the filesystem broker's folder is read for new messages
+
+
+class PromptFilesystemTransport(filesystem.Transport):
+    """kombu's filesystem transport, each timed drain of which polls the folder once.
+
+    Celery's loop for transports without an event loop drains for up to 2 s before it checks
+    whether the worker is stopping; a stopping worker waited out two such drains. Capped, a stop
+    takes effect within one poll, and messages come as fast as before.
+    """
+
+    def drain_events(self, connection: Any, timeout: float | None = None, **kwargs: Any) -> Any:
+        capped = timeout if timeout is None else min(timeout, FILESYSTEM_POLL_S)
+        return super().drain_events(connection, timeout=capped, **kwargs)  # type: ignore[no-untyped-call]
 
 
 PUBLISH_PIPELINE = 1000
