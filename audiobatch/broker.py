@@ -17,10 +17,10 @@ from celery.utils import uuid
 from kombu.connection import Connection
 from kombu.entity import Exchange, Queue
 from kombu.exceptions import ChannelError
-from kombu.transport import filesystem
 
 from audiobatch.config import Settings
 from audiobatch.db.reconcile import Publish
+from audiobatch.filesystem_broker import POLL_S, PromptTransport
 from audiobatch.render.families import CONTROL_QUEUE, QUEUES
 
 log = logging.getLogger(__name__)
@@ -40,9 +40,9 @@ def create_celery(settings: Settings) -> Celery:
     app = Celery("audiobatch", broker=settings.resolved_broker_url, set_as_current=False)
     if settings.broker_url is None:
         app.conf.update(
-            broker_transport=PromptFilesystemTransport,
+            broker_transport=PromptTransport,
             # the ETA timer's longest sleep, which a stopping worker waits out
-            worker_timer_precision=FILESYSTEM_POLL_S,
+            worker_timer_precision=POLL_S,
         )
     app.conf.update(
         # Each queue needs its own routing key: left out, every queue is bound with the default
@@ -83,7 +83,7 @@ def _transport_options(settings: Settings) -> dict[str, Any]:
             "data_folder_out": str(folder),
             "control_folder": str(folder / "control"),  # else kombu writes to ./control
             "store_processed": False,
-            "polling_interval": FILESYSTEM_POLL_S,
+            "polling_interval": POLL_S,
         }
     if settings.broker_url.startswith(
         ("amqp", "pyamqp")
@@ -99,20 +99,6 @@ def _transport_options(settings: Settings) -> dict[str, Any]:
 
 
 BROKER_TIMEOUT_S = 30.0  # a broker that stops answering is an outage, not a hang
-FILESYSTEM_POLL_S = 0.1  # how often the filesystem broker's folder is read for new messages
-
-
-class PromptFilesystemTransport(filesystem.Transport):
-    """kombu's filesystem transport, each timed drain of which polls the folder once.
-
-    Celery's loop for transports without an event loop drains for up to 2 s before it checks
-    whether the worker is stopping; a stopping worker waited out two such drains. Capped, a stop
-    takes effect within one poll, and messages come as fast as before.
-    """
-
-    def drain_events(self, connection: Any, timeout: float | None = None, **kwargs: Any) -> Any:
-        capped = timeout if timeout is None else min(timeout, FILESYSTEM_POLL_S)
-        return super().drain_events(connection, timeout=capped, **kwargs)  # type: ignore[no-untyped-call]
 
 
 PUBLISH_PIPELINE = 1000

@@ -79,7 +79,7 @@ def test_an_invalid_manifest_exits_2_with_located_errors_and_writes_nothing(work
     assert json.loads(status.stdout) == []
 
 
-STOPS_WITHIN_S = 2.0  # Celery's loop alone drained the filesystem broker for 2 s, twice
+STOPS_WITHIN_S = 3.0  # it took 4 to 6 s: two of Celery's 2-s drains of the broker, a 1-s timer
 
 
 def test_an_idle_embedded_worker_stops_promptly_on_sigterm(tmp_path: Path) -> None:
