@@ -20,6 +20,7 @@ from kombu.exceptions import ChannelError
 
 from audiobatch.config import Settings
 from audiobatch.db.reconcile import Publish
+from audiobatch.filesystem_broker import POLL_S, PromptTransport
 from audiobatch.render.families import CONTROL_QUEUE, QUEUES
 
 log = logging.getLogger(__name__)
@@ -37,6 +38,12 @@ SCHEDULES_INTERVAL_S = 15.0  # how late after its time a schedule's slot may fir
 def create_celery(settings: Settings) -> Celery:
     """A Celery app for ``settings``' broker; tasks are registered by :mod:`audiobatch.worker.tasks`."""
     app = Celery("audiobatch", broker=settings.resolved_broker_url, set_as_current=False)
+    if settings.broker_url is None:
+        app.conf.update(
+            broker_transport=PromptTransport,
+            # the ETA timer's longest sleep, which a stopping worker waits out
+            worker_timer_precision=POLL_S,
+        )
     app.conf.update(
         # Each queue needs its own routing key: left out, every queue is bound with the default
         # queue's key, and each wake-up is delivered to all of them.
@@ -76,7 +83,7 @@ def _transport_options(settings: Settings) -> dict[str, Any]:
             "data_folder_out": str(folder),
             "control_folder": str(folder / "control"),  # else kombu writes to ./control
             "store_processed": False,
-            "polling_interval": 0.1,
+            "polling_interval": POLL_S,
         }
     if settings.broker_url.startswith(
         ("amqp", "pyamqp")

@@ -215,14 +215,15 @@ def run(
         for batch in batches:
             if batch.existing:
                 views.print_submitted(console, batch)
-        from audiobatch.deployment import build_reconciler
-
         batch_ids = [b.id for b in batches]
         on_poll = [
-            ticker(1.0, build_reconciler(live, celery_app)),
             # the local worker announces itself once it consumes: a while after it starts
             worker_watch(err, url, batch_ids, hint=LOCAL_WORKER_DOWN, first_after_s=LIVE_WITHIN_S),
         ]
+        if live.broker_url is not None:  # on the embedded broker, the local worker ticks itself
+            from audiobatch.deployment import build_reconciler
+
+            on_poll.append(ticker(1.0, build_reconciler(live, celery_app)))
         after = (
             "the local worker stops now (the jobs it was rendering go back to the queue); "
             f"to go on, {RUN_AGAIN} (a paused batch first needs `audiobatch resume BATCH`)"
