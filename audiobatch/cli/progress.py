@@ -28,7 +28,7 @@ from rich.progress import (
 from audiobatch.batch_states import BatchState, batch_states, settled
 from audiobatch.db.models import BatchStatus
 
-POLL_S = 0.1  # one small query a poll
+POLL_S = 0.5  # a poll reads counts, ETA, stitching: at 0.1 s it took half a core from the worker
 LINE_INTERVAL_S = 15.0  # a progress line per batch this often when output is not a terminal
 
 

@@ -14,8 +14,7 @@ from jinja2.runtime import Context
 from markupsafe import Markup, escape
 
 from audiobatch.dashboard.downloads import output_format_of
-from audiobatch.dashboard.playable import is_headerless
-from audiobatch.elevenlabs.formats import bitrate_duration_s, raw_duration_s
+from audiobatch.elevenlabs.formats import bitrate_duration_s, is_raw, raw_duration_s
 from audiobatch.readable import clock_duration, elapsed_text, local_time, relative_time, size_text
 
 UNKNOWN = "\N{EN DASH}"  # what a time not yet known shows, as the templates do
@@ -49,7 +48,7 @@ def audio_length(output: dict[str, Any], kind: str, request: dict[str, Any]) -> 
 
 def play_url(output: dict[str, Any], kind: str, request: dict[str, Any]) -> str:
     """Where a page's ``<audio>`` plays an output from: raw PCM and G.711 as WAV."""
-    playable = is_headerless(output_format_of(kind, request))
+    playable = is_raw(output_format_of(kind, request))
     return f"{output['url']}?as=wav" if playable else str(output["url"])
 
 

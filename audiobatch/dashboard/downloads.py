@@ -14,13 +14,12 @@ from audiobatch.dashboard.playable import (
     MAX_WAV_DATA_BYTES,
     WAV_CONTENT_TYPE,
     as_wav,
-    is_headerless,
     wav_size,
 )
 from audiobatch.dashboard.state import StateDep
 from audiobatch.db.listings import find_output
 from audiobatch.db.session import session_scope
-from audiobatch.elevenlabs.formats import AUTO, DEFAULT_OUTPUT_FORMAT
+from audiobatch.elevenlabs.formats import AUTO, DEFAULT_OUTPUT_FORMAT, is_raw
 from audiobatch.errors import NotFoundError
 
 router = APIRouter(tags=["outputs"])
@@ -63,7 +62,7 @@ def download(
         raise NotFoundError(f"{job_key}/{name} is not stored among batch {batch.id}'s outputs")
     storage = state.storage
     if as_ == "wav":
-        if not artifact.content_type.startswith("audio/") or not is_headerless(output_format):
+        if not artifact.content_type.startswith("audio/") or not is_raw(output_format):
             raise NotFoundError(f"{job_key}/{name} is not raw PCM or G.711 audio: download it")
         if artifact.bytes > MAX_WAV_DATA_BYTES:
             raise NotFoundError(f"{job_key}/{name} is too long for a WAV header: download it")

@@ -18,11 +18,6 @@ FORMAT_TAGS = {"pcm": 0x0001, "alaw": 0x0006, "ulaw": 0x0007}  # WAVE_FORMAT_* o
 MAX_WAV_DATA_BYTES = 0xFFFFFFFF - 64  # RIFF sizes are 32-bit, the header's chunks included
 
 
-def is_headerless(output_format: str) -> bool:
-    """Whether audio in this format is raw samples, which :func:`as_wav` makes playable."""
-    return codec(output_format) in RAW_SAMPLE_BYTES
-
-
 def wav_size(data_bytes: int, output_format: str) -> int:
     """The bytes :func:`as_wav` sends for ``data_bytes`` of audio."""
     return len(wav_header(data_bytes, output_format)) + data_bytes + data_bytes % 2

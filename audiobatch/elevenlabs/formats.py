@@ -78,6 +78,13 @@ _EXTENSIONS: Mapping[str, str] = {
 RAW_SAMPLE_BYTES: Mapping[str, int] = {"pcm": 2, "ulaw": 1, "alaw": 1}
 """Bytes a sample of the headerless codecs: raw PCM is 16-bit, G.711 8-bit, all mono."""
 
+
+def is_raw(output_format: str) -> bool:
+    """Whether audio in this format is raw samples with no header (PCM, G.711): joined byte for
+    byte when stitched, and played by a browser only behind a WAV header."""
+    return codec(output_format) in RAW_SAMPLE_BYTES
+
+
 _CONTENT_TYPES: Mapping[str, str] = {
     "mp3": "audio/mpeg",
     "pcm": "audio/pcm",  # raw s16le: no registered type describes it exactly

@@ -14,7 +14,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from audiobatch.db.outputs import StoredArtifact
-from audiobatch.elevenlabs.formats import extension
+from audiobatch.elevenlabs.formats import extension, is_raw
 from audiobatch.manifest import DialogueJob
 from audiobatch.manifest.common import JobBase
 from audiobatch.manifest.episodes import Part, episode_parts, part_key
@@ -22,7 +22,7 @@ from audiobatch.render.alignment import Alignment
 from audiobatch.render.context import RenderContext
 from audiobatch.render.dialogue import store_timestamps
 from audiobatch.render.sources import copy_stored, pick_output, read_stored, read_stored_json
-from audiobatch.render.stitch import Timeline, is_raw, join_encoded, join_raw
+from audiobatch.render.stitch import Timeline, join_encoded, join_raw
 
 READ_CHUNK_BYTES = 1 << 20
 

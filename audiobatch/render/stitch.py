@@ -25,11 +25,6 @@ _SILENCE = {"pcm": b"\x00\x00", "ulaw": b"\xff", "alaw": b"\xd5"}  # a sample of
 _ENCODERS = {"mp3": ("mp3", "libmp3lame"), "opus": ("ogg", "libopus")}  # container, encoder
 
 
-def is_raw(output_format: str) -> bool:
-    """Whether parts in this format are joined byte for byte (no decoding)."""
-    return codec(output_format) in RAW_SAMPLE_BYTES
-
-
 @dataclass
 class Timeline:
     """Where each part lies in the episode, in samples at ``rate_hz``; filled as parts join."""

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import json
 import shutil
-import time
 from pathlib import Path
 from typing import Any
 
 import av
 import pytest
 
-from tests.acceptance.cli import audiobatch, clean_environment, start
+from tests.acceptance.cli import audiobatch, clean_environment
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -77,25 +76,3 @@ def test_an_invalid_manifest_exits_2_with_located_errors_and_writes_nothing(work
     assert not (workdir / "renders").exists()
     status = audiobatch("status", "--json", cwd=workdir, env=clean_environment())
     assert json.loads(status.stdout) == []
-
-
-STOPS_WITHIN_S = 3.0  # it took 4 to 6 s: two of Celery's 2-s drains of the broker, a 1-s timer
-
-
-def test_an_idle_embedded_worker_stops_promptly_on_sigterm(tmp_path: Path) -> None:
-    # `run` waits for its local worker to stop before it exits
-    env = clean_environment(ELEVENLABS_API_KEY="unused", AUDIOBATCH_API_URL="http://127.0.0.1:9")
-    log = tmp_path / "worker.log"
-    worker = start("worker", cwd=tmp_path, env=env, log=log)
-    try:
-        deadline = time.monotonic() + 60
-        while "ready." not in log.read_text():
-            assert time.monotonic() < deadline, log.read_text()
-            time.sleep(0.05)
-        time.sleep(0.5)  # well inside its loop's wait for messages
-        stopped = time.monotonic()
-        worker.terminate()
-        assert worker.wait(30) == 0, log.read_text()
-        assert time.monotonic() - stopped < STOPS_WITHIN_S
-    finally:
-        worker.kill()
