@@ -58,7 +58,7 @@ def test_requests_in_flight_finish_and_waiting_jobs_go_back_to_the_queue(
         env = production_env(url, KEY, **STOP_SETTINGS, AUDIOBATCH_SHUTDOWN_GRACE_S="20")
         batch, code, seconds = stop_mid_flight(tmp_path, env, url)
         report = batch_status(tmp_path, env, batch)
-    assert code == 0 and seconds < 10, (tmp_path / "w0.log").read_text()
+    assert code == 0 and seconds < 20, (tmp_path / "w0.log").read_text()  # within the grace
     assert report["counts"]["succeeded"] == 2
     assert report["counts"]["queued"] == 4 and report["counts"]["running"] == 0
     assert slots_held(redis_url) == 0
