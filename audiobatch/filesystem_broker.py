@@ -11,10 +11,15 @@ acknowledgement (a place freed).
 
 from __future__ import annotations
 
+import os
 import threading
+import time
+import uuid
 from typing import Any
 
+from kombu.exceptions import ChannelError
 from kombu.transport import filesystem
+from kombu.utils.json import dumps
 
 POLL_S = 0.1  # how often the folder is read for new messages (its polling interval)
 
@@ -25,6 +30,19 @@ class PromptChannel(filesystem.Channel):
     def basic_ack(self, delivery_tag: Any, multiple: bool = False) -> None:
         super().basic_ack(delivery_tag, multiple)  # type: ignore[no-untyped-call]
         self.connection.place_freed.set()
+
+    def _put(self, queue: Any, payload: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        """Put a message on ``queue`` whole: written under a name no reader takes, then renamed.
+        Written in place, as kombu does, a worker could take the file while it was still empty,
+        fail to decode it and stop."""
+        name = f"{round(time.monotonic() * 1000)}_{uuid.uuid4()}.{queue}.msg"
+        final = os.path.join(self.data_folder_out, name)
+        try:
+            with open(final + ".part", "wb") as partial:
+                partial.write(dumps(payload).encode())  # type: ignore[no-untyped-call]
+            os.replace(final + ".part", final)
+        except OSError as exc:
+            raise ChannelError(f"cannot add a message to {self.data_folder_out!r}") from exc
 
 
 class PromptTransport(filesystem.Transport):
