@@ -278,6 +278,23 @@ def release_all(session: Session, worker: str) -> int:
     return _take_back(session, worker, status=QUEUED_UNLESS_BATCH_PAUSED)
 
 
+def withdraw_if_batch_paused(session: Session, job_id: int, batch_id: str, worker: str) -> bool:
+    """Hand job ``job_id``, held by ``worker`` and not yet sent to the API, back as ``paused``
+    when its batch was paused since the claim (its budget spent while the job waited for a
+    slot); whether it was. Reads first, so the common answer takes no write lock on SQLite; the
+    batch's row is then locked, as ``resume`` locks it, so a resume cannot miss the job."""
+    if session.scalar(_BATCH_STATUS, {"batch": batch_id}) is not BatchStatus.PAUSED:
+        return False
+    if session.scalar(_BATCH_STATUS.with_for_update(read=True), {"batch": batch_id}) is not (
+        BatchStatus.PAUSED
+    ):
+        return False
+    return bool(_take_back(session, worker, Job.id == job_id, status=JobStatus.PAUSED))
+
+
+_BATCH_STATUS = select(Batch.status).where(Batch.id == bindparam("batch"))
+
+
 def retry_later(
     session: Session,
     job_id: int,

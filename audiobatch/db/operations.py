@@ -63,6 +63,9 @@ def cancel(session: Session, batch: Batch, now: datetime, *, abandon: bool = Fal
 def resume(session: Session, batch: Batch) -> int:
     """Queue the paused jobs of a paused batch again; a batch that has spent its character
     budget goes on without it (it would pause again at once)."""
+    # locked and read anew: a worker handing back a job of this batch as paused waits, then
+    # sees it running, so no job is left paused in a running batch
+    session.refresh(batch, with_for_update=True)
     if batch.character_budget is not None:
         spent = session.scalar(select(CHARACTERS_SPENT).where(Batch.id == batch.id)) or 0
         if spent >= batch.character_budget:

@@ -8,6 +8,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -54,6 +55,11 @@ UNREAD_RESET_RETRY_S = 3600.0
 
 class WorkerStoppingError(AudiobatchError):
     """The worker is shutting down: a job that has not called the API yet goes back to the queue."""
+
+
+class BatchPausedMeanwhileError(AudiobatchError):
+    """The job's batch was paused (its budget spent, say) while the job waited for a slot: it
+    went back as ``paused`` without calling the API."""
 
 
 @dataclass
@@ -160,6 +166,13 @@ def _render_claimed(rt: Runtime, claim: jobs.Claim, spool: AnswerSpool) -> bool:
     """Render the claimed job; True when another attempt will still want the API's answer: its
     outputs could not be stored, or the job was taken back (a lost lease) before its outcome was
     recorded. The spool replays the answer only if it came whole."""
+    with ExitStack() as slot_until_recorded:
+        return _render_holding(rt, claim, spool, slot_until_recorded)
+
+
+def _render_holding(
+    rt: Runtime, claim: jobs.Claim, spool: AnswerSpool, slot_until_recorded: ExitStack
+) -> bool:
     job_id = claim.job_id
     ctx = RenderContext(
         client=rt.client.spooled(spool),
@@ -190,10 +203,13 @@ def _render_claimed(rt: Runtime, claim: jobs.Claim, spool: AnswerSpool) -> bool:
             error = _render(claim, lambda: render_episode(stitched, ctx))
         else:
             try:
-                error = _call_api(rt, claim, job, ctx)
+                error = _call_api(rt, claim, job, ctx, slot_until_recorded)
             except WorkerStoppingError:
                 patiently(rt.database_url, lambda s: jobs.release(s, job_id, rt.worker))
                 log.info("job %s: worker stopping, job handed back before its API call", job_id)
+                return False
+            except BatchPausedMeanwhileError:
+                log.info("job %s: its batch was paused while it waited; no API call", job_id)
                 return False
     if error is None:
         error = _verify(rt, ctx)
@@ -228,13 +244,16 @@ def _render_claimed(rt: Runtime, claim: jobs.Claim, spool: AnswerSpool) -> bool:
 
 
 def _call_api(
-    rt: Runtime, claim: jobs.Claim, job: JobBase, ctx: RenderContext
+    rt: Runtime, claim: jobs.Claim, job: JobBase, ctx: RenderContext, slot_until_recorded: ExitStack
 ) -> AudiobatchError | None:
     """Render under a limiter slot and feed the answer to the limiter; the error, if any.
 
-    The slot covers the API exchange, nothing else: the claim is made before it, the stored
-    answer is finished and verified and the outcome recorded after it.
-    Raises WorkerStoppingError when the worker stops before the request is sent.
+    The slot covers the API exchange: the claim is made before it, and the stored answer is
+    finished, verified and recorded after the slot is given back, except in a batch with a
+    character budget, whose slot is held (in ``slot_until_recorded``) until the outcome and its
+    cost are recorded, so that the next request of the batch is sent knowing what this one spent.
+    Raises WorkerStoppingError when the worker stops before the request is sent, and
+    BatchPausedMeanwhileError when the batch was paused while the job waited for its slot.
     """
     pool = FAMILIES[claim.kind].pool
 
@@ -243,12 +262,25 @@ def _call_api(
         if rt.stopping.is_set():
             raise WorkerStoppingError("the worker is shutting down")
 
+    def withdraw_if_paused() -> None:
+        if patiently(
+            rt.database_url,
+            lambda s: jobs.withdraw_if_batch_paused(s, claim.job_id, claim.batch_id, rt.worker),
+        ):
+            raise BatchPausedMeanwhileError(f"batch {claim.batch_id} was paused")
+
     try:
         wait_for_slot()
-        with rt.limiter.slot(pool, while_waiting=wait_for_slot) as release:
-            wait_for_slot()  # a stop that began while waiting sends no new request
+        release = slot_until_recorded.enter_context(
+            rt.limiter.slot(pool, while_waiting=wait_for_slot)
+        )
+        wait_for_slot()  # a stop that began while waiting sends no new request
+        withdraw_if_paused()  # nor does a budget spent by the jobs that had the slots
+        if claim.character_budget is None:
             ctx.answer_received = release
-            error = _render(claim, lambda: render_job(claim.kind, job, ctx))
+        error = _render(claim, lambda: render_job(claim.kind, job, ctx))
+        if claim.character_budget is None:
+            release()
     except (LeaseLostError, LimiterUnavailableError) as stopped:
         return stopped
     try:

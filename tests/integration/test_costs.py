@@ -5,6 +5,8 @@ budgets set at submission, and quota-paused batches that continue at the account
 from __future__ import annotations
 
 import json
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -21,6 +23,7 @@ from audiobatch.elevenlabs.account import read_subscription
 from audiobatch.elevenlabs.client import ElevenLabsClient
 from audiobatch.emulator import EmulatorConfig, serve_in_thread
 from audiobatch.errors import AccountError
+from audiobatch.limiter import LocalLimiter
 from audiobatch.manifest import Manifest
 from audiobatch.render.runner import run_job
 from audiobatch.storage import open_storage
@@ -134,6 +137,38 @@ def test_a_budget_given_at_submission_pauses_the_batch_once_spent(
         assert "character budget reached" in (batch.status_reason or "")
         assert batch.resume_at is None  # a budget's pause waits for an operator
         assert session.get_one(Job, ids["line1"]).status is JobStatus.PAUSED
+
+
+def test_jobs_claimed_while_the_budget_was_being_spent_do_not_call_the_api(
+    database_url: str, tmp_path: Path
+) -> None:
+    """Six workers' threads claim a job each at once, and wait for the one limiter slot; the job
+    that has it spends the budget. The five others never call the API: each finds the batch
+    paused when its turn at the slot comes, and waits paused for ``resume``."""
+    waiting = 6
+    batch_id, ids = submit(
+        database_url, manifest(tmp_path, lines(waiting)), Spending(character_budget=NUMBERED_CHARS)
+    )
+    with serve_in_thread(EmulatorConfig(api_keys=frozenset({KEY}), latency_ms=50)) as emulator:
+        rt, _ = runtime(database_url, emulator, tmp_path)
+        rt.limiter = LocalLimiter({"general": 1, "music": 1})
+        start = threading.Barrier(waiting)
+
+        def work(job_id: int) -> None:
+            start.wait()
+            run_job(job_id, rt)
+
+        with ThreadPoolExecutor(waiting) as pool:
+            list(pool.map(work, ids.values()))
+        generations = httpx.get(f"{emulator.url}/_emulator/ledger").json()
+    assert len(generations) == 1
+    with session_scope(database_url) as session:
+        batch = session.get_one(Batch, batch_id)
+        assert batch.status is BatchStatus.PAUSED
+        statuses = sorted(
+            j.status for j in session.scalars(select(Job).where(Job.batch_id == batch_id))
+        )
+    assert statuses == sorted([JobStatus.SUCCEEDED] + [JobStatus.PAUSED] * (waiting - 1))
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, update
 
-from audiobatch.db import batches, jobs, reconcile
+from audiobatch.db import batches, jobs, operations, reconcile
+from audiobatch.db.migrate import upgrade
 from audiobatch.db.models import Batch, BatchStatus, Job, JobDependency, JobStatus, utcnow
 from audiobatch.db.session import session_scope
 from audiobatch.storage import StoredObject
@@ -113,6 +114,41 @@ def test_the_batch_ends_exactly_once_when_its_last_jobs_finish_together(database
     assert endings == [BatchStatus.SUCCEEDED]
     with session_scope(database_url) as session:
         assert session.get_one(Batch, "b1").status is BatchStatus.SUCCEEDED
+
+
+@pytest.mark.parametrize("round_", range(10))
+def test_a_job_handed_back_as_paused_while_its_batch_resumes_is_never_left_paused(
+    postgres_url: str, round_: int
+) -> None:
+    """A worker hands back, as paused, a job claimed before its batch paused, while an operator
+    resumes the batch: whichever goes first, the job ends up queued in a running batch."""
+    upgrade(postgres_url)
+    ids = make_batch(postgres_url, ["a", "b"])
+    c = claim(postgres_url, ids["a"], worker="w1")
+    with session_scope(postgres_url) as session:  # as a budget spent by another job pauses it
+        jobs.pause_waiting(session, select(Batch.id).where(Batch.id == "b1"))
+        session.execute(update(Batch).where(Batch.id == "b1").values(status=BatchStatus.PAUSED))
+    barrier = threading.Barrier(2)
+
+    def withdraw() -> None:
+        barrier.wait()
+        with session_scope(postgres_url) as session:
+            jobs.withdraw_if_batch_paused(session, c.job_id, c.batch_id, "w1")
+
+    def resume() -> None:
+        barrier.wait()
+        with session_scope(postgres_url) as session:
+            operations.resume(session, session.get_one(Batch, "b1"))
+
+    threads = [threading.Thread(target=withdraw), threading.Thread(target=resume)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    with session_scope(postgres_url) as session:
+        assert session.get_one(Batch, "b1").status is BatchStatus.RUNNING
+    assert status_of(postgres_url, ids["a"]) in {JobStatus.QUEUED, JobStatus.RUNNING}
+    assert status_of(postgres_url, ids["b"]) is JobStatus.QUEUED
 
 
 def test_a_worker_that_lost_its_lease_cannot_finish_the_job(database_url: str) -> None:
