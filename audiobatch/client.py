@@ -38,6 +38,7 @@ from audiobatch.errors import WaitTimeoutError
 from audiobatch.manifest import Manifest, load_manifests
 from audiobatch.manifest.loaders import load_manifest_bytes
 from audiobatch.manifest.tags import with_tags
+from audiobatch.priorities import with_priority
 from audiobatch.storage import Storage, open_storage
 from audiobatch.submission import submit_manifests
 
@@ -141,6 +142,7 @@ class Client:
         format: str | None = None,
         base_dir: Path | None = None,
         tags: list[str] | None = None,
+        priority: int | str | None = None,
         character_budget: int | None = None,
         fresh: bool = False,
         force: bool = False,
@@ -153,11 +155,14 @@ class Client:
         text and dicts are read from ``base_dir`` (the current folder by default). A manifest
         whose batch is still active returns that batch, unless ``force``; ``fresh`` generates
         anew what was generated before; the batch pauses after ``character_budget`` characters.
+        ``priority`` (``urgent``, ``normal``, ``bulk`` or 0-100, higher first) replaces the
+        manifest's: workers take the most urgent batch's jobs first.
         Raises :class:`~audiobatch.errors.ManifestError` with every problem, each located, and
         :class:`~audiobatch.errors.QuotaShortError` when the batch needs more than the account
         has left, unless ``allow_over`` (then it pauses when the quota runs out).
         """
         loaded = with_tags(self._load(manifest, format, base_dir or Path.cwd()), tags or [])
+        loaded = with_priority(loaded, priority)
         if not allow_over:
             refuse_over(estimate_for([loaded], self.settings), self.settings.zone)
         [batch] = submit_manifests(

@@ -109,6 +109,10 @@ class TagError(AudiobatchError):
     """A batch tag is not a short name, or a batch would carry more tags than allowed."""
 
 
+class PriorityError(ConfigError):
+    """A batch priority given is not ``urgent``, ``normal``, ``bulk`` or a number from 0 to 100."""
+
+
 class IdempotencyKeyReusedError(AudiobatchError):
     """An ``Idempotency-Key`` already used for one submission came with a different one."""
 

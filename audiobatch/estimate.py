@@ -106,10 +106,16 @@ class Tally:
             self.parts[job.id] = len(parts)
 
     def result(
-        self, batch: str, source: str, roots: Sequence[Path] = (), tags: Sequence[str] = ()
+        self,
+        batch: str,
+        source: str,
+        roots: Sequence[Path] = (),
+        tags: Sequence[str] = (),
+        priority: int | None = None,
     ) -> BatchEstimate:
         """The estimate of the jobs added, as the manifest ``source`` of batch ``batch`` (an
-        estimate depends neither on where its sources were confined, ``roots``, nor on ``tags``)."""
+        estimate depends neither on where its sources were confined, ``roots``, nor on ``tags``
+        or ``priority``)."""
         by_kind = {kind: n for kind, n in sorted(self.characters.items()) if n}
         return BatchEstimate(
             batch=batch,

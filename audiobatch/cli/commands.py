@@ -60,6 +60,7 @@ from audiobatch.emulator.fault_names import FAULTS
 from audiobatch.emulator.state import QUOTA_PERIOD_S
 from audiobatch.errors import ManifestError
 from audiobatch.manifest.tags import with_tags
+from audiobatch.priorities import with_priority
 from audiobatch.render.families import QUEUES
 from audiobatch.storage import open_storage
 from audiobatch.submission import submit_manifests
@@ -87,6 +88,13 @@ ForceFlag = Annotated[
 ]
 
 RESULTS = "results.json"
+PriorityOption = Annotated[
+    str | None,
+    typer.Option(
+        "--priority",
+        help="urgent, normal, bulk or 0-100, higher first (instead of the manifest's).",
+    ),
+]
 TagOption = Annotated[
     list[str],
     typer.Option("--tag", help="Put this tag on the batches too (repeatable)."),
@@ -145,13 +153,17 @@ def submit(
     allow_over: AllowOverFlag = False,
     continue_at_reset: ContinueAtResetFlag = None,
     tags: TagOption = [],  # noqa: B006
+    priority: PriorityOption = None,
 ) -> int:
     """Validate manifests and queue them as batches for the workers (refused when they need
     more than the account has left, unless --allow-over)."""
     from audiobatch.broker import publisher
 
     settings = load_settings()
-    loaded = [with_tags(m, tags) for m in read_manifests(manifests, voices, set_, settings)]
+    loaded = [
+        with_priority(with_tags(m, tags), priority)
+        for m in read_manifests(manifests, voices, set_, settings)
+    ]
     asked = spending(budget, continue_at_reset)
     preflight(loaded, settings, err, allow_over=allow_over)
     url = ready_database(settings)
@@ -195,6 +207,7 @@ def run(
     budget: BudgetOption = None,
     allow_over: AllowOverFlag = False,
     continue_at_reset: ContinueAtResetFlag = None,
+    priority: PriorityOption = None,
 ) -> int:
     """Submit, render with a local worker (and the emulator when no API key is set), and wait;
     a batch that needs more than the account has left is refused unless --allow-over."""
@@ -202,7 +215,7 @@ def run(
 
     settings = load_settings()
     # invalid input stops here, before anything starts or is written
-    loaded = read_manifests(manifests, voices, set_, settings)
+    loaded = [with_priority(m, priority) for m in read_manifests(manifests, voices, set_, settings)]
     url = ready_database(settings)
     console = err if json_ else out
     asked = spending(budget, continue_at_reset)

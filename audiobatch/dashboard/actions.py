@@ -30,7 +30,8 @@ from audiobatch.db.models import utcnow
 from audiobatch.db.reports import find_batch
 from audiobatch.db.session import session_scope
 from audiobatch.db.tags import add_tags, remove_tag
-from audiobatch.errors import ManifestError, NotFoundError, ScheduleError
+from audiobatch.errors import ManifestError, NotFoundError, PriorityError, ScheduleError
+from audiobatch.priorities import with_priority
 from audiobatch.scheduler import editing
 from audiobatch.scheduler.editing import ScheduleRequest
 from audiobatch.scheduler.firing import fire_now
@@ -193,6 +194,13 @@ def submit(
     answer: Response,
     fresh: Annotated[bool, Form(description="Generate every job anew.")] = False,
     force: Annotated[bool, Form(description="A new batch even if this one is active.")] = False,
+    priority: Annotated[
+        str | None,
+        Form(
+            description="urgent, normal, bulk or a number from 0 to 100, higher first, instead "
+            "of the manifest's: workers take the most urgent batch's jobs first."
+        ),
+    ] = None,
     idempotency_key: Annotated[
         str | None,
         Header(
@@ -208,14 +216,19 @@ def submit(
 ) -> Response | ActionResult:
     """Validate an uploaded manifest or bundle and queue it as a batch; 422 lists every problem."""
     uploaded = read_upload(manifest.file, manifest.filename, state.settings)
+    try:
+        chosen = with_priority(uploaded.manifest, priority)
+    except PriorityError:
+        uploaded.discard()
+        raise
     idempotency = None
     if idempotency_key is not None:
-        request = f"{uploaded.manifest.sha256} fresh={fresh} force={force}"
+        request = f"{uploaded.manifest.sha256} fresh={fresh} force={force} priority={priority}"
         idempotency = Idempotency(idempotency_key, hashlib.sha256(request.encode()).hexdigest())
     kept = False
     try:
         [batch] = submit_manifests(
-            state.database_url, [uploaded.manifest], state.publish,
+            state.database_url, [chosen], state.publish,
             fresh=fresh, force=force, idempotency=idempotency,
         )  # fmt: skip
         kept = not batch.existing  # an existing batch reads its own bundle

@@ -230,6 +230,8 @@ class Batch(Base):
     # True or False as submitted, None as the deployment's setting says
     continue_at_reset: Mapped[bool | None]
     resume_at: Mapped[datetime | None]  # when the reconciler resumes it (the next reset)
+    # higher first: workers take the queued jobs of the most urgent batch (audiobatch.priorities)
+    priority: Mapped[int] = mapped_column(default=50, server_default="50")
 
     jobs: Mapped[list[Job]] = relationship(back_populates="batch", order_by="Job.id")
     schedule: Mapped[Schedule | None] = relationship()
@@ -272,6 +274,8 @@ class Job(Base):
         _unended_index(
             "ix_jobs_unended_queue_published_at", "status", "queue", "published_at", "id"
         ),
+        # a worker's claim: a batch's next queued job of a queue (audiobatch.db.claims)
+        _unended_index("ix_jobs_unended_batch_id_queue", "batch_id", "queue", "status", "id"),
         # the dashboard: a batch's ETA and throughput, its error classes, finished jobs over time
         Index("ix_jobs_batch_id_finished_at", "batch_id", "finished_at"),
         Index("ix_jobs_batch_id_error_code", "batch_id", "error_code"),

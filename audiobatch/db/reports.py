@@ -14,6 +14,7 @@ from audiobatch.db.costs import NO_COSTS, Costs, batch_costs, job_costs
 from audiobatch.db.models import Artifact, Batch, Job, JobStatus
 from audiobatch.db.tags import tagged, tags_of
 from audiobatch.errors import NotFoundError
+from audiobatch.priorities import priority_name
 from audiobatch.storage import Storage, StoredObject
 
 
@@ -79,6 +80,7 @@ def batch_summary(
         "status": batch.status.value,
         "reason": batch.status_reason,
         "tags": tags,
+        "priority": priority_name(batch.priority),
         "source": batch.source,
         "created_at": batch.created_at.isoformat(),
         "finished_at": batch.finished_at.isoformat() if batch.finished_at else None,

@@ -21,6 +21,7 @@ from audiobatch.db.models import (
 from audiobatch.db.tags import add_tags
 from audiobatch.manifest import DialogueJob, JobSpec, Manifest
 from audiobatch.manifest.episodes import Part, manifest_episodes, part_job, part_key
+from audiobatch.priorities import DEFAULT as DEFAULT_PRIORITY
 from audiobatch.render.families import FAMILIES
 
 
@@ -117,6 +118,7 @@ def insert_batch(
             slot_at=scheduled.slot_at if scheduled else None,
             character_budget=budget,
             continue_at_reset=spending.continue_at_reset,
+            priority=DEFAULT_PRIORITY if manifest.priority is None else manifest.priority,
         )
     )
     session.flush()

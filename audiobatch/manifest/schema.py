@@ -106,7 +106,7 @@ class Manifest(StrictModel):
     ``defaults`` and ``voices`` of the file are already applied; ``source`` is the file it came
     from and ``sha256`` the :func:`canonical_sha256` of ``batch`` and ``jobs``; ``source_roots``
     are the folders (absolute, links resolved) its local sources were confined to, which the
-    worker checks them against again before reading; ``tags`` label its batch.
+    worker checks them against again before reading; ``tags`` label its batch and ``priority`` orders it among others.
     """
 
     batch: BatchName
@@ -117,6 +117,9 @@ class Manifest(StrictModel):
     # labels to find the batch by (audiobatch.manifest.tags); not part of ``sha256``: the same
     # jobs under other tags are the same work
     tags: list[str] = Field(default_factory=list)
+    # the batch's priority (audiobatch.priorities), None: as submitted, else normal; not part of
+    # ``sha256`` either
+    priority: int | None = None
 
     @model_validator(mode="after")
     def _consistent_graph(self) -> Self:
@@ -135,6 +138,7 @@ class Manifest(StrictModel):
         source: str,
         source_roots: Sequence[Path | str] = (),
         tags: Sequence[str] = (),
+        priority: int | None = None,
     ) -> Manifest:
         """A manifest of already validated jobs, with its digest computed.
 
@@ -149,6 +153,7 @@ class Manifest(StrictModel):
             sha256=canonical_sha256(batch, jobs),
             source_roots=[str(root) for root in source_roots],
             tags=list(tags),
+            priority=priority,
         )
 
     def job(self, job_id: str) -> JobSpec:

@@ -59,9 +59,10 @@ from audiobatch.manifest.schema import (
     Manifest,
 )
 from audiobatch.manifest.tags import tag_problem, too_many
+from audiobatch.priorities import as_priority, priority_problem
 from audiobatch.suggestions import did_you_mean
 
-TOP_LEVEL = ("batch", "jobs", "defaults", "voices", "tags")
+TOP_LEVEL = ("batch", "jobs", "defaults", "voices", "tags", "priority")
 _ALIAS = re.compile(ALIAS_PATTERN)
 
 Made = TypeVar("Made", covariant=True)
@@ -75,10 +76,16 @@ class JobFold(Protocol[Made]):
         """Take the next valid job."""
 
     def result(
-        self, batch: str, source: str, roots: Sequence[pathlib.Path], tags: Sequence[str]
+        self,
+        batch: str,
+        source: str,
+        roots: Sequence[pathlib.Path],
+        tags: Sequence[str],
+        priority: int | None,
     ) -> Made:
         """What the jobs make, once the whole manifest ``source`` of batch ``batch`` is found
-        valid; its local sources were confined to ``roots``; it carries ``tags``."""
+        valid; its local sources were confined to ``roots``; it carries ``tags`` and
+        ``priority`` (None: not given)."""
 
 
 @dataclass
@@ -91,9 +98,14 @@ class ManifestJobs:
         self.jobs.append(job)
 
     def result(
-        self, batch: str, source: str, roots: Sequence[pathlib.Path], tags: Sequence[str]
+        self,
+        batch: str,
+        source: str,
+        roots: Sequence[pathlib.Path],
+        tags: Sequence[str],
+        priority: int | None,
     ) -> Manifest:
-        return Manifest.build(batch, self.jobs, source, roots, tags)
+        return Manifest.build(batch, self.jobs, source, roots, tags, priority)
 
 
 @dataclass
@@ -199,7 +211,8 @@ def validate_document(
     for key in data:
         if key not in TOP_LEVEL:
             check.add(
-                (key,), "unknown field; a manifest has batch, jobs, defaults, voices and tags"
+                (key,),
+                "unknown field; a manifest has batch, jobs, defaults, voices, tags and priority",
             )
 
     batch = data.get("batch")
@@ -214,6 +227,9 @@ def validate_document(
         data.get("tags"),
         lambda index, text: check.add(("tags",) if index is None else ("tags", index), text),
     )
+    priority = data.get("priority")
+    if priority is not None and (problem := priority_problem(priority)):
+        check.add(("priority",), problem)
     aliases = voice_problems(
         data.get("voices"), lambda alias, text: check.add(_under("voices", alias), text)
     )
@@ -267,7 +283,8 @@ def validate_document(
         return sorted(check.problems, key=_line)
     assert isinstance(batch, str)  # checked above
     try:
-        return fold.result(batch, doc.file, roots, tags)
+        chosen = None if priority is None or priority_problem(priority) else as_priority(priority)
+        return fold.result(batch, doc.file, roots, tags, chosen)
     except ValidationError as exc:  # the checks above should have caught it: say so, not crash
         return [Problem(doc.file, None, "", f"invalid manifest: {exc}")]
 

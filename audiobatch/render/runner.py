@@ -16,7 +16,7 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from audiobatch.backend import Backend
-from audiobatch.db import batches, fencing, jobs, outputs
+from audiobatch.db import batches, claims, fencing, jobs, outputs
 from audiobatch.db.models import Attempt, utcnow
 from audiobatch.db.reconcile import Publish, end_batch
 from audiobatch.db.session import patiently
@@ -97,14 +97,18 @@ class Runtime:
         )  # fmt: skip
 
 
-def run_job(job_id: int, rt: Runtime) -> None:
-    """Render job ``job_id`` if this worker wins its claim; a duplicate wake-up does nothing."""
+def run_job(woken_for: int, rt: Runtime) -> None:
+    """Render the job the wake-up of job ``woken_for`` claims: that job, or a more urgent or
+    less served batch's job of its queue (see :mod:`audiobatch.db.claims`); a wake-up that
+    finds nothing queued does nothing."""
     claim = patiently(
-        rt.database_url, lambda s: jobs.claim(s, job_id, rt.worker, rt.lease_s, rt.clock())
+        rt.database_url,
+        lambda s: claims.claim_next(s, woken_for, rt.worker, rt.lease_s, rt.clock()),
     )
     if claim is None:
-        log.debug("job %s: not queued or claimed by another worker, wake-up ignored", job_id)
+        log.debug("wake-up of job %s: nothing queued in its queue, ignored", woken_for)
         return
+    job_id = claim.job_id
     log.info("job %s (%s/%s): claimed by %s", job_id, claim.batch_name, claim.key, rt.worker)
     rt.leases.hold(job_id)
     try:
