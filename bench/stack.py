@@ -143,20 +143,18 @@ def stop_all(processes: list[subprocess.Popen[bytes]]) -> None:
         stop(process)
 
 
-def run_audiobatch(
-    manifest: Path,
+@contextmanager
+def fleet(
     folder: Path,
     emulator_url: str,
     database: str,
     broker: str,
     account: Account = FLEET,
     **settings: str,
-) -> float:
-    """Seconds ``audiobatch submit --wait`` takes with WORKERS workers and a scheduler running
-    (and ``settings``, as environment variables).
-
-    ``database`` must be empty and ``broker`` flushed; renders go to ``folder/renders``.
-    """
+) -> Iterator[dict[str, str]]:
+    """WORKERS workers and a scheduler running against ``database`` and ``broker`` (with
+    ``settings`` as environment variables), connected; the environment a command needs to use
+    them. ``database`` must be empty and ``broker`` flushed; renders go to ``folder/renders``."""
     env = clean_environment(
         ELEVENLABS_API_KEY=API_KEY, AUDIOBATCH_API_URL=emulator_url, AUDIOBATCH_DATABASE_URL=database,
         AUDIOBATCH_BROKER_URL=broker, AUDIOBATCH_STORAGE_URL=f"file://{folder / 'renders'}",
@@ -166,19 +164,33 @@ def run_audiobatch(
     upgraded = audiobatch("db", "upgrade", cwd=folder, env=env)
     if upgraded.returncode != 0:
         raise SystemExit(f"db upgrade failed: {upgraded.stderr[-2000:]}")
-    fleet = [start("worker", "--concurrency", str(CONCURRENCY), "--loglevel", "WARNING",
-                   cwd=folder, env=env, log=folder / f"worker{i}.log") for i in range(WORKERS)]  # fmt: skip
-    fleet.append(start("scheduler", "--loglevel", "WARNING", cwd=folder, env=env,
-                       log=folder / "beat.log"))  # fmt: skip
+    processes = [start("worker", "--concurrency", str(CONCURRENCY), "--loglevel", "WARNING",
+                       cwd=folder, env=env, log=folder / f"worker{i}.log") for i in range(WORKERS)]  # fmt: skip
+    processes.append(start("scheduler", "--loglevel", "WARNING", cwd=folder, env=env,
+                           log=folder / "beat.log"))  # fmt: skip
     try:
         time.sleep(CONNECT_S)
+        yield env
+    finally:
+        stop_all(processes)
+
+
+def run_audiobatch(
+    manifest: Path,
+    folder: Path,
+    emulator_url: str,
+    database: str,
+    broker: str,
+    account: Account = FLEET,
+    **settings: str,
+) -> float:
+    """Seconds ``audiobatch submit --wait`` takes with the :func:`fleet` running."""
+    with fleet(folder, emulator_url, database, broker, account, **settings) as env:
         started = time.monotonic()
         result = audiobatch(
             "submit", str(manifest), "--wait", "--json", cwd=folder, env=env, timeout_s=1800
         )
         elapsed = time.monotonic() - started
-    finally:
-        stop_all(fleet)
     if result.returncode != 0:
         raise SystemExit(f"submit failed: {result.stderr[-2000:]}")
     return elapsed
