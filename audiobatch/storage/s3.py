@@ -13,6 +13,7 @@ permanent (:class:`StoragePermanentError`, the job fails saying what to fix).
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import suppress
@@ -78,12 +79,18 @@ class S3Storage(Storage):
         self._endpoint_url = endpoint_url
         self._public_endpoint = public_endpoint
         self._client: S3Client | None = None
+        self._client_made = threading.Lock()
 
     @property
     def client(self) -> S3Client:
-        """Made on first use, so a forked worker never shares its parent's connections."""
+        """Made on first use, so a forked worker never shares its parent's connections; made
+        once, and shared by a worker's threads (botocore's clients are thread-safe): building one
+        loads the service's model, half a second of CPU under the GIL, and a worker's threads all
+        store their first answers at the same moment."""
         if self._client is None:
-            self._client = _client(self._endpoint_url)
+            with self._client_made:
+                if self._client is None:
+                    self._client = _client(self._endpoint_url)
         return self._client
 
     def _key(self, key: str) -> str:
@@ -252,8 +259,14 @@ class S3Storage(Storage):
         return StorageUnavailableError(f"{where}: cannot reach the store: {exc}")
 
 
+MAX_POOL_CONNECTIONS = 64
+"""Connections a client keeps open to the store, so each of a worker's threads (up to 64) reuses
+one: botocore's default keeps 10 and closes the others after each request."""
+
+
 def _client(endpoint_url: str | None) -> S3Client:
     config = Config(
+        max_pool_connections=MAX_POOL_CONNECTIONS,
         signature_version="s3v4",
         s3={"addressing_style": "path"},
         connect_timeout=5,

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import boto3
@@ -158,3 +160,24 @@ def test_leftovers_of_writers_that_died_are_removed_once_old_enough(store: Stora
         "a/audio.mp3" if isinstance(store, LocalStorage) or not store.prefix
         else "renders/nightly/a/audio.mp3"
     ]  # fmt: skip
+
+
+def test_a_workers_threads_storing_at_once_share_one_s3_client(
+    s3_server: str, s3_bucket: str
+) -> None:
+    """A worker's threads store their first answers at the same moment: they make one client
+    between them (each one made loads S3's model, half a second of CPU), and every object lands."""
+    store = S3Storage(s3_bucket, endpoint_url=s3_server)
+    threads = 16
+    together = threading.Barrier(threads)
+
+    def store_one(n: int) -> object:
+        together.wait()
+        client = store.client
+        store.write(f"b/{n}/audio.mp3", [b"x" * (n + 1)], "audio/mpeg")
+        return client
+
+    with ThreadPoolExecutor(threads) as pool:
+        clients = list(pool.map(store_one, range(threads)))
+    assert len({id(client) for client in clients}) == 1
+    assert [store.size(f"b/{n}/audio.mp3") for n in range(threads)] == list(range(1, threads + 1))
