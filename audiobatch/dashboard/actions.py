@@ -10,27 +10,31 @@ add comes back as the schedules page, each message beside its field).
 from __future__ import annotations
 
 import hashlib
+import io
 from pathlib import Path
-from typing import Annotated
+from typing import IO, Annotated
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, File, Form, Header, Query, Request, UploadFile
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse, Response
+from pydantic import BaseModel, ValidationError
+from starlette.concurrency import run_in_threadpool
 
 from audiobatch import control
 from audiobatch.dashboard import pages
 from audiobatch.dashboard.auth import Operator, RoleDep
 from audiobatch.dashboard.filters import JobId
 from audiobatch.dashboard.schemas import ActionResult, ScheduleForm
-from audiobatch.dashboard.state import StateDep
-from audiobatch.dashboard.uploads import read_upload
+from audiobatch.dashboard.state import DashboardState, StateDep
+from audiobatch.dashboard.uploads import MAX_MANIFEST_BYTES, read_upload
 from audiobatch.db.idempotency import MAX_KEY_CHARS, Idempotency
 from audiobatch.db.listings import find_job
 from audiobatch.db.models import utcnow
 from audiobatch.db.reports import find_batch
 from audiobatch.db.session import session_scope
 from audiobatch.db.tags import add_tags, remove_tag
-from audiobatch.errors import ManifestError, NotFoundError, PriorityError, ScheduleError
+from audiobatch.errors import ManifestError, NotFoundError, PriorityError, Problem, ScheduleError
 from audiobatch.priorities import with_priority
 from audiobatch.scheduler import editing
 from audiobatch.scheduler.editing import ScheduleRequest
@@ -181,17 +185,34 @@ def remove_schedule(name: str, state: StateDep, next: Next = None) -> Response |
     return _reply(ActionResult(action="remove", batch_id=None, jobs=0, message=message), next)
 
 
-@router.post("/batches", response_model=ActionResult, status_code=201)
-def submit(
+@router.post(
+    "/batches",
+    response_model=ActionResult,
+    status_code=201,
+    openapi_extra={
+        "requestBody": {
+            "content": {
+                "application/json": {
+                    "schema": {"type": "object"},
+                    "description": "A JSON manifest as the whole body (its options in the query: "
+                    "fresh, force, priority).",
+                }
+            }
+        }
+    },
+)
+async def submit(
+    request: Request,
     state: StateDep,
+    answer: Response,
     manifest: Annotated[
-        UploadFile,
+        UploadFile | None,
         File(
             description="A manifest (YAML, JSON, JSONL or CSV) whose sources are S3 objects or "
-            "other jobs, or a bundle: a .zip of the manifest and the audio files it names."
+            "other jobs, or a bundle: a .zip of the manifest and the audio files it names. "
+            "Or send a JSON manifest as the body (Content-Type: application/json)."
         ),
-    ],
-    answer: Response,
+    ] = None,
     fresh: Annotated[bool, Form(description="Generate every job anew.")] = False,
     force: Annotated[bool, Form(description="A new batch even if this one is active.")] = False,
     priority: Annotated[
@@ -214,8 +235,62 @@ def submit(
     ] = None,
     next: Next = None,
 ) -> Response | ActionResult:
-    """Validate an uploaded manifest or bundle and queue it as a batch; 422 lists every problem."""
-    uploaded = read_upload(manifest.file, manifest.filename, state.settings)
+    """Validate a manifest (uploaded, or a JSON body) or a bundle and queue it as a batch; 422
+    lists every problem."""
+    if manifest is not None:
+        stream, filename = manifest.file, manifest.filename
+    elif _is_json(request):
+        stream, filename = io.BytesIO(await _limited_body(request)), "manifest.json"
+        try:
+            options = JsonSubmission.model_validate(dict(request.query_params))
+        except ValidationError as exc:
+            raise RequestValidationError(exc.errors()) from exc
+        fresh, force, priority = options.fresh, options.force, options.priority
+    else:
+        raise ManifestError(
+            [Problem("request", None, "manifest", "send the manifest as the multipart field "
+                     "`manifest`, or a JSON manifest as the body (Content-Type: application/json)")]
+        )  # fmt: skip
+    return await run_in_threadpool(
+        _submit, state, answer, stream, filename, fresh, force, priority, idempotency_key, next
+    )
+
+
+class JsonSubmission(BaseModel):
+    """The options of a JSON manifest sent as the body, from the query string."""
+
+    fresh: bool = False
+    force: bool = False
+    priority: str | None = None
+
+
+def _is_json(request: Request) -> bool:
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    return kind == "application/json" or kind.endswith("+json")
+
+
+async def _limited_body(request: Request) -> bytes:
+    """The body, refused past the largest manifest read (before it is all in memory)."""
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_MANIFEST_BYTES:
+            raise ManifestError([Problem("manifest.json", None, "", "larger than 64 MiB")])
+    return bytes(body)
+
+
+def _submit(
+    state: DashboardState,
+    answer: Response,
+    stream: IO[bytes],
+    filename: str | None,
+    fresh: bool,
+    force: bool,
+    priority: str | None,
+    idempotency_key: str | None,
+    next: str | None,
+) -> Response | ActionResult:
+    uploaded = read_upload(stream, filename, state.settings)
     try:
         chosen = with_priority(uploaded.manifest, priority)
     except PriorityError:
@@ -223,8 +298,8 @@ def submit(
         raise
     idempotency = None
     if idempotency_key is not None:
-        request = f"{uploaded.manifest.sha256} fresh={fresh} force={force} priority={priority}"
-        idempotency = Idempotency(idempotency_key, hashlib.sha256(request.encode()).hexdigest())
+        asked = f"{uploaded.manifest.sha256} fresh={fresh} force={force} priority={priority}"
+        idempotency = Idempotency(idempotency_key, hashlib.sha256(asked.encode()).hexdigest())
     kept = False
     try:
         [batch] = submit_manifests(

@@ -115,3 +115,36 @@ def test_clients_racing_with_one_key_make_one_batch(
     assert batches(postgres_url) == 1
     with session_scope(postgres_url) as session:
         assert session.scalar(select(func.count()).select_from(SubmissionKey)) == 1
+
+
+def json_manifest(name: str) -> dict[str, object]:
+    return {"batch": name, "priority": "bulk",
+            "jobs": [{"id": "one", "kind": "dialogue", "inputs": [{"voice": HOST, "text": "One."}]}]}  # fmt: skip
+
+
+def test_a_json_manifest_sent_as_the_body_is_a_batch_once_per_key(
+    base: str, postgres_url: str
+) -> None:
+    headers = SCRIPT | {"Idempotency-Key": "json-1"}
+    url = f"{base}/api/batches?priority=urgent"
+    first = httpx.post(url, headers=headers, json=json_manifest("from-code"), timeout=30)
+    assert first.status_code == 201, first.text
+    again = httpx.post(url, headers=headers, json=json_manifest("from-code"), timeout=30)
+    assert (again.status_code, again.json()["batch_id"]) == (200, first.json()["batch_id"])
+    with session_scope(postgres_url) as session:
+        assert session.get_one(Batch, first.json()["batch_id"]).priority == 90  # the query's
+    problems = httpx.post(
+        f"{base}/api/batches", headers=SCRIPT, json={"batch": "x", "jobs": []}, timeout=30
+    )
+    assert problems.status_code == 422 and "jobs" in problems.text
+    bad = [("?priority=soon", "unknown priority 'soon'"), ("?fresh=perhaps", "fresh")]
+    for query, said in bad:
+        refused = httpx.post(
+            f"{base}/api/batches{query}", headers=SCRIPT, json=json_manifest("x"), timeout=30
+        )
+        assert refused.status_code == 422 and said in refused.text, refused.text
+    neither = httpx.post(f"{base}/api/batches", headers=SCRIPT, content=b"batch: x", timeout=30)
+    assert neither.status_code == 422 and "multipart field `manifest`" in neither.text
+    assert batches(postgres_url) == 1
+    schema = httpx.get(f"{base}/openapi.json").json()
+    assert "application/json" in schema["paths"]["/api/batches"]["post"]["requestBody"]["content"]
