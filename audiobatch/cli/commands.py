@@ -55,6 +55,7 @@ from audiobatch.db.reports import (
     results_key,
 )
 from audiobatch.db.session import session_scope
+from audiobatch.db.webhooks import deliveries_of
 from audiobatch.db.workers import LIVE_WITHIN_S
 from audiobatch.emulator.fault_names import FAULTS
 from audiobatch.emulator.state import QUOTA_PERIOD_S
@@ -268,7 +269,8 @@ def status(
             else:
                 views.print_batches(out, summaries, settings.zone, plain=plain)
             return
-        report = batch_report(session, find_batch(session, batch))
+        found = find_batch(session, batch)
+        report = {**batch_report(session, found), "deliveries": deliveries_of(session, found.id)}
     if json_:
         views.print_json(report)
     else:

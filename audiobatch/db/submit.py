@@ -117,6 +117,7 @@ def insert_batch(
             slot_at=scheduled.slot_at if scheduled else None,
             character_budget=budget,
             continue_at_reset=spending.continue_at_reset,
+            notify=manifest.notify.as_json() if manifest.notify else None,
         )
     )
     session.flush()

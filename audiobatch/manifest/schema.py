@@ -21,6 +21,7 @@ from audiobatch.manifest.common import BatchName, JobBase, JobOutput, StrictMode
 from audiobatch.manifest.dialogue import DialogueJob
 from audiobatch.manifest.graph import JobNode, Reference, check_graph
 from audiobatch.manifest.music import MusicJob, MusicPlanJob
+from audiobatch.manifest.notify import Notify
 from audiobatch.suggestions import did_you_mean
 
 JobSpec = Annotated[
@@ -117,6 +118,8 @@ class Manifest(StrictModel):
     # labels to find the batch by (audiobatch.manifest.tags); not part of ``sha256``: the same
     # jobs under other tags are the same work
     tags: list[str] = Field(default_factory=list)
+    # where its batch's webhook events go (audiobatch.manifest.notify); not part of ``sha256``
+    notify: Notify | None = None
 
     @model_validator(mode="after")
     def _consistent_graph(self) -> Self:
@@ -135,6 +138,7 @@ class Manifest(StrictModel):
         source: str,
         source_roots: Sequence[Path | str] = (),
         tags: Sequence[str] = (),
+        notify: Notify | None = None,
     ) -> Manifest:
         """A manifest of already validated jobs, with its digest computed.
 
@@ -149,6 +153,7 @@ class Manifest(StrictModel):
             sha256=canonical_sha256(batch, jobs),
             source_roots=[str(root) for root in source_roots],
             tags=list(tags),
+            notify=notify,
         )
 
     def job(self, job_id: str) -> JobSpec:

@@ -39,6 +39,7 @@ from audiobatch.manifest.episodes import (
     with_part_size,
 )
 from audiobatch.manifest.graph import JobNode, check_graph, raw_references
+from audiobatch.manifest.notify import Notify, notify_problems
 from audiobatch.manifest.positions import Path
 from audiobatch.manifest.problems import (
     MAX_PROBLEMS,
@@ -61,7 +62,7 @@ from audiobatch.manifest.schema import (
 from audiobatch.manifest.tags import tag_problem, too_many
 from audiobatch.suggestions import did_you_mean
 
-TOP_LEVEL = ("batch", "jobs", "defaults", "voices", "tags")
+TOP_LEVEL = ("batch", "jobs", "defaults", "voices", "tags", "notify")
 _ALIAS = re.compile(ALIAS_PATTERN)
 
 Made = TypeVar("Made", covariant=True)
@@ -75,10 +76,16 @@ class JobFold(Protocol[Made]):
         """Take the next valid job."""
 
     def result(
-        self, batch: str, source: str, roots: Sequence[pathlib.Path], tags: Sequence[str]
+        self,
+        batch: str,
+        source: str,
+        roots: Sequence[pathlib.Path],
+        tags: Sequence[str],
+        notify: Notify | None,
     ) -> Made:
         """What the jobs make, once the whole manifest ``source`` of batch ``batch`` is found
-        valid; its local sources were confined to ``roots``; it carries ``tags``."""
+        valid; its local sources were confined to ``roots``; it carries ``tags`` and sends its
+        webhooks as ``notify`` says."""
 
 
 @dataclass
@@ -91,9 +98,14 @@ class ManifestJobs:
         self.jobs.append(job)
 
     def result(
-        self, batch: str, source: str, roots: Sequence[pathlib.Path], tags: Sequence[str]
+        self,
+        batch: str,
+        source: str,
+        roots: Sequence[pathlib.Path],
+        tags: Sequence[str],
+        notify: Notify | None,
     ) -> Manifest:
-        return Manifest.build(batch, self.jobs, source, roots, tags)
+        return Manifest.build(batch, self.jobs, source, roots, tags, notify)
 
 
 @dataclass
@@ -199,7 +211,8 @@ def validate_document(
     for key in data:
         if key not in TOP_LEVEL:
             check.add(
-                (key,), "unknown field; a manifest has batch, jobs, defaults, voices and tags"
+                (key,),
+                "unknown field; a manifest has batch, jobs, defaults, voices, tags and notify",
             )
 
     batch = data.get("batch")
@@ -213,6 +226,9 @@ def validate_document(
     tags = tag_problems(
         data.get("tags"),
         lambda index, text: check.add(("tags",) if index is None else ("tags", index), text),
+    )
+    notify = notify_problems(
+        data.get("notify"), lambda path, text: check.add(("notify", *path), text)
     )
     aliases = voice_problems(
         data.get("voices"), lambda alias, text: check.add(_under("voices", alias), text)
@@ -267,7 +283,7 @@ def validate_document(
         return sorted(check.problems, key=_line)
     assert isinstance(batch, str)  # checked above
     try:
-        return fold.result(batch, doc.file, roots, tags)
+        return fold.result(batch, doc.file, roots, tags, notify)
     except ValidationError as exc:  # the checks above should have caught it: say so, not crash
         return [Problem(doc.file, None, "", f"invalid manifest: {exc}")]
 
