@@ -242,6 +242,11 @@ def run(
             for report in reports:
                 views.print_outcome(out, report, settings.zone)
         print_paused(console, final.values(), then=f", then {RUN_AGAIN} to render it here")
+        # the local worker, whose thread sends webhooks, stops with the run: one last pass sends
+        # what its batches' ends and pauses are due (a receiver that fails gets it next run)
+        from audiobatch.deployment import build_webhook_sender
+
+        build_webhook_sender(live)()
     return exit_code(final.values())
 
 
