@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from audiobatch.db.models import (
@@ -98,12 +98,19 @@ def note_failure_threshold(session: Session, batch_id: str, now: datetime) -> bo
 
 
 def batches_watching_failures(session: Session) -> list[str]:
-    """Unended batches whose manifest asked to be told of failures (see
-    :func:`note_failure_threshold`)."""
-    query = select(Batch.id).where(
-        status_in(Batch.status, UNENDED_BATCH_STATUSES), Batch.notify.is_not(None)
+    """Unended batches whose manifest set a ``failure_threshold`` not yet told (see
+    :func:`note_failure_threshold`): one query, however many batches run."""
+    told = exists().where(
+        WebhookEvent.batch_id == Batch.id, WebhookEvent.event == FAILURE_THRESHOLD
     )
-    return list(session.scalars(query))
+    query = select(Batch.id, Batch.notify).where(
+        status_in(Batch.status, UNENDED_BATCH_STATUSES), Batch.notify.is_not(None), ~told
+    )
+    return [
+        batch_id
+        for batch_id, notify in session.execute(query)
+        if (own := Notify.from_json(notify)) is not None and own.failure_threshold is not None
+    ]
 
 
 def address_events(session: Session, deployment_url: str | None, now: datetime) -> int:
