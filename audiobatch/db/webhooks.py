@@ -166,7 +166,9 @@ def claim_delivery(session: Session, now: datetime, lease_s: float) -> Claimed |
     due = (*_UNSENT, WebhookDelivery.next_attempt_at <= now, free)
     candidates = select(WebhookDelivery.id).where(*due).order_by(WebhookDelivery.next_attempt_at)
     leased_until = now + timedelta(seconds=lease_s)
-    for delivery_id in session.scalars(candidates.limit(10)):
+    # PostgreSQL: rows another sender is claiming now are skipped rather than waited for
+    locked = candidates.limit(10).with_for_update(skip_locked=True)
+    for delivery_id in session.scalars(locked):
         taken = (
             update(WebhookDelivery)
             .where(WebhookDelivery.id == delivery_id, *due)
