@@ -50,12 +50,14 @@ def test_run_delivers_the_batch_s_end_signed_and_status_lists_it(
         [batch] = json.loads(ran.stdout)
         shown = audiobatch("status", batch["id"], "--json", cwd=tmp_path, env=env)
         deliveries = json.loads(shown.stdout)["deliveries"]
+        table = audiobatch("status", batch["id"], cwd=tmp_path, env=env).stdout
     finally:
         deployment.close()
     assert sorted((d["event"], d["state"], d["attempts"]) for d in deliveries) == [
         ("batch.ended", "delivered", 1),
         ("batch.ended", "delivered", 1),
     ]
+    assert "webhooks: 2 delivered" in table
     for sent in (receiver.received, deployment.received):
         [received] = sent
         headers = received.headers
