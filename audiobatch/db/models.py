@@ -231,7 +231,7 @@ class Batch(Base):
     continue_at_reset: Mapped[bool | None]
     resume_at: Mapped[datetime | None]  # when the reconciler resumes it (the next reset)
     # its manifest's webhook (audiobatch.manifest.notify.Notify.as_json), None: none of its own
-    notify: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    notify: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
 
     jobs: Mapped[list[Job]] = relationship(back_populates="batch", order_by="Job.id")
     schedule: Mapped[Schedule | None] = relationship()
