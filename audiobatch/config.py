@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
 
 from audiobatch.backend import key_hash
@@ -22,7 +22,9 @@ from audiobatch.manifest.bundle import BundleLimits
 from audiobatch.manifest.confinement import SourcePolicy
 from audiobatch.manifest.dialogue import MAX_REQUEST_CHARS, MIN_PART_CHARS
 from audiobatch.manifest.episodes import DEFAULT_PART_CHARS
+from audiobatch.manifest.notify import url_problem
 from audiobatch.readable import time_zone
+from audiobatch.webhooks.signing import secret_problem
 
 DEFAULT_API_URL = "https://api.elevenlabs.io"
 LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "[::1]")
@@ -100,11 +102,44 @@ class Settings(BaseSettings):
     continue_at_reset: bool = False
     # the IANA time zone every time is shown in, by the CLI and the dashboard
     time_zone: str = "UTC"
+    # webhooks (see audiobatch.webhooks): the deployment's receiver of every batch's events, the
+    # Standard Webhooks secret that signs them (whsec_ and base64), and the delivery attempts
+    webhook_url: str | None = None
+    webhook_secret: SecretStr | None = None
+    webhook_timeout_s: float = Field(default=10.0, gt=0)
+    webhook_max_attempts: int = Field(default=12, ge=1)
 
     @field_validator("api_url")
     @classmethod
     def _strip_trailing_slash(cls, value: str) -> str:
         return value.rstrip("/")
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _webhook_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            return None
+        if value is not None and (problem := url_problem(value)):
+            raise ValueError(problem)
+        return value
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _webhook_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None
+        if problem := secret_problem(value.get_secret_value().strip()):
+            raise ValueError(f"AUDIOBATCH_WEBHOOK_SECRET {problem}")
+        return SecretStr(value.get_secret_value().strip())
+
+    @model_validator(mode="after")
+    def _signed_webhooks(self) -> Settings:
+        if self.webhook_url is not None and self.webhook_secret is None:
+            raise ValueError(
+                "AUDIOBATCH_WEBHOOK_URL needs AUDIOBATCH_WEBHOOK_SECRET (whsec_ and base64) to "
+                "sign what it is sent"
+            )
+        return self
 
     @field_validator("api_key", "dashboard_token")
     @classmethod

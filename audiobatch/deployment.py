@@ -1,5 +1,6 @@
 """What every process of a deployment builds alike from its settings: the account's limiter and
-what the CLI and dashboard show of it, the reconciler tick, and housekeeping."""
+what the CLI and dashboard show of it, the reconciler tick, the webhook sender, and
+housekeeping."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from audiobatch.db.reconcile import TickResult, tick
 from audiobatch.elevenlabs.spool import remove_stale
 from audiobatch.limiter import POOLS, Limiter, LocalLimiter, RedisLimiter
 from audiobatch.storage import open_storage
+from audiobatch.webhooks.sender import SenderConfig, WebhookSender, build_client
 
 LEFTOVER_AGE_S = 3600.0  # a partial write or spool this old has no writer left
 REDIS_SOCKET_TIMEOUT_S = 10.0  # a Redis that stops answering is an outage, not a hang
@@ -35,6 +37,19 @@ def build_reconciler(settings: Settings, app: Celery) -> Callable[[], TickResult
         )  # fmt: skip
 
     return reconcile
+
+
+def build_webhook_sender(settings: Settings) -> WebhookSender:
+    """The webhook sender bound to this deployment's database, URL and secret."""
+    secret = settings.webhook_secret
+    config = SenderConfig(
+        database_url=settings.resolved_database_url,
+        deployment_url=settings.webhook_url,
+        secret=None if secret is None else secret.get_secret_value(),
+        timeout_s=settings.webhook_timeout_s,
+        max_attempts=settings.webhook_max_attempts,
+    )
+    return WebhookSender(config, build_client(config))
 
 
 def build_housekeeper(settings: Settings) -> Callable[[], int]:

@@ -23,6 +23,7 @@ from audiobatch.elevenlabs.account import Subscription
 from audiobatch.manifest import Manifest
 from audiobatch.manifest.costs import MS_PER_MINUTE, minutes, music_ms, text_characters
 from audiobatch.manifest.episodes import job_parts
+from audiobatch.manifest.notify import Notify
 from audiobatch.manifest.schema import JobSpec
 
 PRICED_BY_SOURCE = ("voice_change", "stems")
@@ -112,10 +113,11 @@ class Tally:
         roots: Sequence[Path] = (),
         tags: Sequence[str] = (),
         priority: int | None = None,
+        notify: Notify | None = None,
     ) -> BatchEstimate:
         """The estimate of the jobs added, as the manifest ``source`` of batch ``batch`` (an
-        estimate depends neither on where its sources were confined, ``roots``, nor on ``tags``
-        or ``priority``)."""
+        estimate depends neither on where its sources were confined, ``roots``, nor on ``tags``,
+        ``priority`` or ``notify``)."""
         by_kind = {kind: n for kind, n in sorted(self.characters.items()) if n}
         return BatchEstimate(
             batch=batch,

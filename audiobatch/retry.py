@@ -85,5 +85,11 @@ def decide(
     if isinstance(error, ConcurrencyLimitError):
         low, high = policy.concurrency_delay_s
         return RetryDecision(retry=True, delay_s=rng.uniform(low, high), reason="concurrency")
-    ceiling = min(policy.max_delay_s, policy.base_delay_s * 2 ** (attempt - 1))
-    return RetryDecision(retry=True, delay_s=rng.uniform(0, ceiling), reason="backoff")
+    delay_s = backoff_s(attempt, policy.base_delay_s, policy.max_delay_s, rng)
+    return RetryDecision(retry=True, delay_s=delay_s, reason="backoff")
+
+
+def backoff_s(attempt: int, base_s: float, cap_s: float, rng: random.Random) -> float:
+    """Exponential backoff with full jitter after ``attempt`` (1-based) failed: a random wait up
+    to ``base_s * 2 ** (attempt - 1)``, capped at ``cap_s``."""
+    return rng.uniform(0, min(cap_s, base_s * 2 ** (attempt - 1)))

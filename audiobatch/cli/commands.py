@@ -55,6 +55,7 @@ from audiobatch.db.reports import (
     results_key,
 )
 from audiobatch.db.session import session_scope
+from audiobatch.db.webhooks import deliveries_of
 from audiobatch.db.workers import LIVE_WITHIN_S
 from audiobatch.emulator.fault_names import FAULTS
 from audiobatch.emulator.state import QUOTA_PERIOD_S
@@ -254,6 +255,11 @@ def run(
             for report in reports:
                 views.print_outcome(out, report, settings.zone)
         print_paused(console, final.values(), then=f", then {RUN_AGAIN} to render it here")
+        # the local worker, whose thread sends webhooks, stops with the run: one last pass sends
+        # what its batches' ends and pauses are due (a receiver that fails gets it next run)
+        from audiobatch.deployment import build_webhook_sender
+
+        build_webhook_sender(live)()
     return exit_code(final.values())
 
 
@@ -281,7 +287,8 @@ def status(
             else:
                 views.print_batches(out, summaries, settings.zone, plain=plain)
             return
-        report = batch_report(session, find_batch(session, batch))
+        found = find_batch(session, batch)
+        report = {**batch_report(session, found), "deliveries": deliveries_of(session, found.id)}
     if json_:
         views.print_json(report)
     else:

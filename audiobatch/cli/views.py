@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections import Counter
 from datetime import datetime, tzinfo
 from typing import Any
 
@@ -101,6 +102,10 @@ def print_batch(
             markup=False,
             highlight=False,
         )
+    if report.get("deliveries"):
+        states = Counter(delivery["state"] for delivery in report["deliveries"])
+        told = ", ".join(f"{count} {state}" for state, count in sorted(states.items()))
+        console.print(f"  webhooks: {told} (`--json` lists them)", markup=False, highlight=False)
     # a part that succeeded is counted on its episode's line (`audiobatch jobs` lists them all)
     print_jobs(console, shown)
 

@@ -38,6 +38,7 @@ from audiobatch.db.models import TERMINAL_BATCH_STATUSES, Batch, utcnow
 from audiobatch.db.progress import batch_progress
 from audiobatch.db.reports import find_batch, results_body
 from audiobatch.db.schedules import list_schedules, schedule_view
+from audiobatch.db.webhooks import deliveries_of
 from audiobatch.db.workers import fleet_view, jobs_in_hand_by_pool, unserved_queues
 
 router = APIRouter(prefix="/api")
@@ -160,7 +161,12 @@ def batch_detail(session: Session, state: DashboardState, batch: Batch) -> dict[
     stalled = batch.status not in TERMINAL_BATCH_STATUSES and bool(
         unserved_queues(session, [batch.id], now)
     )
-    return {**detail, "no_live_worker": stalled, "eta_s": None if stalled else detail["eta_s"]}
+    return {
+        **detail,
+        "no_live_worker": stalled,
+        "eta_s": None if stalled else detail["eta_s"],
+        "deliveries": deliveries_of(session, batch.id),
+    }
 
 
 def job_page(session: Session, flt: JobFilter, paging: Paging) -> dict[str, Any]:

@@ -51,6 +51,20 @@ class OutputTotals(BaseModel):
     bytes: int
 
 
+class Delivery(BaseModel):
+    """A webhook delivery of the batch's events (see audiobatch.db.webhooks)."""
+
+    id: str  # the webhook-id header: receivers dedupe by it
+    event: str
+    url: str  # without credentials or query
+    state: str  # pending, retrying, delivered, gave_up
+    attempts: int
+    last_status: int | None  # the receiver's last HTTP status
+    last_error: str | None
+    next_attempt_at: str | None
+    delivered_at: str | None
+
+
 class BatchDetail(BatchSummary):
     total: int
     ended: int
@@ -60,6 +74,7 @@ class BatchDetail(BatchSummary):
     no_live_worker: bool  # jobs left wait on queues no live worker serves
     outputs: OutputTotals
     usage_as_of: str  # when characters and outputs were summed
+    deliveries: list[Delivery]  # its webhook deliveries, oldest first
 
 
 class Parts(BaseModel):

@@ -1,6 +1,8 @@
 """Batch state: pausing active batches (an account refused, a budget spent), the characters a
 batch spent, and ending a batch once its last job has ended.
 
+Each change writes its webhook event (:mod:`audiobatch.db.webhooks`) in its own transaction.
+
 Whether a batch has ended is asked in a transaction of its own after a job's end is committed:
 whichever finisher commits last then sees every job ended, and the conditional update that ends
 the batch lets exactly one of them win. No finisher waits on another, so thousands of jobs
@@ -16,7 +18,7 @@ from sqlalchemy import bindparam, case, func, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
-from audiobatch.db import jobs
+from audiobatch.db import jobs, webhooks
 from audiobatch.db.models import (
     TERMINAL_BATCH_STATUSES,
     UNENDED_JOB_STATUSES,
@@ -26,8 +28,10 @@ from audiobatch.db.models import (
     Job,
     JobStatus,
     status_in,
+    utcnow,
 )
 from audiobatch.db.session import rows_affected
+from audiobatch.manifest.notify import BATCH_ENDED, BATCH_PAUSED
 
 _ACTIVE_BATCH = (BatchStatus.QUEUED, BatchStatus.RUNNING)
 
@@ -74,19 +78,16 @@ def _pause_batches(
     ``resume`` (by an operator, or by the reconciler at ``resume_at``); jobs running now finish.
     How many batches were paused."""
     jobs.pause_waiting(session, select(Batch.id).where(Batch.status.in_(_ACTIVE_BATCH), *only))
-    return int(
-        rows_affected(
-            session.execute(
-                update(Batch)
-                .where(Batch.status.in_(_ACTIVE_BATCH), *only)
-                .values(
-                    status=BatchStatus.PAUSED,
-                    status_reason=f"paused: {reason}",
-                    resume_at=resume_at,
-                )
-            )
-        )
-    )
+    paused = session.scalars(
+        update(Batch)
+        .where(Batch.status.in_(_ACTIVE_BATCH), *only)
+        .values(status=BatchStatus.PAUSED, status_reason=f"paused: {reason}", resume_at=resume_at)
+        .returning(Batch.id),
+        execution_options={"synchronize_session": False},
+    ).all()
+    for batch_id in paused:
+        webhooks.record_event(session, batch_id, BATCH_PAUSED, utcnow())
+    return len(paused)
 
 
 def batches_due_to_resume(session: Session, now: datetime) -> list[Batch]:
@@ -167,7 +168,11 @@ def end_batch_if_done(session: Session, batch_id: str, now: datetime) -> BatchSt
             .values(status=final, finished_at=now)
         )
     )
-    return final if ended else None
+    if not ended:
+        return None
+    webhooks.note_failure_threshold(session, batch_id, now)
+    webhooks.record_event(session, batch_id, BATCH_ENDED, now)
+    return final
 
 
 def batch_outcome(counts: dict[JobStatus, int]) -> BatchStatus:

@@ -232,6 +232,8 @@ class Batch(Base):
     resume_at: Mapped[datetime | None]  # when the reconciler resumes it (the next reset)
     # higher first: workers take the queued jobs of the most urgent batch (audiobatch.priorities)
     priority: Mapped[int] = mapped_column(default=50, server_default="50")
+    # its manifest's webhook (audiobatch.manifest.notify.Notify.as_json), None: none of its own
+    notify: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
 
     jobs: Mapped[list[Job]] = relationship(back_populates="batch", order_by="Job.id")
     schedule: Mapped[Schedule | None] = relationship()
@@ -247,6 +249,61 @@ class BatchTag(Base):
         ForeignKey("batches.id", ondelete="CASCADE"), primary_key=True
     )
     tag: Mapped[str] = mapped_column(String(32), primary_key=True, index=True)
+
+
+class WebhookEvent(Base):
+    """Something that happened to a batch that webhooks tell: written in the transaction of the
+    change itself, so that no crash loses it; ``addressed_at`` once its deliveries are written
+    (one per receiver: the deployment's URL and the batch's own)."""
+
+    __tablename__ = "webhook_events"
+    __table_args__ = (
+        Index(
+            "ix_webhook_events_unaddressed",
+            "created_at",
+            postgresql_where=text("addressed_at IS NULL"),
+            sqlite_where=text("addressed_at IS NULL"),
+        ),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    batch_id: Mapped[str] = mapped_column(ForeignKey("batches.id", ondelete="CASCADE"), index=True)
+    event: Mapped[str] = mapped_column(String(64))
+    body: Mapped[str] = mapped_column(Text)  # the JSON sent, byte for byte what is signed
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    addressed_at: Mapped[datetime | None]
+
+
+class WebhookDelivery(Base):
+    """One event to send to one URL: the outbox row a sender claims (``leased_until``), sends and
+    records the answer of, until it is delivered or given up."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        Index(
+            "ix_webhook_deliveries_due",
+            "next_attempt_at",
+            postgresql_where=text("delivered_at IS NULL AND gave_up_at IS NULL"),
+            sqlite_where=text("delivered_at IS NULL AND gave_up_at IS NULL"),
+        ),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)  # the webhook-id header
+    event_id: Mapped[str] = mapped_column(
+        ForeignKey("webhook_events.id", ondelete="CASCADE"), index=True
+    )
+    batch_id: Mapped[str] = mapped_column(ForeignKey("batches.id", ondelete="CASCADE"), index=True)
+    url: Mapped[str] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime]
+    leased_until: Mapped[datetime | None]  # a sender holds it until then
+    last_status: Mapped[int | None]  # the receiver's last HTTP status
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    delivered_at: Mapped[datetime | None]
+    gave_up_at: Mapped[datetime | None]
+
+    event: Mapped[WebhookEvent] = relationship()
 
 
 class SubmissionKey(Base):

@@ -4,6 +4,7 @@ It re-queues retries whose wait is over and jobs whose worker lost its lease; qu
 whose parents have all succeeded and fails those whose parent failed (a backstop: their parents'
 finishers do it, unless they die first); pauses batches that have spent their character budget
 and resumes those the account's quota paused once it has been reset (when they asked to);
+records the ``batch.failure_threshold`` webhook event of batches whose failed jobs reached it;
 publishes a wake-up for every queued job that has none (never published, or whose message the
 broker no longer holds: see :func:`lost_wakeups`); ends batches whose last job's worker died
 before it could; and writes the ``results.json`` an unreachable store kept from being written at
@@ -21,7 +22,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import exists, func, select, update
 from sqlalchemy.orm import Session
 
-from audiobatch.db import jobs, operations
+from audiobatch.db import jobs, operations, webhooks
 from audiobatch.db.batches import batches_due_to_resume, end_batch_if_done, pause_over_budget
 from audiobatch.db.models import (
     TERMINAL_BATCH_STATUSES,
@@ -77,6 +78,8 @@ def tick(
         # miss the other's spend
         over_budget = pause_over_budget(session)
         reset = resume_at_reset(session, now)
+        for batch_id in webhooks.batches_watching_failures(session):
+            webhooks.note_failure_threshold(session, batch_id, now)
         finished = batches_with_every_job_ended(session)
         unreported = batches_without_results(session)
     if promoted or orphans:

@@ -119,6 +119,7 @@ def insert_batch(
             character_budget=budget,
             continue_at_reset=spending.continue_at_reset,
             priority=DEFAULT_PRIORITY if manifest.priority is None else manifest.priority,
+            notify=manifest.notify.as_json() if manifest.notify else None,
         )
     )
     session.flush()

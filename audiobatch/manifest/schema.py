@@ -21,6 +21,7 @@ from audiobatch.manifest.common import BatchName, JobBase, JobOutput, StrictMode
 from audiobatch.manifest.dialogue import DialogueJob
 from audiobatch.manifest.graph import JobNode, Reference, check_graph
 from audiobatch.manifest.music import MusicJob, MusicPlanJob
+from audiobatch.manifest.notify import Notify
 from audiobatch.suggestions import did_you_mean
 
 JobSpec = Annotated[
@@ -120,6 +121,8 @@ class Manifest(StrictModel):
     # the batch's priority (audiobatch.priorities), None: as submitted, else normal; not part of
     # ``sha256`` either
     priority: int | None = None
+    # where its batch's webhook events go (audiobatch.manifest.notify); not part of ``sha256``
+    notify: Notify | None = None
 
     @model_validator(mode="after")
     def _consistent_graph(self) -> Self:
@@ -139,6 +142,7 @@ class Manifest(StrictModel):
         source_roots: Sequence[Path | str] = (),
         tags: Sequence[str] = (),
         priority: int | None = None,
+        notify: Notify | None = None,
     ) -> Manifest:
         """A manifest of already validated jobs, with its digest computed.
 
@@ -154,6 +158,7 @@ class Manifest(StrictModel):
             source_roots=[str(root) for root in source_roots],
             tags=list(tags),
             priority=priority,
+            notify=notify,
         )
 
     def job(self, job_id: str) -> JobSpec:

@@ -39,6 +39,7 @@ from audiobatch.manifest.episodes import (
     with_part_size,
 )
 from audiobatch.manifest.graph import JobNode, check_graph, raw_references
+from audiobatch.manifest.notify import Notify, notify_problems
 from audiobatch.manifest.positions import Path
 from audiobatch.manifest.problems import (
     MAX_PROBLEMS,
@@ -62,7 +63,7 @@ from audiobatch.manifest.tags import tag_problem, too_many
 from audiobatch.priorities import as_priority, priority_problem
 from audiobatch.suggestions import did_you_mean
 
-TOP_LEVEL = ("batch", "jobs", "defaults", "voices", "tags", "priority")
+TOP_LEVEL = ("batch", "jobs", "defaults", "voices", "tags", "priority", "notify")
 _ALIAS = re.compile(ALIAS_PATTERN)
 
 Made = TypeVar("Made", covariant=True)
@@ -82,10 +83,11 @@ class JobFold(Protocol[Made]):
         roots: Sequence[pathlib.Path],
         tags: Sequence[str],
         priority: int | None,
+        notify: Notify | None,
     ) -> Made:
         """What the jobs make, once the whole manifest ``source`` of batch ``batch`` is found
         valid; its local sources were confined to ``roots``; it carries ``tags`` and
-        ``priority`` (None: not given)."""
+        ``priority`` (None: not given), and sends its webhooks as ``notify`` says."""
 
 
 @dataclass
@@ -104,8 +106,9 @@ class ManifestJobs:
         roots: Sequence[pathlib.Path],
         tags: Sequence[str],
         priority: int | None,
+        notify: Notify | None,
     ) -> Manifest:
-        return Manifest.build(batch, self.jobs, source, roots, tags, priority)
+        return Manifest.build(batch, self.jobs, source, roots, tags, priority, notify)
 
 
 @dataclass
@@ -212,7 +215,8 @@ def validate_document(
         if key not in TOP_LEVEL:
             check.add(
                 (key,),
-                "unknown field; a manifest has batch, jobs, defaults, voices, tags and priority",
+                "unknown field; a manifest has batch, jobs, defaults, voices, tags, priority "
+                "and notify",
             )
 
     batch = data.get("batch")
@@ -230,6 +234,9 @@ def validate_document(
     priority = data.get("priority")
     if priority is not None and (problem := priority_problem(priority)):
         check.add(("priority",), problem)
+    notify = notify_problems(
+        data.get("notify"), lambda path, text: check.add(("notify", *path), text)
+    )
     aliases = voice_problems(
         data.get("voices"), lambda alias, text: check.add(_under("voices", alias), text)
     )
@@ -284,7 +291,7 @@ def validate_document(
     assert isinstance(batch, str)  # checked above
     try:
         chosen = None if priority is None or priority_problem(priority) else as_priority(priority)
-        return fold.result(batch, doc.file, roots, tags, chosen)
+        return fold.result(batch, doc.file, roots, tags, chosen, notify)
     except ValidationError as exc:  # the checks above should have caught it: say so, not crash
         return [Problem(doc.file, None, "", f"invalid manifest: {exc}")]
 

@@ -94,7 +94,7 @@ def scheduled_manifest(
     day = slot_at.astimezone(parse_zone(schedule.timezone)).date().isoformat()
     return Manifest.build(
         f"{manifest.batch}-{day}", manifest.jobs, manifest.source, manifest.source_roots,
-        manifest.tags,
+        tags=manifest.tags, priority=manifest.priority, notify=manifest.notify,
     )  # fmt: skip
 
 

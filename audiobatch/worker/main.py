@@ -19,7 +19,7 @@ from audiobatch.broker import (
 )
 from audiobatch.config import Settings
 from audiobatch.db.workers import SCHEDULER, WORKER
-from audiobatch.deployment import build_housekeeper, build_reconciler
+from audiobatch.deployment import build_housekeeper, build_reconciler, build_webhook_sender
 from audiobatch.worker.heartbeat import Heartbeat
 from audiobatch.worker.routine_logs import quiet_periodic_tasks
 from audiobatch.worker.tasks import register_tasks
@@ -95,6 +95,25 @@ def start_ticker(settings: Settings, app: Celery, *, housekeeping: bool) -> thre
                 log.warning("reconciler tick failed: %s: %s", type(exc).__name__, exc)
 
     thread = threading.Thread(target=loop, name="reconciler-tick", daemon=True)
+    thread.start()
+    start_webhook_sender(settings)
+    return thread
+
+
+def start_webhook_sender(settings: Settings) -> threading.Thread:
+    """Drain the webhook outbox every RECONCILE_INTERVAL_S in a daemon thread of this process: a
+    slow receiver then holds up neither the reconciler tick nor any render."""
+    sender = build_webhook_sender(settings)
+
+    def loop() -> None:
+        while True:
+            time.sleep(RECONCILE_INTERVAL_S)
+            try:
+                sender()
+            except Exception as exc:  # a busy database, or anything else: the next pass
+                log.warning("webhook sender failed: %s: %s", type(exc).__name__, exc)
+
+    thread = threading.Thread(target=loop, name="webhook-sender", daemon=True)
     thread.start()
     return thread
 

@@ -1,7 +1,7 @@
 """batch priority: the order workers take queued jobs in, and an index to find a batch's next
 
-Revision ID: 0020
-Revises: 0016
+Revision ID: 0018
+Revises: 0017
 Create Date: 2026-12-04
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0020"
-down_revision = "0016"
+revision = "0018"
+down_revision = "0017"
 branch_labels = None
 depends_on = None
 

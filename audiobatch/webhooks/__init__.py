@@ -1,0 +1,1 @@
+"""Webhooks: signed event deliveries from the SQL outbox (see :mod:`audiobatch.db.webhooks`)."""
