@@ -9,6 +9,7 @@ re-raised with ``raise ... from exc``::
     ├── ManifestError               a manifest that cannot be read or validated (all problems at once)
     ├── NotFoundError               a batch, job or schedule that does not exist
     ├── WaitTimeoutError            a batch had not ended or paused when a wait gave up
+    ├── LocalWorkerStoppedError     the worker `run` started stopped before its batches ended
     ├── ScheduleError               a schedule's cron expression, time zone or manifest cannot be used
     ├── QuotaShortError             a batch needs more credits than the account has left
     ├── AccessError                 a dashboard request or action refused
@@ -89,6 +90,11 @@ class NotFoundError(AudiobatchError):
 class WaitTimeoutError(AudiobatchError):
     """A batch had neither ended nor paused within the time a wait was given; the message says
     where it stands, and which queues no live worker serves when that is why."""
+
+
+class LocalWorkerStoppedError(AudiobatchError):
+    """The worker ``run`` started stopped before the batches ended; the message says where its
+    log is and how to go on."""
 
 
 class ScheduleError(AudiobatchError):

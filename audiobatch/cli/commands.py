@@ -221,7 +221,7 @@ def run(
     console = err if json_ else out
     asked = spending(budget, continue_at_reset)
     preflight(loaded, settings, err, allow_over=allow_over)
-    with embedded_services(settings, console) as live:
+    with embedded_services(settings, console) as (live, worker_running):
         celery_app = broker_app(live)
         batches = submit_manifests(
             url, loaded, publisher(celery_app), fresh=fresh, force=force, spending=asked
@@ -231,6 +231,7 @@ def run(
                 views.print_submitted(console, batch)
         batch_ids = [b.id for b in batches]
         on_poll = [
+            worker_running,  # a local worker that stopped ends the wait, saying so
             # the local worker announces itself once it consumes: a while after it starts
             worker_watch(err, url, batch_ids, hint=LOCAL_WORKER_DOWN, first_after_s=LIVE_WITHIN_S),
         ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 
 from pydantic import SecretStr
@@ -13,13 +13,17 @@ from rich.console import Console
 
 from audiobatch.backend import EMBEDDED_EMULATOR_KEY
 from audiobatch.config import Settings
+from audiobatch.errors import LocalWorkerStoppedError
 
 WORKER_STOP_GRACE_S = 15.0
 
 
 @contextmanager
-def embedded_services(settings: Settings, console: Console) -> Iterator[Settings]:
-    """Start what ``run`` needs; yields the settings the rest of the run must use."""
+def embedded_services(
+    settings: Settings, console: Console
+) -> Iterator[tuple[Settings, Callable[[], None]]]:
+    """Start what ``run`` needs; yields the settings the rest of the run must use, and a check
+    that raises :class:`LocalWorkerStoppedError` once the local worker has stopped."""
     console.print(
         f"State: {_describe_database(settings)}; broker: {_describe_broker(settings)}; "
         f"storage: {settings.storage_url}",
@@ -29,8 +33,8 @@ def embedded_services(settings: Settings, console: Console) -> Iterator[Settings
     with ExitStack() as stack:
         if settings.api_key is None:
             settings = stack.enter_context(_emulator(settings, console))
-        stack.enter_context(_worker(settings, console))
-        yield settings
+        worker_running = stack.enter_context(_worker(settings, console))
+        yield settings, worker_running
 
 
 @contextmanager
@@ -51,7 +55,7 @@ def _emulator(settings: Settings, console: Console) -> Iterator[Settings]:
 
 
 @contextmanager
-def _worker(settings: Settings, console: Console) -> Iterator[None]:
+def _worker(settings: Settings, console: Console) -> Iterator[Callable[[], None]]:
     settings.home.mkdir(parents=True, exist_ok=True)
     log_path = (settings.home / "worker.log").resolve()
     env = dict(os.environ)
@@ -67,8 +71,18 @@ def _worker(settings: Settings, console: Console) -> Iterator[None]:
     console.print(
         f"Started a local worker (pid {process.pid}); its log is {log_path}", soft_wrap=True
     )
+
+    def running() -> None:
+        code = process.poll()
+        if code is not None:
+            raise LocalWorkerStoppedError(
+                f"the local worker stopped (exit code {code}) before the batches ended; its log "
+                f"is {log_path}. The jobs it held go back to the queue once their leases run "
+                "out: run the same `audiobatch run` command again to go on"
+            )
+
     try:
-        yield
+        yield running
     finally:
         process.terminate()
         try:

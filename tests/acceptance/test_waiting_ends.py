@@ -4,13 +4,25 @@ saying why and how to go on, with their output piped as in a cron job or a CI st
 from __future__ import annotations
 
 import json
+import os
+import re
+import signal
+import subprocess
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 
-from tests.acceptance.cli import audiobatch, clean_environment, running_emulator, start, stop
+from tests.acceptance.cli import (
+    AUDIOBATCH,
+    audiobatch,
+    clean_environment,
+    running_emulator,
+    start,
+    stop,
+)
 from tests.acceptance.conftest import ProductionEnv
 from tests.acceptance.fleet import KEY, TEXT, write_manifest
 
@@ -92,3 +104,29 @@ def test_submit_wait_exits_3_on_an_invalid_key_with_the_reason_beside_the_json(
     assert "invalid_api_key" in report["reason"]
     assert "invalid_api_key" in waited.stderr
     assert f"audiobatch resume {report['id']}" in waited.stderr
+
+
+def test_run_ends_saying_so_when_its_local_worker_dies(tmp_path: Path) -> None:
+    """The worker `run` started is killed while it renders: `run` does not wait for batches no
+    one renders any more; it exits 1 naming the worker's exit and log, and the way to go on."""
+    with running_emulator("--latency-ms", "3000", "--api-key", KEY, cwd=tmp_path) as url:
+        env = clean_environment(ELEVENLABS_API_KEY=KEY, AUDIOBATCH_API_URL=url)
+        manifest = write_manifest(tmp_path, 6)
+        run = subprocess.Popen(
+            [*AUDIOBATCH, "run", str(manifest)], cwd=tmp_path, env=env, text=True,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        )  # fmt: skip
+        try:
+            assert run.stdout is not None
+            started = next(line for line in run.stdout if "Started a local worker" in line)
+            worker_pid = int(re.search(r"\(pid (\d+)\)", started).group(1))  # type: ignore[union-attr]
+            while not httpx.get(f"{url}/_emulator/stats").json()["in_flight"]:
+                time.sleep(0.1)  # it renders
+            os.kill(worker_pid, signal.SIGKILL)
+            out, said = run.communicate(timeout=BOUND_S)
+        finally:
+            run.kill()
+    assert run.returncode == 1, out + said
+    said = " ".join(said.split())
+    assert "the local worker stopped (exit code -9) before the batches ended" in said
+    assert "worker.log" in said and "run the same `audiobatch run` command again" in said
