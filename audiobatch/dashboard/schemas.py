@@ -25,6 +25,7 @@ class BatchSummary(BaseModel):
     status: str
     reason: str | None
     tags: list[str]  # sorted
+    priority: str  # urgent, normal, bulk, or its number (0-100, higher first)
     source: str
     created_at: str
     finished_at: str | None
