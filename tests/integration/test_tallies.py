@@ -27,6 +27,7 @@ from audiobatch.db.models import (
 from audiobatch.db.retention import delete_batches
 from audiobatch.db.session import get_engine, session_scope
 from audiobatch.storage import StoredObject
+from tests.history_seed import fill_active, fill_history
 
 OUTCOMES = ["succeeded", "retry", "failed", "paused", "abandoned"]
 LATENCIES = [0, 99, 100, 101, 250, 999, 2500, 70000, 120000, 120001, 500000]
@@ -313,3 +314,13 @@ def test_upgrading_counts_the_rows_written_before(
     )
     assert kept.jobs == {JobStatus.SUCCEEDED: 1, JobStatus.FAILED: 1}
     assert kept.latency_le_ms[250] == 0 and kept.latency_le_ms[500] == 1
+
+
+def test_the_history_fill_keeps_the_counts_a_recount_gives(postgres_url: str) -> None:
+    upgrade(postgres_url)
+    fill_history(postgres_url, 2_500, per_batch=1_000)
+    fill_active(postgres_url, 40, utcnow())
+    fill_history(postgres_url, 3_000, first_job=2_500, per_batch=1_000)
+    assert_exact(postgres_url)
+    with session_scope(postgres_url) as session:
+        assert sum(tallies.total_tallies(session).jobs.values()) == 3_040
