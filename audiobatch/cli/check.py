@@ -45,9 +45,8 @@ def check(
     if objects:
         breaches.extend(artifact_objects(url, open_storage(settings.storage_url)))
     if json_:
-        views.print_json(
-            {"breaches": [asdict(b) for b in breaches], "repaired": [asdict(b) for b in repaired]}
-        )
+        shape = {"breaches": [asdict(b) for b in breaches]}
+        views.print_json(shape | {"repaired": [asdict(b) for b in repaired]} if fix else shape)
     else:
         for breach in [*repaired, *breaches]:
             out.print(
