@@ -124,6 +124,9 @@ def _enum(cls: type[enum.StrEnum], name: str) -> Enum:
     )
 
 
+EPISODE_PARTS = text("part_of IS NOT NULL")
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(
         naming_convention={
@@ -276,6 +279,14 @@ class Job(Base):
         Index("ix_jobs_batch_id_finished_at", "batch_id", "finished_at"),
         Index("ix_jobs_batch_id_error_code", "batch_id", "error_code"),
         Index("ix_jobs_finished_at", "finished_at"),
+        # a batch's episode parts (what is being stitched), without reading its other jobs
+        Index(
+            "ix_jobs_batch_id_parts",
+            "batch_id",
+            "part_of",
+            postgresql_where=EPISODE_PARTS,
+            sqlite_where=EPISODE_PARTS,
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)

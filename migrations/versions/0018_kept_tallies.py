@@ -4,7 +4,8 @@ Every insert, update and delete of ``jobs``, ``attempts`` and ``artifacts`` appe
 changed to ``tallies`` (batch, name, delta) in the same transaction: jobs by status, the music
 composed, attempts by outcome, 429s, characters, latency (sum and histogram bucket), outputs and
 their bytes. ``jobs.music_ms`` holds the music a job composes (known at submission). See
-:mod:`audiobatch.db.tallies`.
+:mod:`audiobatch.db.tallies`. And an index of a batch's episode parts, so that a large running
+batch's progress reads its parts only.
 
 Revision ID: 0018
 Revises: 0016
@@ -149,6 +150,14 @@ def upgrade() -> None:
         postgresql_where=unfolded,
         sqlite_where=unfolded,
     )
+    parts = sa.text("part_of IS NOT NULL")
+    op.create_index(
+        "ix_jobs_batch_id_parts",
+        "jobs",
+        ["batch_id", "part_of"],
+        postgresql_where=parts,
+        sqlite_where=parts,
+    )
     sqlite = connection.dialect.name == "sqlite"
     for table in TALLIED:
         op.execute(_append(_rows(table, "r", "", f" FROM {table} AS r"), folded="true"))
@@ -167,6 +176,7 @@ def downgrade() -> None:
             )
         if not sqlite:
             op.execute(f"DROP FUNCTION tally_{table}()")
+    op.drop_index("ix_jobs_batch_id_parts", table_name="jobs")
     op.drop_index("ix_tallies_unfolded", table_name="tallies")
     op.drop_index("ix_tallies_batch_id_name", table_name="tallies")
     op.drop_table("tallies")
