@@ -97,22 +97,22 @@ FROM jobs AS pending WHERE pending.batch_id = :batch AND pending.status = 'pendi
 """
 
 
-def fill_history(url: str, jobs: int, first_job: int = 0) -> None:
+def fill_history(url: str, jobs: int, first_job: int = 0, per_batch: int = JOBS_PER_BATCH) -> None:
     """Ended jobs numbered ``first_job`` up to ``jobs`` (so a fill can be grown), in batches of
-    :data:`JOBS_PER_BATCH`, with their batches, attempts, outputs and dependencies; then
-    ``VACUUM ANALYZE``."""
+    ``per_batch``, with their batches, attempts, outputs and dependencies (the database's
+    triggers keep their counts as they are written); then ``VACUUM ANALYZE``."""
     engine = get_engine(url)
     with engine.begin() as connection:
         values = {
-            "first": first_job // JOBS_PER_BATCH + 1,
-            "last": (jobs - 1) // JOBS_PER_BATCH + 1,
+            "first": first_job // per_batch + 1,
+            "last": (jobs - 1) // per_batch + 1,
         }
         connection.execute(text(ENDED_BATCHES), values)
     for start in range(first_job, jobs, CHUNK_JOBS):
         last = min(start + CHUNK_JOBS, jobs) - 1
         with engine.begin() as connection:
             after = connection.scalar(text("SELECT coalesce(max(id), 0) FROM jobs"))
-            values = {"first": start, "last": last, "per_batch": JOBS_PER_BATCH}
+            values = {"first": start, "last": last, "per_batch": per_batch}
             connection.execute(text(ENDED_JOBS), values)
             connection.execute(text(ENDED_ATTEMPTS), {"after": after})
             connection.execute(text(ENDED_ARTIFACTS), {"after": after})

@@ -10,7 +10,7 @@ from rich.console import Console
 
 from audiobatch.cli import views
 from audiobatch.cli.context import JsonFlag, load_settings, ready_database
-from audiobatch.db.invariants import artifact_objects, state_breaches
+from audiobatch.db.invariants import artifact_objects, kept_counts, state_breaches
 from audiobatch.db.models import utcnow
 from audiobatch.db.session import session_scope
 from audiobatch.storage import open_storage
@@ -25,19 +25,30 @@ def check(
         bool,
         typer.Option("--objects", help="Also check that every output is in storage, whole."),
     ] = False,
+    fix: Annotated[
+        bool,
+        typer.Option(
+            "--fix", help="Replace the kept counts that differ from a recount with the recount."
+        ),
+    ] = False,
 ) -> int:
-    """Verify the state's invariants (jobs, leases, dependencies, batches; with --objects, the
-    stored outputs); exit 1 when any is broken, listing each breach with the ids involved."""
+    """Verify the state's invariants (jobs, leases, dependencies, batches, the kept counts; with
+    --objects, the stored outputs); exit 1 when any is broken, listing each breach with the ids
+    involved. With --fix, kept counts that drifted are recounted, listed, and no longer count as
+    broken."""
     settings = load_settings()
     url = ready_database(settings)
     with session_scope(url) as session:
         breaches = state_breaches(session, utcnow(), settings.lease_s)
+    repaired = list(kept_counts(url, fix=True)) if fix else []
+    breaches.extend([] if fix else kept_counts(url))
     if objects:
         breaches.extend(artifact_objects(url, open_storage(settings.storage_url)))
     if json_:
-        views.print_json({"breaches": [asdict(b) for b in breaches]})
+        shape = {"breaches": [asdict(b) for b in breaches]}
+        views.print_json(shape | {"repaired": [asdict(b) for b in repaired]} if fix else shape)
     else:
-        for breach in breaches:
+        for breach in [*repaired, *breaches]:
             out.print(
                 f"{breach.invariant}: {breach.detail}",
                 markup=False,

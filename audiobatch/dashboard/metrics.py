@@ -2,9 +2,10 @@
 
 Workers run as many processes on many machines, and restart; counters kept in their memory would
 need a multiprocess directory per machine and would reset with every restart. Every API call is
-already an ``attempts`` row (status code, outcome, latency, characters), so a scrape sums those
-rows: the same figures whichever dashboard process answers, across every worker, surviving
-restarts. The counters only fall when batches are deleted, which Prometheus reads as a reset.
+already an ``attempts`` row (status code, outcome, latency, characters), and the database keeps
+their sums as they are written (:mod:`audiobatch.db.tallies`), so a scrape reads those: the same
+figures whichever dashboard process answers, across every worker, surviving restarts, in the same
+time however long the history. The counters only fall when batches are deleted, which Prometheus reads as a reset.
 """
 
 from __future__ import annotations
@@ -26,8 +27,7 @@ from audiobatch.dashboard.state import StateDep
 from audiobatch.db.activity import attempt_totals, status_totals
 from audiobatch.db.models import BatchStatus, JobStatus
 from audiobatch.db.session import session_scope
-
-LATENCY_BOUNDS_MS = (100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 120000)
+from audiobatch.db.tallies import LATENCY_BOUNDS_MS, total_tallies
 
 router = APIRouter(tags=["system"])
 
@@ -40,8 +40,9 @@ class SqlCollector(Collector):
 
     def collect(self) -> Iterator[Metric]:
         with session_scope(self._url) as session:
-            jobs, batches = status_totals(session)
-            totals = attempt_totals(session, LATENCY_BOUNDS_MS)
+            kept = total_tallies(session)
+            jobs, batches = status_totals(session, kept)
+        totals = attempt_totals(kept)
         job_gauge = GaugeMetricFamily("audiobatch_jobs", "Jobs by status.", labels=["status"])
         for status in JobStatus:
             job_gauge.add_metric([status.value], jobs.get(status, 0))

@@ -1,9 +1,9 @@
 """What happened over time and in total: jobs ended and attempts failed per time bucket (the
-dashboard's chart), and the attempts' totals the Prometheus metrics are derived from."""
+dashboard's chart), and the totals the Prometheus metrics are derived from (kept, see
+:mod:`audiobatch.db.tallies`: a scrape reads no row of the history)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -12,6 +12,7 @@ from sqlalchemy import BigInteger, ColumnElement, Integer, cast, func, select
 from sqlalchemy.orm import QueryableAttribute, Session
 
 from audiobatch.db.models import Attempt, Batch, BatchStatus, Job, JobStatus
+from audiobatch.db.tallies import CHARACTERS, LATENCY_MS, THROTTLED, Tallies
 
 FAILED_OUTCOMES = ("retry", "failed")
 
@@ -100,31 +101,25 @@ class AttemptTotals:
     latency_sum_ms: int
 
 
-def attempt_totals(session: Session, bounds_ms: Sequence[int]) -> AttemptTotals:
-    """Totals over the attempts table in two statements, whatever its size."""
-    row = session.execute(
-        select(
-            func.count(),
-            func.coalesce(func.sum(Attempt.latency_ms), 0),
-            func.coalesce(func.sum(Attempt.character_cost), 0),
-            func.count().filter(Attempt.http_status == 429),
-            *(func.count().filter(Attempt.latency_ms <= bound) for bound in bounds_ms),
-        )
-    ).one()
-    count, latency_sum, characters, throttled, *cumulative = row
-    outcomes = session.execute(select(Attempt.outcome, func.count()).group_by(Attempt.outcome))
+def attempt_totals(kept: Tallies) -> AttemptTotals:
+    """The attempts' totals among the kept figures summed over every batch (``kept``:
+    :func:`~audiobatch.db.tallies.total_tallies`); the histogram's bounds are
+    :data:`~audiobatch.db.tallies.LATENCY_BOUNDS_MS`."""
+    by_outcome = kept.attempts_by_outcome
     return AttemptTotals(
-        by_outcome={outcome: n for outcome, n in outcomes},
-        throttled=throttled,
-        characters=characters or 0,
-        latency_le_ms=dict(zip(bounds_ms, cumulative, strict=True)),
-        latency_count=count,
-        latency_sum_ms=latency_sum,
+        by_outcome=by_outcome,
+        throttled=kept[THROTTLED],
+        characters=kept[CHARACTERS],
+        latency_le_ms=kept.latency_le_ms,
+        latency_count=sum(by_outcome.values()),
+        latency_sum_ms=kept[LATENCY_MS],
     )
 
 
-def status_totals(session: Session) -> tuple[dict[JobStatus, int], dict[BatchStatus, int]]:
-    """How many jobs and batches are in each status, over every batch."""
-    jobs = session.execute(select(Job.status, func.count()).group_by(Job.status))
+def status_totals(
+    session: Session, kept: Tallies
+) -> tuple[dict[JobStatus, int], dict[BatchStatus, int]]:
+    """How many jobs (among ``kept``, as :func:`attempt_totals`) and batches are in each status,
+    over every batch."""
     batches = session.execute(select(Batch.status, func.count()).group_by(Batch.status))
-    return {s: n for s, n in jobs}, {s: n for s, n in batches}
+    return kept.jobs, {s: n for s, n in batches}

@@ -18,11 +18,10 @@ from sqlalchemy import bindparam, case, func, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
-from audiobatch.db import jobs, webhooks
+from audiobatch.db import jobs, tallies, webhooks
 from audiobatch.db.models import (
     TERMINAL_BATCH_STATUSES,
     UNENDED_JOB_STATUSES,
-    Attempt,
     Batch,
     BatchStatus,
     Job,
@@ -101,14 +100,9 @@ def batches_due_to_resume(session: Session, now: datetime) -> list[Batch]:
     )
 
 
-CHARACTERS_SPENT = (
-    select(func.coalesce(func.sum(Attempt.character_cost), 0))
-    .where(Attempt.batch_id == Batch.id)
-    .correlate(Batch)
-    .scalar_subquery()
-)
-"""The characters the API charged for a batch's jobs, over every attempt (in a query of Batch);
-read from ``ix_attempts_batch_id`` alone on PostgreSQL."""
+CHARACTERS_SPENT = tallies.kept(tallies.CHARACTERS)
+"""The characters the API charged for a batch's jobs, over every attempt (in a query of Batch),
+as kept (:mod:`audiobatch.db.tallies`)."""
 
 
 def pause_over_budget(session: Session, batch_id: str | None = None) -> int:
@@ -141,10 +135,7 @@ _UNFINISHED_JOB = (
 
 def status_counts(session: Session, batch_id: str) -> dict[JobStatus, int]:
     """How many of the batch's jobs are in each status (absent statuses are left out)."""
-    rows = session.execute(
-        select(Job.status, func.count()).where(Job.batch_id == batch_id).group_by(Job.status)
-    ).all()
-    return {status: count for status, count in rows}
+    return tallies.batch_tallies(session, [batch_id])[batch_id].jobs
 
 
 def end_batch_if_done(session: Session, batch_id: str, now: datetime) -> BatchStatus | None:

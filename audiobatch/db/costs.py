@@ -1,7 +1,8 @@
 """What batches and jobs have cost: the characters the API charged (its ``character-cost``
 header, else the text's characters; see :mod:`audiobatch.render.runner`) over every attempt, and
 the minutes of music composed by the jobs that rendered it (not those that reused earlier
-outputs, which cost nothing)."""
+outputs, which cost nothing). A batch's are kept (:mod:`audiobatch.db.tallies`); a job's are
+summed from its rows."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from audiobatch.db.models import Attempt, Job, JobStatus
+from audiobatch.db.tallies import CHARACTERS, MUSIC_MS, batch_tallies
 from audiobatch.manifest.costs import minutes, music_ms
 
 
@@ -30,15 +32,9 @@ NO_COSTS = Costs()
 
 
 def batch_costs(session: Session, batch_ids: Sequence[str]) -> dict[str, Costs]:
-    """Each batch's costs, in two statements however many batches."""
-    rows = session.execute(
-        select(Attempt.batch_id, func.coalesce(func.sum(Attempt.character_cost), 0))
-        .where(Attempt.batch_id.in_(batch_ids))
-        .group_by(Attempt.batch_id)
-    )
-    characters = {batch_id: spent or 0 for batch_id, spent in rows}
-    music = _music(session, Job.batch_id.in_(batch_ids), Job.batch_id)
-    return {batch_id: Costs(characters.get(batch_id, 0), music[batch_id]) for batch_id in batch_ids}
+    """Each batch's costs, as kept (:mod:`audiobatch.db.tallies`)."""
+    kept = batch_tallies(session, batch_ids)
+    return {b: Costs(kept[b][CHARACTERS], kept[b][MUSIC_MS]) for b in batch_ids}
 
 
 def job_costs(session: Session, batch_id: str) -> dict[int, Costs]:

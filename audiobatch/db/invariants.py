@@ -4,7 +4,7 @@ Each function returns the breaches it finds, one per row at fault, with the ids 
 row at fault first (a job id, a batch id, an artifact id), then the rows that make it a breach.
 The queries start from active rows (``status IN`` the unended statuses, which the ``(status, ...)``
 indexes of ``jobs`` and ``batches`` serve), never from the history, which may hold millions of
-jobs; only :func:`artifact_objects` reads every row, in pages, outside any transaction.
+jobs; only :func:`kept_counts` and :func:`artifact_objects` read every row, in pages.
 
 Some breaches are what the reconciler repairs at its next tick (an expired lease, a batch whose
 last job's worker died): seen twice a tick apart, they are real.
@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import Session, aliased
 
+from audiobatch.db import tallies
 from audiobatch.db.models import (
     TERMINAL_BATCH_STATUSES,
     UNENDED_JOB_STATUSES,
@@ -37,6 +38,7 @@ from audiobatch.storage import Storage
 
 GIVEN_UP = [JobStatus.FAILED, JobStatus.CANCELLED]
 ARTIFACT_PAGE = 1000
+KEPT_PAGE = 20
 
 
 @dataclass(frozen=True)
@@ -188,6 +190,33 @@ def state_breaches(session: Session, now: datetime, lease_s: float) -> list[Brea
         *ended_batch_with_unended_jobs(session),
         *unended_batch_without_jobs_left(session),
     ]
+
+
+def kept_counts(database_url: str, *, fix: bool = False) -> Iterator[Breach]:
+    """Kept counts and sums (:mod:`audiobatch.db.tallies`) that differ from a recount of the
+    rows, one breach per batch and figure; ``fix`` replaces the drifted batches' tallies with
+    their recount. Reads every row of every batch, :data:`KEPT_PAGE` batches at a time, each page
+    in one snapshot of its own."""
+    after = ""
+    while True:
+        with session_scope(database_url) as session:
+            tallies.snapshot(session)
+            page = list(
+                session.scalars(
+                    select(Batch.id).where(Batch.id > after).order_by(Batch.id).limit(KEPT_PAGE)
+                )
+            )
+            if not page:
+                return
+            found = tallies.repair(session, page) if fix else tallies.drift(session, page)
+        for d in found:
+            yield Breach(
+                "kept_count_drift",
+                [d.batch_id],
+                f"batch {d.batch_id}: {d.name} kept as {d.kept}, counted {d.counted}"
+                + (" (repaired)" if fix else ""),
+            )
+        after = page[-1]
 
 
 def artifact_objects(database_url: str, storage: Storage) -> Iterator[Breach]:

@@ -124,6 +124,9 @@ def _enum(cls: type[enum.StrEnum], name: str) -> Enum:
     )
 
 
+EPISODE_PARTS = text("part_of IS NOT NULL")
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(
         naming_convention={
@@ -337,6 +340,14 @@ class Job(Base):
         Index("ix_jobs_batch_id_finished_at", "batch_id", "finished_at"),
         Index("ix_jobs_batch_id_error_code", "batch_id", "error_code"),
         Index("ix_jobs_finished_at", "finished_at"),
+        # a batch's episode parts (what is being stitched), without reading its other jobs
+        Index(
+            "ix_jobs_batch_id_parts",
+            "batch_id",
+            "part_of",
+            postgresql_where=EPISODE_PARTS,
+            sqlite_where=EPISODE_PARTS,
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
@@ -352,6 +363,7 @@ class Job(Base):
     # job asking the same, which is then ``cached_from`` it and costs no generation
     request_sha256: Mapped[str | None] = mapped_column(String(64), index=True)
     cached_from: Mapped[int | None] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
+    music_ms: Mapped[int | None]  # the music a music job composes, when its spec says how long
     # a part of an episode (a dialogue job too long for one request) names the episode's job,
     # which depends on its parts and stitches their outputs
     part_of: Mapped[int | None] = mapped_column(
@@ -438,6 +450,29 @@ class Artifact(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     job: Mapped[Job] = relationship(back_populates="artifacts")
+
+
+class Tally(Base):
+    """A change to one of a batch's kept counts or sums (``folded``: the sum of earlier ones),
+    appended by the database's triggers as rows change; see :mod:`audiobatch.db.tallies`."""
+
+    __tablename__ = "tallies"
+    __table_args__ = (
+        Index("ix_tallies_batch_id_name", "batch_id", "name", postgresql_include=["value"]),
+        Index(
+            "ix_tallies_unfolded",
+            "batch_id",
+            postgresql_where=text("NOT folded"),
+            sqlite_where=text("NOT folded"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    # no foreign key: a deleted batch's rows leave deltas that cancel out, removed with the batch
+    batch_id: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(32))
+    value: Mapped[int] = mapped_column(BigInteger)
+    folded: Mapped[bool] = mapped_column(default=False, server_default=false())
 
 
 class PendingDeletion(Base):

@@ -1,11 +1,10 @@
 """A batch's progress: counts, share ended, recent rate and ETA; and its usage: the characters
 the API charged and the outputs stored.
 
-Progress is two indexed reads (``ix_jobs_batch_id_status`` for the counts,
-``ix_jobs_batch_id_finished_at`` for the rate) that load no rows. Usage sums the batch's attempts
-and outputs by their own ``batch_id``, with no join to ``jobs``; on PostgreSQL from the indexes
-alone (``ix_attempts_batch_id`` and ``ix_artifacts_batch_id`` carry the summed columns). The
-dashboard keeps it apart (:mod:`audiobatch.dashboard.usage`).
+The counts and the usage are kept as jobs, attempts and outputs change
+(:mod:`audiobatch.db.tallies`): reading them costs the same whatever the batch's size. The rate is
+one read of ``ix_jobs_batch_id_finished_at`` over the rate window. The dashboard keeps the usage
+apart (:mod:`audiobatch.dashboard.usage`).
 """
 
 from __future__ import annotations
@@ -17,17 +16,16 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from audiobatch.db.batches import CHARACTERS_SPENT
 from audiobatch.db.models import (
     TERMINAL_BATCH_STATUSES,
     TERMINAL_JOB_STATUSES,
-    Artifact,
     Batch,
     BatchStatus,
     Job,
     JobStatus,
 )
 from audiobatch.db.reports import Episodes, batch_summary, job_counts
+from audiobatch.db.tallies import CHARACTERS, OUTPUT_BYTES, OUTPUTS, batch_tallies
 from audiobatch.eta import estimate_eta
 
 RATE_WINDOW_S = 300.0
@@ -47,13 +45,8 @@ class Usage:
 
 
 def batch_usage(session: Session, batch_id: str, now: datetime) -> Usage:
-    characters = session.scalar(select(CHARACTERS_SPENT).where(Batch.id == batch_id)) or 0
-    files, stored_bytes = session.execute(
-        select(func.count(), func.coalesce(func.sum(Artifact.bytes), 0)).where(
-            Artifact.batch_id == batch_id
-        )
-    ).one()
-    return Usage(batch_id, characters, files, stored_bytes, now)
+    kept = batch_tallies(session, [batch_id])[batch_id]
+    return Usage(batch_id, kept[CHARACTERS], kept[OUTPUTS], kept[OUTPUT_BYTES], now)
 
 
 def batch_progress(session: Session, batch: Batch, now: datetime, usage: Usage) -> dict[str, Any]:

@@ -7,9 +7,9 @@ and resumes those the account's quota paused once it has been reset (when they a
 records the ``batch.failure_threshold`` webhook event of batches whose failed jobs reached it;
 publishes a wake-up for every queued job that has none (never published, or whose message the
 broker no longer holds: see :func:`lost_wakeups`); ends batches whose last job's worker died
-before it could; and writes the ``results.json`` an unreachable store kept from being written at
-a batch's end. Running it twice at once is harmless: duplicate wake-ups lose their claim, a batch
-ends in one transaction.
+before it could; folds the kept counts' deltas (:func:`audiobatch.db.tallies.fold`); and writes
+the ``results.json`` an unreachable store kept from being written at a batch's end. Running it
+twice at once is harmless: duplicate wake-ups lose their claim, a batch ends in one transaction.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import exists, func, select, update
 from sqlalchemy.orm import Session
 
-from audiobatch.db import jobs, operations, webhooks
+from audiobatch.db import jobs, operations, tallies, webhooks
 from audiobatch.db.batches import batches_due_to_resume, end_batch_if_done, pause_over_budget
 from audiobatch.db.models import (
     TERMINAL_BATCH_STATUSES,
@@ -82,6 +82,8 @@ def tick(
             webhooks.note_failure_threshold(session, batch_id, now)
         finished = batches_with_every_job_ended(session)
         unreported = batches_without_results(session)
+    with session_scope(database_url) as session:
+        tallies.fold(session)
     if promoted or orphans:
         log.warning(
             "reconciler: %d pending job(s) queued, their parents having all succeeded; "

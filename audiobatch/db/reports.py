@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, selectinload
 from audiobatch.db.costs import NO_COSTS, Costs, batch_costs, job_costs
 from audiobatch.db.models import Artifact, Batch, Job, JobStatus
 from audiobatch.db.tags import tagged, tags_of
+from audiobatch.db.tallies import batch_tallies
 from audiobatch.errors import NotFoundError
 from audiobatch.priorities import priority_name
 from audiobatch.storage import Storage, StoredObject
@@ -47,16 +48,8 @@ def job_counts(session: Session, batch_id: str) -> dict[str, int]:
 
 
 def batch_counts(session: Session, batch_ids: Sequence[str]) -> dict[str, dict[str, int]]:
-    """:func:`job_counts` of many batches, in one statement."""
-    counts = {batch_id: dict.fromkeys((s.value for s in JobStatus), 0) for batch_id in batch_ids}
-    rows = session.execute(
-        select(Job.batch_id, Job.status, func.count())
-        .where(Job.batch_id.in_(batch_ids))
-        .group_by(Job.batch_id, Job.status)
-    )
-    for batch_id, status, count in rows:
-        counts[batch_id][status.value] = count
-    return counts
+    """:func:`job_counts` of many batches, as kept (:mod:`audiobatch.db.tallies`)."""
+    return {batch_id: kept.counts for batch_id, kept in batch_tallies(session, batch_ids).items()}
 
 
 def batch_summary(

@@ -26,8 +26,10 @@ from audiobatch.db.models import (
     JobDependency,
     PendingDeletion,
     ScheduleFiring,
+    Tally,
     utcnow,
 )
+from audiobatch.db.tallies import JOBS, OUTPUT_BYTES, OUTPUTS, kept
 
 T = TypeVar("T")
 OBJECT, FOLDER = "object", "folder"
@@ -67,13 +69,7 @@ def _expired(cutoff: datetime) -> ColumnElement[bool]:
 def expired_batches(session: Session, cutoff: datetime) -> list[ExpiredBatch]:
     """The ended batches whose end is before ``cutoff``, the oldest first."""
     ended = func.coalesce(Batch.finished_at, Batch.created_at)
-    jobs = select(func.count()).where(Job.batch_id == Batch.id).scalar_subquery()
-    outputs = select(func.count()).where(Artifact.batch_id == Batch.id).scalar_subquery()
-    output_bytes = (
-        select(func.coalesce(func.sum(Artifact.bytes), 0))
-        .where(Artifact.batch_id == Batch.id)
-        .scalar_subquery()
-    )
+    jobs, outputs, output_bytes = kept(prefix=JOBS), kept(OUTPUTS), kept(OUTPUT_BYTES)
     rows = session.execute(
         select(Batch, ended, jobs, outputs, output_bytes)
         .where(_expired(cutoff))
@@ -132,6 +128,8 @@ def delete_batches(session: Session, batch_ids: Collection[str], cutoff: datetim
             update(ScheduleFiring).where(ScheduleFiring.batch_id.in_(ids)).values(batch_id=None)
         )
         session.execute(delete(Batch).where(Batch.id.in_(ids)))
+        # their tallies, with the deltas the deletes above appended to them
+        session.execute(delete(Tally).where(Tally.batch_id.in_(ids)))
     return gone
 
 

@@ -20,6 +20,7 @@ from audiobatch.db.models import (
 )
 from audiobatch.db.tags import add_tags
 from audiobatch.manifest import DialogueJob, JobSpec, Manifest
+from audiobatch.manifest.costs import music_ms
 from audiobatch.manifest.episodes import Part, manifest_episodes, part_job, part_key
 from audiobatch.priorities import DEFAULT as DEFAULT_PRIORITY
 from audiobatch.render.families import FAMILIES
@@ -132,12 +133,14 @@ def insert_batch(
             "key": key,
             "kind": job.kind,
             "queue": FAMILIES[job.kind].queue,
-            "spec": job.model_dump(mode="json", by_alias=True),
+            "spec": spec,
+            "music_ms": music_ms(job.kind, spec),
             "status": JobStatus.PENDING if waits else JobStatus.QUEUED,
             "attempts": 0,
             "created_at": now,
         }
         for key, job, waits in _job_rows(manifest, episodes)
+        for spec in [job.model_dump(mode="json", by_alias=True)]
     ]
     # Core executemany without RETURNING: one prepared statement for every row. Returning the ids
     # makes SQLAlchemy render multi-row VALUES statements the driver parses anew for each page.

@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from audiobatch.db.models import BatchStatus, JobStatus
+from sqlalchemy import select
+
+from audiobatch.db.models import Batch, BatchStatus, JobStatus, Tally
 from audiobatch.db.session import session_scope
 from tests.acceptance.cli import audiobatch, clean_environment
 from tests.state import add_batch, hold
@@ -28,6 +30,30 @@ def test_a_consistent_state_checks_clean(database_url: str, tmp_path: Path) -> N
     assert check(database_url, tmp_path) == (0, "every invariant holds\n")
     code, shown = check(database_url, tmp_path, "--json", "--objects")
     assert (code, json.loads(shown)) == (0, {"breaches": []})
+
+
+def test_kept_counts_that_drifted_are_a_breach_until_fix_recounts_them(
+    database_url: str, tmp_path: Path
+) -> None:
+    with session_scope(database_url) as session:
+        add_batch(session, "over", BatchStatus.SUCCEEDED, {"a": JobStatus.SUCCEEDED})
+        batch_id = session.scalars(select(Batch.id)).one()
+        session.add(Tally(batch_id=batch_id, name="jobs:succeeded", value=2))
+    code, shown = check(database_url, tmp_path, "--json")
+    assert (code, json.loads(shown)["breaches"]) == (
+        1,
+        [
+            {
+                "invariant": "kept_count_drift",
+                "ids": [batch_id],
+                "detail": f"batch {batch_id}: jobs:succeeded kept as 3, counted 1",
+            }
+        ],
+    )
+    code, shown = check(database_url, tmp_path, "--fix")
+    assert code == 0
+    assert "jobs:succeeded kept as 3, counted 1 (repaired)" in shown
+    assert check(database_url, tmp_path) == (0, "every invariant holds\n")
 
 
 def test_each_breach_is_listed_with_its_ids_and_the_check_fails(

@@ -48,7 +48,16 @@ def test_defaults_apply_only_where_the_kind_has_the_field_and_the_job_is_silent(
 
 def test_defaults_and_voices_are_resolved_and_not_kept(tmp_path: Path) -> None:
     dumped = load_one(write(tmp_path, "m.yaml", MIXED)).model_dump()
-    assert set(dumped) == {"batch", "jobs", "source", "sha256", "source_roots", "tags", "priority", "notify"}
+    assert set(dumped) == {
+        "batch",
+        "jobs",
+        "source",
+        "sha256",
+        "source_roots",
+        "tags",
+        "priority",
+        "notify",
+    }
 
 
 def test_a_default_no_kind_has_is_an_error_at_its_line(tmp_path: Path) -> None:
