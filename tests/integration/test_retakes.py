@@ -4,6 +4,7 @@ take's outputs stay until the new take's are verified."""
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import httpx
@@ -13,6 +14,7 @@ from sqlalchemy import select
 from audiobatch.control import retake, retry
 from audiobatch.db.migrate import upgrade
 from audiobatch.db.models import Attempt, Job, JobStatus
+from audiobatch.db.operations import Retake
 from audiobatch.db.session import session_scope
 from audiobatch.emulator import EmulatorConfig, RunningEmulator, serve_in_thread
 from audiobatch.errors import NotFoundError, RetakeError
@@ -197,3 +199,33 @@ def test_the_dashboard_offers_a_retake_of_each_part_on_the_episode_s_page(
         assert "/retake?next=" not in page
     run_queued(postgres_url, runtime(postgres_url, emulator.url, tmp_path))
     assert report(postgres_url, batch_id)["status"] == "succeeded"
+
+
+def test_of_two_retakes_at_once_one_wins_and_the_other_is_refused(
+    postgres_url: str, emulator: RunningEmulator, tmp_path: Path
+) -> None:
+    batch_id = rendered_season(postgres_url, emulator.url, tmp_path)
+    part = holding(tmp_path, TURN)
+    barrier = threading.Barrier(2)
+    outcomes: list[object] = []
+
+    def take(seed: int) -> None:
+        barrier.wait()
+        try:
+            outcomes.append(
+                retake(postgres_url, no_publish, batch_id, episode="pilot", turn=TURN, seed=seed)
+            )
+        except RetakeError as exc:
+            outcomes.append(exc)
+
+    threads = [threading.Thread(target=take, args=(seed,)) for seed in (21, 22)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    [won] = [o for o in outcomes if not isinstance(o, RetakeError)]
+    [refused] = [o for o in outcomes if isinstance(o, RetakeError)]
+    assert "still rendering" in str(refused)
+    status, take_number, seed, _ = job_row(postgres_url, part)
+    assert (status, take_number) == (JobStatus.QUEUED, 2)
+    assert isinstance(won, Retake) and won.seeds == {part: seed}
