@@ -4,6 +4,8 @@ Plain and streamed audio goes straight from the socket into storage. With timest
 base64 inside JSON (one object, or one object per line when streamed): it is decoded chunk by chunk
 into storage while the alignment is gathered, then stored as ``alignment.json``. Either way the
 audio must last about as long as its text takes to speak (:mod:`audiobatch.render.completeness`).
+A job with chapters holds its audio in a temporary file until the alignment has placed them, then
+stores it with them written in (:mod:`audiobatch.render.chapters`).
 """
 
 from __future__ import annotations

@@ -3,8 +3,9 @@
 An episode's parts are ordinary dialogue jobs (``<episode>/part-001``, ...) rendered through the
 limiter like any other; the episode depends on them and, once they have all succeeded, stitches
 their audio into ``audio.<ext>`` (see :mod:`audiobatch.render.stitch`) and, with timestamps,
-their alignments into one ``alignment.json`` with subtitles covering the whole episode. Stitching
-calls no API.
+their alignments into one ``alignment.json`` with subtitles covering the whole episode; its
+chapters are placed on the stitched alignment and written into the joined file before it is
+stored. Stitching calls no API.
 """
 
 from __future__ import annotations
