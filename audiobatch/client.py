@@ -30,6 +30,7 @@ from audiobatch.config import Settings, load_settings
 from audiobatch.control import Outcome
 from audiobatch.db.migrate import ready_database
 from audiobatch.db.models import TERMINAL_BATCH_STATUSES, utcnow
+from audiobatch.db.operations import Retake
 from audiobatch.db.reports import batch_report, find_batch, list_jobs
 from audiobatch.db.session import session_scope
 from audiobatch.db.submit import Spending
@@ -257,6 +258,15 @@ class Client:
     def retry(self, batch: str, *, job_id: str | None = None) -> Outcome:
         """Queue the batch's failed jobs (or its failed job ``job_id``) again."""
         return control.retry(self.database_url, self._publish, batch, job_key=job_id)
+
+    def retake(self, batch: str, *, job_id: str, turn: int, seed: int | None = None) -> Retake:
+        """Render again the part of episode ``job_id`` holding ``turn`` (from 0) with ``seed``,
+        else a new one, then stitch the episode again; its outputs stay until the new take's
+        are verified. Raises :class:`~audiobatch.errors.RetakeError` for a job that is not an
+        episode, a turn it does not have, or an episode still rendering."""
+        return control.retake(
+            self.database_url, self._publish, batch, episode=job_id, turn=turn, seed=seed
+        )
 
     def resume(self, batch: str) -> Outcome:
         """Queue a paused batch's jobs again (one that spent its budget goes on without it)."""

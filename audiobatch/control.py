@@ -39,6 +39,34 @@ def retry(
     return outcome
 
 
+def retake(
+    database_url: str,
+    publish: Publish,
+    ref: str,
+    *,
+    episode: str,
+    turn: int,
+    seed: int | None = None,
+) -> operations.Retake:
+    """Render again the part of ``episode`` of batch ``ref`` holding ``turn``, then stitch."""
+    with session_scope(database_url) as session:
+        batch = find_batch(session, ref)
+        done = operations.retake(session, batch, episode, turn, seed)
+    publish_queued(database_url, publish, utcnow())
+    return done
+
+
+def retake_part(
+    database_url: str, publish: Publish, ref: str, *, part: str, seed: int | None = None
+) -> operations.Retake:
+    """Render again the episode's part ``part`` of batch ``ref``, then stitch."""
+    with session_scope(database_url) as session:
+        batch = find_batch(session, ref)
+        done = operations.retake_part(session, batch, part, seed)
+    publish_queued(database_url, publish, utcnow())
+    return done
+
+
 def cancel(database_url: str, storage: Storage, ref: str, *, abandon: bool = False) -> Outcome:
     """Cancel what has not run of batch ``ref`` (running jobs too with ``abandon``); the batch
     ends now when nothing of it runs."""

@@ -87,6 +87,11 @@ class NotFoundError(AudiobatchError):
     """A batch, job or schedule named by the user does not exist."""
 
 
+class RetakeError(AudiobatchError):
+    """A retake was asked of a job that is not an episode, at a turn it does not have, or while
+    the episode is still rendering."""
+
+
 class WaitTimeoutError(AudiobatchError):
     """A batch had neither ended nor paused within the time a wait was given; the message says
     where it stands, and which queues no live worker serves when that is why."""

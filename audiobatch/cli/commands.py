@@ -42,6 +42,7 @@ from audiobatch.cli.schedules import schedule_app
 from audiobatch.cli.tables import PlainFlag
 from audiobatch.cli.verify import verify
 from audiobatch.cli.workers import start_hint, warn_without_workers, worker_watch
+from audiobatch.client import Client
 from audiobatch.db import migrate
 from audiobatch.db.listings import batch_summaries
 from audiobatch.db.models import JobStatus
@@ -397,6 +398,28 @@ def cancel(
     out.print(
         f"{done.batch_name} [{done.batch_id}]: {done.jobs} job(s) cancelled{still}", markup=False
     )
+
+
+@app.command()
+def retake(
+    batch: BatchRef,
+    job: Annotated[str, typer.Option("--job", help="The episode.")],
+    turn: Annotated[int, typer.Option("--turn", min=0, help="The turn (from 0) to take again.")],
+    seed: Annotated[
+        int | None,
+        typer.Option("--seed", min=0, max=2**32 - 1, help="The new take's seed (else a new one)."),
+    ] = None,
+) -> None:
+    """Render again the part of an episode holding a turn, with a new seed, then stitch."""
+    settings = load_settings()
+    done = Client(settings).retake(batch, job_id=job, turn=turn, seed=seed)
+    taken = ", ".join(f"{key} (seed {seed})" for key, seed in done.seeds.items())
+    out.print(
+        f"{done.batch_name} [{done.batch_id}]: {taken} queued again; {done.episode} stitches"
+        " once they have succeeded, keeping its outputs until then",
+        markup=False,
+    )
+    warn_without_workers(err, settings.resolved_database_url, [done.batch_id], start_hint(settings))
 
 
 @app.command()

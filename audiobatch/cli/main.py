@@ -27,6 +27,7 @@ from audiobatch.errors import (
     ConfigError,
     ManifestError,
     NotFoundError,
+    RetakeError,
     ScheduleError,
     TagError,
 )
@@ -71,7 +72,7 @@ def run(command: Callable[[], object]) -> int:
         for line in summary_lines(exc.problems):
             err.print(f"  {line}", highlight=False, markup=False)
         return INVALID_INPUT
-    except (ConfigError, NotFoundError, ScheduleError, TagError) as exc:
+    except (ConfigError, NotFoundError, RetakeError, ScheduleError, TagError) as exc:
         err.print(f"[red]error:[/] {escape(str(exc))}", highlight=False)
         return INVALID_INPUT
     except AudiobatchError as exc:

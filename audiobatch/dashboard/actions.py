@@ -1,4 +1,4 @@
-"""Write actions: retry failed jobs (a batch's, or one), cancel, resume, tag a batch or take a
+"""Write actions: retry failed jobs (a batch's, or one), retake an episode's part, cancel, resume, tag a batch or take a
 tag off, run a schedule now, add, pause, resume or remove a schedule, submit a manifest or a
 bundle by upload. POST only, each guarded by :func:`~audiobatch.dashboard.auth.require_operator`.
 
@@ -65,6 +65,29 @@ def retry_job(job_id: JobId, state: StateDep, next: Next = None) -> Response | A
     done = control.retry(state.database_url, state.publish, batch_id, job_key=key)
     message = f"job {key} of {done.batch_name} queued again"
     return _acted("retry", done, message, next)
+
+
+@router.post("/jobs/{job_id}/retake", response_model=ActionResult)
+def retake_part(
+    job_id: JobId,
+    state: StateDep,
+    seed: Annotated[
+        int | None, Query(ge=0, le=2**32 - 1, description="The new take's seed (else a new one).")
+    ] = None,
+    next: Next = None,
+) -> Response | ActionResult:
+    """Render an episode's part again with a new seed, then stitch the episode again; 422 for a
+    job that is no part of an episode, or an episode still rendering."""
+    with session_scope(state.database_url) as session:
+        job = find_job(session, job_id)
+        batch_id, key = job.batch_id, job.key
+    done = control.retake_part(state.database_url, state.publish, batch_id, part=key, seed=seed)
+    [(part, new_seed)] = done.seeds.items()
+    message = (
+        f"{part} of {done.batch_name} taken again (seed {new_seed}); {done.episode} stitches after"
+    )
+    result = ActionResult(action="retake", batch_id=done.batch_id, jobs=2, message=message)
+    return _reply(result, next)
 
 
 @router.post("/batches/{batch}/cancel", response_model=ActionResult)

@@ -184,8 +184,10 @@ def parts_by_episode(session: Session, rows: list[dict[str, Any]]) -> dict[str, 
 
 @router.get("/jobs/{job_id}", response_class=HTMLResponse)
 def job_page_(job_id: JobId, request: Request, role: RoleDep, session: SessionDep) -> HTMLResponse:
-    job = with_urls(job_detail(session, find_job(session, job_id)))
-    return render(request, role, "job.html", session=session, job=job)
+    found = find_job(session, job_id)
+    job = with_urls(job_detail(session, found))
+    parts = job_rows(session, find_parts(session, [found.id])) if job["parts"] else []
+    return render(request, role, "job.html", session=session, job=job, parts=parts)
 
 
 @router.get("/schedules", response_class=HTMLResponse)

@@ -9,6 +9,8 @@
                            └──take_back_expired┘ (a lost lease; failed as worker_lost at last)
     queued, retrying ──pause_waiting──▶ paused        not yet running ──cancel──▶ cancelled
     failed ──retry_failed──▶ queued, or pending while a parent has not succeeded
+    succeeded, failed ──retake──▶ queued (an episode's part, with a new seed), or pending (the
+                                  episode, until its parts have succeeded); the take goes up
 
 Each is a conditional UPDATE whose WHERE clause is its guard (the status it leaves, and for a
 running job the worker holding it), so of two concurrent transitions of one job exactly one wins,
@@ -19,7 +21,7 @@ and the caller learns which. A job that becomes ready to run in a paused batch w
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import (
@@ -69,6 +71,7 @@ class Claim:
     fresh: bool  # the batch asked for new generations: no reuse of earlier outputs
     character_budget: int | None = None  # the batch pauses once its attempts have spent it
     source_roots: tuple[str, ...] = ()  # the folders its local sources must stay in
+    take: int = 1  # a take after the first stores its outputs apart (see output_prefix)
 
 
 @dataclass(frozen=True)
@@ -77,6 +80,7 @@ class Finish:
 
     won: bool
     queued: list[tuple[int, str]]
+    superseded: list[str] = field(default_factory=list)  # keys of an earlier take's outputs
 
 
 # The hot path runs statements built once, on the session's Core connection: building ORM
@@ -95,7 +99,7 @@ _CLAIM = (
         lease_expires_at=bindparam("expires"),
         started_at=func.coalesce(Job.started_at, bindparam("now")),
     )
-    .returning(Job.batch_id, Job.key, Job.kind, Job.spec, Job.attempts)
+    .returning(Job.batch_id, Job.key, Job.kind, Job.spec, Job.attempts, Job.take)
 )
 _BATCH_OF = select(
     Batch.name, Batch.status, Batch.fresh, Batch.character_budget, Batch.source_roots
@@ -132,6 +136,7 @@ _FINISH = (
     )
 )
 _DROP_ARTIFACTS = delete(Artifact).where(Artifact.job_id == bindparam("job"))
+_ARTIFACT_KEYS = select(Artifact.key).where(Artifact.job_id == bindparam("job"))
 _other, _parent = aliased(JobDependency), aliased(Job)
 _PARENTS_ALL_SUCCEEDED = ~exists().where(
     _other.job_id == Job.id,
@@ -197,7 +202,15 @@ def claim(
         fresh=fresh,
         character_budget=budget,
         source_roots=tuple(roots or ()),
+        take=row.take,
     )
+
+
+def output_prefix(batch_name: str, batch_id: str, key: str, take: int) -> str:
+    """Where a job's outputs are stored: ``<batch>/<batch id>/<key>``, and for a take after the
+    first ``.../<key>/take-<n>`` (a job id holds no ``/``: no job's key can be such a folder)."""
+    prefix = f"{batch_name}/{batch_id}/{key}"
+    return prefix if take == 1 else f"{prefix}/take-{take}"
 
 
 def extend_leases(
@@ -248,6 +261,7 @@ def succeed(
     if not finished:
         return Finish(won=False, queued=[])
     db = session.connection()
+    earlier = set(db.execute(_ARTIFACT_KEYS, {"job": claim_.job_id}).scalars())
     db.execute(_DROP_ARTIFACTS, {"job": claim_.job_id})
     if outputs:
         rows = [
@@ -265,7 +279,8 @@ def succeed(
             for name, obj in outputs
         ]
         db.execute(insert(Artifact), rows)
-    return Finish(won=True, queued=_queue_ready_dependants(session, claim_.job_id))
+    superseded = sorted(earlier - {obj.key for _, obj in outputs})
+    return Finish(True, _queue_ready_dependants(session, claim_.job_id), superseded)
 
 
 def release(session: Session, job_id: int, worker: str) -> bool:
@@ -410,6 +425,37 @@ def retry_failed(session: Session, job_ids: list[int]) -> int:
                 )
             )
     return retried
+
+
+def retake(session: Session, episode_id: int, seeds: dict[int, int]) -> int:
+    """Parts ``seeds`` of episode ``episode_id`` (each ended) render again as their next take,
+    part ``i`` with seed ``seeds[i]``: queued, and the episode ``pending`` until they have
+    succeeded, its attempts anew. Their outputs stay until the new take's replace them
+    (:func:`succeed`). How many jobs changed: fewer than all when one had not ended."""
+    ended = (JobStatus.SUCCEEDED, JobStatus.FAILED)
+    again: dict[str, object] = {"attempts": 0, "error": None, "error_code": None}
+    again |= {"finished_at": None, "next_attempt_at": None, "published_at": None}
+    again |= {"take": Job.take + 1}
+    changed = 0
+    for part_id in sorted(seeds):
+        spec = session.scalar(select(Job.spec).where(Job.id == part_id))
+        changed += rows_affected(
+            session.execute(
+                update(Job)
+                .where(Job.id == part_id, Job.status.in_(ended))
+                .values(
+                    status=JobStatus.QUEUED, spec={**(spec or {}), "seed": seeds[part_id]}, **again
+                )
+            )
+        )
+    changed += rows_affected(
+        session.execute(
+            update(Job)
+            .where(Job.id == episode_id, Job.status.in_(ended))
+            .values(status=JobStatus.PENDING, **again)
+        )
+    )
+    return changed
 
 
 _NOT_STARTED = (JobStatus.PENDING, JobStatus.QUEUED, JobStatus.RETRYING, JobStatus.PAUSED)

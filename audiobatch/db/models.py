@@ -359,6 +359,9 @@ class Job(Base):
     status: Mapped[JobStatus] = mapped_column(_enum(JobStatus, "job_status"))
     attempts: Mapped[int] = mapped_column(default=0)
     lost_leases: Mapped[int] = mapped_column(default=0, server_default="0")  # workers died on it
+    # 1, then one more at each retake; a take after the first stores under <key>/take-<n>, so
+    # the previous take's outputs stay whole until the new ones are verified and committed
+    take: Mapped[int] = mapped_column(default=1, server_default="1")
     # what was asked of the API (request and inputs); a succeeded job's outputs serve any later
     # job asking the same, which is then ``cached_from`` it and costs no generation
     request_sha256: Mapped[str | None] = mapped_column(String(64), index=True)

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import AfterValidator, Field, Strict, field_validator
+from pydantic import (
+    AfterValidator,
+    Field,
+    SerializerFunctionWrapHandler,
+    Strict,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
 
 from audiobatch.elevenlabs.formats import DEFAULT_OUTPUT_FORMAT
 from audiobatch.manifest.common import (
@@ -17,6 +25,7 @@ from audiobatch.manifest.common import (
     VoiceRef,
     between,
     output_format_of,
+    rule_error,
 )
 
 MAX_VOICES = 10
@@ -53,6 +62,13 @@ class PronunciationDictionaryLocator(StrictModel):
     version_id: str | None = None
 
 
+class Chapter(StrictModel):
+    """A chapter of the dialogue: ``title``, beginning with the input at index ``turn`` (from 0)."""
+
+    turn: Annotated[int, Strict(), Field(ge=0)]
+    title: Text
+
+
 def _at_least_one(inputs: list[DialogueInput]) -> list[DialogueInput]:
     if not inputs:
         raise ValueError("a dialogue job needs at least one input")
@@ -83,6 +99,41 @@ class DialogueJob(JobBase):
     # (see manifest.episodes) and stitched with part_pause_ms of silence between two parts
     part_chars: Annotated[int, Strict(), between(MIN_PART_CHARS, MAX_REQUEST_CHARS)] | None = None
     part_pause_ms: Annotated[int, Strict(), between(0, MAX_PART_PAUSE_MS)] = 0
+    # titles at turns: written into the audio (MP3, Opus), alignment.json and metadata.json, with
+    # times from the alignment (see render.chapters)
+    chapters: Annotated[list[Chapter], Field(min_length=1)] | None = None
+
+    @model_validator(mode="after")
+    def _chapters_fit(self) -> DialogueJob:
+        if self.chapters is None:
+            return self
+        if not self.timestamps:
+            raise rule_error(
+                "chapters", "chapters take their times from the alignment: set timestamps: true"
+            )
+        turns = [chapter.turn for chapter in self.chapters]
+        for number, turn in enumerate(turns):
+            if turn >= len(self.inputs):
+                raise rule_error(
+                    "chapters",
+                    f"chapter {number} ({self.chapters[number].title!r}) is at turn {turn}, but"
+                    f" the job has {len(self.inputs)} inputs: turns are 0 to {len(self.inputs) - 1}",
+                )
+            if number and turn <= turns[number - 1]:
+                raise rule_error(
+                    "chapters",
+                    f"chapter {number} is at turn {turn}, not after the chapter before it"
+                    f" (turn {turns[number - 1]}): list chapters in order, one a turn",
+                )
+        return self
+
+    @model_serializer(mode="wrap")
+    def _without_unset_chapters(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # a job without chapters dumps (and so fingerprints) as it did before they existed
+        data: dict[str, Any] = handler(self)
+        if data.get("chapters") is None:
+            data.pop("chapters", None)
+        return data
 
     @field_validator("apply_text_normalization", mode="before")
     @classmethod

@@ -185,6 +185,7 @@ def part_job(episode: DialogueJob, part: Part) -> DialogueJob:
             "seed": episode_seed(episode),
             "part_chars": None,
             "part_pause_ms": 0,
+            "chapters": None,
         }
     )
 

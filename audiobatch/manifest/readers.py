@@ -72,6 +72,8 @@ class Document:
     data: Any
     positions: Positions | JobLines
     duplicates: list[DuplicateKey] = field(default_factory=list)
+    # a CSV season: each episode with timestamps is one chapter, titled by its id
+    chapter_per_job: bool = False
 
 
 Reader = Callable[[str, Path, str, str | None], "Document | list[Problem]"]
@@ -253,7 +255,7 @@ def read_csv(
 
     The rows of one episode, in file order, become one dialogue job whose id is the episode.
     Episodes want subtitles: ``timestamps`` defaults to true (``--set timestamps=false`` turns
-    it off). Quoting errors are refused, each at its line: a quote left open would otherwise
+    it off); with timestamps, each episode is one chapter titled by its id. Quoting errors are refused, each at its line: a quote left open would otherwise
     swallow every later row into one text.
     """
     records, problems = _csv_records(file, text)
@@ -306,7 +308,7 @@ def read_csv(
     if problems:
         return sorted(problems, key=lambda problem: problem.line or 0)
     data = {"batch": batch or Path(file).stem, "defaults": CSV_DEFAULTS, "jobs": jobs}
-    return Document(file, base_dir, data, positions)
+    return Document(file, base_dir, data, positions, chapter_per_job=True)
 
 
 def _csv_records(file: str, text: str) -> tuple[list[tuple[int, list[str]]], list[Problem]]:

@@ -270,6 +270,8 @@ def validate_document(
             return [*sorted(check.problems, key=_line), stopped_at(doc.file, line)]
         listed[index] = None
         data, applied = _with_defaults(raw, merged)
+        if doc.chapter_per_job:
+            data = _as_one_chapter(data)
         nodes.append(_job_node(data))
         job = _validate_job(check, index, data, applied, origins, context)
         if isinstance(job, DialogueJob):
@@ -320,6 +322,13 @@ def _with_defaults(raw: Any, defaults: Mapping[str, Any]) -> tuple[Any, set[str]
     if not missing:
         return raw, set()
     return {**raw, **{key: copy.deepcopy(defaults[key]) for key in missing}}, set(missing)
+
+
+def _as_one_chapter(data: Any) -> Any:
+    """A season's episode with timestamps, as one chapter titled by its id."""
+    if not isinstance(data, Mapping) or data.get("timestamps") is not True or "chapters" in data:
+        return data
+    return {**data, "chapters": [{"turn": 0, "title": data.get("id")}]}
 
 
 def _validate_job(

@@ -96,14 +96,16 @@ class Alignment:
             return
         self.voice_segments.append(dict(segment))
 
-    def to_json(self) -> bytes:
-        return json.dumps(
-            {
-                "alignment": self.alignment.as_dict(),
-                "normalized_alignment": self.normalized_alignment.as_dict(),
-                "voice_segments": self.voice_segments,
-            }
-        ).encode()
+    def to_json(self, chapters: Sequence[dict[str, Any]] | None = None) -> bytes:
+        """``alignment.json``; with ``chapters`` (placed on the audio) also under ``"chapters"``."""
+        document: dict[str, Any] = {
+            "alignment": self.alignment.as_dict(),
+            "normalized_alignment": self.normalized_alignment.as_dict(),
+            "voice_segments": self.voice_segments,
+        }
+        if chapters is not None:
+            document["chapters"] = list(chapters)
+        return json.dumps(document).encode()
 
 
 def _shift(seconds: float, offset_s: float) -> float:

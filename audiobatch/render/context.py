@@ -50,6 +50,8 @@ from audiobatch.errors import StorageConflictError
 from audiobatch.render.leases import LeaseLostError
 from audiobatch.storage import Storage, StoredObject
 
+READ_CHUNK_BYTES = 1 << 20
+
 
 @dataclass
 class CallInfo:
@@ -104,6 +106,10 @@ class RenderContext:
         """Store ``audio.<ext>``, the extension and type following the output format."""
         return self.store(f"audio.{extension(output_format)}", chunks, content_type(output_format))
 
+    def store_audio_file(self, path: Path, output_format: str) -> StoredObject:
+        """Store the audio file at ``path`` on this machine as ``audio.<ext>``."""
+        return self.store_audio(_file_chunks(path), output_format)
+
     def store(self, name: str, chunks: Iterable[bytes], content_type: str) -> StoredObject:
         """Stream ``chunks`` into ``<prefix>/<name>``, stopping if the job stops being ours.
 
@@ -143,3 +149,9 @@ class RenderContext:
         # Every output is stored after, or while, the answer is read: once a stream of chunks
         # has ended, the answer is in and finishing the write (fsync, upload) needs no API slot.
         self.answer_received()
+
+
+def _file_chunks(path: Path) -> Iterator[bytes]:
+    with open(path, "rb") as handle:
+        while chunk := handle.read(READ_CHUNK_BYTES):
+            yield chunk

@@ -4,20 +4,27 @@ Plain and streamed audio goes straight from the socket into storage. With timest
 base64 inside JSON (one object, or one object per line when streamed): it is decoded chunk by chunk
 into storage while the alignment is gathered, then stored as ``alignment.json``. Either way the
 audio must last about as long as its text takes to speak (:mod:`audiobatch.render.completeness`).
+A job with chapters holds its audio in a temporary file until the alignment has placed them, then
+stores it with them written in (:mod:`audiobatch.render.chapters`).
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Iterable, Iterator
+import json
+import tempfile
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 from audiobatch.elevenlabs.client import ApiAnswer, json_object
+from audiobatch.elevenlabs.formats import extension, is_raw, raw_duration_s
 from audiobatch.errors import ApiTransportError
 from audiobatch.manifest import DialogueJob
 from audiobatch.render.alignment import Alignment
-from audiobatch.render.completeness import checked_duration
+from audiobatch.render.chapters import ChapterMark, chapter_marks, is_tagged, write_chapters
+from audiobatch.render.completeness import checked_duration, encoded_duration_s
 from audiobatch.render.context import RenderContext
 from audiobatch.render.subtitles import cues_from_alignment, to_srt, to_vtt
 
@@ -59,8 +66,36 @@ def render_dialogue(job: DialogueJob, ctx: RenderContext) -> None:
             ctx.answered(answer)
             store_whole(answer.iter_bytes(), answer)
         return
+    if job.chapters is None:
+        store_timestamps(_timed(job, ctx, body, store_whole), ctx)
+        return
+    with tempfile.TemporaryDirectory(prefix="audiobatch-chapters-") as folder:
+        held = Path(folder) / f"audio.{extension(fmt)}"
+
+        def hold(chunks: Iterable[bytes], answer: ApiAnswer) -> None:
+            """Keep the audio here until its chapters are written into it."""
+            with open(held, "wb") as handle:
+                for chunk in checked_duration(chunks, fmt, least_s, answer.request_id):
+                    handle.write(chunk)
+
+        alignment = _timed(job, ctx, body, hold)
+        marks = chapter_marks(job.chapters, alignment.voice_segments, _duration_s(held, fmt))
+        if is_tagged(fmt):
+            write_chapters(held, fmt, marks)
+        ctx.store_audio_file(held, fmt)
+    store_timestamps(alignment, ctx, marks)
+
+
+def _timed(
+    job: DialogueJob,
+    ctx: RenderContext,
+    body: dict[str, Any],
+    store_whole: Callable[[Iterable[bytes], ApiAnswer], None],
+) -> Alignment:
+    """Call the with-timestamps endpoint, hand its audio to ``store_whole``, return the
+    alignment gathered from the answer."""
     alignment = Alignment()
-    max_json_bytes = ctx.limits.max_json_bytes
+    client, fmt, max_json_bytes = ctx.client, job.output_format, ctx.limits.max_json_bytes
     if job.stream:
         with client.text_to_dialogue_stream_with_timestamps(body, fmt) as answer:
             ctx.answered(answer)
@@ -71,12 +106,25 @@ def render_dialogue(job: DialogueJob, ctx: RenderContext) -> None:
             chunk = answer.read_json(max_json_bytes)
             store_whole([_audio(chunk, answer)], answer)
             alignment.add(chunk)
-    store_timestamps(alignment, ctx)
+    return alignment
 
 
-def store_timestamps(alignment: Alignment, ctx: RenderContext) -> None:
-    """Store ``alignment.json`` and the subtitles made from it (``subtitles.srt``, ``.vtt``)."""
-    ctx.store("alignment.json", [alignment.to_json()], "application/json")
+def _duration_s(path: Path, output_format: str) -> float:
+    if is_raw(output_format):
+        return raw_duration_s(output_format, path.stat().st_size) or 0.0
+    return encoded_duration_s(path, None)
+
+
+def store_timestamps(
+    alignment: Alignment, ctx: RenderContext, chapters: Sequence[ChapterMark] | None = None
+) -> None:
+    """Store ``alignment.json`` and the subtitles made from it (``subtitles.srt``, ``.vtt``); with
+    ``chapters``, they go into ``alignment.json`` and ``metadata.json`` too."""
+    listed = None if chapters is None else [mark.as_dict() for mark in chapters]
+    ctx.store("alignment.json", [alignment.to_json(listed)], "application/json")
+    if listed is not None:
+        metadata = json.dumps({"chapters": listed}, indent=2).encode()
+        ctx.store("metadata.json", [metadata], "application/json")
     cues = cues_from_alignment(alignment.alignment.as_dict(), alignment.voice_segments)
     ctx.store("subtitles.srt", [to_srt(cues).encode()], "application/x-subrip")
     ctx.store("subtitles.vtt", [to_vtt(cues).encode()], "text/vtt")

@@ -3,8 +3,9 @@
 An episode's parts are ordinary dialogue jobs (``<episode>/part-001``, ...) rendered through the
 limiter like any other; the episode depends on them and, once they have all succeeded, stitches
 their audio into ``audio.<ext>`` (see :mod:`audiobatch.render.stitch`) and, with timestamps,
-their alignments into one ``alignment.json`` with subtitles covering the whole episode. Stitching
-calls no API.
+their alignments into one ``alignment.json`` with subtitles covering the whole episode; its
+chapters are placed on the stitched alignment and written into the joined file before it is
+stored. Stitching calls no API.
 """
 
 from __future__ import annotations
@@ -19,12 +20,11 @@ from audiobatch.manifest import DialogueJob
 from audiobatch.manifest.common import JobBase
 from audiobatch.manifest.episodes import Part, episode_parts, part_key
 from audiobatch.render.alignment import Alignment
+from audiobatch.render.chapters import ChapterMark, chapter_marks, write_chapters
 from audiobatch.render.context import RenderContext
 from audiobatch.render.dialogue import store_timestamps
 from audiobatch.render.sources import copy_stored, pick_output, read_stored, read_stored_json
 from audiobatch.render.stitch import Timeline, join_encoded, join_raw
-
-READ_CHUNK_BYTES = 1 << 20
 
 
 def as_episode(job: JobBase) -> DialogueJob | None:
@@ -47,13 +47,34 @@ def render_episode(job: DialogueJob, ctx: RenderContext) -> None:
     if is_raw(fmt):
         chunks = (read_stored(ctx.storage, a.key, f"the audio of {a.key}") for a in audio)
         ctx.store_audio(join_raw(chunks, fmt, timeline), fmt)
+        alignment, marks = _timed(job, ctx, parts, keys, stored, timeline)
     else:
         with tempfile.TemporaryDirectory(prefix="audiobatch-episode-") as folder:
             target = Path(folder) / f"episode.{extension(fmt)}"
             join_encoded(_local_files(ctx, audio, Path(folder)), fmt, timeline, target)
-            ctx.store_audio(_file_chunks(target), fmt)
-    if job.timestamps:
-        store_timestamps(_merged_alignment(ctx, parts, keys, stored, timeline), ctx)
+            alignment, marks = _timed(job, ctx, parts, keys, stored, timeline)
+            if marks is not None:
+                write_chapters(target, fmt, marks)
+            ctx.store_audio_file(target, fmt)
+    if alignment is not None:
+        store_timestamps(alignment, ctx, marks)
+
+
+def _timed(
+    job: DialogueJob,
+    ctx: RenderContext,
+    parts: Sequence[Part],
+    keys: Sequence[str],
+    stored: Sequence[list[StoredArtifact]],
+    timeline: Timeline,
+) -> tuple[Alignment | None, list[ChapterMark] | None]:
+    """The episode's alignment, with timestamps, and its chapters placed on the joined audio."""
+    if not job.timestamps:
+        return None, None
+    alignment = _merged_alignment(ctx, parts, keys, stored, timeline)
+    if job.chapters is None:
+        return alignment, None
+    return alignment, chapter_marks(job.chapters, alignment.voice_segments, timeline.duration_s())
 
 
 def _merged_alignment(
@@ -86,9 +107,3 @@ def _local_files(
         copy_stored(ctx.storage, artifact.key, copy, f"the audio of {artifact.key}")
         yield copy
         copy.unlink()
-
-
-def _file_chunks(path: Path) -> Iterator[bytes]:
-    with open(path, "rb") as handle:
-        while chunk := handle.read(READ_CHUNK_BYTES):
-            yield chunk

@@ -181,7 +181,7 @@ def _render_holding(
     ctx = RenderContext(
         client=rt.client.spooled(spool),
         storage=rt.storage,
-        prefix=f"{claim.batch_name}/{claim.batch_id}/{claim.key}",
+        prefix=jobs.output_prefix(claim.batch_name, claim.batch_id, claim.key, claim.take),
         heartbeat=lambda: rt.leases.check(job_id),
         parent_artifacts=lambda key: _artifacts_of(rt, claim.batch_id, key),
         limits=rt.limits,
@@ -190,6 +190,8 @@ def _render_holding(
         source_buckets=rt.source_buckets,
         fence=lambda action: fencing.while_leased(rt.database_url, job_id, rt.worker, action),
     )
+    if claim.take > 1:
+        ctx.notes.append(f"take {claim.take}")
     started_at, started = rt.clock(), time.monotonic()
     job, episode, request, cached_from, error = None, None, None, None, None
     try:
@@ -409,6 +411,11 @@ def _after_finish(rt: Runtime, claim: jobs.Claim, finish: jobs.Finish) -> None:
     """Announce the dependants the job unblocked; end its batch if it was the last to finish."""
     if finish.queued:
         rt.publish(finish.queued)
+    for key in finish.superseded:  # the take before, no longer committed: its files may go
+        try:
+            rt.storage.delete(key)
+        except StorageError as exc:
+            log.warning("job %s: the earlier take's %s stays stored: %s", claim.job_id, key, exc)
     if finish.won:
         end_batch(rt.database_url, rt.storage, claim.batch_id, rt.clock())
 

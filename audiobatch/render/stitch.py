@@ -38,6 +38,11 @@ class Timeline:
         rate = sample_rate_hz(output_format)
         return cls(rate, round(pause_ms * rate / 1000))
 
+    def duration_s(self) -> float:
+        """How long the parts joined so far last, with the pauses between them."""
+        pauses = max(len(self.part_samples) - 1, 0) * self.pause_samples
+        return (sum(self.part_samples) + pauses) / self.rate_hz
+
     def starts_s(self) -> list[float]:
         """The time at which each part begins in the episode."""
         starts, at = [], 0

@@ -87,7 +87,16 @@ def test_the_season_example_renders_each_episode_into_one_file_with_subtitles(
     jobs = {job["id"]: job for job in report["jobs"]}
     for episode in episodes:
         names = {o["name"]: o for o in jobs[episode]["outputs"]}
-        assert set(names) == {"audio.mp3", "alignment.json", "subtitles.srt", "subtitles.vtt"}
-        assert plays(Path(names["audio.mp3"]["uri"].removeprefix("file://")))
+        assert set(names) == {
+            "audio.mp3",
+            "alignment.json",
+            "metadata.json",
+            "subtitles.srt",
+            "subtitles.vtt",
+        }
+        audio = Path(names["audio.mp3"]["uri"].removeprefix("file://"))
+        assert plays(audio)
+        with av.open(str(audio)) as container:  # each episode is one chapter, named by its id
+            assert [c["metadata"]["title"] for c in container.chapters()] == [episode]
         parts = jobs[episode]["parts"]
         assert parts["done"] == parts["total"] >= 2

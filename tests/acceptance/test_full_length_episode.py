@@ -69,7 +69,13 @@ def test_a_30000_character_episode_in_4_voices_renders_into_one_file_despite_fau
     assert len(parts) >= 15 and len(jobs) == len(parts) + 1
     assert jobs["pilot"]["parts"] == {"done": len(parts), "total": len(parts)}
     outputs = {o["name"]: Path(o["uri"].removeprefix("file://")) for o in jobs["pilot"]["outputs"]}
-    assert set(outputs) == {"audio.pcm", "alignment.json", "subtitles.srt", "subtitles.vtt"}
+    assert set(outputs) == {
+        "audio.pcm",
+        "alignment.json",
+        "metadata.json",  # the episode's one chapter
+        "subtitles.srt",
+        "subtitles.vtt",
+    }
     part_bytes = [
         Path(part["outputs"][0]["uri"].removeprefix("file://")).stat().st_size for part in parts
     ]

@@ -317,6 +317,8 @@ def test_out_of_range_ids_and_pages_are_422_or_404_never_500(stack: Stack) -> No
         ("GET", "/api/jobs/-1", {}),
         ("GET", "/api/jobs/0", {}),
         ("POST", f"/api/jobs/{huge}/retry", {}),
+        ("POST", f"/api/jobs/{huge}/retake", {}),
+        ("POST", "/api/jobs/1/retake", {"seed": str(2**32)}),
         ("GET", "/api/batches", {"page": huge}),
         ("GET", "/api/batches", {"page": str(2**40)}),
         ("GET", "/api/batches", {"page": "-3"}),

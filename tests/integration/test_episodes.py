@@ -132,7 +132,14 @@ def test_an_episode_renders_in_parts_and_stitches_one_file_with_subtitles(
     assert episode["parts"] == {"done": len(parts), "total": len(parts)}
     ext = output_format.split("_")[0]
     outputs = {o["name"]: local(o) for o in episode["outputs"]}
-    assert set(outputs) == {f"audio.{ext}", "alignment.json", "subtitles.srt", "subtitles.vtt"}
+    # a season's episode is one chapter: listed in metadata.json
+    assert set(outputs) == {
+        f"audio.{ext}",
+        "alignment.json",
+        "metadata.json",
+        "subtitles.srt",
+        "subtitles.vtt",
+    }
 
     rate = int(output_format.split("_")[1])
     pause = round(pause_ms * rate / 1000)
