@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal, Self
 
-from pydantic import AfterValidator, Field, Strict, field_validator
+from pydantic import AfterValidator, Field, Strict, field_validator, model_validator
 
 from audiobatch.elevenlabs.formats import DEFAULT_OUTPUT_FORMAT
 from audiobatch.manifest.common import (
@@ -17,7 +17,9 @@ from audiobatch.manifest.common import (
     VoiceRef,
     between,
     output_format_of,
+    rule_error,
 )
+from audiobatch.manifest.loudness import OptionalLoudness, loudness_problem
 
 MAX_VOICES = 10
 """The API takes at most 10 different voice ids in one dialogue request."""
@@ -62,7 +64,8 @@ def _at_least_one(inputs: list[DialogueInput]) -> list[DialogueInput]:
 class DialogueJob(JobBase):
     """Render a multi-voice dialogue into one audio file (and alignment with ``timestamps``)."""
 
-    NOT_SENT: ClassVar[frozenset[str]] = frozenset({"part_chars", "part_pause_ms"})
+    NOT_SENT: ClassVar[frozenset[str]] = frozenset({"part_chars", "part_pause_ms", "loudness"})
+    SHAPES_OUTPUT: ClassVar[frozenset[str]] = frozenset({"loudness"})
 
     kind: Literal["dialogue"] = "dialogue"
     inputs: Annotated[list[DialogueInput], AfterValidator(_at_least_one)]
@@ -83,6 +86,8 @@ class DialogueJob(JobBase):
     # (see manifest.episodes) and stitched with part_pause_ms of silence between two parts
     part_chars: Annotated[int, Strict(), between(MIN_PART_CHARS, MAX_REQUEST_CHARS)] | None = None
     part_pause_ms: Annotated[int, Strict(), between(0, MAX_PART_PAUSE_MS)] = 0
+    # the level the audio is brought to once rendered (an episode's once stitched, not its parts')
+    loudness: OptionalLoudness = None
 
     @field_validator("apply_text_normalization", mode="before")
     @classmethod
@@ -93,3 +98,10 @@ class DialogueJob(JobBase):
         if value is False:
             return "off"
         return value
+
+    @model_validator(mode="after")
+    def _loudness_fits_format(self) -> Self:
+        problem = loudness_problem(self.loudness, self.output_format)
+        if problem is not None:
+            raise rule_error("loudness", problem)
+        return self

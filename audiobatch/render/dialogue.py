@@ -51,7 +51,9 @@ def render_dialogue(job: DialogueJob, ctx: RenderContext) -> None:
 
     def store_whole(chunks: Iterable[bytes], answer: ApiAnswer) -> None:
         """Store the audio, unless it turns out shorter than its text allows."""
-        ctx.store_audio(checked_duration(chunks, fmt, least_s, answer.request_id), fmt)
+        ctx.store_audio(
+            checked_duration(chunks, fmt, least_s, answer.request_id), fmt, job.loudness
+        )
 
     if not job.timestamps:
         call = client.text_to_dialogue_stream if job.stream else client.text_to_dialogue

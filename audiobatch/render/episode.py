@@ -13,18 +13,19 @@ import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+import av
+
 from audiobatch.db.outputs import StoredArtifact
 from audiobatch.elevenlabs.formats import extension, is_raw
 from audiobatch.manifest import DialogueJob
 from audiobatch.manifest.common import JobBase
 from audiobatch.manifest.episodes import Part, episode_parts, part_key
 from audiobatch.render.alignment import Alignment
-from audiobatch.render.context import RenderContext
+from audiobatch.render.context import RenderContext, file_chunks
 from audiobatch.render.dialogue import store_timestamps
+from audiobatch.render.loudness import normalise
 from audiobatch.render.sources import copy_stored, pick_output, read_stored, read_stored_json
-from audiobatch.render.stitch import Timeline, join_encoded, join_raw
-
-READ_CHUNK_BYTES = 1 << 20
+from audiobatch.render.stitch import Timeline, join_encoded, join_raw, joined_frames
 
 
 def as_episode(job: JobBase) -> DialogueJob | None:
@@ -50,8 +51,16 @@ def render_episode(job: DialogueJob, ctx: RenderContext) -> None:
     else:
         with tempfile.TemporaryDirectory(prefix="audiobatch-episode-") as folder:
             target = Path(folder) / f"episode.{extension(fmt)}"
-            join_encoded(_local_files(ctx, audio, Path(folder)), fmt, timeline, target)
-            ctx.store_audio(_file_chunks(target), fmt)
+            if job.loudness is None:
+                join_encoded(_local_files(ctx, audio, Path(folder)), fmt, timeline, target)
+            else:
+
+                def joined() -> Iterator[av.AudioFrame]:
+                    timeline.part_samples.clear()  # each pass notes the parts anew
+                    return joined_frames(_local_files(ctx, audio, Path(folder)), timeline)
+
+                ctx.store_loudness(normalise(joined, fmt, target, job.loudness))
+            ctx.store_audio(file_chunks(target), fmt)
     if job.timestamps:
         store_timestamps(_merged_alignment(ctx, parts, keys, stored, timeline), ctx)
 
@@ -86,9 +95,3 @@ def _local_files(
         copy_stored(ctx.storage, artifact.key, copy, f"the audio of {artifact.key}")
         yield copy
         copy.unlink()
-
-
-def _file_chunks(path: Path) -> Iterator[bytes]:
-    with open(path, "rb") as handle:
-        while chunk := handle.read(READ_CHUNK_BYTES):
-            yield chunk
