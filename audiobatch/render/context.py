@@ -128,7 +128,11 @@ class RenderContext:
             self.answer_received()  # measuring and encoding need no API slot
             leveled = Path(folder) / f"audio.{extension(output_format)}"
             report = normalise(
-                lambda: file_frames(rendered, output_format), output_format, leveled, loudness
+                lambda: file_frames(rendered, output_format),
+                output_format,
+                leveled,
+                loudness,
+                self.heartbeat,
             )
             self.store_loudness(report)
             return self.store_audio(file_chunks(leveled), output_format)

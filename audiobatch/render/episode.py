@@ -59,7 +59,7 @@ def render_episode(job: DialogueJob, ctx: RenderContext) -> None:
                     timeline.part_samples.clear()  # each pass notes the parts anew
                     return joined_frames(_local_files(ctx, audio, Path(folder)), timeline)
 
-                ctx.store_loudness(normalise(joined, fmt, target, job.loudness))
+                ctx.store_loudness(normalise(joined, fmt, target, job.loudness, ctx.heartbeat))
             ctx.store_audio(file_chunks(target), fmt)
     if job.timestamps:
         store_timestamps(_merged_alignment(ctx, parts, keys, stored, timeline), ctx)

@@ -252,20 +252,27 @@ def normalise(
     output_format: str,
     target: Path,
     loudness: Loudness,
+    heartbeat: Callable[[], None],
 ) -> LoudnessReport:
     """Measure ``frames()``, encode ``frames()`` again with the gain into ``target`` in
-    ``output_format``, and measure what was encoded. An encoder that moves the level (LAME's
-    lowers it by about 0.4 dB) is answered with one more encoding, its gain corrected by what
-    the encoded file measured."""
+    ``output_format``, and measure what was encoded; ``heartbeat`` is called at every frame
+    (it raises to stop). An encoder that moves the level (LAME's lowers it by about 0.4 dB) is
+    answered with one more encoding, its gain corrected by what the encoded file measured."""
     aim = aim_of(loudness)
-    before = measure(frames())
+
+    def beating() -> Iterator[av.AudioFrame]:
+        for frame in frames():
+            heartbeat()
+            yield frame
+
+    before = measure(beating())
     wanted, gain = planned_gain(aim, before)
-    encode_frames(scaled(frames(), gain), output_format, target)
+    encode_frames(scaled(beating(), gain), output_format, target)
     after = measure(file_frames(target, output_format))
     corrected_wanted, corrected = planned_gain(aim, after, gain)
     if abs(corrected - gain) > CORRECTION_DB:
         wanted, gain = corrected_wanted, corrected
-        encode_frames(scaled(frames(), gain), output_format, target)
+        encode_frames(scaled(beating(), gain), output_format, target)
         after = measure(file_frames(target, output_format))
     return LoudnessReport(
         aim, before, after, gain, wanted, _notes(aim, before, after, wanted, gain)
