@@ -360,6 +360,9 @@ class JobBase(StrictModel):
     NOT_SENT: ClassVar[frozenset[str]] = frozenset()
     """Fields that shape how audiobatch renders the job and never reach the API: a job that
     differs from another only in them sends the same request."""
+    SHAPES_OUTPUT: ClassVar[frozenset[str]] = frozenset()
+    """Fields of ``NOT_SENT`` that still change the stored outputs (``loudness``): a job that
+    sets one does not reuse the outputs of a job that sets it otherwise."""
 
     id: JobId
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal, Self
 
 from pydantic import (
     AfterValidator,
@@ -27,6 +27,7 @@ from audiobatch.manifest.common import (
     output_format_of,
     rule_error,
 )
+from audiobatch.manifest.loudness import OptionalLoudness, loudness_problem
 
 MAX_VOICES = 10
 """The API takes at most 10 different voice ids in one dialogue request."""
@@ -78,7 +79,8 @@ def _at_least_one(inputs: list[DialogueInput]) -> list[DialogueInput]:
 class DialogueJob(JobBase):
     """Render a multi-voice dialogue into one audio file (and alignment with ``timestamps``)."""
 
-    NOT_SENT: ClassVar[frozenset[str]] = frozenset({"part_chars", "part_pause_ms"})
+    NOT_SENT: ClassVar[frozenset[str]] = frozenset({"part_chars", "part_pause_ms", "loudness"})
+    SHAPES_OUTPUT: ClassVar[frozenset[str]] = frozenset({"loudness"})
 
     kind: Literal["dialogue"] = "dialogue"
     inputs: Annotated[list[DialogueInput], AfterValidator(_at_least_one)]
@@ -135,6 +137,9 @@ class DialogueJob(JobBase):
             data.pop("chapters", None)
         return data
 
+    # the level the audio is brought to once rendered (an episode's once stitched, not its parts')
+    loudness: OptionalLoudness = None
+
     @field_validator("apply_text_normalization", mode="before")
     @classmethod
     def _yaml_on_off(cls, value: Any) -> Any:
@@ -144,3 +149,10 @@ class DialogueJob(JobBase):
         if value is False:
             return "off"
         return value
+
+    @model_validator(mode="after")
+    def _loudness_fits_format(self) -> Self:
+        problem = loudness_problem(self.loudness, self.output_format)
+        if problem is not None:
+            raise rule_error("loudness", problem)
+        return self

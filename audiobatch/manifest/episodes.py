@@ -177,7 +177,7 @@ def manifest_episodes(manifest: Manifest) -> dict[str, list[Part]]:
 
 def part_job(episode: DialogueJob, part: Part) -> DialogueJob:
     """The dialogue job that renders one part: the episode's request fields and seed (see
-    :func:`episode_seed`), the part's inputs."""
+    :func:`episode_seed`), the part's inputs, no loudness of its own."""
     inputs = [DialogueInput(voice=line.voice, text=line.text) for line in part.lines]
     return episode.model_copy(
         update={
@@ -186,6 +186,7 @@ def part_job(episode: DialogueJob, part: Part) -> DialogueJob:
             "part_chars": None,
             "part_pause_ms": 0,
             "chapters": None,
+            "loudness": None,  # the episode's level is set once it is stitched
         }
     )
 

@@ -23,6 +23,7 @@ from audiobatch.manifest.common import (
     output_format_of,
     rule_error,
 )
+from audiobatch.manifest.loudness import OptionalLoudness, loudness_problem
 
 MAX_PROMPT_CHARS = 4100
 MAX_SECTIONS = 30
@@ -97,6 +98,8 @@ class MusicJob(JobBase):
     """Compose a song from a ``prompt`` or a ``composition_plan`` (exactly one of them)."""
 
     REFERENCES: ClassVar[Mapping[str, str]] = {"composition_plan": "plan"}
+    NOT_SENT: ClassVar[frozenset[str]] = frozenset({"loudness"})
+    SHAPES_OUTPUT: ClassVar[frozenset[str]] = frozenset({"loudness"})
 
     kind: Literal["music"] = "music"
     prompt: Prompt | None = None
@@ -110,9 +113,12 @@ class MusicJob(JobBase):
     output_format: Annotated[str, AfterValidator(output_format_of("music"))] = DEFAULT_OUTPUT_FORMAT
     stream: StrictBool = False
     detailed: StrictBool = False
+    loudness: OptionalLoudness = None  # the level the song is brought to once rendered
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
+        if (problem := loudness_problem(self.loudness, self.output_format)) is not None:
+            raise rule_error("loudness", problem)
         if self.prompt is None and self.composition_plan is None:
             raise rule_error("prompt", "a music job needs a prompt or a composition_plan")
         if self.prompt is not None and self.composition_plan is not None:

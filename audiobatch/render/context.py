@@ -36,6 +36,7 @@ removes, and a leftover at a key never blocks a retry, whose lease holder clears
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -47,10 +48,10 @@ from audiobatch.elevenlabs.client import ApiAnswer, ElevenLabsClient
 from audiobatch.elevenlabs.formats import content_type, extension
 from audiobatch.elevenlabs.limits import AnswerLimits, SpeechRates
 from audiobatch.errors import StorageConflictError
+from audiobatch.manifest.loudness import Loudness
 from audiobatch.render.leases import LeaseLostError
+from audiobatch.render.loudness import LOUDNESS_FILE, LoudnessReport, file_frames, normalise
 from audiobatch.storage import Storage, StoredObject
-
-READ_CHUNK_BYTES = 1 << 20
 
 
 @dataclass
@@ -96,19 +97,54 @@ class RenderContext:
             answer.emulator,
         )
 
-    def store_answer(self, call: AbstractContextManager[ApiAnswer], output_format: str) -> None:
-        """Send the request, note the answer, stream its body into ``audio.<ext>``."""
+    def store_answer(
+        self,
+        call: AbstractContextManager[ApiAnswer],
+        output_format: str,
+        loudness: Loudness | None = None,
+    ) -> None:
+        """Send the request, note the answer, stream its body into ``audio.<ext>`` (brought to
+        ``loudness``, if given)."""
         with call as answer:
             self.answered(answer)
-            self.store_audio(answer.iter_bytes(), output_format)
+            self.store_audio(answer.iter_bytes(), output_format, loudness)
 
-    def store_audio(self, chunks: Iterable[bytes], output_format: str) -> StoredObject:
-        """Store ``audio.<ext>``, the extension and type following the output format."""
-        return self.store(f"audio.{extension(output_format)}", chunks, content_type(output_format))
+    def store_audio(
+        self, chunks: Iterable[bytes], output_format: str, loudness: Loudness | None = None
+    ) -> StoredObject:
+        """Store ``audio.<ext>``, the extension and type following the output format; with a
+        ``loudness``, brought to it first (the answer is read whole to a local file, measured,
+        encoded again, and ``loudness.json`` stored beside it)."""
+        if loudness is None:
+            return self.store(
+                f"audio.{extension(output_format)}", chunks, content_type(output_format)
+            )
+        with tempfile.TemporaryDirectory(prefix="audiobatch-loudness-") as folder:
+            rendered = Path(folder) / f"rendered.{extension(output_format)}"
+            with open(rendered, "wb") as handle:
+                for chunk in chunks:
+                    self.heartbeat()
+                    handle.write(chunk)
+            self.answer_received()  # measuring and encoding need no API slot
+            leveled = Path(folder) / f"audio.{extension(output_format)}"
+            report = normalise(
+                lambda: file_frames(rendered, output_format),
+                output_format,
+                leveled,
+                loudness,
+                self.heartbeat,
+            )
+            self.store_loudness(report)
+            return self.store_audio(file_chunks(leveled), output_format)
+
+    def store_loudness(self, report: LoudnessReport) -> None:
+        """Store ``loudness.json``; its notes (a gain reduced not to clip) go to the attempt."""
+        self.store(LOUDNESS_FILE, [report.to_json()], "application/json")
+        self.notes.extend(report.notes)
 
     def store_audio_file(self, path: Path, output_format: str) -> StoredObject:
         """Store the audio file at ``path`` on this machine as ``audio.<ext>``."""
-        return self.store_audio(_file_chunks(path), output_format)
+        return self.store_audio(file_chunks(path), output_format)
 
     def store(self, name: str, chunks: Iterable[bytes], content_type: str) -> StoredObject:
         """Stream ``chunks`` into ``<prefix>/<name>``, stopping if the job stops being ours.
@@ -151,7 +187,11 @@ class RenderContext:
         self.answer_received()
 
 
-def _file_chunks(path: Path) -> Iterator[bytes]:
+READ_CHUNK_BYTES = 1 << 20
+
+
+def file_chunks(path: Path) -> Iterator[bytes]:
+    """A local file's bytes, a chunk at a time."""
     with open(path, "rb") as handle:
         while chunk := handle.read(READ_CHUNK_BYTES):
             yield chunk

@@ -5,7 +5,7 @@ base64 inside JSON (one object, or one object per line when streamed): it is dec
 into storage while the alignment is gathered, then stored as ``alignment.json``. Either way the
 audio must last about as long as its text takes to speak (:mod:`audiobatch.render.completeness`).
 A job with chapters holds its audio in a temporary file until the alignment has placed them, then
-stores it with them written in (:mod:`audiobatch.render.chapters`).
+stores it with them written in (:mod:`audiobatch.render.chapters`), brought to its loudness first.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from audiobatch.render.alignment import Alignment
 from audiobatch.render.chapters import ChapterMark, chapter_marks, is_tagged, write_chapters
 from audiobatch.render.completeness import checked_duration, encoded_duration_s
 from audiobatch.render.context import RenderContext
+from audiobatch.render.loudness import file_frames, normalise
 from audiobatch.render.subtitles import cues_from_alignment, to_srt, to_vtt
 
 DEFAULT_MODEL_ID = "eleven_v3"  # the API's, for a job that names no model
@@ -58,7 +59,9 @@ def render_dialogue(job: DialogueJob, ctx: RenderContext) -> None:
 
     def store_whole(chunks: Iterable[bytes], answer: ApiAnswer) -> None:
         """Store the audio, unless it turns out shorter than its text allows."""
-        ctx.store_audio(checked_duration(chunks, fmt, least_s, answer.request_id), fmt)
+        ctx.store_audio(
+            checked_duration(chunks, fmt, least_s, answer.request_id), fmt, job.loudness
+        )
 
     if not job.timestamps:
         call = client.text_to_dialogue_stream if job.stream else client.text_to_dialogue
@@ -80,6 +83,14 @@ def render_dialogue(job: DialogueJob, ctx: RenderContext) -> None:
 
         alignment = _timed(job, ctx, body, hold)
         marks = chapter_marks(job.chapters, alignment.voice_segments, _duration_s(held, fmt))
+        if job.loudness is not None:  # leveled first: encoding again drops the tags
+            leveled = Path(folder) / f"leveled.{extension(fmt)}"
+            source = held
+            report = normalise(
+                lambda: file_frames(source, fmt), fmt, leveled, job.loudness, ctx.heartbeat
+            )
+            ctx.store_loudness(report)
+            held = leveled
         if is_tagged(fmt):
             write_chapters(held, fmt, marks)
         ctx.store_audio_file(held, fmt)

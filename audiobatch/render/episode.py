@@ -14,6 +14,8 @@ import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+import av
+
 from audiobatch.db.outputs import StoredArtifact
 from audiobatch.elevenlabs.formats import extension, is_raw
 from audiobatch.manifest import DialogueJob
@@ -23,8 +25,9 @@ from audiobatch.render.alignment import Alignment
 from audiobatch.render.chapters import ChapterMark, chapter_marks, write_chapters
 from audiobatch.render.context import RenderContext
 from audiobatch.render.dialogue import store_timestamps
+from audiobatch.render.loudness import normalise
 from audiobatch.render.sources import copy_stored, pick_output, read_stored, read_stored_json
-from audiobatch.render.stitch import Timeline, join_encoded, join_raw
+from audiobatch.render.stitch import Timeline, join_encoded, join_raw, joined_frames
 
 
 def as_episode(job: JobBase) -> DialogueJob | None:
@@ -51,7 +54,15 @@ def render_episode(job: DialogueJob, ctx: RenderContext) -> None:
     else:
         with tempfile.TemporaryDirectory(prefix="audiobatch-episode-") as folder:
             target = Path(folder) / f"episode.{extension(fmt)}"
-            join_encoded(_local_files(ctx, audio, Path(folder)), fmt, timeline, target)
+            if job.loudness is None:
+                join_encoded(_local_files(ctx, audio, Path(folder)), fmt, timeline, target)
+            else:
+
+                def joined() -> Iterator[av.AudioFrame]:
+                    timeline.part_samples.clear()  # each pass notes the parts anew
+                    return joined_frames(_local_files(ctx, audio, Path(folder)), timeline)
+
+                ctx.store_loudness(normalise(joined, fmt, target, job.loudness, ctx.heartbeat))
             alignment, marks = _timed(job, ctx, parts, keys, stored, timeline)
             if marks is not None:
                 write_chapters(target, fmt, marks)

@@ -6,7 +6,8 @@ one may reuse the earlier one's outputs instead of paying for a second generatio
 counts (see :mod:`audiobatch.backend`): the emulator's audio is never reused for a real key, nor
 one account's outputs for another. The job's own id is left out; inputs
 read from files, S3 or other jobs count by their content, so a changed source is a new request.
-Fields that never reach the API (``NOT_SENT``: how an episode is cut into parts) are left out too.
+Fields that never reach the API (``NOT_SENT``: how an episode is cut into parts) are left out too,
+except those that change the stored outputs (``SHAPES_OUTPUT``: the loudness), counted when set.
 """
 
 from __future__ import annotations
@@ -32,8 +33,12 @@ def request_fingerprint(
     request = {
         field: value for field, value in spec.items() if field != "id" and field not in job.NOT_SENT
     }
+    asked: dict[str, Any] = {"kind": kind, "request": request, "inputs": inputs}
+    shaping = {field: spec[field] for field in job.SHAPES_OUTPUT if spec.get(field) is not None}
+    if shaping:  # only when set: a job without them keeps the fingerprint it always had
+        asked["outputs"] = shaping
     canonical = json.dumps(
-        {"kind": kind, "request": request, "inputs": inputs, "backend": asdict(backend)},
+        {**asked, "backend": asdict(backend)},
         sort_keys=True,
         separators=(",", ":"),
     )

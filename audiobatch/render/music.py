@@ -43,7 +43,7 @@ def render_music(job: MusicJob, ctx: RenderContext) -> None:
     client = ctx.client
     if not job.detailed:
         call = client.music_stream if job.stream else client.music
-        ctx.store_answer(call(body, fmt), fmt)
+        ctx.store_answer(call(body, fmt), fmt, job.loudness)
         return
     with client.music_detailed(body, fmt) as answer:
         ctx.answered(answer)
@@ -51,7 +51,7 @@ def render_music(job: MusicJob, ctx: RenderContext) -> None:
         audio = read_detailed(
             answer.iter_bytes(), answer.content_type, info, ctx.limits.max_json_bytes
         )
-        ctx.store_audio(audio, fmt)
+        ctx.store_audio(audio, fmt, job.loudness)
     metadata = dict(info.metadata)
     song_id = answer.headers.get("song-id")
     if song_id:

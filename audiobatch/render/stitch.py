@@ -76,33 +76,41 @@ def join_encoded(
     parts: Iterable[Path], output_format: str, timeline: Timeline, target: Path
 ) -> None:
     """Decode the part files in turn and encode them, with the pauses, into ``target``."""
+    encode_frames(joined_frames(parts, timeline), output_format, target)
+
+
+def joined_frames(parts: Iterable[Path], timeline: Timeline) -> Iterator[av.AudioFrame]:
+    """The decoded frames of the part files in turn, with the pauses between two; each part's
+    length is noted in ``timeline`` once its frames have passed."""
+    like = None  # the last decoded frame, the model of the pauses
+    for number, path in enumerate(parts):
+        if number and timeline.pause_samples and like is not None:
+            yield _silence(like, timeline.pause_samples)
+        samples = 0
+        for frame in _decoded(path, number + 1):
+            samples += frame.samples
+            like = frame
+            yield frame
+        timeline.part_samples.append(samples)
+
+
+def encode_frames(frames: Iterable[av.AudioFrame], output_format: str, target: Path) -> None:
+    """Encode decoded mono frames, as they come, into ``target`` in ``output_format``."""
     container_format, encoder = _ENCODERS[codec(output_format)]
     bitrate_kbps = int(output_format.split("_")[2])
-    rate = timeline.rate_hz
+    rate = sample_rate_hz(output_format)
     with av.open(str(target), "w", format=container_format) as out:
         stream = out.add_stream(encoder, rate=rate, layout="mono")
         assert isinstance(stream, av.AudioStream)
         stream.bit_rate = bitrate_kbps * 1000
-        at, like = 0, None  # like: the last decoded frame, the model of the pauses
-
-        def encode(frame: av.AudioFrame | None) -> None:
-            nonlocal at
-            if frame is not None:
-                frame.pts, frame.time_base = at, Fraction(1, rate)
-                at += frame.samples
+        at = 0
+        for frame in frames:
+            frame.pts, frame.time_base = at, Fraction(1, rate)
+            at += frame.samples
             for packet in stream.encode(frame):
                 out.mux(packet)
-
-        for number, path in enumerate(parts):
-            if number and timeline.pause_samples and like is not None:
-                encode(_silence(like, timeline.pause_samples))
-            samples = 0
-            for frame in _decoded(path, number + 1):
-                samples += frame.samples
-                like = frame
-                encode(frame)
-            timeline.part_samples.append(samples)
-        encode(None)
+        for packet in stream.encode(None):
+            out.mux(packet)
 
 
 def _decoded(path: Path, number: int) -> Iterator[av.AudioFrame]:

@@ -16,7 +16,13 @@ REPO = Path(__file__).resolve().parents[2]
 EXPECTED = {
     "podcast.yaml": {
         "intro": {"audio.mp3", "alignment.json", "subtitles.srt", "subtitles.vtt"},
-        "segment-1": {"audio.mp3", "alignment.json", "subtitles.srt", "subtitles.vtt"},
+        "segment-1": {
+            "audio.mp3",
+            "alignment.json",
+            "subtitles.srt",
+            "subtitles.vtt",
+            "loudness.json",
+        },
         "outro": {"audio.pcm"},
     },
     "album.yaml": {
