@@ -16,11 +16,13 @@ branch_labels = None
 depends_on = None
 
 
+# plain ALTER TABLE on both dialects (SQLite adds and drops a column in place since 3.35): a
+# batch_alter_table would rebuild ``jobs`` on SQLite and lose the kept counts' triggers (0019)
+
+
 def upgrade() -> None:
-    with op.batch_alter_table("jobs") as batch:
-        batch.add_column(sa.Column("take", sa.Integer(), server_default="1", nullable=False))
+    op.add_column("jobs", sa.Column("take", sa.Integer(), server_default="1", nullable=False))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("jobs") as batch:
-        batch.drop_column("take")
+    op.drop_column("jobs", "take")
