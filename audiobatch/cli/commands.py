@@ -42,7 +42,6 @@ from audiobatch.cli.schedules import schedule_app
 from audiobatch.cli.tables import PlainFlag
 from audiobatch.cli.verify import verify
 from audiobatch.cli.workers import start_hint, warn_without_workers, worker_watch
-from audiobatch.client import Client
 from audiobatch.db import migrate
 from audiobatch.db.listings import batch_summaries
 from audiobatch.db.models import JobStatus
@@ -411,6 +410,8 @@ def retake(
     ] = None,
 ) -> None:
     """Render again the part of an episode holding a turn, with a new seed, then stitch."""
+    from audiobatch.client import Client  # the Python API loads on first use (see its module)
+
     settings = load_settings()
     done = Client(settings).retake(batch, job_id=job, turn=turn, seed=seed)
     taken = ", ".join(f"{key} (seed {seed})" for key, seed in done.seeds.items())
