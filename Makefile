@@ -52,7 +52,7 @@ services:
 ## (four processes, one test file each at a time: most of a test's time is spent waiting on
 ## servers and subprocesses, and a file's module fixtures are made once)
 test: $(STAMP) services lint typecheck audit
-	AUDIOBATCH_SCREENSHOTS=$${AUDIOBATCH_SCREENSHOTS:-tests/artifacts/screenshots} $(BIN)/pytest --numprocesses 4 --dist loadfile
+	AUDIOBATCH_SCREENSHOTS=$${AUDIOBATCH_SCREENSHOTS:-tests/artifacts/screenshots} $(BIN)/pytest --numprocesses 4 --dist loadfile --durations 30
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

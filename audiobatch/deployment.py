@@ -4,6 +4,7 @@ housekeeping."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
@@ -28,15 +29,26 @@ def build_reconciler(settings: Settings, app: Celery) -> Callable[[], TickResult
     """The reconciler tick bound to this deployment's database, broker (``app``'s) and storage."""
     url, storage = settings.resolved_database_url, open_storage(settings.storage_url)
     publish, depths = publisher(app), queue_depths(app)
+    backstop_at = time.monotonic()  # the first tick looks at pending jobs too
 
     def reconcile() -> TickResult:
+        nonlocal backstop_at
         now = utcnow()  # before the depths: a wake-up sent before now is counted in them
+        backstop = time.monotonic() >= backstop_at
+        if backstop:
+            backstop_at = time.monotonic() + BACKSTOP_EVERY_S
         return tick(
             url, publish, storage, now, settings.republish_after_s, settings.max_lost_leases,
-            depths(),
+            depths(), backstop=backstop,
         )  # fmt: skip
 
     return reconcile
+
+
+BACKSTOP_EVERY_S = 10.0
+"""How often a tick also queues (or fails) pending jobs whose parents' finishers died before
+doing it: a finisher that lives does it at once, and checking every pending job's parents is
+most of a tick's work on a large graph."""
 
 
 def build_webhook_sender(settings: Settings) -> WebhookSender:

@@ -10,7 +10,8 @@ Fills one fresh PostgreSQL database in bulk (INSERT ... SELECT over generate_ser
 dashboard bench does; :mod:`tests.history_seed`): a running batch of 2,000 jobs waiting in every
 active status, and ended batches of 10,000 jobs each with their attempts and outputs, grown to
 each size in turn. At each size it times ticks (nothing to change: they find no work, as most
-ticks do) and the three HTTP answers in-process (FastAPI's test client), each repeated, and
+ticks do), routine ones and those that also look at every pending job's parents (the backstop
+for finishers that died, every ``BACKSTOP_EVERY_S``), and the three HTTP answers in-process (FastAPI's test client), each repeated, and
 prints the median and p95. On a shared machine a tick's time is mostly its twenty-odd round trips
 waiting for a core, so the work its statements cost the server (pages touched and execution
 time, from ``EXPLAIN (ANALYZE, BUFFERS)``) is printed too, for the tick and each answer: that is
@@ -44,6 +45,7 @@ from audiobatch.db.migrate import upgrade
 from audiobatch.db.models import utcnow
 from audiobatch.db.reconcile import tick
 from audiobatch.db.session import get_engine
+from audiobatch.deployment import BACKSTOP_EVERY_S
 from audiobatch.storage.local import LocalStorage
 from bench.dashboard import timed_ms
 from tests import services
@@ -69,10 +71,10 @@ def measure(label: str, call: Callable[[], object], repeat: int) -> float:
     return median
 
 
-def tick_work(url: str, storage: LocalStorage) -> tuple[int, float]:
+def tick_work(url: str, storage: LocalStorage, backstop: bool) -> tuple[int, float]:
     """What one tick costs the server, whatever else the machine runs: the pages its statements
     touch (shared buffers hit or read) and their execution time, in ms."""
-    return server_work(url, tick_statements(url, storage))
+    return server_work(url, tick_statements(url, storage, backstop))
 
 
 def server_work(url: str, statements: list[tuple[str, Any]]) -> tuple[int, float]:
@@ -128,8 +130,10 @@ def main() -> None:
             filled = size
             print(f"{size:,} jobs of history (filled in {time.monotonic() - started:.0f} s):")
 
-            def one_tick() -> object:
-                return tick(url, lambda _: None, storage, utcnow(), 300.0, 3, depths)
+            def one_tick(backstop: bool) -> Callable[[], object]:
+                return lambda: tick(
+                    url, lambda _: None, storage, utcnow(), 300.0, 3, depths, backstop=backstop
+                )
 
             def get(path: str) -> Callable[[], object]:
                 return lambda: client.get(path).raise_for_status()
@@ -139,11 +143,15 @@ def main() -> None:
                 answer_pages, answer_ms = answer_work(url, client, path)
                 print(f"    its statements on the server: {answer_pages} pages, {answer_ms:.2f} ms")
 
-            ticks[size] = measure("reconciler tick", one_tick, args.repeat)
-            pages[size], server_ms = tick_work(url, storage)
-            print(f"  its statements on the server: {pages[size]} pages, {server_ms:.2f} ms")
-            first_batch = f"h1 ({min(size, args.per_batch):,} jobs)"
             few = max(args.repeat // 5, 5)
+            ticks[size] = measure("reconciler tick", one_tick(False), args.repeat)
+            pages[size], server_ms = tick_work(url, storage, backstop=False)
+            print(f"  its statements on the server: {pages[size]} pages, {server_ms:.2f} ms")
+            label = f"with the backstop (every {BACKSTOP_EVERY_S:.0f} s)"
+            measure(f"reconciler tick {label}", one_tick(True), few)
+            backstop_pages, backstop_ms = tick_work(url, storage, backstop=True)
+            print(f"  its statements on the server: {backstop_pages} pages, {backstop_ms:.2f} ms")
+            first_batch = f"h1 ({min(size, args.per_batch):,} jobs)"
             answer(f"batch summary {first_batch}", "/api/batches/h1", args.repeat)
             answer("GET /metrics", "/metrics", few)
             answer("GET /api/batches", "/api/batches", few)

@@ -149,9 +149,9 @@ def queued_by_queue(url: str) -> dict[str, int]:
         return {queue: count for queue, count in rows}
 
 
-def tick_statements(url: str, storage: Storage) -> list[tuple[str, Any]]:
+def tick_statements(url: str, storage: Storage, backstop: bool = True) -> list[tuple[str, Any]]:
     """The queries and updates one tick sends (with their parameters), the broker holding every
-    wake-up."""
+    wake-up; with the ``backstop`` (pending jobs' parents looked at) or without."""
     sent: list[tuple[str, Any]] = []
 
     def record(_c: Connection, _cur: Any, statement: str, parameters: Any, *_: Any) -> None:
@@ -160,7 +160,7 @@ def tick_statements(url: str, storage: Storage) -> list[tuple[str, Any]]:
     engine, depths = get_engine(url), queued_by_queue(url)
     event.listen(engine, "before_cursor_execute", record)
     try:
-        tick(url, lambda _: None, storage, utcnow(), 300.0, 3, depths)
+        tick(url, lambda _: None, storage, utcnow(), 300.0, 3, depths, backstop=backstop)
     finally:
         event.remove(engine, "before_cursor_execute", record)
     return [(s, p) for s, p in sent if s.lstrip().upper().startswith(("SELECT", "UPDATE"))]

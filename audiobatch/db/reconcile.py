@@ -66,14 +66,17 @@ def tick(
     republish_after_s: float,
     max_lost_leases: int,
     depths: Mapping[str, int] | None = None,
+    backstop: bool = True,
 ) -> TickResult:
     """One pass of the reconciler; ``depths`` are the wake-ups waiting in each job queue, read
-    from the broker after ``now`` (a queue left out: the broker could not tell)."""
+    from the broker after ``now`` (a queue left out: the broker could not tell). Without
+    ``backstop``, pending jobs are left to their parents' finishers: looking at each pending
+    job's parents is most of a tick's work, and is needed only when a finisher died."""
     with session_scope(database_url) as session:
         retries = jobs.requeue_due(session, now)
         expired = jobs.take_back_expired(session, now, max_lost_leases)
-        promoted = len(jobs.promote_ready(session))
-        orphans = jobs.fail_orphans(session, now)
+        promoted = len(jobs.promote_ready(session)) if backstop else 0
+        orphans = jobs.fail_orphans(session, now) if backstop else 0
         # workers check the budget as they record attempts; two finishing together may each
         # miss the other's spend
         over_budget = pause_over_budget(session)

@@ -100,14 +100,19 @@ def start_ticker(settings: Settings, app: Celery, *, housekeeping: bool) -> thre
     return thread
 
 
+WEBHOOK_INTERVAL_S = 2.0
+"""How often the outbox is drained: a batch's end is told within about this (a pass costs a few
+queries, and an idle worker runs it for ever)."""
+
+
 def start_webhook_sender(settings: Settings) -> threading.Thread:
-    """Drain the webhook outbox every RECONCILE_INTERVAL_S in a daemon thread of this process: a
+    """Drain the webhook outbox every WEBHOOK_INTERVAL_S in a daemon thread of this process: a
     slow receiver then holds up neither the reconciler tick nor any render."""
     sender = build_webhook_sender(settings)
 
     def loop() -> None:
         while True:
-            time.sleep(RECONCILE_INTERVAL_S)
+            time.sleep(WEBHOOK_INTERVAL_S)
             try:
                 sender()
             except Exception as exc:  # a busy database, or anything else: the next pass
