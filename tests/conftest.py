@@ -88,3 +88,31 @@ def s3_bucket(s3_server: str) -> str:
     name = f"test-{uuid.uuid4().hex[:12]}"
     boto3.client("s3", endpoint_url=s3_server, region_name="us-east-1").create_bucket(Bucket=name)
     return name
+
+
+# Test files that take minutes, longest first (`make test` prints the slowest tests). Run first,
+# they overlap the many short files; collected in their place, the last of them ran alone at the
+# end while the other processes had nothing left to do.
+LONGEST_FIRST = (
+    "tests/cluster/test_cluster.py",
+    "tests/acceptance/test_readme.py",
+    "tests/acceptance/test_late_writer.py",
+    "tests/acceptance/test_waiting_ends.py",
+    "tests/acceptance/test_account_limits.py",
+    "tests/acceptance/test_workers.py",
+    "tests/acceptance/test_chaos.py",
+    "tests/acceptance/test_image.py",
+    "tests/acceptance/test_container_restart.py",
+    "tests/acceptance/test_nightly_schedule.py",
+    "tests/acceptance/test_embedded_run.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Put the longest test files first, in LONGEST_FIRST's order; the rest keep theirs."""
+
+    def rank(item: pytest.Item) -> int:
+        path = item.nodeid.split("::", 1)[0]
+        return LONGEST_FIRST.index(path) if path in LONGEST_FIRST else len(LONGEST_FIRST)
+
+    items.sort(key=rank)

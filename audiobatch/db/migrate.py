@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import fcntl
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -45,9 +48,29 @@ def alembic_config(url: str) -> Config:
 def upgrade(url: str, revision: str = "head") -> None:
     """Bring the database at ``url`` to ``revision`` (the newest by default)."""
     try:
-        command.upgrade(alembic_config(url), revision)
+        with _one_migrator(url):
+            command.upgrade(alembic_config(url), revision)
     except SQLAlchemyError as exc:
         raise ConfigError(f"could not migrate {_without_password(url)}: {exc}") from exc
+
+
+@contextmanager
+def _one_migrator(url: str) -> Iterator[None]:
+    """Hold a lock beside an SQLite file while migrating it: ``run``'s processes (a worker, a
+    scheduler) each migrate the embedded database as they start, and two at once would both
+    apply the same step. Other databases are migrated by one explicit step."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        yield
+        return
+    database = Path(parsed.database)
+    database.parent.mkdir(parents=True, exist_ok=True)
+    with open(f"{database}.migrating", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def ready_database(settings: Settings) -> str:
