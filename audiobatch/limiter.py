@@ -2,8 +2,10 @@
 
 Two pools exist because the API limits them separately: ``general`` (dialogue, voice changes) and
 ``music`` (music and stems). With Redis, slots are leases in a sorted set scored by their expiry, so
-a worker killed mid-request leaks its slot only until the lease runs out; without Redis the limit is
-held in this process (the embedded default runs one worker process).
+a worker killed mid-request leaks its slot only until the lease runs out; a thread of the limiter's
+own renews the slots it holds, so a Redis that stops answering holds up nothing else (the jobs'
+leases are in SQL). Without Redis the limit is held in this process (the embedded default runs one
+worker process).
 
 The number of slots adapts (AIMD, like a TCP congestion window): a 429 concurrency answer halves it
 (at most once per cooldown, so one burst of 429s counts once), each success adds ``1/limit``, and it
@@ -13,6 +15,7 @@ never rises above the ceiling: the configured size, lowered to the API's
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 import uuid
@@ -24,6 +27,8 @@ from typing import Protocol
 import redis
 
 from audiobatch.errors import LimiterUnavailableError
+
+log = logging.getLogger(__name__)
 
 POOLS = ("general", "music")
 DECREASE_COOLDOWN_S = 1.0
@@ -65,10 +70,6 @@ class Limiter(Protocol):
 
     def release_held(self) -> int:
         """Give back every slot this process holds (it is about to exit); how many it held."""
-        ...
-
-    def renew_held(self) -> None:
-        """Push forward the leases of the slots this process holds (it is alive)."""
         ...
 
 
@@ -148,9 +149,6 @@ class LocalLimiter:
         # the slots live in this process and end with it: nothing to give back elsewhere
         with self._changed:
             return sum(self._in_use.values())
-
-    def renew_held(self) -> None:
-        """In-process slots have no lease: they end with the process."""
 
 
 # Every script reads the time from the Redis server, never from the worker: slot leases expire
@@ -263,6 +261,7 @@ class RedisLimiter:
         self._state = client.register_script(_STATE)
         self._held: dict[str, str] = {}  # token -> pool, the slots this process holds
         self._held_lock = threading.Lock()
+        self._renewer: threading.Thread | None = None  # runs while slots are held
 
     def _keys(self, pool: str) -> tuple[str, str]:
         base = f"audiobatch:limiter:{self._key_hash}:{pool}"
@@ -289,6 +288,11 @@ class RedisLimiter:
                     while_waiting()
         with self._held_lock:
             self._held[token] = pool
+            if self._renewer is None:
+                self._renewer = threading.Thread(
+                    target=self._renew_while_held, name="limiter-slots", daemon=True
+                )
+                self._renewer.start()
 
         def give_back() -> None:
             with self._held_lock:
@@ -301,17 +305,25 @@ class RedisLimiter:
         finally:
             release()
 
-    def renew_held(self) -> None:
-        with self._held_lock:
-            held = dict(self._held)
-        if not held:
-            return
-        sets = sorted({self._keys(pool)[0] for pool in held.values()})
-        args: list[str | int] = [0, self._lease_ms]
-        for token, pool in held.items():
-            args += [sets.index(self._keys(pool)[0]) + 1, token]
-        with _translated():
-            self._renew(keys=sets, args=args)
+    def _renew_while_held(self) -> None:
+        """Push the held slots' leases forward every third of a lease until none is held; a
+        Redis that cannot be reached is tried again at the next turn (the leases run out
+        meanwhile, which frees the slots for the rest of the fleet)."""
+        while True:
+            time.sleep(self._lease_ms / 3000)
+            with self._held_lock:  # nothing held: the thread ends, the next slot starts another
+                if not self._held:
+                    self._renewer = None
+                    return
+                held = dict(self._held)
+            sets = sorted({self._keys(pool)[0] for pool in held.values()})
+            args: list[str | int] = [0, self._lease_ms]
+            for token, pool in held.items():
+                args += [sets.index(self._keys(pool)[0]) + 1, token]
+            try:
+                self._renew(keys=sets, args=args)
+            except redis.RedisError as exc:
+                log.warning("renewing limiter slots failed: %s: %s", type(exc).__name__, exc)
 
     def release_held(self) -> int:
         with self._held_lock:

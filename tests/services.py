@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -150,6 +151,16 @@ class PrivateRedis:
                 self.stop()
                 raise RuntimeError("a private redis-server did not start within 10 s")
             time.sleep(0.05)
+
+    def freeze(self) -> None:
+        """Stop the server answering (SIGSTOP): connections stay open and time out, as across a
+        network cut."""
+        assert self._process is not None
+        self._process.send_signal(signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        assert self._process is not None
+        self._process.send_signal(signal.SIGCONT)
 
     def stop(self) -> None:
         """Kill the server: every connection dropped, every key gone."""

@@ -1,4 +1,5 @@
-"""Keeping a worker's leases alive: its jobs' leases in SQL and its limiter slots in Redis.
+"""Keeping a worker's jobs' leases in SQL alive (the limiter renews its own slots' leases, so a
+Redis that stops answering never delays these).
 
 One thread per worker process renews them all every third of the lease, whether data is flowing or
 not: music can take minutes to its first byte, and a lease renewed only as chunks arrive would run
@@ -21,8 +22,7 @@ from datetime import datetime
 
 from audiobatch.db import jobs
 from audiobatch.db.session import session_scope
-from audiobatch.errors import AudiobatchError, LimiterUnavailableError
-from audiobatch.limiter import Limiter
+from audiobatch.errors import AudiobatchError
 
 log = logging.getLogger(__name__)
 
@@ -39,12 +39,11 @@ class LeaseKeeper:
         database_url: str,
         worker: str,
         lease_s: float,
-        limiter: Limiter,
         clock: Callable[[], datetime],
         on_leases_lost: Callable[[], None] = lambda: None,
     ) -> None:
         self._database_url, self._worker, self._lease_s = database_url, worker, lease_s
-        self._limiter, self._clock = limiter, clock
+        self._clock = clock
         self._on_leases_lost = on_leases_lost
         self._held: set[int] = set()
         self._lost: set[int] = set()
@@ -75,22 +74,7 @@ class LeaseKeeper:
             raise LeaseLostError(f"job {job_id}: lease lost")
 
     def renew(self) -> None:
-        """Push every held lease and limiter slot forward now; the slots are renewed even when
-        SQL cannot be reached (the requests they cover are still in flight)."""
-        try:
-            self._renew_jobs()
-        finally:
-            self._renew_slots()
-
-    def _renew_slots(self) -> None:
-        """A limiter that cannot be reached costs no job: the jobs' leases are in SQL, and the
-        slots' own leases run out by themselves."""
-        try:
-            self._limiter.renew_held()
-        except LimiterUnavailableError as exc:
-            log.warning("renewing limiter slots failed: %s: %s", type(exc).__name__, exc)
-
-    def _renew_jobs(self) -> None:
+        """Push every held lease forward now."""
         with self._lock:  # only jobs claimed before the renewal starts can be missing from it
             held = set(self._held)
         with session_scope(self._database_url) as session:

@@ -92,7 +92,7 @@ class Runtime:
 
     def __post_init__(self) -> None:
         self.leases = LeaseKeeper(
-            self.database_url, self.worker, self.lease_s, self.limiter, self.clock,
+            self.database_url, self.worker, self.lease_s, self.clock,
             on_leases_lost=lambda: self.on_leases_lost(self),
         )  # fmt: skip
 

@@ -63,7 +63,7 @@ class Outcome:
     """What a scenario ended with."""
 
     report: dict[str, Any]
-    in_flight: int  # jobs running on the host at fault when the fault began
+    in_flight: int  # jobs running on the host at fault once the fault began
     extra_generations: int  # generations the emulator served beyond one a job
     problems: list[str]  # stored objects that differ from what won, stray or missing ones
     checked: str  # `audiobatch check --objects`: "" when clean, else its output
@@ -176,11 +176,13 @@ def _strike(hosts: list[Host], fault: Fault, database: str, deadline: float) -> 
     """Do ``fault`` to the first host once it holds running jobs (undo it when it ends); how many
     it held."""
     target = hosts[0]
-    while (in_flight := running_jobs_of(database, target.name)) == 0:
+    while running_jobs_of(database, target.name) == 0:
         assert time.monotonic() < deadline, "no job started on the host at fault"
         _supervise(hosts)
         time.sleep(0.1)
     fault.begin(target)
+    # counted once struck: a host lost or cut off starts no job after that
+    in_flight = running_jobs_of(database, target.name)
     if fault.end is not None:
         ends_at = time.monotonic() + fault.lasts_s
         while time.monotonic() < ends_at:

@@ -1,6 +1,7 @@
 """Three hosts render one batch while one of them is lost, cut off, cut from the broker or slowed:
 every batch ends with each output the generation that won, `check --objects` and `verify` clean,
-and no generation paid twice except for jobs in flight on the host at fault."""
+and no generation paid twice, except for jobs in flight on a host lost or cut off from the
+database (a host that still reaches it finishes what it holds)."""
 
 from __future__ import annotations
 
@@ -10,12 +11,12 @@ from tests.cluster.cluster import LEASE_S, Cluster, Deployment, Fault, Outcome, 
 from tests.cluster.services import RABBIT, REDIS, SLOW_LINK_MS
 
 
-def assert_clean(outcome: Outcome) -> None:
+def assert_clean(outcome: Outcome, in_flight_paid_twice: bool = False) -> None:
     assert outcome.report["status"] == "succeeded", f"{outcome.report['counts']}\n{outcome.logs}"
     assert outcome.problems == []
     assert outcome.checked == ""
     assert outcome.verified == ""
-    assert outcome.extra_generations <= outcome.in_flight, outcome
+    assert outcome.extra_generations <= (outcome.in_flight if in_flight_paid_twice else 0), outcome
     print(
         f"{len(outcome.report['jobs'])} jobs in {outcome.seconds:.1f} s, {outcome.in_flight} in "
         f"flight on the host at fault, {outcome.extra_generations} generations beyond one a job, "
@@ -27,7 +28,7 @@ def test_a_host_lost_with_its_disk_costs_no_more_than_the_jobs_it_held(
     cluster: Cluster, tmp_path: Path
 ) -> None:
     fault = Fault("host lost", begin=lambda host: host.lose())
-    assert_clean(run_scenario(cluster, tmp_path, fault))
+    assert_clean(run_scenario(cluster, tmp_path, fault), in_flight_paid_twice=True)
 
 
 def test_a_host_cut_off_for_two_leases_then_healed_changes_nothing_it_lost(
@@ -38,7 +39,7 @@ def test_a_host_cut_off_for_two_leases_then_healed_changes_nothing_it_lost(
         "cut off", begin=lambda host: network.cut(host.name),
         end=lambda host: network.heal(host.name), lasts_s=2 * LEASE_S,
     )  # fmt: skip
-    assert_clean(run_scenario(cluster, tmp_path, fault))
+    assert_clean(run_scenario(cluster, tmp_path, fault), in_flight_paid_twice=True)
 
 
 def test_a_host_cut_from_the_broker_alone_for_two_leases_loses_nothing(

@@ -392,13 +392,12 @@ def test_cancel_abandon_cancels_running_jobs_and_their_workers_cannot_finish_the
 def test_the_lease_keeper_renews_every_held_lease_and_notes_those_taken_over(
     database_url: str,
 ) -> None:
-    from audiobatch.limiter import LocalLimiter
     from audiobatch.render.leases import LeaseKeeper, LeaseLostError
 
     ids = make_batch(database_url, ["kept", "taken"])
     for key in ids:
         claim(database_url, ids[key], worker="w1", lease_s=1)
-    keeper = LeaseKeeper(database_url, "w1", 300, LocalLimiter({"general": 1}), utcnow)
+    keeper = LeaseKeeper(database_url, "w1", 300, utcnow)
     for job_id in ids.values():
         keeper.hold(job_id)
     with session_scope(database_url) as session:  # "taken" expired and went to another worker

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+import signal
 import threading
 import time
 
@@ -80,28 +83,40 @@ def test_different_keys_and_pools_do_not_share_slots(redis_client: redis.Redis) 
         assert one.state("general").in_use == 1 and two.state("general").in_use == 1
 
 
-def test_a_slot_held_by_a_dead_worker_frees_when_its_lease_runs_out(
+def test_a_slot_held_by_a_killed_worker_frees_when_its_lease_runs_out(
     redis_client: redis.Redis,
 ) -> None:
-    dead = RedisLimiter(redis_client, "key1", {"general": 1, "music": 1}, lease_s=0.3)
-    slot = dead.slot("general")
-    slot.__enter__()  # never exited: the worker was killed holding it
-    alive = RedisLimiter(redis_client, "key1", {"general": 1, "music": 1}, lease_s=0.3)
-    started = time.monotonic()
-    with alive.slot("general"):
-        waited = time.monotonic() - started
-    assert 0.2 < waited < 2.0
+    sizes = {"general": 1, "music": 1}
+    processes = multiprocessing.get_context("fork")
+    holding = processes.Event()
+
+    def hold_for_ever() -> None:
+        RedisLimiter(redis_client, "key1", sizes, lease_s=0.3).slot("general").__enter__()
+        holding.set()
+        time.sleep(600)
+
+    dead = processes.Process(target=hold_for_ever)
+    dead.start()
+    assert holding.wait(10)
+    os.kill(dead.pid or 0, signal.SIGKILL)  # killed holding it: nothing renews it now
+    dead.join()
+    acquired = threading.Event()
+
+    def take() -> None:
+        with RedisLimiter(redis_client, "key1", sizes, lease_s=0.3).slot("general"):
+            acquired.set()
+
+    threading.Thread(target=take, daemon=True).start()
+    assert acquired.wait(10), "the killed worker's slot never came back"
 
 
-def test_a_live_workers_renewed_slot_outlasts_its_lease(redis_client: redis.Redis) -> None:
+def test_a_live_workers_slot_is_renewed_past_its_lease(redis_client: redis.Redis) -> None:
     sizes = {"general": 1, "music": 1}
     holder = RedisLimiter(redis_client, "key1", sizes, lease_s=0.3)
     other = RedisLimiter(redis_client, "key1", sizes, lease_s=0.3)
     with holder.slot("general"):
-        for _ in range(4):
-            time.sleep(0.15)
-            holder.renew_held()
-        assert other.state("general").in_use == 1  # 0.6 s on, twice the lease
+        time.sleep(0.9)
+        assert other.state("general").in_use == 1  # three leases on
     assert other.state("general").in_use == 0
 
 
