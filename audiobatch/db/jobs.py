@@ -23,9 +23,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import (
     Select,
+    Update,
     bindparam,
     case,
     delete,
@@ -135,6 +137,9 @@ _FINISH = (
         next_attempt_at=None,
     )
 )
+# a success records what the loudness pass measured (None: nothing); a failure keeps the previous
+# take's value, as it keeps that take's outputs
+_SUCCEED = _FINISH.values(loudness=bindparam("loudness", type_=Job.__table__.c.loudness.type))
 _DROP_ARTIFACTS = delete(Artifact).where(Artifact.job_id == bindparam("job"))
 _ARTIFACT_KEYS = select(Artifact.key).where(Artifact.job_id == bindparam("job"))
 _other, _parent = aliased(JobDependency), aliased(Job)
@@ -250,13 +255,14 @@ def succeed(
     now: datetime,
     request_sha256: str | None = None,
     cached_from: int | None = None,
+    loudness: dict[str, Any] | None = None,
 ) -> Finish:
     """Mark the job succeeded with its verified outputs and queue the dependants it unblocks;
     ``request_sha256`` names what was asked of the API, ``cached_from`` the job whose outputs
-    were reused instead of asking."""
+    were reused instead of asking, ``loudness`` what its loudness pass measured."""
     finished = _finish_job(
-        session, claim_.job_id, worker, JobStatus.SUCCEEDED, None, None, now,
-        request_sha256, cached_from,
+        session, _SUCCEED, claim_.job_id, worker, JobStatus.SUCCEEDED, None, None, now,
+        request=request_sha256, cached_from=cached_from, loudness=loudness,
     )  # fmt: skip
     if not finished:
         return Finish(won=False, queued=[])
@@ -532,7 +538,10 @@ def fail(
     now: datetime,
 ) -> Finish:
     """Mark the job failed; every job that depends on it, directly or not, fails with it."""
-    if not _finish_job(session, claim_.job_id, worker, JobStatus.FAILED, error, error_code, now):
+    if not _finish_job(
+        session, _FINISH, claim_.job_id, worker, JobStatus.FAILED, error, error_code, now,
+        request=None, cached_from=None,
+    ):  # fmt: skip
         return Finish(won=False, queued=[])
     fail_dependants(session, claim_.job_id, now)
     return Finish(won=True, queued=[])
@@ -540,15 +549,17 @@ def fail(
 
 def _finish_job(
     session: Session,
+    finish: Update,
     job_id: int,
     worker: str,
     status: JobStatus,
     error: str | None,
     error_code: str | None,
     now: datetime,
-    request_sha256: str | None = None,
-    cached_from: int | None = None,
+    **values: object,
 ) -> bool:
+    """Run ``finish`` (:data:`_FINISH` or :data:`_SUCCEED`, ``values`` for its other parameters)
+    on the job if ``worker`` still holds it; whether it did."""
     params = {
         "job": job_id,
         "worker": worker,
@@ -556,10 +567,9 @@ def _finish_job(
         "message": error,
         "code": error_code,
         "now": now,
-        "request": request_sha256,
-        "cached_from": cached_from,
+        **values,
     }
-    return bool(rows_affected(session.connection().execute(_FINISH, params)))
+    return bool(rows_affected(session.connection().execute(finish, params)))
 
 
 def _queue_ready_dependants(session: Session, parent_id: int) -> list[tuple[int, str]]:

@@ -367,6 +367,9 @@ class Job(Base):
     request_sha256: Mapped[str | None] = mapped_column(String(64), index=True)
     cached_from: Mapped[int | None] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
     music_ms: Mapped[int | None]  # the music a music job composes, when its spec says how long
+    # what its loudness pass measured (its ``loudness.json``), committed with its outputs; None for
+    # a job rendered without a loudness setting
+    loudness: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
     # a part of an episode (a dialogue job too long for one request) names the episode's job,
     # which depends on its parts and stitches their outputs
     part_of: Mapped[int | None] = mapped_column(

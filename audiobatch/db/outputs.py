@@ -4,7 +4,7 @@ row, for checking against the store."""
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -23,6 +23,14 @@ class StoredArtifact(NamedTuple):
     content_type: str
 
 
+class EarlierOutputs(NamedTuple):
+    """What a succeeded job made: its outputs, and what its loudness pass measured."""
+
+    job_id: int
+    artifacts: list[StoredArtifact]
+    loudness: dict[str, Any] | None
+
+
 _ARTIFACT = (Artifact.name, Artifact.key, Artifact.bytes, Artifact.sha256, Artifact.content_type)
 
 
@@ -37,22 +45,21 @@ def artifacts_of(session: Session, batch_id: str, key: str) -> list[StoredArtifa
     return [StoredArtifact(*row) for row in rows]
 
 
-def earlier_outputs(
-    session: Session, request_sha256: str
-) -> tuple[int, list[StoredArtifact]] | None:
+def earlier_outputs(session: Session, request_sha256: str) -> EarlierOutputs | None:
     """The latest succeeded job that made the same request, with its outputs; None if none did."""
-    source = session.scalar(
-        select(Job.id)
+    source = session.execute(
+        select(Job.id, Job.loudness)
         .where(Job.request_sha256 == request_sha256, Job.status == JobStatus.SUCCEEDED)
         .order_by(Job.finished_at.desc())
         .limit(1)
-    )
+    ).first()
     if source is None:
         return None
+    job_id, loudness = source
     rows = session.execute(
-        select(*_ARTIFACT).where(Artifact.job_id == source).order_by(Artifact.id)
+        select(*_ARTIFACT).where(Artifact.job_id == job_id).order_by(Artifact.id)
     )
-    return source, [StoredArtifact(*row) for row in rows]
+    return EarlierOutputs(job_id, [StoredArtifact(*row) for row in rows], loudness)
 
 
 def recorded_outputs(session: Session, batch_id: str) -> list[Recorded]:

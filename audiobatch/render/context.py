@@ -42,6 +42,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from itertools import chain
 from pathlib import Path
+from typing import Any
 
 from audiobatch.db.outputs import StoredArtifact
 from audiobatch.elevenlabs.client import ApiAnswer, ElevenLabsClient
@@ -86,6 +87,8 @@ class RenderContext:
     source_buckets: tuple[str, ...] | None = None
     outputs: list[tuple[str, StoredObject]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # what the attempt should say beside its outcome
+    # what its loudness pass measured (``loudness.json``), recorded on the job with its outputs
+    loudness: dict[str, Any] | None = None
 
     def answered(self, answer: ApiAnswer) -> None:
         """Note the API's answer headers for the attempt record."""
@@ -138,8 +141,10 @@ class RenderContext:
             return self.store_audio(file_chunks(leveled), output_format)
 
     def store_loudness(self, report: LoudnessReport) -> None:
-        """Store ``loudness.json``; its notes (a gain reduced not to clip) go to the attempt."""
+        """Store ``loudness.json`` and keep what it says for the job's record; its notes (a gain
+        reduced not to clip) go to the attempt."""
         self.store(LOUDNESS_FILE, [report.to_json()], "application/json")
+        self.loudness = report.as_dict()
         self.notes.extend(report.notes)
 
     def store_audio_file(self, path: Path, output_format: str) -> StoredObject:

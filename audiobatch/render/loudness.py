@@ -218,8 +218,9 @@ class LoudnessReport:
             "noise_floor_ok": self.after.noise_floor_db <= ACX_NOISE_FLOOR_DB,
         }
 
-    def to_json(self) -> bytes:
-        body: dict[str, Any] = {
+    def as_dict(self) -> dict[str, Any]:
+        """What ``loudness.json`` says, as the job's record keeps it too."""
+        return {
             "standard": self.aim.name,
             "target": {k: v for k, v in asdict(self.aim).items() if k != "name" and v is not None},
             "before": asdict(self.before),
@@ -229,7 +230,9 @@ class LoudnessReport:
             "acx": self.acx(),
             "notes": self.notes,
         }
-        return json.dumps(body, indent=2).encode()
+
+    def to_json(self) -> bytes:
+        return json.dumps(self.as_dict(), indent=2).encode()
 
 
 def planned_gain(aim: Aim, measured: Measurement, current_db: float = 0.0) -> tuple[float, float]:

@@ -16,17 +16,19 @@ def reuse_earlier_outputs(
     database_url: str, storage: Storage, ctx: RenderContext, request_sha256: str
 ) -> int | None:
     """Copy the outputs of the latest job that succeeded with the same request into this job's
-    place; that job's id, or None when there is none or its outputs are no longer all stored."""
+    place, and take what its loudness pass measured; that job's id, or None when there is none
+    or its outputs are no longer all stored."""
     earlier = patiently(
         database_url, lambda session: outputs.earlier_outputs(session, request_sha256)
     )
     if earlier is None:
         return None
-    source, artifacts = earlier
+    source, artifacts, loudness = earlier
     missing = [a.key for a in artifacts if storage.size(a.key) != a.bytes]
     if not artifacts or missing:
         log.info("job %s made this request, but %s is gone: rendering again", source, missing)
         return None
     for artifact in artifacts:
         ctx.store(artifact.name, storage.read(artifact.key), artifact.content_type)
+    ctx.loudness = loudness
     return source

@@ -229,7 +229,7 @@ def _render_holding(
 
     def record_success(session: Session) -> jobs.Finish:
         finish = jobs.succeed(
-            session, claim, rt.worker, ctx.outputs, rt.clock(), request, cached_from
+            session, claim, rt.worker, ctx.outputs, rt.clock(), request, cached_from, ctx.loudness
         )
         if cached_from is None:  # a commit that lost the lease leaves an abandoned attempt
             outcome = "succeeded" if finish.won else "abandoned"
