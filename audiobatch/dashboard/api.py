@@ -97,7 +97,8 @@ def jobs(
 
 @router.get("/jobs/{job_id}", response_model=JobDetail, tags=["jobs"])
 def job(job_id: JobId, session: SessionDep) -> dict[str, Any]:
-    """One job: its request, every attempt (status code, error code, request id), its outputs."""
+    """One job: its request, every attempt (status code, error code, request id), its outputs,
+    what its loudness pass measured."""
     return with_urls(job_detail(session, find_job(session, job_id)))
 
 

@@ -83,6 +83,29 @@ class Parts(BaseModel):
     total: int
 
 
+class LoudnessMeasurement(BaseModel):
+    integrated_lufs: float
+    true_peak_db: float
+    sample_peak_db: float
+    rms_db: float
+    noise_floor_db: float
+    duration_s: float
+
+
+class LoudnessView(BaseModel):
+    """What a job's loudness pass measured (its ``loudness.json``): its aim, the audio before and
+    after."""
+
+    standard: str  # podcast, audiobook, custom
+    target: dict[str, float]  # integrated_lufs or rms_db, and true_peak_db
+    before: LoudnessMeasurement
+    after: LoudnessMeasurement
+    gain_db: float
+    gain_reduced_db: float  # held back not to clip
+    acx: dict[str, bool] | None  # audiobook: rms_ok, peak_ok, noise_floor_ok
+    notes: list[str]
+
+
 class JobRow(BaseModel):
     job_id: int
     id: str  # the manifest's job id
@@ -100,6 +123,7 @@ class JobRow(BaseModel):
     parts: Parts | None  # an episode's parts
     characters: int  # charged by the API over its attempts (an episode's: its parts')
     music_minutes: float
+    loudness: LoudnessView | None  # a job normalised to a loudness setting
 
 
 class JobPage(BaseModel):

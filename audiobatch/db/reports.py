@@ -126,7 +126,8 @@ class Episodes:
 
 def job_view(job: Job, episodes: Episodes, costs: Costs = NO_COSTS) -> dict[str, Any]:
     """A job in the ``--json`` shape; an episode counts its parts (``parts``: done and total)
-    and their costs, a part names its episode (``part_of``)."""
+    and their costs, a part names its episode (``part_of``); ``loudness`` is what its loudness
+    pass measured (its ``loudness.json``), None without one."""
     parts = episodes.parts.get(job.id)
     return {
         "id": job.key,
@@ -139,6 +140,7 @@ def job_view(job: Job, episodes: Episodes, costs: Costs = NO_COSTS) -> dict[str,
         "part_of": episodes.keys.get(job.part_of) if job.part_of is not None else None,
         "parts": {"done": parts[0], "total": parts[1]} if parts else None,
         **costs.as_json(),
+        "loudness": job.loudness,
     }
 
 
