@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import os
+import shutil
+import sqlite3
 import uuid
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 
+import psycopg
 import pytest
 import redis
 
@@ -37,11 +41,57 @@ def sqlite_url(tmp_path: Path) -> Iterator[str]:
     dispose_engines()
 
 
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite database migrated once, for tests to copy."""
+    folder = tmp_path_factory.mktemp("migrated")
+    upgrade(f"sqlite:///{folder / 'migrating.db'}")
+    dispose_engines()
+    # one file to copy: what the migration left in its write-ahead log is in it
+    with (
+        closing(sqlite3.connect(folder / "migrating.db")) as source,
+        closing(sqlite3.connect(folder / "state.db")) as copy,
+    ):
+        source.backup(copy)
+    return folder / "state.db"
+
+
+@pytest.fixture(scope="session")
+def migrated_postgres(postgres_server: str) -> Iterator[str]:
+    """The name of a PostgreSQL database migrated once, for tests to copy (nothing stays
+    connected to it: a database being copied must have no other session)."""
+    for url in services.fresh_postgres_database(postgres_server):
+        upgrade(url)
+        dispose_engines()
+        name = url.rsplit("/", 1)[-1]
+        with psycopg.connect(postgres_server, autocommit=True) as conn:  # the pool's leftovers
+            conn.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
+                (name,),
+            )
+        yield name
+
+
+@pytest.fixture
+def migrated_sqlite_url(tmp_path: Path, migrated_sqlite: Path) -> Iterator[str]:
+    """A migrated, empty SQLite database (a copy of one migrated once: migrating takes longer
+    than most tests)."""
+    path = tmp_path / "state.db"
+    shutil.copyfile(migrated_sqlite, path)
+    yield f"sqlite:///{path}"
+    dispose_engines()
+
+
+@pytest.fixture
+def migrated_postgres_url(postgres_server: str, migrated_postgres: str) -> Iterator[str]:
+    """A migrated, empty PostgreSQL database (a copy of one migrated once)."""
+    yield from services.fresh_postgres_database(postgres_server, migrated_postgres)
+
+
 @pytest.fixture(params=["sqlite", "postgres"])
 def database_url(request: pytest.FixtureRequest) -> str:
     """A migrated, empty database: the test runs once on SQLite and once on PostgreSQL."""
-    url: str = request.getfixturevalue(f"{request.param}_url")
-    upgrade(url)
+    url: str = request.getfixturevalue(f"migrated_{request.param}_url")
     return url
 
 

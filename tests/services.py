@@ -95,11 +95,13 @@ class PrivatePostgres:
         subprocess.run(command, check=check, capture_output=True)
 
 
-def fresh_postgres_database(server_url: str) -> Iterator[str]:
-    """A new, empty database on ``server_url``, dropped afterwards; yields its SQLAlchemy URL."""
+def fresh_postgres_database(server_url: str, template: str | None = None) -> Iterator[str]:
+    """A new database on ``server_url``, empty or a copy of database ``template``, dropped
+    afterwards; yields its SQLAlchemy URL."""
     name = f"ab_test_{uuid.uuid4().hex[:10]}"
+    copy = f' TEMPLATE "{template}"' if template else ""
     with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"{copy}')
     base = server_url.rsplit("/", 1)[0]
     try:
         yield f"{base.replace('postgresql://', 'postgresql+psycopg://', 1)}/{name}"

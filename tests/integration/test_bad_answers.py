@@ -100,11 +100,8 @@ def emulator(*faults: str) -> RunningEmulator:
 
 
 @pytest.fixture
-def url(sqlite_url: str) -> Iterator[str]:
-    from audiobatch.db.migrate import upgrade
-
-    upgrade(sqlite_url)
-    yield sqlite_url
+def url(migrated_sqlite_url: str) -> Iterator[str]:
+    yield migrated_sqlite_url
 
 
 @pytest.mark.parametrize(

@@ -24,7 +24,6 @@ from sqlalchemy import func, select, update
 
 from audiobatch.db import webhooks
 from audiobatch.db.batches import end_batch_if_done, pause_for_account
-from audiobatch.db.migrate import upgrade
 from audiobatch.db.models import (
     Batch,
     BatchStatus,
@@ -46,9 +45,8 @@ SECRET = "whsec_" + base64.b64encode(b"s3cret-key-for-webhooks!!").decode()
 
 
 @pytest.fixture
-def url(postgres_url: str) -> str:
-    upgrade(postgres_url)
-    return postgres_url
+def url(migrated_postgres_url: str) -> str:
+    return migrated_postgres_url
 
 
 @pytest.fixture
