@@ -4,7 +4,6 @@ refused. Against a dashboard served over HTTP on real PostgreSQL."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,6 +14,7 @@ from sqlalchemy import func, select
 from audiobatch.db.models import Batch, SubmissionKey
 from audiobatch.db.session import session_scope
 from tests.dashboard_stack import SCRIPT, dashboard_settings, served
+from tests.races import at_once
 
 HOST = "JBFqnCBsd6RMkjVDRZzb"
 CALLERS = 8
@@ -98,18 +98,9 @@ def test_clients_racing_with_one_key_make_one_batch(
     base: str, postgres_url: str, round_: int
 ) -> None:
     """``force``: nothing but the key keeps the callers from making a batch each."""
-    barrier = threading.Barrier(CALLERS)
-    answers: list[httpx.Response] = []
-
-    def call() -> None:
-        barrier.wait()
-        answers.append(submit(base, manifest("race"), f"race-{round_}", force=True))
-
-    threads = [threading.Thread(target=call) for _ in range(CALLERS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    answers = at_once(
+        [lambda: submit(base, manifest("race"), f"race-{round_}", force=True)] * CALLERS
+    )
     assert sorted(answer.status_code for answer in answers) == [200] * (CALLERS - 1) + [201]
     assert len({answer.json()["batch_id"] for answer in answers}) == 1
     assert batches(postgres_url) == 1

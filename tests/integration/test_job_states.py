@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ from audiobatch.db.models import Batch, BatchStatus, Job, JobDependency, JobStat
 from audiobatch.db.session import session_scope
 from audiobatch.storage import StoredObject
 from audiobatch.storage.local import LocalStorage
+from tests.races import at_once
 
 
 @pytest.fixture
@@ -94,24 +96,15 @@ def test_the_batch_ends_exactly_once_when_its_last_jobs_finish_together(database
     keys = [f"j{i}" for i in range(6)]
     ids = make_batch(database_url, keys)
     claims = [claim(database_url, ids[k], worker=k) for k in keys]
-    endings: list[BatchStatus] = []
-    barrier = threading.Barrier(len(claims))
 
-    def finish(c: jobs.Claim) -> None:
-        barrier.wait()
+    def finish(c: jobs.Claim) -> BatchStatus | None:
         with session_scope(database_url) as session:
             jobs.succeed(session, c, c.key, [("audio.mp3", OUTPUT)], utcnow())
         with session_scope(database_url) as session:
-            ended = batches.end_batch_if_done(session, c.batch_id, utcnow())
-        if ended is not None:
-            endings.append(ended)
+            return batches.end_batch_if_done(session, c.batch_id, utcnow())
 
-    threads = [threading.Thread(target=finish, args=(c,)) for c in claims]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert endings == [BatchStatus.SUCCEEDED]
+    endings = at_once([partial(finish, c) for c in claims])
+    assert [e for e in endings if e is not None] == [BatchStatus.SUCCEEDED]
     with session_scope(database_url) as session:
         assert session.get_one(Batch, "b1").status is BatchStatus.SUCCEEDED
 
@@ -128,23 +121,16 @@ def test_a_job_handed_back_as_paused_while_its_batch_resumes_is_never_left_pause
     with session_scope(postgres_url) as session:  # as a budget spent by another job pauses it
         jobs.pause_waiting(session, select(Batch.id).where(Batch.id == "b1"))
         session.execute(update(Batch).where(Batch.id == "b1").values(status=BatchStatus.PAUSED))
-    barrier = threading.Barrier(2)
 
     def withdraw() -> None:
-        barrier.wait()
         with session_scope(postgres_url) as session:
             jobs.withdraw_if_batch_paused(session, c.job_id, c.batch_id, "w1")
 
     def resume() -> None:
-        barrier.wait()
         with session_scope(postgres_url) as session:
             operations.resume(session, session.get_one(Batch, "b1"))
 
-    threads = [threading.Thread(target=withdraw), threading.Thread(target=resume)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    at_once([withdraw, resume])
     with session_scope(postgres_url) as session:
         assert session.get_one(Batch, "b1").status is BatchStatus.RUNNING
     assert status_of(postgres_url, ids["a"]) in {JobStatus.QUEUED, JobStatus.RUNNING}

@@ -4,6 +4,7 @@ reconciler's backstop for what a dead finisher left undone. Run on SQLite and Po
 from __future__ import annotations
 
 import threading
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ from audiobatch.limiter import RedisLimiter
 from audiobatch.render.leases import LeaseKeeper, LeaseLostError
 from audiobatch.storage.local import LocalStorage
 from tests.integration.test_job_states import OUTPUT, claim, make_batch, status_of
+from tests.races import at_once
 from tests.services import PrivateRedis
 
 ROUNDS = 25
@@ -30,19 +32,12 @@ def test_parents_finishing_at_the_same_instant_queue_their_dependant_exactly_onc
     parts = [f"part-{n}" for n in range(PARTS)]
     ids = make_batch(database_url, [*parts, "episode"], parents={"episode": parts})
     claims = [claim(database_url, ids[key], worker=key) for key in parts]
-    barrier = threading.Barrier(len(claims))
-    queued: list[list[tuple[int, str]]] = []
 
-    def finish(c: jobs.Claim) -> None:
-        barrier.wait()
+    def finish(c: jobs.Claim) -> list[tuple[int, str]]:
         with session_scope(database_url) as session:
-            queued.append(jobs.succeed(session, c, c.key, [("audio.mp3", OUTPUT)], utcnow()).queued)
+            return jobs.succeed(session, c, c.key, [("audio.mp3", OUTPUT)], utcnow()).queued
 
-    threads = [threading.Thread(target=finish, args=(c,)) for c in claims]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    queued = at_once([partial(finish, c) for c in claims])
     assert sorted(q for q in queued if q) == [[(ids["episode"], "dialogue")]]
     assert status_of(database_url, ids["episode"]) is JobStatus.QUEUED
 
@@ -149,25 +144,18 @@ def test_an_operator_retry_racing_the_batch_s_end_leaves_it_open_or_ended_whole(
     with session_scope(database_url) as session:
         session.execute(update(Job).where(Job.id == ids["failed"]).values(status=JobStatus.FAILED))
     last = claim(database_url, ids["last"])
-    barrier = threading.Barrier(2)
+    with session_scope(database_url) as session:
+        jobs.succeed(session, last, "w1", [("audio.mp3", OUTPUT)], utcnow())
 
-    def finish_last() -> None:
-        with session_scope(database_url) as session:
-            jobs.succeed(session, last, "w1", [("audio.mp3", OUTPUT)], utcnow())
-        barrier.wait()
+    def end() -> None:
         with session_scope(database_url) as session:
             batches.end_batch_if_done(session, "b1", utcnow())
 
     def retry() -> None:
-        barrier.wait()
         with session_scope(database_url) as session:
             operations.retry_failed(session, session.get_one(Batch, "b1"))
 
-    threads = [threading.Thread(target=finish_last), threading.Thread(target=retry)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    at_once([end, retry])
     with session_scope(database_url) as session:
         batch = session.get_one(Batch, "b1")
         retried = session.get_one(Job, ids["failed"]).status

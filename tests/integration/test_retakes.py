@@ -4,7 +4,7 @@ take's outputs stay until the new take's are verified."""
 
 from __future__ import annotations
 
-import threading
+from functools import partial
 from pathlib import Path
 
 import httpx
@@ -32,6 +32,7 @@ from tests.integration.test_episodes import (
     season,
     submit,
 )
+from tests.races import at_once
 
 __all__ = ["emulator"]  # the module's emulator fixture, shared
 
@@ -206,23 +207,14 @@ def test_of_two_retakes_at_once_one_wins_and_the_other_is_refused(
 ) -> None:
     batch_id = rendered_season(postgres_url, emulator.url, tmp_path)
     part = holding(tmp_path, TURN)
-    barrier = threading.Barrier(2)
-    outcomes: list[object] = []
 
-    def take(seed: int) -> None:
-        barrier.wait()
+    def take(seed: int) -> Retake | RetakeError:
         try:
-            outcomes.append(
-                retake(postgres_url, no_publish, batch_id, episode="pilot", turn=TURN, seed=seed)
-            )
+            return retake(postgres_url, no_publish, batch_id, episode="pilot", turn=TURN, seed=seed)
         except RetakeError as exc:
-            outcomes.append(exc)
+            return exc
 
-    threads = [threading.Thread(target=take, args=(seed,)) for seed in (21, 22)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    outcomes = at_once([partial(take, seed) for seed in (21, 22)])
     [won] = [o for o in outcomes if not isinstance(o, RetakeError)]
     [refused] = [o for o in outcomes if isinstance(o, RetakeError)]
     assert "still rendering" in str(refused)

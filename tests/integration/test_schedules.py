@@ -6,7 +6,6 @@ across slots, overlap with a running batch, manifests missing or invalid at firi
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -37,6 +36,7 @@ from audiobatch.scheduler.checks import new_schedule
 from audiobatch.scheduler.cron import slots_of
 from audiobatch.scheduler.editing import set_enabled
 from audiobatch.scheduler.firing import Fired, fire_due, fire_now
+from tests.races import at_once
 
 HOST = "JBFqnCBsd6RMkjVDRZzb"
 
@@ -163,22 +163,7 @@ def test_schedulers_racing_for_a_slot_create_one_batch_and_no_error(
     add(database_url, write_manifest(tmp_path, jobs=3), utc("2026-01-01 12:00"), timezone="UTC")
     now = utc("2026-01-02 02:30:05")
     racers = 6
-    barrier, results, errors = threading.Barrier(racers), [], []
-
-    def race() -> None:
-        barrier.wait()
-        try:
-            results.append(Scheduler(database_url).fire(now))
-        except Exception as exc:
-            errors.append(exc)
-
-    threads = [threading.Thread(target=race) for _ in range(racers)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-
-    assert errors == []
+    results = at_once([lambda: Scheduler(database_url).fire(now)] * racers)
     assert sorted(len(r) for r in results) == [0] * (racers - 1) + [1]
     [batch] = batches(database_url)
     assert len(firings(database_url)) == 1

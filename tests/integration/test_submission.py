@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import base64
 import json
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +17,7 @@ from audiobatch.db.models import Job, JobDependency, JobStatus
 from audiobatch.db.session import session_scope
 from audiobatch.manifest import load_manifests
 from audiobatch.submission import submit_manifests
+from tests.races import at_once
 
 HOST = "JBFqnCBsd6RMkjVDRZzb"
 DIALOGUES = PUBLISH_PIPELINE * 2 + 500  # more than one pipelined round trip, and a partial one
@@ -120,15 +119,12 @@ def test_identical_manifests_submitted_at_once_make_one_batch(
     ]
     path.write_text("".join(json.dumps(line) + "\n" for line in lines))
     manifests = load_manifests([path])
-    start = threading.Barrier(4)
 
     def submit() -> str:
-        start.wait()
         [batch] = submit_manifests(database_url, manifests, lambda _: None)
         return batch.id
 
-    with ThreadPoolExecutor(4) as pool:
-        ids = list(pool.map(lambda _: submit(), range(4)))
+    ids = at_once([submit] * 4)
     with session_scope(database_url) as session:
         batches = session.scalars(select(Batch.id)).all()
     assert len(set(ids)) == 1

@@ -16,6 +16,7 @@ import threading
 from collections import Counter
 from collections.abc import Iterator
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 
 import httpx
@@ -38,6 +39,7 @@ from audiobatch.manifest.notify import BATCH_ENDED, EVENTS, FAILURE_THRESHOLD, N
 from audiobatch.webhooks.sender import SenderConfig, WebhookSender, build_client
 from tests.dashboard_seed import HOST
 from tests.dashboard_stack import SCRIPT, Stack, make_stack
+from tests.races import at_once
 from tests.state import add_batch, hold
 from tests.webhook_receiver import Receiver
 
@@ -157,20 +159,15 @@ def test_the_failure_threshold_is_told_once_even_by_two_ticks_at_once(url: str) 
     jobs = {"a": JobStatus.FAILED, "b": JobStatus.FAILED, "c": JobStatus.QUEUED}
     batch_with_notify(url, "b1", Notify("http://127.0.0.1:9/x", EVENTS, 2), jobs)
     batch_with_notify(url, "b2", Notify("http://127.0.0.1:9/x", EVENTS, 3), jobs)
-    barrier = threading.Barrier(2)
-    recorded: list[bool] = []
+    both_read = threading.Barrier(2)
 
-    def tick() -> None:
+    def tick() -> list[bool]:
         with session_scope(url) as session:
             watched = webhooks.batches_watching_failures(session)
-            barrier.wait()
-            recorded.extend(webhooks.note_failure_threshold(session, b, utcnow()) for b in watched)
+            both_read.wait()
+            return [webhooks.note_failure_threshold(session, b, utcnow()) for b in watched]
 
-    threads = [threading.Thread(target=tick) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    recorded = [noted for ticked in at_once([tick, tick]) for noted in ticked]
     assert sorted(recorded) == [False, False, False, True]
     with session_scope(url) as session:
         events = session.execute(select(WebhookEvent.batch_id, WebhookEvent.event)).all()
@@ -183,18 +180,7 @@ def test_two_senders_released_together_deliver_each_event_once(
     for number in range(20):
         batch_with_notify(url, f"b{number}", Notify(receiver.url), {"a": JobStatus.SUCCEEDED})
         end(url, f"b{number}")
-    barrier = threading.Barrier(2)
-    senders = [sender_for(url), sender_for(url)]
-
-    def send(sender: WebhookSender) -> None:
-        barrier.wait()
-        drain(sender)
-
-    threads = [threading.Thread(target=send, args=(s,)) for s in senders]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    at_once([partial(drain, sender_for(url)), partial(drain, sender_for(url))])
     sent = Counter(r.headers["webhook-id"] for r in receiver.received)
     assert len(sent) == 20 and set(sent.values()) == {1}
     with session_scope(url) as session:
