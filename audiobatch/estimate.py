@@ -21,9 +21,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from audiobatch.elevenlabs.account import Subscription
 from audiobatch.manifest import Manifest
+from audiobatch.manifest.batch_settings import BatchSettings
 from audiobatch.manifest.costs import MS_PER_MINUTE, minutes, music_ms, text_characters
 from audiobatch.manifest.episodes import job_parts
-from audiobatch.manifest.notify import Notify
 from audiobatch.manifest.schema import JobSpec
 
 PRICED_BY_SOURCE = ("voice_change", "stems")
@@ -111,13 +111,11 @@ class Tally:
         batch: str,
         source: str,
         roots: Sequence[Path] = (),
-        tags: Sequence[str] = (),
-        priority: int | None = None,
-        notify: Notify | None = None,
+        settings: BatchSettings = BatchSettings(),
     ) -> BatchEstimate:
         """The estimate of the jobs added, as the manifest ``source`` of batch ``batch`` (an
-        estimate depends neither on where its sources were confined, ``roots``, nor on ``tags``,
-        ``priority`` or ``notify``)."""
+        estimate depends neither on where its sources were confined, ``roots``, nor on its
+        batch's ``settings``)."""
         by_kind = {kind: n for kind, n in sorted(self.characters.items()) if n}
         return BatchEstimate(
             batch=batch,

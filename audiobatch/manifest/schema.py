@@ -17,6 +17,7 @@ from typing import Annotated, Self
 from pydantic import Field, TypeAdapter, model_validator
 
 from audiobatch.manifest.audio import StemsJob, VoiceChangeJob
+from audiobatch.manifest.batch_settings import BatchSettings
 from audiobatch.manifest.common import BatchName, JobBase, JobOutput, StrictModel
 from audiobatch.manifest.dialogue import DialogueJob
 from audiobatch.manifest.graph import JobNode, Reference, check_graph
@@ -140,9 +141,7 @@ class Manifest(StrictModel):
         jobs: Sequence[JobSpec],
         source: str,
         source_roots: Sequence[Path | str] = (),
-        tags: Sequence[str] = (),
-        priority: int | None = None,
-        notify: Notify | None = None,
+        settings: BatchSettings = BatchSettings(),
     ) -> Manifest:
         """A manifest of already validated jobs, with its digest computed.
 
@@ -156,10 +155,15 @@ class Manifest(StrictModel):
             source=source,
             sha256=canonical_sha256(batch, jobs),
             source_roots=[str(root) for root in source_roots],
-            tags=list(tags),
-            priority=priority,
-            notify=notify,
+            tags=list(settings.tags),
+            priority=settings.priority,
+            notify=settings.notify,
         )
+
+    @property
+    def settings(self) -> BatchSettings:
+        """What the manifest says of its batch as a whole (flags applied)."""
+        return BatchSettings(tags=tuple(self.tags), priority=self.priority, notify=self.notify)
 
     def job(self, job_id: str) -> JobSpec:
         """The job with this id; :class:`KeyError` when there is none."""

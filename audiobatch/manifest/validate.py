@@ -22,6 +22,7 @@ from typing import Any, Protocol, TypeVar, cast
 from pydantic import ValidationError
 
 from audiobatch.errors import Problem
+from audiobatch.manifest.batch_settings import BatchSettings
 from audiobatch.manifest.common import (
     ALIAS_PATTERN,
     BATCH_PATTERN,
@@ -39,7 +40,7 @@ from audiobatch.manifest.episodes import (
     with_part_size,
 )
 from audiobatch.manifest.graph import JobNode, check_graph, raw_references
-from audiobatch.manifest.notify import Notify, notify_problems
+from audiobatch.manifest.notify import notify_problems
 from audiobatch.manifest.positions import Path
 from audiobatch.manifest.problems import (
     MAX_PROBLEMS,
@@ -77,17 +78,10 @@ class JobFold(Protocol[Made]):
         """Take the next valid job."""
 
     def result(
-        self,
-        batch: str,
-        source: str,
-        roots: Sequence[pathlib.Path],
-        tags: Sequence[str],
-        priority: int | None,
-        notify: Notify | None,
+        self, batch: str, source: str, roots: Sequence[pathlib.Path], settings: BatchSettings
     ) -> Made:
         """What the jobs make, once the whole manifest ``source`` of batch ``batch`` is found
-        valid; its local sources were confined to ``roots``; it carries ``tags`` and
-        ``priority`` (None: not given), and sends its webhooks as ``notify`` says."""
+        valid; its local sources were confined to ``roots``, and its batch has ``settings``."""
 
 
 @dataclass
@@ -100,15 +94,9 @@ class ManifestJobs:
         self.jobs.append(job)
 
     def result(
-        self,
-        batch: str,
-        source: str,
-        roots: Sequence[pathlib.Path],
-        tags: Sequence[str],
-        priority: int | None,
-        notify: Notify | None,
+        self, batch: str, source: str, roots: Sequence[pathlib.Path], settings: BatchSettings
     ) -> Manifest:
-        return Manifest.build(batch, self.jobs, source, roots, tags, priority, notify)
+        return Manifest.build(batch, self.jobs, source, roots, settings)
 
 
 @dataclass
@@ -293,7 +281,8 @@ def validate_document(
     assert isinstance(batch, str)  # checked above
     try:
         chosen = None if priority is None or priority_problem(priority) else as_priority(priority)
-        return fold.result(batch, doc.file, roots, tags, chosen, notify)
+        settings = BatchSettings(tags=tuple(tags), priority=chosen, notify=notify)
+        return fold.result(batch, doc.file, roots, settings)
     except ValidationError as exc:  # the checks above should have caught it: say so, not crash
         return [Problem(doc.file, None, "", f"invalid manifest: {exc}")]
 

@@ -93,9 +93,12 @@ def scheduled_manifest(
     manifest = _load(schedule, part_chars, sources)
     day = slot_at.astimezone(parse_zone(schedule.timezone)).date().isoformat()
     return Manifest.build(
-        f"{manifest.batch}-{day}", manifest.jobs, manifest.source, manifest.source_roots,
-        tags=manifest.tags, priority=manifest.priority, notify=manifest.notify,
-    )  # fmt: skip
+        f"{manifest.batch}-{day}",
+        manifest.jobs,
+        manifest.source,
+        manifest.source_roots,
+        manifest.settings,
+    )
 
 
 def _load(schedule: Schedule, part_chars: int, sources: SourcePolicy) -> Manifest:
