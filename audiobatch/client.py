@@ -187,9 +187,13 @@ class Client:
                 base_dir=base_dir,
                 part_chars=settings.part_chars,
                 sources=settings.source_policy(),
+                accounts=settings.account_names(),
             )
         [loaded] = load_manifests(
-            [Path(manifest)], part_chars=settings.part_chars, sources=settings.source_policy()
+            [Path(manifest)],
+            part_chars=settings.part_chars,
+            sources=settings.source_policy(),
+            accounts=settings.account_names(),
         )
         return loaded
 

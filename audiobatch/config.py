@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
 
+from audiobatch.accounts import DEFAULT_ACCOUNT, Accounts, registered_accounts
 from audiobatch.backend import key_hash
 from audiobatch.elevenlabs.limits import DEFAULT_FASTEST_CPS, AnswerLimits, SpeechRates
 from audiobatch.errors import ConfigError
@@ -39,6 +40,9 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="AUDIOBATCH_", extra="ignore", frozen=True)
 
     api_key: SecretStr | None = Field(default=None, validation_alias="ELEVENLABS_API_KEY")
+    # more accounts than ELEVENLABS_API_KEY's (``default``): a file of ``name: key`` lines that
+    # only its owner may read (see audiobatch.accounts)
+    accounts_file: Path | None = None
     api_url: str = DEFAULT_API_URL
     home: Path = Path(".audiobatch")
     database_url: str | None = None
@@ -295,6 +299,17 @@ class Settings(BaseSettings):
         if self.api_key is None:
             return None
         return key_hash(self.api_key.get_secret_value())
+
+    def account_registry(self) -> Accounts:
+        """The registered accounts (``ELEVENLABS_API_KEY`` as ``default``, and the accounts
+        file's), read now: a process reads them once, at its edge."""
+        key = None if self.api_key is None else self.api_key.get_secret_value()
+        return registered_accounts(key, self.accounts_file)
+
+    def account_names(self) -> frozenset[str]:
+        """The names a batch may render with: the registered accounts', and ``default`` (which
+        ``run`` without a key renders with on its built-in emulator)."""
+        return frozenset(self.account_registry().names) | {DEFAULT_ACCOUNT}
 
     def with_overrides(self, **values: object) -> Settings:
         """A copy with some values replaced (e.g. the embedded emulator's URL and key)."""

@@ -84,12 +84,14 @@ def limiter_view(settings: Settings) -> dict[str, Any]:
     }
 
 
-def build_limiter(settings: Settings) -> Limiter:
+def build_limiter(settings: Settings, key_hash: str | None = None) -> Limiter:
+    """The limiter of the account whose key hashes to ``key_hash`` (None: the default
+    account's): each key has pools of its own, shared through Redis by every worker."""
     limits = {"general": settings.api_concurrency, "music": settings.music_concurrency}
     url = settings.resolved_redis_url
     if url is None:
         return LocalLimiter(limits)
-    key = settings.api_key_hash or "anonymous"
+    key = key_hash or settings.api_key_hash or "anonymous"
     client = redis.Redis.from_url(
         url,
         socket_timeout=REDIS_SOCKET_TIMEOUT_S,

@@ -6,6 +6,8 @@ re-raised with ``raise ... from exc``::
 
     AudiobatchError
     ├── ConfigError                 settings that cannot work
+    │   ├── AccountNameError        a batch names an account that is not registered
+    │   └── PriorityError           a batch priority that is none
     ├── ManifestError               a manifest that cannot be read or validated (all problems at once)
     ├── NotFoundError               a batch, job or schedule that does not exist
     ├── WaitTimeoutError            a batch had not ended or paused when a wait gave up
@@ -118,6 +120,10 @@ class ScheduleFieldError(ScheduleError):
 
 class TagError(AudiobatchError):
     """A batch tag is not a short name, or a batch would carry more tags than allowed."""
+
+
+class AccountNameError(ConfigError):
+    """A batch names an account that is not registered (or no account name at all)."""
 
 
 class PriorityError(ConfigError):

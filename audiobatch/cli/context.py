@@ -77,6 +77,7 @@ def fold_files(
         defaults=parse_sets(sets),
         part_chars=settings.part_chars,
         sources=settings.source_policy(),
+        accounts=settings.account_names(),
     )
 
 

@@ -52,6 +52,7 @@ def read_upload(stream: IO[bytes], filename: str | None, settings: Settings) -> 
         base_dir=Path.cwd(),
         part_chars=settings.part_chars,
         sources=settings.source_policy(uploaded=True),
+        accounts=settings.account_names(),
     )
     return Uploaded(manifest)
 
@@ -69,6 +70,7 @@ def _bundle(stream: IO[bytes], name: str, settings: Settings) -> Uploaded:
             base_dir=folder,
             part_chars=settings.part_chars,
             sources=SourcePolicy((folder,), settings.allowed_source_buckets),
+            accounts=settings.account_names(),
         )
     except BaseException:
         remove_bundle(folder)

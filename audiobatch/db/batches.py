@@ -48,23 +48,26 @@ def pause_for_account(
     session: Session,
     job_id: int,
     worker: str,
+    account: str,
     reason: str,
     error_code: str | None,
     reset: QuotaReset | None = None,
 ) -> int:
-    """The API refused the account (401): park this job and every job not yet run, in every
-    active batch, as ``paused`` until ``resume``; the number of batches paused. With the quota's
-    ``reset`` (the quota ran out), the batches that continue at the reset resume at its time.
+    """The API refused ``account`` (401): park this job and every job not yet run, in every
+    active batch of that account, as ``paused`` until ``resume``; the number of batches paused.
+    With the quota's ``reset`` (the quota ran out), the batches that continue at the reset
+    resume at its time.
 
-    The deployment renders with one API key, so an account refusal stops all of its work: sending
-    more requests would only be refused again, and failing the jobs would burn them.
+    An account refusal stops all of that account's work: sending more requests with its key
+    would only be refused again, and failing the jobs would burn them. Other accounts' batches
+    go on: their keys have quotas of their own.
     """
     jobs.park_for_account(session, job_id, worker, reason, error_code)
     resume_at: ColumnElement[datetime | None] | None = None
     if reset is not None:
         continues = func.coalesce(Batch.continue_at_reset, reset.continue_by_default)
         resume_at = case((continues, reset.at), else_=None)
-    return _pause_batches(session, reason, resume_at=resume_at)
+    return _pause_batches(session, reason, Batch.account == account, resume_at=resume_at)
 
 
 def _pause_batches(

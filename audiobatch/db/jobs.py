@@ -74,6 +74,7 @@ class Claim:
     character_budget: int | None = None  # the batch pauses once its attempts have spent it
     source_roots: tuple[str, ...] = ()  # the folders its local sources must stay in
     take: int = 1  # a take after the first stores its outputs apart (see output_prefix)
+    account: str = "default"  # the registered account whose API key renders it
 
 
 @dataclass(frozen=True)
@@ -104,7 +105,12 @@ _CLAIM = (
     .returning(Job.batch_id, Job.key, Job.kind, Job.spec, Job.attempts, Job.take)
 )
 _BATCH_OF = select(
-    Batch.name, Batch.status, Batch.fresh, Batch.character_budget, Batch.source_roots
+    Batch.name,
+    Batch.status,
+    Batch.fresh,
+    Batch.character_budget,
+    Batch.source_roots,
+    Batch.account,
 ).where(Batch.id == bindparam("batch"))
 _START_BATCH = (
     update(Batch)
@@ -191,7 +197,7 @@ def claim(
     ).one_or_none()
     if row is None:
         return None
-    batch_name, batch_status, fresh, budget, roots = db.execute(
+    batch_name, batch_status, fresh, budget, roots, account = db.execute(
         _BATCH_OF, {"batch": row.batch_id}
     ).one()
     if batch_status is BatchStatus.QUEUED:
@@ -208,6 +214,7 @@ def claim(
         character_budget=budget,
         source_roots=tuple(roots or ()),
         take=row.take,
+        account=account,
     )
 
 

@@ -235,6 +235,8 @@ class Batch(Base):
     resume_at: Mapped[datetime | None]  # when the reconciler resumes it (the next reset)
     # higher first: workers take the queued jobs of the most urgent batch (audiobatch.priorities)
     priority: Mapped[int] = mapped_column(default=50, server_default="50")
+    # the registered account whose API key renders it (audiobatch.accounts); never the key
+    account: Mapped[str] = mapped_column(String(40), default="default", server_default="default")
     # its manifest's webhook (audiobatch.manifest.notify.Notify.as_json), None: none of its own
     notify: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
 

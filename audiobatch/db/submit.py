@@ -66,12 +66,14 @@ class ScheduledRun:
 
 
 def active_batch_of(session: Session, manifest: Manifest) -> SubmittedBatch | None:
-    """The newest batch of this very manifest (same name, same resolved jobs) that has not ended;
-    call :func:`lock_manifests` first in the same transaction."""
+    """The newest batch of this very manifest (same name, same resolved jobs) on the same
+    account that has not ended (another account's is another client's work); call
+    :func:`lock_manifests` first in the same transaction."""
     batch_id = session.scalar(
         select(Batch.id)
         .where(
             Batch.manifest_sha256 == manifest.sha256,
+            Batch.account == manifest.account,
             Batch.status.not_in(TERMINAL_BATCH_STATUSES),
         )
         .order_by(Batch.created_at.desc())
@@ -121,6 +123,7 @@ def insert_batch(
             continue_at_reset=spending.continue_at_reset,
             priority=DEFAULT_PRIORITY if manifest.priority is None else manifest.priority,
             notify=manifest.notify.as_json() if manifest.notify else None,
+            account=manifest.account,
         )
     )
     session.flush()

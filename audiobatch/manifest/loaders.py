@@ -11,7 +11,7 @@ they come from the arguments (the batch is named by ``batch``, else a ``batch`` 
 from __future__ import annotations
 
 import gc
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
@@ -41,6 +41,7 @@ def load_manifests(
     check_files: bool = True,
     part_chars: int = DEFAULT_PART_CHARS,
     sources: SourcePolicy = SourcePolicy(),
+    accounts: Collection[str] | None = None,
 ) -> list[Manifest]:
     """Read and validate manifest files, one :class:`Manifest` per file, in the order given.
 
@@ -50,7 +51,8 @@ def load_manifests(
     ``check_files`` false, local source files are not required to exist. Dialogue jobs longer
     than ``part_chars`` (``AUDIOBATCH_PART_CHARS``) are rendered in parts of that size, unless
     they set their own ``part_chars``. Sources must come from where ``sources`` allows (local
-    files by default from each manifest's own folder).
+    files by default from each manifest's own folder). A manifest's ``account`` must be one of
+    ``accounts`` (None: any well-formed name).
 
     Raises :class:`ManifestError` with every problem found, each naming its file, line and field.
     Nothing is returned unless every file is valid.
@@ -64,6 +66,7 @@ def load_manifests(
         check_files=check_files,
         part_chars=part_chars,
         sources=sources,
+        accounts=accounts,
     )
 
 
@@ -77,6 +80,7 @@ def fold_manifests(
     check_files: bool = True,
     part_chars: int = DEFAULT_PART_CHARS,
     sources: SourcePolicy = SourcePolicy(),
+    accounts: Collection[str] | None = None,
 ) -> list[Made]:
     """Read and validate manifest files as :func:`load_manifests` does, each file's valid jobs
     handed to a fold of its own (``start()``) as they are validated: what each fold makes, in the
@@ -106,6 +110,7 @@ def fold_manifests(
                 check_files,
                 part_chars,
                 sources,
+                accounts,
             )
         if isinstance(result, list):
             problems += result
@@ -123,10 +128,11 @@ def load_manifest_bytes(
     base_dir: Path,
     part_chars: int = DEFAULT_PART_CHARS,
     sources: SourcePolicy = SourcePolicy(),
+    accounts: Collection[str] | None = None,
 ) -> Manifest:
     """Validate a manifest held in memory (read from S3, or stored with a schedule): ``file``
     names it in problems and its extension the format; relative source paths are read from
-    ``base_dir``; ``part_chars`` and ``sources`` as for :func:`load_manifests`. Raises
+    ``base_dir``; ``part_chars``, ``sources`` and ``accounts`` as for :func:`load_manifests`. Raises
     :class:`ManifestError` with every problem found."""
     with _no_cycle_collection():
         result = _validated(
@@ -137,6 +143,7 @@ def load_manifest_bytes(
             True,
             part_chars,
             sources,
+            accounts,
         )
     if isinstance(result, list):
         raise ManifestError(result)
@@ -165,6 +172,7 @@ def _validated(
     check_files: bool,
     part_chars: int,
     sources: SourcePolicy,
+    accounts: Collection[str] | None,
 ) -> Made | list[Problem]:
     if isinstance(doc, list):
         return doc
@@ -176,6 +184,7 @@ def _validated(
         check_files=check_files,
         part_chars=part_chars,
         sources=sources,
+        accounts=accounts,
     )
 
 

@@ -16,6 +16,7 @@ from typing import Annotated, Self
 
 from pydantic import Field, TypeAdapter, model_validator
 
+from audiobatch.accounts import DEFAULT_ACCOUNT
 from audiobatch.manifest.audio import StemsJob, VoiceChangeJob
 from audiobatch.manifest.batch_settings import BatchSettings
 from audiobatch.manifest.common import BatchName, JobBase, JobOutput, StrictModel
@@ -108,7 +109,7 @@ class Manifest(StrictModel):
     ``defaults`` and ``voices`` of the file are already applied; ``source`` is the file it came
     from and ``sha256`` the :func:`canonical_sha256` of ``batch`` and ``jobs``; ``source_roots``
     are the folders (absolute, links resolved) its local sources were confined to, which the
-    worker checks them against again before reading; ``tags`` label its batch and ``priority`` orders it among others.
+    worker checks them against again before reading; ``tags`` label its batch, ``priority`` orders it among others and ``account`` renders it.
     """
 
     batch: BatchName
@@ -124,6 +125,8 @@ class Manifest(StrictModel):
     priority: int | None = None
     # where its batch's webhook events go (audiobatch.manifest.notify); not part of ``sha256``
     notify: Notify | None = None
+    # the account whose API key renders its batch (audiobatch.accounts); not part of ``sha256``
+    account: str = DEFAULT_ACCOUNT
 
     @model_validator(mode="after")
     def _consistent_graph(self) -> Self:
@@ -158,12 +161,18 @@ class Manifest(StrictModel):
             tags=list(settings.tags),
             priority=settings.priority,
             notify=settings.notify,
+            account=settings.account,
         )
 
     @property
     def settings(self) -> BatchSettings:
         """What the manifest says of its batch as a whole (flags applied)."""
-        return BatchSettings(tags=tuple(self.tags), priority=self.priority, notify=self.notify)
+        return BatchSettings(
+            tags=tuple(self.tags),
+            priority=self.priority,
+            notify=self.notify,
+            account=self.account,
+        )
 
     def job(self, job_id: str) -> JobSpec:
         """The job with this id; :class:`KeyError` when there is none."""

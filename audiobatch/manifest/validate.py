@@ -15,12 +15,13 @@ from __future__ import annotations
 import copy
 import pathlib
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar, cast
 
 from pydantic import ValidationError
 
+from audiobatch.accounts import DEFAULT_ACCOUNT, account_problem
 from audiobatch.errors import Problem
 from audiobatch.manifest.batch_settings import BatchSettings
 from audiobatch.manifest.common import (
@@ -64,7 +65,7 @@ from audiobatch.manifest.tags import tag_problem, too_many
 from audiobatch.priorities import as_priority, priority_problem
 from audiobatch.suggestions import did_you_mean
 
-TOP_LEVEL = ("batch", "jobs", "defaults", "voices", "tags", "priority", "notify")
+TOP_LEVEL = ("batch", "jobs", "defaults", "voices", "tags", "priority", "notify", "account")
 _ALIAS = re.compile(ALIAS_PATTERN)
 
 Made = TypeVar("Made", covariant=True)
@@ -179,8 +180,10 @@ def validate_document(
     check_files: bool = True,
     part_chars: int = DEFAULT_PART_CHARS,
     sources: SourcePolicy = SourcePolicy(),
+    accounts: Collection[str] | None = None,
 ) -> Made | list[Problem]:
     """Validate one document with the flags' ``voices`` and ``defaults`` (already checked);
+    its ``account`` must be one of ``accounts`` (None: any well-formed name);
     dialogue jobs longer than ``part_chars`` that set no part size of their own are cut at it;
     sources must come from where ``sources`` allows (local roots by default: the document's
     folder), and the fold's result gets those roots. Each valid job goes to ``fold`` as soon as
@@ -203,8 +206,8 @@ def validate_document(
         if key not in TOP_LEVEL:
             check.add(
                 (key,),
-                "unknown field; a manifest has batch, jobs, defaults, voices, tags, priority "
-                "and notify",
+                "unknown field; a manifest has batch, jobs, defaults, voices, tags, priority, "
+                "notify and account",
             )
 
     batch = data.get("batch")
@@ -222,6 +225,9 @@ def validate_document(
     priority = data.get("priority")
     if priority is not None and (problem := priority_problem(priority)):
         check.add(("priority",), problem)
+    account = data.get("account", DEFAULT_ACCOUNT)
+    if problem := account_problem(account, accounts):
+        check.add(("account",), problem)
     notify = notify_problems(
         data.get("notify"), lambda path, text: check.add(("notify", *path), text)
     )
@@ -281,7 +287,9 @@ def validate_document(
     assert isinstance(batch, str)  # checked above
     try:
         chosen = None if priority is None or priority_problem(priority) else as_priority(priority)
-        settings = BatchSettings(tags=tuple(tags), priority=chosen, notify=notify)
+        settings = BatchSettings(
+            tags=tuple(tags), priority=chosen, notify=notify, account=str(account)
+        )
         return fold.result(batch, doc.file, roots, settings)
     except ValidationError as exc:  # the checks above should have caught it: say so, not crash
         return [Problem(doc.file, None, "", f"invalid manifest: {exc}")]

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
+from audiobatch.accounts import DEFAULT_ACCOUNT, account_problem
 from audiobatch.backend import Backend
 from audiobatch.db import batches, claims, fencing, jobs, outputs
 from audiobatch.db.models import Attempt, utcnow
@@ -26,6 +27,7 @@ from audiobatch.elevenlabs.limits import AnswerLimits, SpeechRates
 from audiobatch.elevenlabs.spool import AnswerSpool
 from audiobatch.errors import (
     AccountError,
+    AccountNameError,
     ApiError,
     AudiobatchError,
     ConcurrencyLimitError,
@@ -36,6 +38,7 @@ from audiobatch.errors import (
 from audiobatch.limiter import Limiter
 from audiobatch.manifest.common import JobBase
 from audiobatch.manifest.costs import text_characters
+from audiobatch.render.accounts import AccountLines, ApiAccount
 from audiobatch.render.context import CallInfo, RenderContext
 from audiobatch.render.episode import as_episode, render_episode
 from audiobatch.render.families import FAMILIES
@@ -88,6 +91,8 @@ class Runtime:
     # the folders recorded with their batch
     source_buckets: tuple[str, ...] | None = None
     continue_at_reset: bool = False  # batches that did not say go on at the quota's reset
+    # the accounts other than the default (``client``, ``limiter`` and ``backend``); None: none
+    other_accounts: AccountLines | None = None
     leases: LeaseKeeper = field(init=False)
 
     def __post_init__(self) -> None:
@@ -95,6 +100,20 @@ class Runtime:
             self.database_url, self.worker, self.lease_s, self.clock,
             on_leases_lost=lambda: self.on_leases_lost(self),
         )  # fmt: skip
+
+    def account(self, name: str) -> ApiAccount:
+        """What the jobs of account ``name`` render with; :class:`AccountNameError` for an
+        account this process does not know."""
+        if name == DEFAULT_ACCOUNT:
+            return ApiAccount(self.client, self.limiter, self.backend)
+        if self.other_accounts is None:
+            raise AccountNameError(account_problem(name, [DEFAULT_ACCOUNT]) or name)
+        return self.other_accounts.get(name)
+
+    def limiters(self) -> list[Limiter]:
+        """Every account's limiter built so far (to free their slots on the way out)."""
+        others = [] if self.other_accounts is None else self.other_accounts.built()
+        return [self.limiter, *(account.limiter for account in others)]
 
 
 def run_job(woken_for: int, rt: Runtime) -> None:
@@ -178,8 +197,13 @@ def _render_holding(
     rt: Runtime, claim: jobs.Claim, spool: AnswerSpool, slot_until_recorded: ExitStack
 ) -> bool:
     job_id = claim.job_id
+    try:
+        api = rt.account(claim.account)
+    except AccountNameError as exc:
+        _pause_for_account(rt, claim, None, rt.clock(), time.monotonic(), exc)
+        return False
     ctx = RenderContext(
-        client=rt.client.spooled(spool),
+        client=api.client.spooled(spool),
         storage=rt.storage,
         prefix=jobs.output_prefix(claim.batch_name, claim.batch_id, claim.key, claim.take),
         heartbeat=lambda: rt.leases.check(job_id),
@@ -198,7 +222,7 @@ def _render_holding(
         job = parse_spec(claim.spec)
         episode = as_episode(job)
         if episode is None:  # stitching costs no generation: an episode is stitched anew
-            request = request_fingerprint(claim.kind, claim.spec, job, ctx, rt.backend)
+            request = request_fingerprint(claim.kind, claim.spec, job, ctx, api.backend)
             if not claim.fresh:
                 cached_from = reuse_earlier_outputs(rt.database_url, rt.storage, ctx, request)
     except AudiobatchError as exc:
@@ -209,7 +233,7 @@ def _render_holding(
             error = _render(claim, lambda: render_episode(stitched, ctx))
         else:
             try:
-                error = _call_api(rt, claim, job, ctx, slot_until_recorded)
+                error = _call_api(rt, api.limiter, claim, job, ctx, slot_until_recorded)
             except WorkerStoppingError:
                 patiently(rt.database_url, lambda s: jobs.release(s, job_id, rt.worker))
                 log.info("job %s: worker stopping, job handed back before its API call", job_id)
@@ -236,7 +260,7 @@ def _render_holding(
             attempt = _attempt(rt, claim, ctx, started_at, started, outcome, None)
             _record_attempt(session, claim, attempt)
         if finish.won:
-            note_rendered_by(session, claim.batch_id, rt.backend, ctx.call, cached_from)
+            note_rendered_by(session, claim.batch_id, api.backend, ctx.call, cached_from)
         return finish
 
     finish = patiently(rt.database_url, record_success)
@@ -250,9 +274,15 @@ def _render_holding(
 
 
 def _call_api(
-    rt: Runtime, claim: jobs.Claim, job: JobBase, ctx: RenderContext, slot_until_recorded: ExitStack
+    rt: Runtime,
+    limiter: Limiter,
+    claim: jobs.Claim,
+    job: JobBase,
+    ctx: RenderContext,
+    slot_until_recorded: ExitStack,
 ) -> AudiobatchError | None:
-    """Render under a limiter slot and feed the answer to the limiter; the error, if any.
+    """Render under a slot of the account's ``limiter`` and feed it the answer; the error, if
+    any.
 
     The slot covers the API exchange: the claim is made before it, and the stored answer is
     finished, verified and recorded after the slot is given back, except in a batch with a
@@ -277,9 +307,7 @@ def _call_api(
 
     try:
         wait_for_slot()
-        release = slot_until_recorded.enter_context(
-            rt.limiter.slot(pool, while_waiting=wait_for_slot)
-        )
+        release = slot_until_recorded.enter_context(limiter.slot(pool, while_waiting=wait_for_slot))
         wait_for_slot()  # a stop that began while waiting sends no new request
         withdraw_if_paused()  # nor does a budget spent by the jobs that had the slots
         if claim.character_budget is None:
@@ -291,9 +319,9 @@ def _call_api(
         return stopped
     try:
         if isinstance(error, ConcurrencyLimitError):
-            rt.limiter.throttled(pool)
+            limiter.throttled(pool)
         elif error is None and ctx.call is not None:
-            rt.limiter.succeeded(pool, ctx.call.max_concurrency)
+            limiter.succeeded(pool, ctx.call.max_concurrency)
     except LimiterUnavailableError as exc:  # the window waits; the answer must not
         log.warning("job %s: limiter window not adjusted: %s", claim.job_id, exc)
     return error
@@ -367,38 +395,47 @@ def _on_error(
 def _pause_for_account(
     rt: Runtime,
     claim: jobs.Claim,
-    ctx: RenderContext,
+    ctx: RenderContext | None,
     started_at: datetime,
     started: float,
-    error: AccountError,
+    error: AccountError | AccountNameError,
 ) -> None:
-    """Park the account's work until an operator resumes it; this attempt does not count."""
-    reason = (
-        f"the API refused the account ({error.code or error.status}): {error}; "
-        "fix the key or its quota, then run `audiobatch resume BATCH`"
-    )
-
-    reset = _quota_reset(rt, error)
+    """Park the account's work until an operator resumes it; this attempt does not count. An
+    account this worker does not know (``ctx`` None: nothing was sent) pauses its batches too."""
+    if isinstance(error, AccountNameError):
+        reason = f"{error}; register its key, then run `audiobatch resume BATCH`"
+        code: str | None = UNKNOWN_ACCOUNT
+        reset = None
+    else:
+        reason = (
+            f"the API refused account {claim.account!r} ({error.code or error.status}): "
+            f"{error}; fix the key or its quota, then run `audiobatch resume BATCH`"
+        )
+        code, reset = error.code, _quota_reset(rt, claim.account, error)
 
     def record_pause(session: Session) -> int:
-        attempt = _attempt(rt, claim, ctx, started_at, started, "paused", error)
-        _record_attempt(session, claim, attempt, counted=False)
+        if ctx is not None:
+            attempt = _attempt(rt, claim, ctx, started_at, started, "paused", error)
+            _record_attempt(session, claim, attempt, counted=False)
         return batches.pause_for_account(
-            session, claim.job_id, rt.worker, reason, error.code, reset
+            session, claim.job_id, rt.worker, claim.account, reason, code, reset
         )
 
     paused = patiently(rt.database_url, record_pause)
     log.error("job %s: %s (%d batches paused)", claim.job_id, reason, paused)
 
 
-def _quota_reset(rt: Runtime, error: AccountError) -> batches.QuotaReset | None:
+UNKNOWN_ACCOUNT = "unknown_account"
+
+
+def _quota_reset(rt: Runtime, account: str, error: AccountError) -> batches.QuotaReset | None:
     """When the account's quota starts again, for the batches that continue then; None when the
     refusal is not about the quota. An account that cannot be read is asked again an hour on
     (the batch resumes then, and pauses again if the quota is still spent)."""
     if error.code != QUOTA_EXCEEDED:
         return None
     try:
-        at = read_subscription(rt.client).next_reset_at
+        at = read_subscription(rt.account(account).client).next_reset_at
     except AudiobatchError as exc:
         log.warning("the account's next quota reset could not be read: %s", exc)
         at = None

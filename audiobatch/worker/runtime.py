@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from audiobatch.backend import Backend
+from audiobatch.backend import Backend, key_hash
 from audiobatch.config import Settings
 from audiobatch.db.reconcile import Publish
 from audiobatch.deployment import LEFTOVER_AGE_S, build_limiter
@@ -10,6 +10,7 @@ from audiobatch.elevenlabs.client import ElevenLabsClient
 from audiobatch.elevenlabs.spool import remove_stale
 from audiobatch.errors import ConfigError
 from audiobatch.identity import process_identity
+from audiobatch.render.accounts import AccountLines, ApiAccount
 from audiobatch.render.runner import Runtime
 from audiobatch.retry import RetryPolicy
 from audiobatch.storage import open_storage
@@ -17,15 +18,26 @@ from audiobatch.worker.shutdown import exit_for_lost_leases
 
 
 def build_runtime(settings: Settings, publish: Publish) -> Runtime:
-    """A :class:`Runtime` for this process: client, storage, limiter and SQL location."""
+    """A :class:`Runtime` for this process: storage, SQL location, and the default account's
+    client and limiter (another account's are built on its first job)."""
     if settings.api_key is None:
         raise ConfigError(
             "ELEVENLABS_API_KEY is not set: a worker needs a key (or use `audiobatch run`, "
             "which starts the built-in emulator)"
         )
+    registry = settings.account_registry()
     spool_root = (settings.home / "spool").resolve()
     remove_stale(spool_root, LEFTOVER_AGE_S)
     api_key = settings.api_key.get_secret_value()
+
+    def account(name: str) -> ApiAccount:
+        key = registry.key(name)
+        return ApiAccount(
+            client=ElevenLabsClient(settings.api_url, key),
+            limiter=build_limiter(settings, key_hash(key)),
+            backend=Backend.of(settings.api_url, key),
+        )
+
     return Runtime(
         database_url=settings.resolved_database_url,
         storage=open_storage(settings.storage_url),
@@ -41,6 +53,7 @@ def build_runtime(settings: Settings, publish: Publish) -> Runtime:
         speech_rates=settings.speech_rates,
         source_buckets=settings.allowed_source_buckets,
         continue_at_reset=settings.continue_at_reset,
+        other_accounts=AccountLines(account),
         policy=RetryPolicy(
             max_attempts=settings.max_attempts,
             max_attempts_by_kind=settings.max_attempts_by_kind,

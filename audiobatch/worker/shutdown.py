@@ -38,7 +38,7 @@ def _abandon_after(runtime: Runtime, grace_s: float) -> None:
     time.sleep(grace_s)
     with session_scope(runtime.database_url) as session:
         handed_back = jobs.release_all(session, runtime.worker)
-    slots = runtime.limiter.release_held()
+    slots = sum(limiter.release_held() for limiter in runtime.limiters())
     log.warning(
         "grace period over: %d job(s) handed back to the queue, %d limiter slot(s) freed",
         handed_back,
@@ -54,7 +54,7 @@ def exit_for_lost_leases(runtime: Runtime) -> None:
     other workers as their leases run out."""
     runtime.stopping.set()
     try:
-        slots = runtime.limiter.release_held()
+        slots = sum(limiter.release_held() for limiter in runtime.limiters())
     except Exception as exc:  # the slots' leases run out by themselves
         log.error("limiter slots not freed: %s", exc)
         slots = 0

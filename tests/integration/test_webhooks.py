@@ -145,7 +145,12 @@ def test_a_pause_goes_to_the_deployment_and_only_to_batches_that_asked_for_it(
             ).values()
             hold(session, job_id, "w1", lease_s=60, claimed_s_ago=1)
         with session_scope(url) as session:
-            assert pause_for_account(session, job_id, "w1", "quota exceeded", "quota_exceeded") == 2
+            assert (
+                pause_for_account(
+                    session, job_id, "w1", "default", "quota exceeded", "quota_exceeded"
+                )
+                == 2
+            )
         drain(sender_for(url, deployment_url=receiver.url))
     finally:
         other.close()

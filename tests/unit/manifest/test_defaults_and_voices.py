@@ -57,6 +57,7 @@ def test_defaults_and_voices_are_resolved_and_not_kept(tmp_path: Path) -> None:
         "tags",
         "priority",
         "notify",
+        "account",
     }
 
 

@@ -1,0 +1,104 @@
+"""Two accounts render side by side against the emulator, each with its own key and quota: the
+account whose quota runs out pauses only its own batches."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from audiobatch.backend import Backend
+from audiobatch.db.models import Batch, BatchStatus, Job, utcnow
+from audiobatch.db.session import session_scope
+from audiobatch.db.submit import insert_batch
+from audiobatch.elevenlabs.client import ElevenLabsClient
+from audiobatch.emulator import EmulatorConfig, RunningEmulator, serve_in_thread
+from audiobatch.limiter import LocalLimiter
+from audiobatch.manifest import load_manifests
+from audiobatch.render.accounts import AccountLines, ApiAccount
+from audiobatch.render.runner import Runtime, run_job
+from audiobatch.storage import open_storage
+
+DEFAULT_KEY, ACME_KEY = "default-account-key", "acme-account-key"
+HOST = "JBFqnCBsd6RMkjVDRZzb"
+
+
+@pytest.fixture  # each test starts with both quotas whole
+def emulator() -> Iterator[RunningEmulator]:
+    config = EmulatorConfig(api_keys=frozenset({DEFAULT_KEY, ACME_KEY}), quota_chars=40)
+    with serve_in_thread(config) as running:
+        yield running
+
+
+def api_account(emulator: RunningEmulator, key: str) -> ApiAccount:
+    return ApiAccount(
+        ElevenLabsClient(emulator.url, key),
+        LocalLimiter({"general": 2, "music": 2}),
+        Backend.of(emulator.url, key),
+    )
+
+
+def runtime(database_url: str, emulator: RunningEmulator, tmp_path: Path) -> Runtime:
+    default = api_account(emulator, DEFAULT_KEY)
+    others = {"acme": api_account(emulator, ACME_KEY)}
+    return Runtime(
+        database_url=database_url,
+        storage=open_storage(f"file://{tmp_path / 'renders'}"),
+        client=default.client,
+        limiter=default.limiter,
+        publish=lambda queued: None,
+        worker="test-worker",
+        backend=default.backend,
+        other_accounts=AccountLines(others.__getitem__),
+    )
+
+
+def submit(database_url: str, tmp_path: Path, name: str, header: str, jobs: int) -> list[int]:
+    path = tmp_path / f"{name}.yaml"
+    listed = "".join(  # 26 characters each, and each its own request (none reuses another)
+        f'  - {{id: j{n}, kind: dialogue, inputs: [{{voice: {HOST}, text: "{name[:6]} knock, who is {n}?"}}]}}\n'
+        for n in range(jobs)
+    )
+    path.write_text(f"batch: {name}\n{header}jobs:\n{listed}")
+    [manifest] = load_manifests([path], accounts={"default", "acme"})
+    with session_scope(database_url) as session:
+        batch = insert_batch(session, manifest, utcnow())
+        return list(session.scalars(select(Job.id).where(Job.batch_id == batch.id)))
+
+
+def statuses(database_url: str) -> dict[str, tuple[BatchStatus, str]]:
+    with session_scope(database_url) as session:
+        return {b.name: (b.status, b.account) for b in session.scalars(select(Batch))}
+
+
+def test_one_account_s_spent_quota_pauses_only_its_own_batches(
+    database_url: str, emulator: RunningEmulator, tmp_path: Path
+) -> None:
+    # acme's urgent batch runs first: its second job finds acme's quota (40) spent
+    spender = submit(database_url, tmp_path, "spender", "account: acme\npriority: urgent\n", 2)
+    other = submit(database_url, tmp_path, "other", "priority: bulk\n", 1)
+    rt = runtime(database_url, emulator, tmp_path)
+    for job_id in spender:
+        run_job(job_id, rt)
+    assert statuses(database_url) == {
+        "spender": (BatchStatus.PAUSED, "acme"),
+        "other": (BatchStatus.QUEUED, "default"),
+    }
+    run_job(other[0], rt)
+    assert statuses(database_url)["other"] == (BatchStatus.SUCCEEDED, "default")
+
+
+def test_a_batch_of_an_account_the_worker_does_not_know_pauses_without_a_request(
+    database_url: str, emulator: RunningEmulator, tmp_path: Path
+) -> None:
+    [job_id] = submit(database_url, tmp_path, "stray", "account: acme\n", 1)
+    rt = runtime(database_url, emulator, tmp_path)
+    rt.other_accounts = None
+    run_job(job_id, rt)
+    with session_scope(database_url) as session:
+        batch = session.scalars(select(Batch)).one()
+        assert batch.status is BatchStatus.PAUSED
+        assert "unknown account 'acme'" in (batch.status_reason or "")
+        assert session.get_one(Job, job_id).attempt_rows == []
