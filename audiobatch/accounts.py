@@ -14,10 +14,14 @@ import stat
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from audiobatch.backend import key_hash
 from audiobatch.errors import AccountNameError, ConfigError
 from audiobatch.suggestions import did_you_mean
+
+if TYPE_CHECKING:
+    from audiobatch.manifest import Manifest
 
 DEFAULT_ACCOUNT = "default"
 ACCOUNT_PATTERN = r"^[a-z][a-z0-9_-]{0,39}$"
@@ -36,6 +40,17 @@ def account_problem(value: object, known: Collection[str] | None) -> str | None:
             f"{registered} (ELEVENLABS_API_KEY is default, AUDIOBATCH_ACCOUNTS_FILE the others)"
         )
     return None
+
+
+def with_account(manifest: Manifest, account: str | None, known: Collection[str]) -> Manifest:
+    """The manifest rendered with ``account`` (as ``--account`` or a caller names it, one of
+    ``known``) rather than its own; unchanged when None. :class:`AccountNameError` for an
+    account not registered."""
+    if account is None:
+        return manifest
+    if problem := account_problem(account, known):
+        raise AccountNameError(problem)
+    return manifest.model_copy(update={"account": account})
 
 
 @dataclass(frozen=True)

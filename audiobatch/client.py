@@ -24,7 +24,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from audiobatch import control
-from audiobatch.account_check import estimate_for, refuse_over
+from audiobatch.account_check import estimates_by_account, refuse_over
+from audiobatch.accounts import with_account
 from audiobatch.batch_states import batch_states, settled
 from audiobatch.config import Settings, load_settings
 from audiobatch.control import Outcome
@@ -144,6 +145,7 @@ class Client:
         base_dir: Path | None = None,
         tags: list[str] | None = None,
         priority: int | str | None = None,
+        account: str | None = None,
         character_budget: int | None = None,
         fresh: bool = False,
         force: bool = False,
@@ -157,15 +159,21 @@ class Client:
         whose batch is still active returns that batch, unless ``force``; ``fresh`` generates
         anew what was generated before; the batch pauses after ``character_budget`` characters.
         ``priority`` (``urgent``, ``normal``, ``bulk`` or 0-100, higher first) replaces the
-        manifest's: workers take the most urgent batch's jobs first.
-        Raises :class:`~audiobatch.errors.ManifestError` with every problem, each located, and
+        manifest's: workers take the most urgent batch's jobs first. ``account`` (a registered
+        account's name) replaces the manifest's: its API key renders the batch and its quota
+        pays for it.
+        Raises :class:`~audiobatch.errors.ManifestError` with every problem, each located,
+        :class:`~audiobatch.errors.AccountNameError` for an ``account`` not registered, and
         :class:`~audiobatch.errors.QuotaShortError` when the batch needs more than the account
         has left, unless ``allow_over`` (then it pauses when the quota runs out).
         """
         loaded = with_tags(self._load(manifest, format, base_dir or Path.cwd()), tags or [])
-        loaded = with_priority(loaded, priority)
+        loaded = with_account(
+            with_priority(loaded, priority), account, self.settings.account_names()
+        )
         if not allow_over:
-            refuse_over(estimate_for([loaded], self.settings), self.settings.zone)
+            found = estimates_by_account([loaded], self.settings)[loaded.account]
+            refuse_over(found, self.settings.zone, loaded.account)
         [batch] = submit_manifests(
             self.database_url,
             [loaded],

@@ -19,6 +19,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from audiobatch.accounts import DEFAULT_ACCOUNT
 from audiobatch.elevenlabs.account import Subscription
 from audiobatch.manifest import Manifest
 from audiobatch.manifest.batch_settings import BatchSettings
@@ -60,6 +61,7 @@ class BatchEstimate:
     priced_by_source: int  # voice changes and stems: billed by their source's length
     parts: dict[str, int]  # episode -> the requests it is rendered in
     credits: int
+    account: str = DEFAULT_ACCOUNT  # whose quota pays for it
 
     @property
     def characters(self) -> int:
@@ -115,7 +117,7 @@ class Tally:
     ) -> BatchEstimate:
         """The estimate of the jobs added, as the manifest ``source`` of batch ``batch`` (an
         estimate depends neither on where its sources were confined, ``roots``, nor on its
-        batch's ``settings``)."""
+        batch's ``settings``, but for the account that pays for it)."""
         by_kind = {kind: n for kind, n in sorted(self.characters.items()) if n}
         return BatchEstimate(
             batch=batch,
@@ -127,6 +129,7 @@ class Tally:
             priced_by_source=self.priced_by_source,
             parts=self.parts,
             credits=self.rates.credits(sum(by_kind.values()), self.music_ms),
+            account=settings.account,
         )
 
 
@@ -134,7 +137,7 @@ def estimate_manifest(manifest: Manifest, rates: CreditRates) -> BatchEstimate:
     tally = Tally(rates)
     for job in manifest.jobs:
         tally.add(job)
-    return tally.result(manifest.batch, manifest.source)
+    return tally.result(manifest.batch, manifest.source, settings=manifest.settings)
 
 
 @dataclass(frozen=True)

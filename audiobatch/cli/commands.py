@@ -14,6 +14,7 @@ import typer
 from rich.console import Console
 
 from audiobatch import control
+from audiobatch.accounts import with_account
 from audiobatch.cli import views
 from audiobatch.cli.context import (
     JsonFlag,
@@ -96,6 +97,13 @@ PriorityOption = Annotated[
         help="urgent, normal, bulk or 0-100, higher first (instead of the manifest's).",
     ),
 ]
+AccountOption = Annotated[
+    str | None,
+    typer.Option(
+        "--account",
+        help="Render with this registered account's API key (instead of the manifest's).",
+    ),
+]
 TagOption = Annotated[
     list[str],
     typer.Option("--tag", help="Put this tag on the batches too (repeatable)."),
@@ -155,14 +163,16 @@ def submit(
     continue_at_reset: ContinueAtResetFlag = None,
     tags: TagOption = [],  # noqa: B006
     priority: PriorityOption = None,
+    account: AccountOption = None,
 ) -> int:
     """Validate manifests and queue them as batches for the workers (refused when they need
     more than the account has left, unless --allow-over)."""
     from audiobatch.broker import publisher
 
     settings = load_settings()
+    known = settings.account_names()
     loaded = [
-        with_priority(with_tags(m, tags), priority)
+        with_account(with_priority(with_tags(m, tags), priority), account, known)
         for m in read_manifests(manifests, voices, set_, settings)
     ]
     asked = spending(budget, continue_at_reset)
@@ -209,6 +219,7 @@ def run(
     allow_over: AllowOverFlag = False,
     continue_at_reset: ContinueAtResetFlag = None,
     priority: PriorityOption = None,
+    account: AccountOption = None,
 ) -> int:
     """Submit, render with a local worker (and the emulator when no API key is set), and wait;
     a batch that needs more than the account has left is refused unless --allow-over."""
@@ -216,7 +227,11 @@ def run(
 
     settings = load_settings()
     # invalid input stops here, before anything starts or is written
-    loaded = [with_priority(m, priority) for m in read_manifests(manifests, voices, set_, settings)]
+    known = settings.account_names()
+    loaded = [
+        with_account(with_priority(m, priority), account, known)
+        for m in read_manifests(manifests, voices, set_, settings)
+    ]
     url = ready_database(settings)
     console = err if json_ else out
     asked = spending(budget, continue_at_reset)
@@ -320,6 +335,19 @@ def limiter(json_: JsonFlag = False, plain: PlainFlag = False) -> None:
 
     state = limiter_view(load_settings())
     views.print_json(state) if json_ else views.print_limiter(out, state, plain=plain)
+
+
+@app.command()
+def accounts(json_: JsonFlag = False) -> None:
+    """List the registered accounts: each name and its key's hash (never the key)."""
+    listed = load_settings().account_registry().listed()
+    if json_:
+        views.print_json(listed)
+        return
+    for account in listed:
+        out.print(f"{account['name']}  {account['key_hash']}", markup=False)
+    if not listed:
+        out.print("no account: set ELEVENLABS_API_KEY (default) or AUDIOBATCH_ACCOUNTS_FILE")
 
 
 @app.command()

@@ -9,7 +9,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from audiobatch.account_check import check_account, estimate_for, refuse_over
+from audiobatch.account_check import check_account, estimates_by_account, refuse_over
+from audiobatch.accounts import DEFAULT_ACCOUNT
 from audiobatch.cli import views
 from audiobatch.cli.context import (
     JsonFlag,
@@ -58,9 +59,12 @@ def estimate_files(
     paths: list[Path], voices: list[str], sets: list[str], settings: Settings
 ) -> Estimate:
     """What the manifests will cost, and the account's answer: each file validated with the
-    flags into its estimate, without keeping its jobs."""
+    flags into its estimate, without keeping its jobs. The account asked is the one every
+    manifest names (the default account when they name several)."""
     batches = fold_files(paths, voices, sets, settings, lambda: Tally(settings.credit_rates))
-    return Estimate(batches, check_account(settings))
+    named = {batch.account for batch in batches}
+    account = named.pop() if len(named) == 1 else DEFAULT_ACCOUNT
+    return Estimate(batches, check_account(settings, account))
 
 
 def preflight(
@@ -68,11 +72,11 @@ def preflight(
 ) -> None:
     """Before ``submit`` or ``run`` writes a batch: refuse one the account cannot pay for, unless
     ``allow_over``; say so when the account could not be read."""
-    found = estimate_for(manifests, settings)
-    if found.account.subscription is None and settings.api_key is not None:
-        console.print(f"note: {found.account.unchecked}; submitted unchecked", markup=False)
-    if not allow_over:
-        refuse_over(found, settings.zone)
+    for account, found in estimates_by_account(manifests, settings).items():
+        if found.account.subscription is None and settings.api_key is not None:
+            console.print(f"note: {found.account.unchecked}; submitted unchecked", markup=False)
+        if not allow_over:
+            refuse_over(found, settings.zone, account)
 
 
 def estimate(

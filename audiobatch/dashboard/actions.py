@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Annotated
 from urllib.parse import urlencode
@@ -22,6 +23,7 @@ from pydantic import BaseModel, ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from audiobatch import control
+from audiobatch.accounts import with_account
 from audiobatch.dashboard import pages
 from audiobatch.dashboard.auth import Operator, RoleDep
 from audiobatch.dashboard.filters import JobId
@@ -34,7 +36,14 @@ from audiobatch.db.models import utcnow
 from audiobatch.db.reports import find_batch
 from audiobatch.db.session import session_scope
 from audiobatch.db.tags import add_tags, remove_tag
-from audiobatch.errors import ManifestError, NotFoundError, PriorityError, Problem, ScheduleError
+from audiobatch.errors import (
+    AccountNameError,
+    ManifestError,
+    NotFoundError,
+    PriorityError,
+    Problem,
+    ScheduleError,
+)
 from audiobatch.priorities import with_priority
 from audiobatch.scheduler import editing
 from audiobatch.scheduler.editing import ScheduleRequest
@@ -218,7 +227,7 @@ def remove_schedule(name: str, state: StateDep, next: Next = None) -> Response |
                 "application/json": {
                     "schema": {"type": "object"},
                     "description": "A JSON manifest as the whole body (its options in the query: "
-                    "fresh, force, priority).",
+                    "fresh, force, priority, account).",
                 }
             }
         }
@@ -245,6 +254,13 @@ async def submit(
             "of the manifest's: workers take the most urgent batch's jobs first."
         ),
     ] = None,
+    account: Annotated[
+        str | None,
+        Form(
+            description="A registered account's name, instead of the manifest's: its API key "
+            "renders the batch (an unknown account is 422)."
+        ),
+    ] = None,
     idempotency_key: Annotated[
         str | None,
         Header(
@@ -269,13 +285,21 @@ async def submit(
         except ValidationError as exc:
             raise RequestValidationError(exc.errors()) from exc
         fresh, force, priority = options.fresh, options.force, options.priority
+        account = options.account
     else:
         raise ManifestError(
             [Problem("request", None, "manifest", "send the manifest as the multipart field "
                      "`manifest`, or a JSON manifest as the body (Content-Type: application/json)")]
         )  # fmt: skip
     return await run_in_threadpool(
-        _submit, state, answer, stream, filename, fresh, force, priority, idempotency_key, next
+        _submit,
+        state,
+        answer,
+        stream,
+        filename,
+        Choices(fresh=fresh, force=force, priority=priority, account=account),
+        idempotency_key,
+        next,
     )
 
 
@@ -285,6 +309,17 @@ class JsonSubmission(BaseModel):
     fresh: bool = False
     force: bool = False
     priority: str | None = None
+    account: str | None = None
+
+
+@dataclass(frozen=True)
+class Choices:
+    """What a submission asks besides its manifest."""
+
+    fresh: bool
+    force: bool
+    priority: str | None
+    account: str | None
 
 
 def _is_json(request: Request) -> bool:
@@ -307,21 +342,27 @@ def _submit(
     answer: Response,
     stream: IO[bytes],
     filename: str | None,
-    fresh: bool,
-    force: bool,
-    priority: str | None,
+    choices: Choices,
     idempotency_key: str | None,
     next: str | None,
 ) -> Response | ActionResult:
     uploaded = read_upload(stream, filename, state.settings)
+    fresh, force, priority = choices.fresh, choices.force, choices.priority
     try:
-        chosen = with_priority(uploaded.manifest, priority)
-    except PriorityError:
+        chosen = with_account(
+            with_priority(uploaded.manifest, priority),
+            choices.account,
+            state.settings.account_names(),
+        )
+    except (PriorityError, AccountNameError):
         uploaded.discard()
         raise
     idempotency = None
     if idempotency_key is not None:
-        asked = f"{uploaded.manifest.sha256} fresh={fresh} force={force} priority={priority}"
+        asked = (
+            f"{uploaded.manifest.sha256} fresh={fresh} force={force} priority={priority} "
+            f"account={chosen.account}"
+        )
         idempotency = Idempotency(idempotency_key, hashlib.sha256(asked.encode()).hexdigest())
     kept = False
     try:

@@ -29,6 +29,7 @@ from audiobatch.dashboard.guard import RequestGuard
 from audiobatch.dashboard.headers import add_security_headers
 from audiobatch.dashboard.state import DashboardState
 from audiobatch.errors import (
+    AccountNameError,
     AudiobatchError,
     CrossSiteRequestError,
     DatabaseUnavailableError,
@@ -57,6 +58,7 @@ STATUS_OF: list[tuple[type[AudiobatchError], int]] = [
     (ScheduleFieldError, 422),
     (TagError, 422),
     (PriorityError, 422),
+    (AccountNameError, 422),
     (RetakeError, 422),
     (IdempotencyKeyReusedError, 422),
     (ScheduleError, 409),

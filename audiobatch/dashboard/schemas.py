@@ -26,6 +26,7 @@ class BatchSummary(BaseModel):
     reason: str | None
     tags: list[str]  # sorted
     priority: str  # urgent, normal, bulk, or its number (0-100, higher first)
+    account: str  # the registered account whose API key renders it
     source: str
     created_at: str
     finished_at: str | None

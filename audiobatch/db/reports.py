@@ -74,6 +74,7 @@ def batch_summary(
         "reason": batch.status_reason,
         "tags": tags,
         "priority": priority_name(batch.priority),
+        "account": batch.account,  # the registered account whose key renders it
         "source": batch.source,
         "created_at": batch.created_at.isoformat(),
         "finished_at": batch.finished_at.isoformat() if batch.finished_at else None,

@@ -6,20 +6,26 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
+from pydantic import SecretStr
 from sqlalchemy import select
 
 from audiobatch.backend import Backend
+from audiobatch.client import Client
+from audiobatch.config import Settings
 from audiobatch.db.models import Batch, BatchStatus, Job, utcnow
 from audiobatch.db.session import session_scope
 from audiobatch.db.submit import insert_batch
 from audiobatch.elevenlabs.client import ElevenLabsClient
 from audiobatch.emulator import EmulatorConfig, RunningEmulator, serve_in_thread
+from audiobatch.errors import AccountNameError, QuotaShortError
 from audiobatch.limiter import LocalLimiter
 from audiobatch.manifest import load_manifests
 from audiobatch.render.accounts import AccountLines, ApiAccount
 from audiobatch.render.runner import Runtime, run_job
 from audiobatch.storage import open_storage
+from tests.dashboard_stack import SCRIPT, make_stack
 
 DEFAULT_KEY, ACME_KEY = "default-account-key", "acme-account-key"
 HOST = "JBFqnCBsd6RMkjVDRZzb"
@@ -102,3 +108,54 @@ def test_a_batch_of_an_account_the_worker_does_not_know_pauses_without_a_request
         assert batch.status is BatchStatus.PAUSED
         assert "unknown account 'acme'" in (batch.status_reason or "")
         assert session.get_one(Job, job_id).attempt_rows == []
+
+
+def test_a_submission_over_http_names_a_registered_account_or_is_refused_with_422(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    secrets = tmp_path / "accounts"
+    secrets.write_text("acme: acme-key\n")
+    secrets.chmod(0o600)
+    stack = make_stack(postgres_url, tmp_path, accounts_file=secrets)
+    body = {
+        "batch": "for-acme",
+        "account": "acme",
+        "jobs": [{"id": "one", "kind": "dialogue", "inputs": [{"voice": HOST, "text": "One."}]}],
+    }
+    made = stack.client.post("/api/batches", headers=SCRIPT, json=body)
+    assert made.status_code == 201, made.text
+    with session_scope(postgres_url) as session:
+        assert session.get_one(Batch, made.json()["batch_id"]).account == "acme"
+    unknown = stack.client.post("/api/batches", headers=SCRIPT, json=body | {"account": "acm"})
+    assert unknown.status_code == 422
+    assert "unknown account 'acm' (did you mean 'acme'?)" in unknown.text
+    flagged = stack.client.post("/api/batches?account=globex", headers=SCRIPT, json=body)
+    assert flagged.status_code == 422 and "unknown account 'globex'" in flagged.text
+
+
+def test_the_quota_check_before_a_submission_asks_the_batch_s_own_account(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    secrets = tmp_path / "accounts"
+    secrets.write_text(f"acme: {ACME_KEY}\n")
+    secrets.chmod(0o600)
+    config = EmulatorConfig(api_keys=frozenset({DEFAULT_KEY, ACME_KEY}), quota_chars=40)
+    with serve_in_thread(config) as short:
+        settings = Settings(
+            home=tmp_path / "home", database_url=sqlite_url, api_url=short.url,
+            accounts_file=secrets,
+        )  # fmt: skip
+        client = Client(settings.with_overrides(api_key=SecretStr(DEFAULT_KEY)))
+        httpx.post(  # acme spends 26 of its 40 characters; the default account spends none
+            f"{short.url}/v1/text-to-dialogue",
+            headers={"xi-api-key": ACME_KEY},
+            json={"inputs": [{"voice_id": HOST, "text": "Knock knock, who is there?"}]},
+            timeout=30,
+        ).raise_for_status()
+        job = {"id": "j", "kind": "dialogue", "inputs": [{"voice": HOST, "text": "x" * 20}]}
+        manifest = {"batch": "twenty", "jobs": [job]}
+        with pytest.raises(QuotaShortError, match="account 'acme' has 14 of 40 left"):
+            client.submit(manifest, account="acme")
+        assert client.submit(manifest).status == "queued"
+        with pytest.raises(AccountNameError, match="unknown account 'globex'"):
+            client.submit(manifest, account="globex")
