@@ -66,6 +66,7 @@ def add(
     new = editing.add_schedule(
         ready_database(settings), asked, utcnow(),
         part_chars=settings.part_chars, sources=settings.source_policy(),
+        accounts=settings.account_names(),
     )  # fmt: skip
     first = views.local_time(new.next_slot_at.isoformat(), new.timezone)
     out.print(f"schedule {name}: {new.cron} ({new.timezone}); first run {first}", markup=False)
@@ -118,6 +119,7 @@ def run(name: Name, json_: JsonFlag = False) -> None:
         url, broker_publisher(settings), name, utcnow(),
         part_chars=settings.part_chars,
         sources=settings.source_policy(),
+        accounts=settings.account_names(),
     )  # fmt: skip
     if json_:
         views.print_json(asdict(fired) | {"slot_at": fired.slot_at.isoformat()})

@@ -158,6 +158,7 @@ def run_schedule(name: str, state: StateDep, next: Next = None) -> Response | Ac
         state.database_url, state.publish, name, utcnow(),
         part_chars=state.settings.part_chars,
         sources=state.settings.source_policy(),
+        accounts=state.settings.account_names(),
     )  # fmt: skip
     why = f": {fired.reason}" if fired.reason else ""
     batch = f", batch {fired.batch_id}" if fired.batch_id else ""
@@ -182,6 +183,7 @@ def add_schedule(
             state.database_url, ScheduleRequest(**form.model_dump()), utcnow(),
             part_chars=state.settings.part_chars, sources=state.settings.source_policy(),
             confined_to=state.settings.source_policy(uploaded=True).roots_for(Path.cwd()),
+            accounts=state.settings.account_names(),
         )  # fmt: skip
     except (ScheduleError, ManifestError) as exc:
         if next is None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import ParamSpec, TypeVar
@@ -35,12 +35,14 @@ def new_schedule(
     part_chars: int,
     sources: SourcePolicy = SourcePolicy(),
     confined_to: Sequence[Path] | None = None,
+    accounts: Collection[str] | None = None,
 ) -> NewSchedule:
     """A schedule ready to insert, its first slot the first after ``now``;
     :class:`ScheduleFieldError` naming the field of a bad name, cron expression, time zone,
     budget or manifest location, and
     :class:`~audiobatch.errors.ManifestError` for a manifest file that exists and is invalid
-    (its episodes cut into parts of ``part_chars``, its sources from where ``sources`` allows;
+    (its episodes cut into parts of ``part_chars``, its sources from where ``sources`` allows,
+    its account one of ``accounts``;
     a local manifest from within ``confined_to`` when it is given)."""
     if not _NAME.fullmatch(name):
         raise ScheduleFieldError("name", f"schedule name {name!r} must match {NAME_PATTERN}")
@@ -52,7 +54,7 @@ def new_schedule(
     slots = _in_field("cron", slots_of, cron, timezone)  # the zone parses: the cron is at fault
     source = _in_field(
         "manifest", manifest_source, manifest, store=store, part_chars=part_chars,
-        sources=sources, confined_to=confined_to,
+        sources=sources, confined_to=confined_to, accounts=accounts,
     )  # fmt: skip
     return NewSchedule(
         name=name,

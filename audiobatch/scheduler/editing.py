@@ -3,7 +3,7 @@ dashboard's schedules page both do, each in its own transaction."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -49,6 +49,7 @@ def add_schedule(
     part_chars: int,
     sources: SourcePolicy = SourcePolicy(),
     confined_to: Sequence[Path] | None = None,
+    accounts: Collection[str] | None = None,
 ) -> NewSchedule:
     """Check ``request`` (see :func:`~audiobatch.scheduler.checks.new_schedule`) and insert it;
     it first fires at its next slot after ``now``."""
@@ -56,7 +57,7 @@ def add_schedule(
         request.name, cron=request.cron, timezone=request.timezone, manifest=request.manifest,
         store=request.store, overlap=request.overlap, catch_up=request.catch_up,
         character_budget=request.character_budget, now=now, part_chars=part_chars,
-        sources=sources, confined_to=confined_to,
+        sources=sources, confined_to=confined_to, accounts=accounts,
     )  # fmt: skip
     with session_scope(database_url) as session:
         schedules.add_schedule(session, new, now)

@@ -18,6 +18,7 @@ The time is an argument: the scheduler's task passes the clock, tests pass the t
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -100,16 +101,18 @@ def fire_due(
     *,
     part_chars: int,
     sources: SourcePolicy = SourcePolicy(),
+    accounts: Collection[str] | None = None,
 ) -> list[Fired]:
     """Handle every enabled schedule whose slot has come; what became of each slot this call
     handled (slots another scheduler handled are left out). Episodes of the manifests are cut
-    into parts of ``part_chars``; their sources must come from where ``sources`` allows."""
+    into parts of ``part_chars``; their sources must come from where ``sources`` allows, their
+    account be one of ``accounts`` (None: any well-formed name)."""
     with session_scope(database_url) as session:
         due = due_schedules(session, now)
     fired = [
         outcome
         for schedule in due
-        if (outcome := _fire_slot(database_url, schedule, now, part_chars, sources))
+        if (outcome := _fire_slot(database_url, schedule, now, part_chars, sources, accounts))
     ]
     if any(f.batch_id for f in fired):
         publish_queued(database_url, publish, now)
@@ -124,14 +127,15 @@ def fire_now(
     *,
     part_chars: int,
     sources: SourcePolicy = SourcePolicy(),
+    accounts: Collection[str] | None = None,
 ) -> Fired:
     """Fire schedule ``name`` now, outside its slots (``schedule run``); the overlap policy
     applies, episodes are cut into parts of ``part_chars``, sources come from where ``sources``
-    allows. A store that cannot be reached
+    allows, and the manifest's account must be one of ``accounts``. A store that cannot be reached
     raises :class:`StorageUnavailableError`."""
     with session_scope(database_url) as session:
         schedule = find_schedule(session, name)
-    manifest, failure = _manifest_or_failure(schedule, now, part_chars, sources)
+    manifest, failure = _manifest_or_failure(schedule, now, part_chars, sources, accounts)
     with session_scope(database_url) as session:
         firing = _record(session, schedule, now, RUN_BY_HAND, manifest, failure, now)
         fired = _fired(schedule, firing)
@@ -141,7 +145,12 @@ def fire_now(
 
 
 def _fire_slot(
-    database_url: str, schedule: Schedule, now: datetime, part_chars: int, sources: SourcePolicy
+    database_url: str,
+    schedule: Schedule,
+    now: datetime,
+    part_chars: int,
+    sources: SourcePolicy,
+    accounts: Collection[str] | None,
 ) -> Fired | None:
     slots = slots_of(schedule.cron, schedule.timezone)
     due = due_slot(slots, schedule.next_slot_at, now, schedule.catch_up)
@@ -150,7 +159,9 @@ def _fire_slot(
     manifest, failure = None, None
     if due.run:
         try:
-            manifest, failure = _manifest_or_failure(schedule, due.slot_at, part_chars, sources)
+            manifest, failure = _manifest_or_failure(
+                schedule, due.slot_at, part_chars, sources, accounts
+            )
         except StorageUnavailableError as exc:
             log.warning(
                 "schedule %s: slot %s: %s; trying again at the next tick",
@@ -181,11 +192,18 @@ def _fire_slot(
 
 
 def _manifest_or_failure(
-    schedule: Schedule, slot_at: datetime, part_chars: int, sources: SourcePolicy
+    schedule: Schedule,
+    slot_at: datetime,
+    part_chars: int,
+    sources: SourcePolicy,
+    accounts: Collection[str] | None,
 ) -> tuple[Manifest | None, str | None]:
     """The manifest to run, or why there is none; a store that cannot be reached raises."""
     try:
-        return scheduled_manifest(schedule, slot_at, part_chars=part_chars, sources=sources), None
+        manifest = scheduled_manifest(
+            schedule, slot_at, part_chars=part_chars, sources=sources, accounts=accounts
+        )
+        return manifest, None
     except StorageUnavailableError:
         raise
     except ManifestError as exc:

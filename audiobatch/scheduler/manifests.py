@@ -3,7 +3,7 @@ schedule. It is read anew at every firing, so the file or object may change betw
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -38,11 +38,12 @@ def manifest_source(
     part_chars: int,
     sources: SourcePolicy = SourcePolicy(),
     confined_to: Sequence[Path] | None = None,
+    accounts: Collection[str] | None = None,
 ) -> ManifestSource:
     """Check where ``schedule add`` was told the manifest is. A local file must exist and is
     validated now (with ``store``, its text is kept); an S3 object is read only when the
     schedule fires. Episodes are cut into parts of ``part_chars``; sources must
-    come from where ``sources`` allows. With ``confined_to`` (resolved folders; a schedule
+    come from where ``sources`` allows, its account be one of ``accounts``. With ``confined_to`` (resolved folders; a schedule
     added from the dashboard), a local manifest must lie in one of them, and one outside gets
     the same answer whether it exists or not; an S3 one, in the buckets ``sources`` allows."""
     if given.startswith("s3://"):
@@ -69,7 +70,7 @@ def manifest_source(
             f"manifest {given!r}: no such file ({path}); give an existing manifest file, "
             "or an s3://bucket/key URI"
         )
-    load_manifests([path], part_chars=part_chars, sources=sources)  # every problem
+    load_manifests([path], part_chars=part_chars, sources=sources, accounts=accounts)
     if store:
         return ManifestSource(str(path), path.read_text(encoding="utf-8-sig"))
     return ManifestSource(str(path))
@@ -81,16 +82,17 @@ def scheduled_manifest(
     *,
     part_chars: int,
     sources: SourcePolicy = SourcePolicy(),
+    accounts: Collection[str] | None = None,
 ) -> Manifest:
     """The schedule's manifest as it reads now, its batch named after the slot's local date
     (``news-2026-03-29``), its episodes cut into parts of ``part_chars``, its sources from where
     ``sources`` allows (local files from the manifest's folder by default, or from none for a
-    manifest in S3).
+    manifest in S3), its account one of ``accounts`` (None: any well-formed name).
 
     Raises :class:`~audiobatch.errors.ManifestError` for an invalid manifest,
     :class:`~audiobatch.errors.NotFoundError` or a storage error for a missing or unreadable one.
     """
-    manifest = _load(schedule, part_chars, sources)
+    manifest = _load(schedule, part_chars, sources, accounts)
     day = slot_at.astimezone(parse_zone(schedule.timezone)).date().isoformat()
     return Manifest.build(
         f"{manifest.batch}-{day}",
@@ -101,12 +103,22 @@ def scheduled_manifest(
     )
 
 
-def _load(schedule: Schedule, part_chars: int, sources: SourcePolicy) -> Manifest:
+def _load(
+    schedule: Schedule,
+    part_chars: int,
+    sources: SourcePolicy,
+    accounts: Collection[str] | None,
+) -> Manifest:
     location = schedule.manifest
     if schedule.manifest_text is not None:
         raw, base_dir = schedule.manifest_text.encode(), Path(location).parent
         return load_manifest_bytes(
-            raw, file=location, base_dir=base_dir, part_chars=part_chars, sources=sources
+            raw,
+            file=location,
+            base_dir=base_dir,
+            part_chars=part_chars,
+            sources=sources,
+            accounts=accounts,
         )
     if location.startswith("s3://"):
         bucket, _, key = location.removeprefix("s3://").partition("/")
@@ -117,6 +129,9 @@ def _load(schedule: Schedule, part_chars: int, sources: SourcePolicy) -> Manifes
             base_dir=Path.cwd(),
             part_chars=part_chars,
             sources=sources.without_folder_default(),
+            accounts=accounts,
         )
-    [manifest] = load_manifests([Path(location)], part_chars=part_chars, sources=sources)
+    [manifest] = load_manifests(
+        [Path(location)], part_chars=part_chars, sources=sources, accounts=accounts
+    )
     return manifest

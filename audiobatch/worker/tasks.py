@@ -76,6 +76,7 @@ def register_tasks(app: Celery, settings: Settings) -> Callable[[], frozenset[in
         url = settings.resolved_database_url
         fire_due(
             url, publish, utcnow(), part_chars=settings.part_chars, sources=settings.source_policy(),
+            accounts=settings.account_names(),
         )  # fmt: skip
 
     @app.task(name=HOUSEKEEPING_TASK, ignore_result=True)  # type: ignore[untyped-decorator]

@@ -19,11 +19,12 @@ from audiobatch.db.session import session_scope
 from audiobatch.db.submit import insert_batch
 from audiobatch.elevenlabs.client import ElevenLabsClient
 from audiobatch.emulator import EmulatorConfig, RunningEmulator, serve_in_thread
-from audiobatch.errors import AccountNameError, QuotaShortError
+from audiobatch.errors import AccountNameError, ManifestError, QuotaShortError
 from audiobatch.limiter import LocalLimiter
 from audiobatch.manifest import load_manifests
 from audiobatch.render.accounts import AccountLines, ApiAccount
 from audiobatch.render.runner import Runtime, run_job
+from audiobatch.scheduler.editing import ScheduleRequest, add_schedule
 from audiobatch.storage import open_storage
 from tests.dashboard_stack import SCRIPT, make_stack
 
@@ -159,3 +160,21 @@ def test_the_quota_check_before_a_submission_asks_the_batch_s_own_account(
         assert client.submit(manifest).status == "queued"
         with pytest.raises(AccountNameError, match="unknown account 'globex'"):
             client.submit(manifest, account="globex")
+
+
+def test_a_schedule_s_manifest_names_a_registered_account(
+    database_url: str, tmp_path: Path
+) -> None:
+    path = tmp_path / "nightly.yaml"
+    job = f"{{id: j, kind: dialogue, inputs: [{{voice: {HOST}, text: Hi}}]}}"
+    path.write_text(f"batch: nightly\naccount: acm\njobs:\n  - {job}\n")
+    asked = ScheduleRequest("nightly", cron="0 3 * * *", manifest=str(path))
+    with pytest.raises(ManifestError) as raised:
+        add_schedule(database_url, asked, utcnow(), part_chars=4000, accounts={"default", "acme"})
+    [problem] = raised.value.problems
+    assert (problem.line, problem.field) == (2, "account")
+    path.write_text(path.read_text().replace("acm\n", "acme\n"))
+    added = add_schedule(
+        database_url, asked, utcnow(), part_chars=4000, accounts={"default", "acme"}
+    )
+    assert added.name == "nightly"
