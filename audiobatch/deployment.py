@@ -12,6 +12,7 @@ from typing import Any
 import redis
 from celery import Celery
 
+from audiobatch.accounts import DEFAULT_ACCOUNT
 from audiobatch.broker import publisher, queue_depths
 from audiobatch.config import Settings
 from audiobatch.db.models import utcnow
@@ -73,14 +74,17 @@ def build_housekeeper(settings: Settings) -> Callable[[], int]:
     )
 
 
-def limiter_view(settings: Settings) -> dict[str, Any]:
-    """What ``audiobatch limiter --json`` and the dashboard show: the limiter's scope, the key's
-    hash (never the key) and each pool's slots in use and window."""
+def limiter_view(settings: Settings, account: str = DEFAULT_ACCOUNT) -> dict[str, Any]:
+    """What ``audiobatch limiter --json`` and the dashboard show of ``account``'s limiter: its
+    scope, the key's hash (never the key) and each pool's slots in use and window."""
     shared = settings.resolved_redis_url is not None
+    key_hash = settings.api_key_hash
+    if account != DEFAULT_ACCOUNT:
+        key_hash = settings.account_registry().key_hash(account)
     return {
         "scope": "shared through Redis" if shared else "in-process (no Redis): per worker",
-        "key_hash": settings.api_key_hash,
-        "pools": [asdict(build_limiter(settings).state(pool)) for pool in POOLS],
+        "key_hash": key_hash,
+        "pools": [asdict(build_limiter(settings, key_hash).state(pool)) for pool in POOLS],
     }
 
 

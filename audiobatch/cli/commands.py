@@ -14,7 +14,7 @@ import typer
 from rich.console import Console
 
 from audiobatch import control
-from audiobatch.accounts import with_account
+from audiobatch.accounts import DEFAULT_ACCOUNT, with_account
 from audiobatch.cli import views
 from audiobatch.cli.context import (
     JsonFlag,
@@ -329,11 +329,17 @@ def jobs(
 
 
 @app.command()
-def limiter(json_: JsonFlag = False, plain: PlainFlag = False) -> None:
-    """Show the concurrency limiter: slots in use and the adaptive window, per pool."""
+def limiter(
+    json_: JsonFlag = False,
+    plain: PlainFlag = False,
+    account: Annotated[
+        str, typer.Option("--account", help="The registered account whose limiter to show.")
+    ] = DEFAULT_ACCOUNT,
+) -> None:
+    """Show an account's concurrency limiter: slots in use and the adaptive window, per pool."""
     from audiobatch.deployment import limiter_view
 
-    state = limiter_view(load_settings())
+    state = limiter_view(load_settings(), account)
     views.print_json(state) if json_ else views.print_limiter(out, state, plain=plain)
 
 

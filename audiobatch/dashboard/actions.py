@@ -23,7 +23,7 @@ from pydantic import BaseModel, ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from audiobatch import control
-from audiobatch.accounts import with_account
+from audiobatch.accounts import DEFAULT_ACCOUNT, with_account
 from audiobatch.dashboard import pages
 from audiobatch.dashboard.auth import Operator, RoleDep
 from audiobatch.dashboard.filters import JobId
@@ -361,10 +361,9 @@ def _submit(
         raise
     idempotency = None
     if idempotency_key is not None:
-        asked = (
-            f"{uploaded.manifest.sha256} fresh={fresh} force={force} priority={priority} "
-            f"account={chosen.account}"
-        )
+        asked = f"{uploaded.manifest.sha256} fresh={fresh} force={force} priority={priority}"
+        if chosen.account != DEFAULT_ACCOUNT:  # keys recorded before accounts still match
+            asked += f" account={chosen.account}"
         idempotency = Idempotency(idempotency_key, hashlib.sha256(asked.encode()).hexdigest())
     kept = False
     try:

@@ -26,6 +26,7 @@ from audiobatch.render.accounts import AccountLines, ApiAccount
 from audiobatch.render.runner import Runtime, run_job
 from audiobatch.scheduler.editing import ScheduleRequest, add_schedule
 from audiobatch.storage import open_storage
+from audiobatch.worker.runtime import build_runtime
 from tests.dashboard_stack import SCRIPT, make_stack
 
 DEFAULT_KEY, ACME_KEY = "default-account-key", "acme-account-key"
@@ -178,3 +179,24 @@ def test_a_schedule_s_manifest_names_a_registered_account(
         database_url, asked, utcnow(), part_chars=4000, accounts={"default", "acme"}
     )
     assert added.name == "nightly"
+
+
+def test_a_worker_builds_each_account_s_client_and_limiter_on_its_first_job(
+    sqlite_url: str, redis_url: str, tmp_path: Path
+) -> None:
+    secrets = tmp_path / "accounts"
+    secrets.write_text(f"acme: {ACME_KEY}\n")
+    secrets.chmod(0o600)
+    settings = Settings(
+        home=tmp_path / "home", database_url=sqlite_url, redis_url=redis_url,
+        accounts_file=secrets,
+    ).with_overrides(api_key=SecretStr(DEFAULT_KEY))  # fmt: skip
+    rt = build_runtime(settings, lambda queued: None)
+    acme = rt.account("acme")
+    assert rt.account("acme") is acme
+    assert acme.backend == Backend.of(settings.api_url, ACME_KEY) != rt.backend
+    with acme.limiter.slot("general"):  # its own pool: the default account's stays free
+        assert (acme.limiter.state("general").in_use, rt.limiter.state("general").in_use) == (1, 0)
+    assert rt.limiters() == [rt.limiter, acme.limiter]
+    with pytest.raises(AccountNameError, match="unknown account 'globex'"):
+        rt.account("globex")
