@@ -120,4 +120,6 @@ def worker_environment(settings: Settings) -> dict[str, str]:
         env["AUDIOBATCH_REDIS_URL"] = settings.redis_url
     if settings.api_key is not None:
         env["ELEVENLABS_API_KEY"] = settings.api_key.get_secret_value()
+    if settings.accounts_file is not None:
+        env["AUDIOBATCH_ACCOUNTS_FILE"] = str(settings.accounts_file.resolve())
     return env
