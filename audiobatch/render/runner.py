@@ -289,7 +289,9 @@ def _call_api(
     character budget, whose slot is held (in ``slot_until_recorded``) until the outcome and its
     cost are recorded, so that the next request of the batch is sent knowing what this one spent.
     Raises WorkerStoppingError when the worker stops before the request is sent, and
-    BatchPausedMeanwhileError when the batch was paused while the job waited for its slot.
+    BatchPausedMeanwhileError when a batch with a budget was paused (its budget spent) while the
+    job waited for its slot. Other batches are not read again: that read would sit inside every
+    slot, and a job claimed before its batch paused is running, and finishes as running jobs do.
     """
     pool = FAMILIES[claim.kind].pool
 
@@ -309,9 +311,10 @@ def _call_api(
         wait_for_slot()
         release = slot_until_recorded.enter_context(limiter.slot(pool, while_waiting=wait_for_slot))
         wait_for_slot()  # a stop that began while waiting sends no new request
-        withdraw_if_paused()  # nor does a budget spent by the jobs that had the slots
         if claim.character_budget is None:
             ctx.answer_received = release
+        else:
+            withdraw_if_paused()  # nor does a budget spent by the jobs that had the slots
         error = _render(claim, lambda: render_job(claim.kind, job, ctx))
         if claim.character_budget is None:
             release()
