@@ -10,6 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response
 from sqlalchemy.orm import Session
 
+from audiobatch.accounts import DEFAULT_ACCOUNT
 from audiobatch.dashboard.auth import RoleDep
 from audiobatch.dashboard.downloads import output_url
 from audiobatch.dashboard.filters import BatchFilterDep, JobFilterDep, JobId, Paging, PagingDep
@@ -129,11 +130,19 @@ def schedules(session: SessionDep) -> list[dict[str, Any]]:
     return [schedule_view(session, s) for s in list_schedules(session)]
 
 
+AccountQuery = Annotated[
+    str, Query(description="The registered account whose limiter to show (422 when unknown).")
+]
+
+
 @router.get("/limiter", response_model=LimiterView, tags=["system"])
-def limiter(state: StateDep, session: SessionDep) -> dict[str, Any]:
-    """The concurrency limiter's pools (slots in use, the jobs live workers hold, adaptive
-    window) and the wake-ups waiting in each job queue."""
-    return limiter_state(state, session)
+def limiter(
+    state: StateDep, session: SessionDep, account: AccountQuery = DEFAULT_ACCOUNT
+) -> dict[str, Any]:
+    """An account's concurrency limiter (each key has pools of its own: slots in use, adaptive
+    window; the jobs live workers hold, of every account) and the wake-ups waiting in each job
+    queue."""
+    return limiter_state(state, session, account)
 
 
 @router.get("/workers", response_model=FleetView, tags=["system"])
@@ -206,16 +215,19 @@ def bucket_view(bucket: Bucket) -> dict[str, Any]:
     }
 
 
-def limiter_state(state: DashboardState, session: Session) -> dict[str, Any]:
-    """The limiter's view, each pool with the jobs live workers hold in it (the slots in use of
-    an in-process limiter live in the workers, out of the dashboard's sight)."""
+def limiter_state(state: DashboardState, session: Session, account: str) -> dict[str, Any]:
+    """``account``'s limiter, each pool with the jobs live workers hold in it (the slots in use
+    of an in-process limiter live in the workers, out of the dashboard's sight), and the names
+    of the accounts to choose from."""
     from audiobatch.broker import queue_depths
     from audiobatch.deployment import limiter_view
 
-    view = limiter_view(state.settings)
+    view = limiter_view(state.settings, account)
     in_hand = jobs_in_hand_by_pool(session, utcnow())
     return {
         **view,
+        "account": account,
+        "accounts": sorted(state.settings.account_names()),
         "shared": state.settings.resolved_redis_url is not None,
         "pools": [{**pool, "jobs_in_hand": in_hand.get(pool["pool"], 0)} for pool in view["pools"]],
         "queues": queue_depths(state.celery)(),

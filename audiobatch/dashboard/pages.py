@@ -19,7 +19,9 @@ from pydantic import BaseModel
 from sqlalchemy.orm import Session
 from starlette.datastructures import QueryParams
 
+from audiobatch.accounts import DEFAULT_ACCOUNT
 from audiobatch.dashboard.api import (
+    AccountQuery,
     batch_buckets,
     batch_detail,
     job_page,
@@ -223,11 +225,14 @@ def _field_errors(refused: ScheduleError | ManifestError | None) -> dict[str, li
 
 @router.get("/limiter", response_class=HTMLResponse)
 def limiter_page(
-    request: Request, role: RoleDep, state: StateDep, session: SessionDep
+    request: Request,
+    role: RoleDep,
+    state: StateDep,
+    session: SessionDep,
+    account: AccountQuery = DEFAULT_ACCOUNT,
 ) -> HTMLResponse:
-    return render(
-        request, role, "limiter.html", session=session, limiter=limiter_state(state, session)
-    )
+    limiter = limiter_state(state, session, account)
+    return render(request, role, "limiter.html", session=session, limiter=limiter)
 
 
 @router.get("/workers", response_class=HTMLResponse)

@@ -175,6 +175,8 @@ class PoolView(BaseModel):
 
 
 class LimiterView(BaseModel):
+    account: str  # whose pools these are
+    accounts: list[str]  # the registered accounts' names
     scope: str
     shared: bool  # False: each worker keeps its own limiter, whose slots the dashboard cannot see
     key_hash: str | None

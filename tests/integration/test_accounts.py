@@ -11,7 +11,7 @@ import pytest
 from pydantic import SecretStr
 from sqlalchemy import select
 
-from audiobatch.backend import Backend
+from audiobatch.backend import Backend, key_hash
 from audiobatch.client import Client
 from audiobatch.config import Settings
 from audiobatch.db.models import Batch, BatchStatus, Job, utcnow
@@ -31,6 +31,14 @@ from tests.dashboard_stack import SCRIPT, make_stack
 
 DEFAULT_KEY, ACME_KEY = "default-account-key", "acme-account-key"
 HOST = "JBFqnCBsd6RMkjVDRZzb"
+
+
+def accounts_file(folder: Path, acme_key: str) -> Path:
+    """A secrets file registering account ``acme``, readable by its owner only."""
+    secrets = folder / "accounts"
+    secrets.write_text(f"acme: {acme_key}\n")
+    secrets.chmod(0o600)
+    return secrets
 
 
 @pytest.fixture  # each test starts with both quotas whole
@@ -115,9 +123,7 @@ def test_a_batch_of_an_account_the_worker_does_not_know_pauses_without_a_request
 def test_a_submission_over_http_names_a_registered_account_or_is_refused_with_422(
     postgres_url: str, tmp_path: Path
 ) -> None:
-    secrets = tmp_path / "accounts"
-    secrets.write_text("acme: acme-key\n")
-    secrets.chmod(0o600)
+    secrets = accounts_file(tmp_path, "acme-key")
     stack = make_stack(postgres_url, tmp_path, accounts_file=secrets)
     body = {
         "batch": "for-acme",
@@ -135,12 +141,25 @@ def test_a_submission_over_http_names_a_registered_account_or_is_refused_with_42
     assert flagged.status_code == 422 and "unknown account 'globex'" in flagged.text
 
 
+def test_the_dashboard_shows_the_limiter_of_the_account_chosen(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    stack = make_stack(postgres_url, tmp_path, accounts_file=accounts_file(tmp_path, ACME_KEY))
+    acme = stack.client.get("/api/limiter?account=acme").json()
+    default = stack.client.get("/api/limiter").json()
+    assert (acme["account"], acme["key_hash"]) == ("acme", key_hash(ACME_KEY))
+    assert default["account"] == "default" and default["key_hash"] != acme["key_hash"]
+    assert acme["accounts"] == ["acme", "default"]
+    unknown = stack.client.get("/api/limiter?account=globex")
+    assert unknown.status_code == 422 and "unknown account 'globex'" in unknown.text
+    page = stack.client.get("/limiter?account=acme").text
+    assert "<strong>acme</strong>" in page and 'href="?account=default"' in page
+
+
 def test_the_quota_check_before_a_submission_asks_the_batch_s_own_account(
     sqlite_url: str, tmp_path: Path
 ) -> None:
-    secrets = tmp_path / "accounts"
-    secrets.write_text(f"acme: {ACME_KEY}\n")
-    secrets.chmod(0o600)
+    secrets = accounts_file(tmp_path, ACME_KEY)
     config = EmulatorConfig(api_keys=frozenset({DEFAULT_KEY, ACME_KEY}), quota_chars=40)
     with serve_in_thread(config) as short:
         settings = Settings(
@@ -184,9 +203,7 @@ def test_a_schedule_s_manifest_names_a_registered_account(
 def test_a_worker_builds_each_account_s_client_and_limiter_on_its_first_job(
     sqlite_url: str, redis_url: str, tmp_path: Path
 ) -> None:
-    secrets = tmp_path / "accounts"
-    secrets.write_text(f"acme: {ACME_KEY}\n")
-    secrets.chmod(0o600)
+    secrets = accounts_file(tmp_path, ACME_KEY)
     settings = Settings(
         home=tmp_path / "home", database_url=sqlite_url, redis_url=redis_url,
         accounts_file=secrets,
