@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from audiobatch.accounts import DEFAULT_ACCOUNT
 from audiobatch.backend import Backend, key_hash
 from audiobatch.config import Settings
 from audiobatch.db.reconcile import Publish
@@ -28,7 +29,6 @@ def build_runtime(settings: Settings, publish: Publish) -> Runtime:
     registry = settings.account_registry()
     spool_root = (settings.home / "spool").resolve()
     remove_stale(spool_root, LEFTOVER_AGE_S)
-    api_key = settings.api_key.get_secret_value()
 
     def account(name: str) -> ApiAccount:
         key = registry.key(name)
@@ -38,14 +38,15 @@ def build_runtime(settings: Settings, publish: Publish) -> Runtime:
             backend=Backend.of(settings.api_url, key),
         )
 
+    default = account(DEFAULT_ACCOUNT)
     return Runtime(
         database_url=settings.resolved_database_url,
         storage=open_storage(settings.storage_url),
-        client=ElevenLabsClient(settings.api_url, api_key),
-        limiter=build_limiter(settings),
+        client=default.client,
+        limiter=default.limiter,
         publish=publish,
         worker=process_identity(),
-        backend=Backend.of(settings.api_url, api_key),
+        backend=default.backend,
         lease_s=settings.lease_s,
         on_leases_lost=exit_for_lost_leases,
         spool_root=spool_root,
