@@ -1,8 +1,9 @@
 """The tables the CLI prints: drawn with rich, or with ``--plain`` as tab-separated lines.
 
 A key column (a batch id, a job key, a worker id, a schedule's name) is never cut: the other
-columns wrap to make room, and where even that cannot fit the console (80 columns in a pipe) the
-table is drawn wider than the console rather than cut a key. ``--plain`` prints a header line and
+columns wrap to make room, between words where the console has room for each column's longest
+word (a status, a date), and where even folded words cannot fit the console (80 columns in a
+pipe) the table is drawn wider than the console rather than cut a key. ``--plain`` prints a header line and
 one record a line, fields separated by tabs, with no colours and no box drawing: for ``cut`` and
 ``awk``.
 """
@@ -15,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Annotated
 
 import typer
+from rich.cells import cell_len
 from rich.console import Console
 from rich.segment import Segments
 from rich.table import Column, Table
@@ -50,33 +52,60 @@ def show(console: Console, sheet: Sheet, *, plain: bool = False) -> None:
     """Print ``sheet``: a rich table, or with ``plain`` tab-separated lines with a header."""
     if plain:
         # written as they are: rich would expand the tabs into spaces
-        for cells in [list(sheet.columns), *sheet.rows]:
-            console.file.write("\t".join(_plain(cell) for cell in cells) + "\n")
+        for record in [list(sheet.columns), *sheet.rows]:
+            console.file.write("\t".join(_plain(cell) for cell in record) + "\n")
         return
     texts = [[Text.from_markup(cell) for cell in row] for row in sheet.rows]
-    key_widths = {
-        index: max([len(name), *(text.cell_len for text in (row[index] for row in texts))])
-        for index, name in enumerate(sheet.columns)
-        if name in sheet.keys
-    }
+    cells: list[list[str]] = [
+        [name, *(row[index].plain for row in texts)] for index, name in enumerate(sheet.columns)
+    ]
+    keys = {index for index, name in enumerate(sheet.columns) if name in sheet.keys}
+    widths = column_widths(
+        full=[max(cell_len(cell) for cell in column) for column in cells],
+        words=[max(cell_len(word) for cell in column for word in cell.split()) for column in cells],
+        keys=keys,
+        room=console.width - CELL_EDGES * len(sheet.columns) - 1,
+    )
     table = Table(
         *(
-            Column(name, width=key_widths[index], no_wrap=True)
-            if index in key_widths
-            else Column(name, overflow="fold")
-            for index, name in enumerate(sheet.columns)
+            Column(name, width=width, no_wrap=index in keys, overflow="fold")
+            for index, (name, width) in enumerate(zip(sheet.columns, widths, strict=True))
         ),
         caption=sheet.caption,
     )
     for row in texts:
         table.add_row(*row)
-    others = len(sheet.columns) - len(key_widths)
-    needed = sum(key_widths.values()) + others * OTHER_MIN_WIDTH + CELL_EDGES * len(sheet.columns)
-    if needed + 1 <= console.width:
+    width = sum(widths) + CELL_EDGES * len(sheet.columns) + 1
+    if width <= console.width:
         console.print(table)
         return
-    lines = console.render_lines(table, console.options.update_width(needed + 1), new_lines=True)
+    lines = console.render_lines(table, console.options.update_width(width), new_lines=True)
     console.print(Segments(segment for line in lines for segment in line), crop=False)
+
+
+def column_widths(full: list[int], words: list[int], keys: set[int], room: int) -> list[int]:
+    """Each column's width, given its ``full`` width (its longest cell), its longest word, and the
+    ``room`` the console leaves: keys get their full width; the others at least their longest
+    word (wrapped between words) where there is room for that, else at least OTHER_MIN_WIDTH
+    (words folded); what room is left goes, in equal shares, to the columns not yet full. The sum
+    is over ``room`` only where the keys and the least widths alone are."""
+    others = [index for index in range(len(full)) if index not in keys]
+    widths = list(full)
+    least = {index: min(full[index], words[index]) for index in others}
+    if sum(full[i] for i in keys) + sum(least.values()) > room:
+        least = {index: min(full[index], OTHER_MIN_WIDTH) for index in others}
+    for index, width in least.items():
+        widths[index] = width
+    spare = room - sum(widths)
+    growing = [index for index in others if widths[index] < full[index]]
+    while spare > 0 and growing:
+        share = max(1, spare // len(growing))
+        for index in sorted(growing, key=lambda i: full[i] - widths[i]):
+            grown = min(share, full[index] - widths[index], spare)
+            widths[index] += grown
+            spare -= grown
+        growing = [index for index in growing if widths[index] < full[index]]
+    return widths
 
 
 def _plain(cell: str) -> str:

@@ -28,6 +28,14 @@ STATUS_STYLES = {
     "cancelled": "dim",
 }
 
+PLAIN_BATCH_FIELDS = (
+    "id", "name", "status", "jobs", "characters", "music_minutes", "tags", "backend", "created"
+)  # fmt: skip
+PLAIN_JOB_FIELDS = (
+    "job", "kind", "status", "parts", "cached", "attempts", "characters", "music_minutes",
+    "outputs / error",
+)  # fmt: skip
+
 
 def print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2) + "\n")
@@ -52,8 +60,25 @@ def _counts(counts: dict[str, int]) -> str:
 def print_batches(
     console: Console, summaries: list[dict[str, Any]], zone: tzinfo, *, plain: bool = False
 ) -> None:
+    """The batches as a table; ``plain``: one record each, its status and cost in fields of their
+    own (characters and music minutes as numbers)."""
     if not summaries and not plain:
         console.print("no batches yet: `audiobatch submit MANIFEST` or `audiobatch run MANIFEST`")
+        return
+    if plain:
+        sheet = Sheet(PLAIN_BATCH_FIELDS)
+        for s in summaries:
+            sheet.add(
+                s["id"],
+                escape(s["name"]),
+                s["status"],
+                _counts(s["counts"]),
+                *_plain_cost(s),
+                escape(",".join(s["tags"])) or "-",
+                escape(s["backend"] or "-"),
+                local_time(s["created_at"], zone),
+            )
+        show(console, sheet, plain=True)
         return
     sheet = Sheet(
         ("id", "name", "status", "jobs", "cost", "backend", "created"), keys=frozenset({"id"})
@@ -68,7 +93,7 @@ def print_batches(
             _backend(s["backend"]),
             local_time(s["created_at"], zone),
         )
-    show(console, sheet, plain=plain)
+    show(console, sheet)
 
 
 def print_batch(
@@ -117,16 +142,34 @@ def print_jobs(
     *,
     plain: bool = False,
 ) -> None:
-    """The jobs as a table; with ``backend``, captioned with what rendered their batch (a
-    caption ``plain`` lines leave out)."""
-    caption = f"rendered by {_backend(backend)}" if backend and not plain else None
+    """The jobs as a table; with ``backend``, captioned with what rendered their batch.
+
+    ``plain`` prints one record a job with its bare status (``awk -F'\\t' '$3 == "failed"'``
+    finds every failed job, episodes included), its parts done and total, whether it reused
+    another job's outputs, and its cost as numbers; "-" stands for nothing."""
+    if plain:
+        sheet = Sheet(PLAIN_JOB_FIELDS)
+        for job in jobs:
+            parts = job.get("parts")
+            sheet.add(
+                escape(job["id"]),
+                job["kind"],
+                job["status"],
+                f"{parts['done']}/{parts['total']}" if parts else "-",
+                "yes" if job.get("cached") else "no",
+                str(job["attempts"]),
+                *_plain_cost(job),
+                escape(_detail(job)) or "-",
+            )
+        show(console, sheet, plain=True)
+        return
+    caption = f"rendered by {_backend(backend)}" if backend else None
     sheet = Sheet(
         ("job", "kind", "status", "attempts", "cost", "outputs / error"),
         keys=frozenset({"job"}),
         caption=caption,
     )
     for job in jobs:
-        detail = job["error"] or ", ".join(o["name"] for o in job["outputs"])
         parts = job.get("parts")
         sheet.add(
             escape(job["id"]),
@@ -136,9 +179,19 @@ def print_jobs(
             + (f" ({parts['done']}/{parts['total']} parts)" if parts else ""),
             str(job["attempts"]),
             cost(job),
-            escape(detail),
+            escape(_detail(job)),
         )
-    show(console, sheet, plain=plain)
+    show(console, sheet)
+
+
+def _detail(job: dict[str, Any]) -> str:
+    """A job's error, or else the names of its outputs."""
+    return str(job["error"] or ", ".join(o["name"] for o in job["outputs"]))
+
+
+def _plain_cost(row: dict[str, Any]) -> tuple[str, str]:
+    """A job's or batch's characters and music minutes, as numbers for ``--plain``."""
+    return str(row["characters"]), str(row["music_minutes"] or 0)
 
 
 def cost(row: dict[str, Any]) -> str:

@@ -98,14 +98,23 @@ def plain_records(text: str) -> tuple[list[str], list[list[str]]]:
 def test_plain_tables_are_a_header_and_one_tab_separated_record_a_line(
     rendered: Rendered,
 ) -> None:
+    report = json.loads(shown(rendered, "status", NAME, "--json"))
     header, rows = plain_records(shown(rendered, "jobs", NAME, "--plain"))
-    assert header == ["job", "kind", "status", "attempts", "cost", "outputs / error"]
+    assert header == ["job", "kind", "status", "parts", "cached", "attempts", "characters",
+                      "music_minutes", "outputs / error"]  # fmt: skip
     assert [row[0] for row in rows] == rendered.job_keys
-    assert all(len(row) == len(header) and row[2].split()[0] == "succeeded" for row in rows)
+    assert all(len(row) == len(header) and row[2] == "succeeded" for row in rows)
+    fields = {row[0]: dict(zip(header, row, strict=True)) for row in rows}
+    parts = sum(key.startswith(f"{EPISODE}/part-") for key in rendered.job_keys)
+    assert fields[EPISODE]["parts"] == f"{parts}/{parts}"
+    assert fields[f"{LONG}-1"]["parts"] == "-"
+    episodes_and_jobs = [record for key, record in fields.items() if "/part-" not in key]
+    assert sum(int(record["characters"]) for record in episodes_and_jobs) == report["characters"]
 
     header, rows = plain_records(shown(rendered, "status", "--plain"))
     assert header[:3] == ["id", "name", "status"]
     assert [row[:3] for row in rows] == [[rendered.batch_id, NAME, "succeeded"]]
+    assert dict(zip(header, rows[0], strict=True))["characters"] == str(report["characters"])
 
     workers = json.loads(shown(rendered, "workers", "--all", "--json"))
     header, rows = plain_records(shown(rendered, "workers", "--all", "--plain"))
