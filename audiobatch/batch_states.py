@@ -10,11 +10,10 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from audiobatch.db.models import TERMINAL_BATCH_STATUSES, Batch, BatchStatus, utcnow
-from audiobatch.db.progress import recent_rate, stitching_episodes
+from audiobatch.db.progress import batch_eta, recent_rate, stitching_episodes
 from audiobatch.db.reports import batch_counts
 from audiobatch.db.session import session_scope
-from audiobatch.db.workers import unserved_queues
-from audiobatch.eta import Eta, estimate_eta
+from audiobatch.eta import Eta
 
 PAUSE_SETTLE_S = 10.0  # how long a paused batch's running jobs may take to finish before the end
 
@@ -62,16 +61,10 @@ def _state(session: Session, batch: Batch, counts: dict[str, int]) -> BatchState
     now = utcnow()
     left = sum(n for status, n in counts.items() if status not in DONE_STATES)
     ended = batch.status in TERMINAL_BATCH_STATUSES
-    eta = estimate_eta(
-        0 if ended else left,
-        recent_rate(session, batch, now),
-        active=batch.status is not BatchStatus.PAUSED,
-        workers_live=ended or not unserved_queues(session, [batch.id], now),
-    )
     return BatchState(
         batch.id, batch.name, batch.status, batch.status_reason, counts,
         stitching=0 if ended else stitching_episodes(session, batch.id),
-        eta=eta,
+        eta=batch_eta(session, batch, left, now, recent_rate(session, batch, now)),
     )  # fmt: skip
 
 

@@ -35,7 +35,7 @@ from audiobatch.db.listings import (
     job_detail,
     job_rows,
 )
-from audiobatch.db.models import TERMINAL_BATCH_STATUSES, Batch, utcnow
+from audiobatch.db.models import Batch, utcnow
 from audiobatch.db.progress import batch_progress
 from audiobatch.db.reports import find_batch, results_body
 from audiobatch.db.schedules import list_schedules, schedule_view
@@ -164,17 +164,9 @@ def whoami(role: RoleDep, state: StateDep) -> dict[str, Any]:
 
 
 def batch_detail(session: Session, state: DashboardState, batch: Batch) -> dict[str, Any]:
-    """The batch's progress, with its usage as last summed; no ETA while jobs it has left wait
-    on queues no live worker serves."""
-    now = utcnow()
-    detail = batch_progress(session, batch, now, state.usage.of(session, batch.id))
-    stalled = batch.status not in TERMINAL_BATCH_STATUSES and bool(
-        unserved_queues(session, [batch.id], now)
-    )
+    """The batch's progress, with its usage as last summed, and its webhook deliveries."""
     return {
-        **detail,
-        "no_live_worker": stalled,
-        "eta_s": None if stalled else detail["eta_s"],
+        **batch_progress(session, batch, utcnow(), state.usage.of(session, batch.id)),
         "deliveries": deliveries_of(session, batch.id),
     }
 

@@ -70,6 +70,7 @@ FILTERS = {
     "size": size_text,
     "audio_length": audio_length,
     "render_time": millis,
+    "duration": elapsed_text,
     "play_url": play_url,
     "took": took,
 }

@@ -72,7 +72,8 @@ class BatchDetail(BatchSummary):
     ended: int
     progress: float  # ended / total, 0 to 1
     jobs_per_s: float | None  # over the last five minutes
-    eta_s: float | None  # null without a live worker for the jobs left (see no_live_worker)
+    eta_s: float | None  # null when ended, or with eta_reason
+    eta_reason: str | None  # "paused", "no live worker", "no job ended lately"
     no_live_worker: bool  # jobs left wait on queues no live worker serves
     outputs: OutputTotals
     usage_as_of: str  # when characters and outputs were summed

@@ -26,7 +26,8 @@ from audiobatch.db.models import (
 )
 from audiobatch.db.reports import Episodes, batch_summary, job_counts
 from audiobatch.db.tallies import CHARACTERS, OUTPUT_BYTES, OUTPUTS, batch_tallies
-from audiobatch.eta import estimate_eta
+from audiobatch.db.workers import unserved_queues
+from audiobatch.eta import NO_LIVE_WORKER, Eta, estimate_eta
 
 RATE_WINDOW_S = 300.0
 """The ETA is the jobs left over the rate at which jobs ended in this window (or since the
@@ -56,20 +57,38 @@ def batch_progress(session: Session, batch: Batch, now: datetime, usage: Usage) 
     total = sum(counts.values())
     ended = sum(counts[s.value] for s in TERMINAL_JOB_STATUSES)
     rate = recent_rate(session, batch, now)
-    running = batch.status not in TERMINAL_BATCH_STATUSES and batch.status is not BatchStatus.PAUSED
-    eta_s = estimate_eta(total - ended, rate, active=running).seconds_left
+    eta = batch_eta(session, batch, total - ended, now, rate)
     return {
         **batch_summary(session, batch, counts),
         "total": total,
         "ended": ended,
         "progress": ended / total if total else 1.0,
         "jobs_per_s": rate,
-        "eta_s": eta_s,
+        "eta_s": eta.seconds_left,
+        "eta_reason": eta.reason,
+        "no_live_worker": eta.reason == NO_LIVE_WORKER,
         "characters": usage.characters,
         "character_budget": batch.character_budget,
         "outputs": {"files": usage.output_files, "bytes": usage.output_bytes},
         "usage_as_of": usage.as_of.isoformat(),
     }
+
+
+def batch_eta(
+    session: Session, batch: Batch, jobs_left: int, now: datetime, rate: float | None
+) -> Eta:
+    """The ETA of ``batch``'s ``jobs_left`` at ``rate`` (its :func:`recent_rate`): none once it
+    has ended, and none with the reason while it is paused, while the jobs it has left wait on
+    queues no live worker serves, or while none of its jobs ended lately. Every view of a
+    batch's ETA (the dashboard, ``run``'s progress, ``Client.wait``) takes it from here."""
+    if batch.status in TERMINAL_BATCH_STATUSES:
+        return Eta(None)
+    return estimate_eta(
+        jobs_left,
+        rate,
+        active=batch.status is not BatchStatus.PAUSED,
+        workers_live=not unserved_queues(session, [batch.id], now),
+    )
 
 
 def recent_rate(session: Session, batch: Batch, now: datetime) -> float | None:

@@ -25,6 +25,19 @@ function sizeText(bytes) {
   }
 }
 
+// the same units as the pages' durations (audiobatch.readable.elapsed_text)
+function elapsedText(seconds) {
+  if (seconds < 10) return `${seconds.toFixed(1)} s`;
+  if (seconds < 60) return `${seconds.toFixed(0)} s`;
+  if (seconds < 3600) return `${(seconds / 60).toFixed(1)} min`;
+  return `${(seconds / 3600).toFixed(1)} h`;
+}
+
+function etaText(b) {
+  if (b.eta_s != null) return elapsedText(b.eta_s);
+  return b.eta_reason ? `– (${b.eta_reason})` : "–";
+}
+
 function bar(root, counts) {
   const total = Object.values(counts).reduce((a, b) => a + b, 0);
   root.querySelectorAll("[data-seg]").forEach((seg) => {
@@ -58,8 +71,7 @@ function pollBatch(section) {
       text(section, "ended", b.ended);
       text(section, "percent", (100 * b.progress).toFixed(1));
       text(section, "counts", countsText(b.counts));
-      text(section, "eta", b.no_live_worker ? "– (no live worker)"
-        : b.eta_s == null ? "–" : `${Math.round(b.eta_s)} s`);
+      text(section, "eta", etaText(b));
       text(section, "rate", b.jobs_per_s ? `${b.jobs_per_s.toFixed(2)} jobs/s` : "–");
       text(section, "characters", b.characters);
       text(section, "outputs", `${b.outputs.files} files, ${sizeText(b.outputs.bytes)}`);
