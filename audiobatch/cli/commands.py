@@ -67,7 +67,12 @@ from audiobatch.render.families import QUEUES
 from audiobatch.storage import open_storage
 from audiobatch.submission import submit_manifests
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, help="Render audio in bulk.")
+app = typer.Typer(
+    no_args_is_help=True,
+    add_completion=False,
+    help="Render audio in bulk.",
+    rich_markup_mode="markdown",
+)
 db_app = typer.Typer(no_args_is_help=True, help="Database maintenance.")
 app.add_typer(db_app, name="db")
 app.add_typer(schedule_app, name="schedule")
@@ -368,7 +373,7 @@ def download(
         ),
     ] = False,
 ) -> None:
-    """Copy a batch's outputs out of storage into DEST/<job id>/<file>."""
+    """Copy a batch's outputs out of storage into DEST/JOB_ID/FILE."""
     settings = load_settings()
     storage = open_storage(settings.storage_url)
     with session_scope(ready_database(settings)) as session:
