@@ -9,7 +9,8 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from audiobatch.db.models import TERMINAL_BATCH_STATUSES, Batch, BatchStatus, utcnow
+from audiobatch.db.clock import database_now
+from audiobatch.db.models import TERMINAL_BATCH_STATUSES, Batch, BatchStatus
 from audiobatch.db.progress import batch_eta, recent_rate, stitching_episodes
 from audiobatch.db.reports import batch_counts
 from audiobatch.db.session import session_scope
@@ -58,7 +59,7 @@ def batch_states(database_url: str, batch_ids: Sequence[str]) -> dict[str, Batch
 
 
 def _state(session: Session, batch: Batch, counts: dict[str, int]) -> BatchState:
-    now = utcnow()
+    now = database_now(session)
     left = sum(n for status, n in counts.items() if status not in DONE_STATES)
     ended = batch.status in TERMINAL_BATCH_STATUSES
     return BatchState(

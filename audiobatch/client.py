@@ -29,8 +29,9 @@ from audiobatch.accounts import with_account
 from audiobatch.batch_states import batch_states, settled
 from audiobatch.config import Settings, load_settings
 from audiobatch.control import Outcome
+from audiobatch.db.clock import database_now
 from audiobatch.db.migrate import ready_database
-from audiobatch.db.models import TERMINAL_BATCH_STATUSES, utcnow
+from audiobatch.db.models import TERMINAL_BATCH_STATUSES
 from audiobatch.db.operations import Retake
 from audiobatch.db.reports import batch_report, find_batch, list_jobs
 from audiobatch.db.session import session_scope
@@ -230,7 +231,7 @@ class Client:
 
     def _still_waiting(self, name: str, batch_id: str, timeout_s: float | None) -> str:
         with session_scope(self.database_url) as session:
-            unserved = unserved_queues(session, [batch_id], utcnow())
+            unserved = unserved_queues(session, [batch_id], database_now(session))
         counts = self.status(batch_id).counts
         left = ", ".join(f"{n} {status}" for status, n in counts.items() if n)
         message = f"batch {name} [{batch_id}] has not ended after {timeout_s} s ({left})"

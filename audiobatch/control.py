@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from audiobatch.db import operations
-from audiobatch.db.models import utcnow
+from audiobatch.db.clock import database_clock
 from audiobatch.db.reconcile import Publish, end_batch, publish_queued
 from audiobatch.db.reports import find_batch
 from audiobatch.db.session import session_scope
@@ -35,7 +35,7 @@ def retry(
         batch = find_batch(session, ref)
         count = operations.retry_failed(session, batch, job_key)
         outcome = Outcome(batch.id, batch.name, count)
-    publish_queued(database_url, publish, utcnow())
+    publish_queued(database_url, publish, database_clock(database_url)())
     return outcome
 
 
@@ -52,7 +52,7 @@ def retake(
     with session_scope(database_url) as session:
         batch = find_batch(session, ref)
         done = operations.retake(session, batch, episode, turn, seed)
-    publish_queued(database_url, publish, utcnow())
+    publish_queued(database_url, publish, database_clock(database_url)())
     return done
 
 
@@ -63,18 +63,19 @@ def retake_part(
     with session_scope(database_url) as session:
         batch = find_batch(session, ref)
         done = operations.retake_part(session, batch, part, seed)
-    publish_queued(database_url, publish, utcnow())
+    publish_queued(database_url, publish, database_clock(database_url)())
     return done
 
 
 def cancel(database_url: str, storage: Storage, ref: str, *, abandon: bool = False) -> Outcome:
     """Cancel what has not run of batch ``ref`` (running jobs too with ``abandon``); the batch
     ends now when nothing of it runs."""
+    now = database_clock(database_url)()
     with session_scope(database_url) as session:
         batch = find_batch(session, ref)
         batch_id, name = batch.id, batch.name
-        count = operations.cancel(session, batch, utcnow(), abandon=abandon)
-    ended = end_batch(database_url, storage, batch_id, utcnow())
+        count = operations.cancel(session, batch, now, abandon=abandon)
+    ended = end_batch(database_url, storage, batch_id, database_clock(database_url)())
     return Outcome(batch_id, name, count, ended)
 
 
@@ -84,5 +85,5 @@ def resume(database_url: str, publish: Publish, ref: str) -> Outcome:
         batch = find_batch(session, ref)
         count = operations.resume(session, batch)
         outcome = Outcome(batch.id, batch.name, count)
-    publish_queued(database_url, publish, utcnow())
+    publish_queued(database_url, publish, database_clock(database_url)())
     return outcome

@@ -15,7 +15,7 @@ from celery import Celery
 from audiobatch.accounts import DEFAULT_ACCOUNT
 from audiobatch.broker import publisher, queue_depths
 from audiobatch.config import Settings
-from audiobatch.db.models import utcnow
+from audiobatch.db.clock import database_clock
 from audiobatch.db.reconcile import TickResult, tick
 from audiobatch.elevenlabs.spool import remove_stale
 from audiobatch.limiter import POOLS, Limiter, LocalLimiter, RedisLimiter
@@ -31,10 +31,11 @@ def build_reconciler(settings: Settings, app: Celery) -> Callable[[], TickResult
     url, storage = settings.resolved_database_url, open_storage(settings.storage_url)
     publish, depths = publisher(app), queue_depths(app)
     backstop_at = time.monotonic()  # the first tick looks at pending jobs too
+    clock = database_clock(url)
 
     def reconcile() -> TickResult:
         nonlocal backstop_at
-        now = utcnow()  # before the depths: a wake-up sent before now is counted in them
+        now = clock()  # before the depths: a wake-up sent before now is counted in them
         backstop = time.monotonic() >= backstop_at
         if backstop:
             backstop_at = time.monotonic() + BACKSTOP_EVERY_S

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from audiobatch.db.clock import database_clock
 from audiobatch.db.idempotency import Idempotency, earlier_batch, record_key
-from audiobatch.db.models import utcnow
 from audiobatch.db.reconcile import Publish, publish_queued
 from audiobatch.db.session import session_scope
 from audiobatch.db.submit import (
@@ -42,7 +42,7 @@ def submit_manifests(
     """
     if idempotency is not None and len(manifests) != 1:
         raise ValueError("an idempotency key stands for the submission of one manifest")
-    now = utcnow()
+    now = database_clock(database_url)()
     with session_scope(database_url) as session:
         if idempotency is not None and (made := earlier_batch(session, idempotency)):
             return [submitted_earlier(session, made)]

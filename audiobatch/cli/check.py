@@ -10,8 +10,8 @@ from rich.console import Console
 
 from audiobatch.cli import views
 from audiobatch.cli.context import JsonFlag, load_settings, ready_database
+from audiobatch.db.clock import database_now
 from audiobatch.db.invariants import artifact_objects, kept_counts, state_breaches
-from audiobatch.db.models import utcnow
 from audiobatch.db.session import session_scope
 from audiobatch.storage import open_storage
 
@@ -39,7 +39,7 @@ def check(
     settings = load_settings()
     url = ready_database(settings)
     with session_scope(url) as session:
-        breaches = state_breaches(session, utcnow(), settings.lease_s)
+        breaches = state_breaches(session, database_now(session), settings.lease_s)
     repaired = list(kept_counts(url, fix=True)) if fix else []
     breaches.extend([] if fix else kept_counts(url))
     if objects:

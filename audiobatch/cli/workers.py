@@ -17,7 +17,7 @@ from audiobatch.cli import views
 from audiobatch.cli.context import JsonFlag, load_settings, ready_database
 from audiobatch.cli.tables import PlainFlag, Sheet, show
 from audiobatch.config import Settings
-from audiobatch.db.models import utcnow
+from audiobatch.db.clock import database_now
 from audiobatch.db.session import session_scope
 from audiobatch.db.workers import (
     HEARTBEAT_INTERVAL_S,
@@ -64,8 +64,8 @@ def workers(
     """List the live worker and scheduler processes (with --all, those gone too, after the
     live): queues, jobs in hand, last heartbeat."""
     settings = load_settings()
-    now = utcnow()
     with session_scope(ready_database(settings)) as session:
+        now = database_now(session)
         rows = fleet_view(session, now)
     host = socket.gethostname()
     rows = [
@@ -129,7 +129,7 @@ def warn_without_workers(
     """Warn (on ``console``) when jobs of ``batch_ids`` wait on queues no live worker serves;
     whether it warned."""
     with session_scope(database_url) as session:
-        missing = unserved_queues(session, batch_ids, utcnow())
+        missing = unserved_queues(session, batch_ids, database_now(session))
     if missing:
         console.print(
             f"warning: no live worker serves the queue(s) {', '.join(missing)} these jobs wait "
@@ -161,7 +161,7 @@ def worker_watch(
         next_at = time.monotonic() + HEARTBEAT_INTERVAL_S
         if warned:  # said once: only whether the workers are back matters now
             with session_scope(database_url) as session:
-                warned = bool(unserved_queues(session, batch_ids, utcnow()))
+                warned = bool(unserved_queues(session, batch_ids, database_now(session)))
         else:
             warned = warn_without_workers(console, database_url, batch_ids, hint)
 

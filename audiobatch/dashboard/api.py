@@ -26,6 +26,7 @@ from audiobatch.dashboard.schemas import (
 )
 from audiobatch.dashboard.state import DashboardState, SessionDep, StateDep
 from audiobatch.db.activity import Bucket, activity
+from audiobatch.db.clock import database_now
 from audiobatch.db.listings import (
     JobFilter,
     batch_summaries,
@@ -150,7 +151,7 @@ def workers(session: SessionDep) -> dict[str, Any]:
     """Every worker and scheduler process on record (the ``workers --all --json`` rows: queues,
     concurrency, jobs in hand, last heartbeat, live, stopped or gone), and the queues that jobs
     not yet ended wait on with no live worker serving them."""
-    now = utcnow()
+    now = database_now(session)
     return {
         "workers": fleet_view(session, now),
         "unserved_queues": unserved_queues(session, None, now),
@@ -166,7 +167,7 @@ def whoami(role: RoleDep, state: StateDep) -> dict[str, Any]:
 def batch_detail(session: Session, state: DashboardState, batch: Batch) -> dict[str, Any]:
     """The batch's progress, with its usage as last summed, and its webhook deliveries."""
     return {
-        **batch_progress(session, batch, utcnow(), state.usage.of(session, batch.id)),
+        **batch_progress(session, batch, database_now(session), state.usage.of(session, batch.id)),
         "deliveries": deliveries_of(session, batch.id),
     }
 
@@ -215,7 +216,7 @@ def limiter_state(state: DashboardState, session: Session, account: str) -> dict
     from audiobatch.deployment import limiter_view
 
     view = limiter_view(state.settings, account)
-    in_hand = jobs_in_hand_by_pool(session, utcnow())
+    in_hand = jobs_in_hand_by_pool(session, database_now(session))
     return {
         **view,
         "account": account,

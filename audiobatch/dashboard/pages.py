@@ -43,6 +43,7 @@ from audiobatch.dashboard.display import FILTERS
 from audiobatch.dashboard.filters import BatchFilterDep, JobFilterDep, JobId, PagingDep
 from audiobatch.dashboard.guard import client_address
 from audiobatch.dashboard.state import SessionDep, StateDep
+from audiobatch.db.clock import database_now
 from audiobatch.db.listings import (
     batch_summaries,
     error_codes,
@@ -115,10 +116,10 @@ def render(
     state = request.app.state.dashboard
     unserved = []
     if status_code < 400 and session is not None:
-        unserved = unserved_queues(session, None, utcnow())
+        unserved = unserved_queues(session, None, database_now(session))
     elif status_code < 400:
         with session_scope(state.database_url) as own:
-            unserved = unserved_queues(own, None, utcnow())
+            unserved = unserved_queues(own, None, database_now(own))
     page = _env.get_template(template).render(
         request=request,
         role=role,
@@ -237,7 +238,7 @@ def limiter_page(
 
 @router.get("/workers", response_class=HTMLResponse)
 def workers_page(request: Request, role: RoleDep, session: SessionDep) -> HTMLResponse:
-    now = utcnow()
+    now = database_now(session)
     rows = [
         {**row, "seen": ago((now - datetime.fromisoformat(row["last_seen_at"])).total_seconds())}
         for row in fleet_view(session, now)

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Sequence
 from importlib.metadata import PackageNotFoundError, version
 
 from audiobatch.db import workers
-from audiobatch.db.models import utcnow
+from audiobatch.db.clock import database_clock
 from audiobatch.db.session import session_scope
 from audiobatch.identity import process_identity
 
@@ -46,11 +46,12 @@ class Heartbeat:
         interval_s: float = workers.HEARTBEAT_INTERVAL_S,
     ) -> None:
         self._database_url = database_url
+        self._clock = database_clock(database_url)  # what other hosts judge this row by
         self._jobs_in_hand, self._interval_s = jobs_in_hand, interval_s
         self._me = workers.Announcement(
             id=process_identity(), host=socket.gethostname(), pid=os.getpid(), role=role,
             queues=list(queues), concurrency=concurrency, version=package_version(),
-            started_at=utcnow(),
+            started_at=self._clock(),
         )  # fmt: skip
         self._stopped = threading.Event()
         self._thread: threading.Thread | None = None
@@ -66,13 +67,13 @@ class Heartbeat:
         self._stopped.set()
         try:
             with session_scope(self._database_url) as session:
-                workers.mark_stopped(session, self._me.id, utcnow())
+                workers.mark_stopped(session, self._me.id, self._clock())
         except Exception as exc:  # stopping goes on; the row simply stops being seen
             log.warning("heartbeat: cannot record the stop of %s: %s", self._me.id, exc)
 
     def beat(self, number: int = 0) -> None:
         """One heartbeat (and, every :data:`PRUNE_EVERY`, the pruning of long-gone rows)."""
-        now = utcnow()
+        now = self._clock()
         with session_scope(self._database_url) as session:
             workers.heartbeat(session, self._me, self._jobs_in_hand(), now)
             if number % PRUNE_EVERY == 0:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from audiobatch.accounts import DEFAULT_ACCOUNT
 from audiobatch.backend import Backend, key_hash
 from audiobatch.config import Settings
+from audiobatch.db.clock import database_clock
 from audiobatch.db.reconcile import Publish
 from audiobatch.deployment import LEFTOVER_AGE_S, build_limiter
 from audiobatch.elevenlabs.client import ElevenLabsClient
@@ -48,6 +49,7 @@ def build_runtime(settings: Settings, publish: Publish) -> Runtime:
         worker=process_identity(),
         backend=default.backend,
         lease_s=settings.lease_s,
+        clock=database_clock(settings.resolved_database_url),
         on_leases_lost=exit_for_lost_leases,
         spool_root=spool_root,
         limits=settings.answer_limits,

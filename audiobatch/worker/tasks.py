@@ -19,7 +19,7 @@ from audiobatch.broker import (
     publisher,
 )
 from audiobatch.config import Settings
-from audiobatch.db.models import utcnow
+from audiobatch.db.clock import database_clock
 from audiobatch.deployment import build_housekeeper, build_reconciler
 from audiobatch.render.runner import Runtime, run_job
 from audiobatch.scheduler.firing import fire_due
@@ -75,7 +75,7 @@ def register_tasks(app: Celery, settings: Settings) -> Callable[[], frozenset[in
     def fire_schedules() -> None:
         url = settings.resolved_database_url
         fire_due(
-            url, publish, utcnow(), part_chars=settings.part_chars, sources=settings.source_policy(),
+            url, publish, database_clock(url)(), part_chars=settings.part_chars, sources=settings.source_policy(),
             accounts=settings.account_names(),
         )  # fmt: skip
 

@@ -9,8 +9,9 @@ hosts' supervisors restart whatever exits.
 from __future__ import annotations
 
 import json
+import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +33,7 @@ from tests.cluster.services import (
     Services,
 )
 
+CLOCK_OFF = Path(__file__).parent / "clock_off"
 KEY = "cluster-test-key"
 HOSTS = ("h1", "h2", "h3")
 LEASE_S = 4.0
@@ -56,6 +58,7 @@ class Deployment:
     worker_concurrency: int = 4
     latency_ms: int = 1000
     slow_host: str | None = None  # reaches the services through the delaying proxy
+    clock_off_s: Mapping[str, float] = field(default_factory=dict)  # hosts' clocks, this far off
 
 
 @dataclass
@@ -122,6 +125,8 @@ class Cluster:
                 home, deployment, emulator, database, bucket, name == deployment.slow_host
             )
             prefix = self.network.in_namespace(self.network.namespace(name), hostname=name)
+            if name in deployment.clock_off_s:
+                prefix += off_clock(deployment.clock_off_s[name])
             # one scheduler, on a host no scenario strikes (there may be more; one is enough)
             scheduler = [("scheduler", "--loglevel", "WARNING")] if name == names[-1] else []
             hosts.append(Host(name, prefix, home, env, [worker, *scheduler]))
@@ -134,6 +139,13 @@ class Cluster:
                 host.stop()
             for host in hosts:
                 host.wait()
+
+
+def off_clock(seconds: float) -> list[str]:
+    """A prefix that runs a Python program with its host's wall clock ``seconds`` ahead (behind,
+    when negative): see ``clock_off/sitecustomize.py``."""
+    path = os.pathsep.join(filter(None, [str(CLOCK_OFF), os.environ.get("PYTHONPATH")]))
+    return ["env", f"PYTHONPATH={path}", f"CLOCK_OFF_S={seconds}"]
 
 
 def run_scenario(cluster: Cluster, folder: Path, fault: Fault, deployment: Deployment = Deployment(),

@@ -1,5 +1,5 @@
-"""Three hosts render one batch while one of them is lost, cut off, cut from the broker or slowed:
-every batch ends with each output the generation that won, `check --objects` and `verify` clean,
+"""Three hosts render one batch while one of them is lost, cut off, cut from the broker or slowed,
+or while their clocks disagree by many leases: every batch ends with each output the generation that won, `check --objects` and `verify` clean,
 and no generation paid twice, except for jobs in flight on a host lost or cut off from the
 database (a host that still reaches it finishes what it holds)."""
 
@@ -75,3 +75,14 @@ def test_on_rabbitmq_a_host_cut_from_the_broker_alone_loses_nothing(
         end=lambda host: network.heal_from(host.name, RABBIT), lasts_s=2 * LEASE_S,
     )  # fmt: skip
     assert_clean(run_scenario(cluster, tmp_path, fault, Deployment(broker="rabbitmq")))
+
+
+def test_hosts_whose_clocks_are_leases_apart_pay_no_generation_twice(
+    cluster: Cluster, tmp_path: Path
+) -> None:
+    """The scheduler's host (the last) is 15 leases ahead, the first host 15 behind: by their own
+    clocks every lease the first writes would be long over when the scheduler looks."""
+    skew_s = 15 * LEASE_S
+    deployment = Deployment(clock_off_s={"h1": -skew_s, "h3": skew_s})
+    fault = Fault("clocks off", begin=lambda _: None)
+    assert_clean(run_scenario(cluster, tmp_path, fault, deployment))
