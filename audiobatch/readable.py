@@ -48,6 +48,11 @@ def _span(seconds: float) -> str:
     return f"{int(seconds)} s"
 
 
+def count_text(count: int) -> str:
+    """A count with its thousands apart: ``950``, ``1,205``, ``768,000``."""
+    return f"{count:,}"
+
+
 def size_text(size_bytes: int) -> str:
     """Bytes in decimal units: ``512 B``, ``1.2 kB``, ``36.5 MB``."""
     if size_bytes < 1000:

@@ -11,11 +11,18 @@ from typing import Any
 
 from jinja2 import pass_context
 from jinja2.runtime import Context
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 from audiobatch.dashboard.downloads import output_format_of
 from audiobatch.elevenlabs.formats import bitrate_duration_s, is_raw, raw_duration_s
-from audiobatch.readable import clock_duration, elapsed_text, local_time, relative_time, size_text
+from audiobatch.readable import (
+    clock_duration,
+    count_text,
+    elapsed_text,
+    local_time,
+    relative_time,
+    size_text,
+)
 
 UNKNOWN = "\N{EN DASH}"  # what a time not yet known shows, as the templates do
 
@@ -23,14 +30,15 @@ UNKNOWN = "\N{EN DASH}"  # what a time not yet known shows, as the templates do
 @pass_context
 def when(context: Context, iso: str | None) -> Markup:
     """A ``<time>`` element for an ISO instant (a dash for none), in the page's zone and
-    relative to the page's ``now``."""
+    relative to the page's ``now``; a narrow column wraps it between the two, not inside."""
     if not iso:
         return Markup(UNKNOWN)
     instant = datetime.fromisoformat(iso)
     zone, now = context["zone"], context["now"]
     exact = instant.astimezone(zone).isoformat()
-    shown = f"{local_time(instant, zone)} ({relative_time(instant, now)})"
-    return Markup('<time datetime="{}" title="{}">{}</time>').format(exact, exact, escape(shown))
+    return Markup('<time datetime="{}" title="{}"><span>{}</span> <span>({})</span></time>').format(
+        exact, exact, local_time(instant, zone), relative_time(instant, now)
+    )
 
 
 def audio_length(output: dict[str, Any], kind: str, request: dict[str, Any]) -> str:
@@ -68,6 +76,7 @@ def millis(value_ms: float) -> str:
 FILTERS = {
     "when": when,
     "size": size_text,
+    "count": count_text,
     "audio_length": audio_length,
     "render_time": millis,
     "duration": elapsed_text,

@@ -1,5 +1,5 @@
-"""Times, sizes and durations as people read them: in the configured zone with its
-abbreviation, relative to now, in kB/MB, as m:ss, in s/min."""
+"""Times, sizes, durations and counts as people read them: in the configured zone with its
+abbreviation, relative to now, in kB/MB, as m:ss, in s/min, with the thousands apart."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import pytest
 
 from audiobatch.readable import (
     clock_duration,
+    count_text,
     elapsed_text,
     local_time,
     relative_time,
@@ -70,3 +71,10 @@ def test_render_times_read_in_seconds_or_minutes(seconds: float, says: str) -> N
 def test_an_unknown_zone_is_refused_with_what_to_use() -> None:
     with pytest.raises(ValueError, match=r"unknown time zone 'Mars/Olympus'.*IANA name"):
         time_zone("Mars/Olympus")
+
+
+@pytest.mark.parametrize(
+    ("count", "says"), [(0, "0"), (950, "950"), (1_205, "1,205"), (12_345_678, "12,345,678")]
+)
+def test_a_count_reads_with_its_thousands_apart(count: int, says: str) -> None:
+    assert count_text(count) == says

@@ -9,8 +9,12 @@ function text(root, field, value) {
   if (el) el.textContent = value;
 }
 
+function count(n) {
+  return n.toLocaleString("en-US"); // as the page's count filter: 1,205
+}
+
 function countsText(counts) {
-  return Object.entries(counts).filter(([, n]) => n).map(([s, n]) => `${n} ${s}`).join(", ");
+  return Object.entries(counts).filter(([, n]) => n).map(([s, n]) => `${count(n)} ${s}`).join(", ");
 }
 
 // the same units as the pages' sizes (audiobatch.readable.size_text)
@@ -68,12 +72,12 @@ function pollBatch(section) {
       status(section, b.status);
       backend(section, b.backend);
       bar(section, b.counts);
-      text(section, "ended", b.ended);
+      text(section, "ended", count(b.ended));
       text(section, "percent", (100 * b.progress).toFixed(1));
       text(section, "counts", countsText(b.counts));
       text(section, "eta", etaText(b));
       text(section, "rate", b.jobs_per_s ? `${b.jobs_per_s.toFixed(2)} jobs/s` : "–");
-      text(section, "characters", b.characters);
+      text(section, "characters", count(b.characters));
       text(section, "outputs", `${b.outputs.files} files, ${sizeText(b.outputs.bytes)}`);
       if (ENDED.has(b.status)) { window.location.reload(); return; }
     } catch (e) { console.warn(e); }
