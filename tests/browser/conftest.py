@@ -7,33 +7,30 @@ from __future__ import annotations
 
 import os
 import shutil
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import uvicorn
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from audiobatch.config import Settings
-from audiobatch.dashboard.app import create_app
 from audiobatch.db.migrate import upgrade
 from audiobatch.storage.local import LocalStorage
 from tests.dashboard_seed import Seeded, seed
-from tests.services import free_port
+from tests.dashboard_stack import dashboard_settings, served
 
 FIX = "run `bash scripts/ensure-services` (installs chromium from Debian's packages)"
 
 
 @dataclass
 class Live:
-    """A dashboard being served: its base URL, its database and what was seeded."""
+    """A dashboard being served: its base URL, its database, what was seeded and its settings."""
 
     base: str
     database_url: str
     seeded: Seeded
+    settings: Settings
 
     def job_url(self, batch_id: str, key: str) -> str:
         return f"{self.base}/jobs/{self.seeded.jobs[f'{batch_id}/{key}']}"
@@ -74,27 +71,10 @@ def page(browser: Browser, request: pytest.FixtureRequest, screenshots: Path) ->
 
 def serve(postgres_url: str, folder: Path, **settings: object) -> Iterator[Live]:
     upgrade(postgres_url)
-    renders = folder / "renders"
-    seeded = seed(postgres_url, LocalStorage(renders), folder)
-    values = {
-        "database_url": postgres_url,
-        "storage_url": f"file://{renders}",
-        "home": folder / "home",
-        **settings,
-    }
-    app = create_app(Settings(**values))  # type: ignore[arg-type]
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the dashboard did not start within 20 s")
-        time.sleep(0.05)
-    yield Live(f"http://127.0.0.1:{port}", postgres_url, seeded)
-    server.should_exit = True
-    thread.join(timeout=10)
+    seeded = seed(postgres_url, LocalStorage(folder / "renders"), folder)
+    configured = dashboard_settings(postgres_url, folder, **settings)
+    with served(configured) as port:
+        yield Live(f"http://127.0.0.1:{port}", postgres_url, seeded, configured)
 
 
 @pytest.fixture

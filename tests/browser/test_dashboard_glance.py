@@ -1,7 +1,7 @@
 """The dashboard read at a glance, in headless Chromium: times in ``AUDIOBATCH_TIME_ZONE`` with
 how long ago, exact on hover; sizes, audio lengths and render times in units; a chart with axes
 and a legend under the page's CSP; an episode's parts folded under it; an invalid upload answered
-as a page of its problems; raw PCM and G.711 outputs playing in the page."""
+as a page of its problems; raw PCM and G.711 outputs playing in the page; costs in characters."""
 
 from __future__ import annotations
 
@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import ConsoleMessage, Page, expect
+from sqlalchemy import update
 
-from audiobatch.db.models import Batch
+from audiobatch.db.models import Attempt, Batch
 from audiobatch.db.session import session_scope
 from audiobatch.readable import size_text
 from audiobatch.storage.local import LocalStorage
@@ -145,3 +146,25 @@ def test_raw_pcm_and_g711_outputs_play_in_the_page(
         page.wait_for_timeout(50)
     expected_s = len(season.audio[key]) / (rate_hz * width)
     assert audio.evaluate("a => a.duration") == pytest.approx(expected_s, abs=0.01)
+
+
+def test_costs_read_in_characters_on_the_batch_list_the_batch_and_the_job(
+    page: Page, live: Live
+) -> None:
+    intro = live.seeded.jobs[f"{live.seeded.done}/intro"]
+    with session_scope(live.database_url) as session:
+        session.execute(
+            update(Attempt).where(Attempt.job_id == intro).values(character_cost=12_000)
+        )
+    page.goto(live.base)
+    expect(page.locator("table.batches th").nth(4)).to_have_text("Cost")
+    done = page.locator(f'tr[data-batch="{live.seeded.done}"] td').nth(4)
+    expect(done).to_have_text("12,120 chars")  # and the theme's 120
+    expect(page.locator(f'tr[data-batch="{live.seeded.nightly}"] td').nth(4)).to_have_text(
+        "0 chars"
+    )
+    page.locator(f'tr[data-batch="{live.seeded.done}"]').get_by_role("link", name="demo").click()
+    expect(page.locator("dt:text('Cost') + dd")).to_have_text("12,120 chars")
+    page.get_by_role("link", name="intro").click()
+    expect(page.locator("dt:text('Cost') + dd")).to_have_text("12,000 chars")
+    expect(page.locator("table.attempts tbody td").nth(8)).to_have_text("12,000")
