@@ -38,7 +38,7 @@ class ProblemKind:
         seen = [p.line for p in self.problems if p.line is not None]
         lines = [str(line) for line in dict.fromkeys(seen) if line != first.line]
         also = ", ".join(lines[:FIRST_LINES]) + (", ..." if len(lines) > FIRST_LINES else "")
-        where = f"; also lines {also}" if lines else ""
+        where = f"; also {'lines' if len(lines) > 1 else 'line'} {also}" if lines else ""
         kind = Problem(self.file, first.line, self.pattern, self.message)
         return f"{kind} ({len(self.problems)} times{where})"
 

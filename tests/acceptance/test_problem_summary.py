@@ -67,7 +67,7 @@ def test_past_the_cap_the_other_kinds_are_counted(tmp_path: Path) -> None:
     # music_length_ms too short in every job, then each job's unknown field, two jobs a field
     assert lines[1].startswith("  m.yaml:3: jobs[*].music_length_ms: must be between 3000")
     assert lines[1].endswith(f"({2 * kinds} times; also lines 4, 5, 6, 7, 8, ...)")
-    assert lines[2] == "  m.yaml:3: jobs[*].field0: unknown field (2 times; also lines 4)"
+    assert lines[2] == "  m.yaml:3: jobs[*].field0: unknown field (2 times; also line 4)"
     others = kinds - (MOST_LINES - 1)
     assert lines[MOST_LINES + 1:] == [
         f"  ... and {2 * others} more problem(s) of {others} other kind(s); "

@@ -15,5 +15,5 @@ def test_several_problems_on_one_line_name_that_line_once() -> None:
     problems = [unknown_alias(line, line, turn) for line in (4, 5) for turn in range(3)]
     line, hint = summary_lines(problems)
     assert line.startswith("m.jsonl:4: jobs[*].inputs[*].voice: unknown voice alias 'hots'")
-    assert line.endswith("(6 times; also lines 5)")
+    assert line.endswith("(6 times; also line 5)")
     assert hint.startswith("hint: give voice aliases with --voices")
