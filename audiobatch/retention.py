@@ -118,5 +118,10 @@ def finish_pending(database_url: str, storage: Storage) -> PruneReport:
 def _remove(storage: Storage, item: Pending) -> None:
     if item.kind == OBJECT:
         storage.delete(item.target)
-    elif Path(item.target).exists():
-        shutil.rmtree(item.target)
+        return
+    folder = Path(item.target)
+    while folder.exists():
+        try:
+            shutil.rmtree(folder)
+        except FileNotFoundError:  # a part of it went meanwhile: another prune removes it too
+            continue
