@@ -6,6 +6,7 @@ import logging
 
 from audiobatch.db import outputs
 from audiobatch.db.session import patiently
+from audiobatch.errors import NotFoundError
 from audiobatch.render.context import RenderContext
 from audiobatch.storage import Storage
 
@@ -28,7 +29,12 @@ def reuse_earlier_outputs(
     if not artifacts or missing:
         log.info("job %s made this request, but %s is gone: rendering again", source, missing)
         return None
-    for artifact in artifacts:
-        ctx.store(artifact.name, storage.read(artifact.key), artifact.content_type)
+    try:
+        for artifact in artifacts:
+            ctx.store(artifact.name, storage.read(artifact.key), artifact.content_type)
+    except NotFoundError as exc:  # removed since (a prune of that job's batch)
+        log.info("job %s made this request, but %s: rendering again", source, exc)
+        ctx.outputs.clear()  # the copies made stay as leftovers the rendering clears
+        return None
     ctx.loudness = loudness
     return source
