@@ -42,7 +42,7 @@ def retry_failed(session: Session, batch: Batch, job_key: str | None = None) -> 
         )
     # locked and read anew: a finisher ending the batch now waits and sees the jobs queued again,
     # and a batch it ended a moment ago is reopened from what it is, not what it was
-    session.refresh(batch, with_for_update=True)
+    _lock(session, batch)
     failed = list(session.scalars(query.with_only_columns(Job.id)))
     if job_key is not None and not failed:
         raise NotFoundError(f"batch {batch.name} [{batch.id}] has no failed job {job_key!r}")
@@ -126,7 +126,7 @@ def _retake_parts(
     session: Session, batch: Batch, episode: Row[Any], keys: list[str], seed: int | None
 ) -> Retake:
     # locked and read anew, as retry_failed does: a finisher ending the batch waits for this
-    session.refresh(batch, with_for_update=True)
+    _lock(session, batch)
     held = session.execute(
         select(Job.id, Job.key, Job.status).where(Job.batch_id == batch.id, Job.key.in_(keys))
     ).all()
@@ -154,6 +154,13 @@ def _named(batch: Batch) -> str:
     return f"batch {batch.name} [{batch.id}]"
 
 
+def _lock(session: Session, batch: Batch) -> None:
+    """Take the batch's row lock and read it anew; NotFoundError when a prune deleted it since
+    it was found."""
+    if session.get(Batch, batch.id, with_for_update=True, populate_existing=True) is None:
+        raise NotFoundError(f"{_named(batch)} was deleted meanwhile by `audiobatch prune`")
+
+
 def cancel(session: Session, batch: Batch, now: datetime, *, abandon: bool = False) -> int:
     """Cancel every job that has not started; running ones finish and keep their outputs, or with
     ``abandon`` are cancelled too (their workers drop them at their next lease renewal and record
@@ -172,7 +179,7 @@ def resume(session: Session, batch: Batch) -> int:
     budget goes on without it (it would pause again at once)."""
     # locked and read anew: a worker handing back a job of this batch as paused waits, then
     # sees it running, so no job is left paused in a running batch
-    session.refresh(batch, with_for_update=True)
+    _lock(session, batch)
     if batch.character_budget is not None:
         spent = session.scalar(select(CHARACTERS_SPENT).where(Batch.id == batch.id)) or 0
         if spent >= batch.character_budget:
