@@ -3,12 +3,16 @@ objects and their upload folders; nothing else goes, on SQLite and PostgreSQL.""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy import func, select
+import pytest
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from audiobatch import control
+from audiobatch.db import operations
 from audiobatch.db.models import (
     Artifact,
     Attempt,
@@ -25,9 +29,16 @@ from audiobatch.db.models import (
     ScheduleFiring,
     utcnow,
 )
+from audiobatch.db.reports import find_batch
 from audiobatch.db.session import session_scope
-from audiobatch.retention import finish_pending, plan_prune, prune
+from audiobatch.emulator import EmulatorConfig, serve_in_thread
+from audiobatch.errors import NotFoundError
+from audiobatch.render.runner import run_job
+from audiobatch.retention import PruneReport, finish_pending, plan_prune, prune
 from audiobatch.storage import Storage, open_storage
+from audiobatch.storage.local import LocalStorage
+from tests.integration.test_render_pipeline import DIALOGUE, manifest, outputs_of, runtime, submit
+from tests.races import at_once
 from tests.state import add_batch
 
 S = JobStatus.SUCCEEDED
@@ -178,3 +189,133 @@ def test_a_removal_that_fails_is_reported_and_the_next_prune_finishes_it(
     finished = finish_pending(database_url, storage)
     assert finished.removed == 3 and not finished.failed
     assert list(storage.keys("old/old")) == []
+
+
+def _prune_expired(database_url: str, storage: Storage, uploads: Path) -> PruneReport:
+    return prune(
+        database_url, storage, plan_prune(database_url, storage, uploads, utcnow() - 30 * DAY)
+    )
+
+
+def _pending(database_url: str) -> list[str]:
+    with session_scope(database_url) as session:
+        return list(session.scalars(select(PendingDeletion.target)))
+
+
+@pytest.mark.parametrize("action", ["retry", "resume"])
+def test_a_prune_racing_a_retry_or_resume_either_deletes_the_batch_or_leaves_it_whole(
+    migrated_postgres_url: str, tmp_path: Path, action: str
+) -> None:
+    url, storage = migrated_postgres_url, open_storage(f"file://{tmp_path / 'store'}")
+    with session_scope(url) as session:
+        _batch(session, storage, "old", BatchStatus.FAILED, ended_days_ago=40)
+        session.execute(update(Job).where(Job.key == "b").values(status=JobStatus.FAILED))
+    operate = control.retry if action == "retry" else control.resume
+
+    def operator() -> str:
+        try:
+            operate(url, lambda _: None, "old")
+        except NotFoundError:
+            return "gone"
+        return "done"
+
+    report, answer = at_once([lambda: _prune_expired(url, storage, tmp_path / "up"), operator])
+    with session_scope(url) as session:
+        batch = session.get(Batch, "old")
+        if batch is None:
+            assert report.pruned == ["old"] and not report.failed
+            assert list(storage.keys("old/old")) == []
+            # a resume before the prune changes nothing of an ended batch: it goes all the same
+            assert answer == "gone" or action == "resume"
+        else:
+            assert report.pruned == [] and answer == "done"
+            expected = BatchStatus.RUNNING if action == "retry" else BatchStatus.FAILED
+            assert batch.status is expected
+            assert len(list(storage.keys("old/old"))) == 3
+    assert _pending(url) == []
+
+
+@pytest.mark.parametrize("action", [operations.retry_failed, operations.resume])
+def test_a_retry_or_resume_of_a_batch_pruned_since_it_was_found_says_so(
+    migrated_postgres_url: str, tmp_path: Path, action: Callable[[Session, Batch], int]
+) -> None:
+    url, storage = migrated_postgres_url, open_storage(f"file://{tmp_path / 'store'}")
+    with session_scope(url) as session:
+        _batch(session, storage, "old", BatchStatus.FAILED, ended_days_ago=40)
+    gone = pytest.raises(NotFoundError, match=r"batch old \[old\] was deleted meanwhile")
+    with gone, session_scope(url) as session:
+        found = find_batch(session, "old")
+        assert _prune_expired(url, storage, tmp_path / "up").pruned == ["old"]
+        action(session, found)
+
+
+def test_two_prunes_at_once_remove_everything_once_and_report_no_failure(
+    migrated_postgres_url: str, tmp_path: Path
+) -> None:
+    url, storage = migrated_postgres_url, open_storage(f"file://{tmp_path / 'store'}")
+    uploads = tmp_path / "uploads"
+    with session_scope(url) as session:
+        for batch_id in ("one", "two"):
+            _batch(session, storage, batch_id, BatchStatus.SUCCEEDED, ended_days_ago=40,
+                   upload=uploads / batch_id)  # fmt: skip
+        _batch(session, storage, "kept", BatchStatus.SUCCEEDED, ended_days_ago=1)
+    first, second = at_once([lambda: _prune_expired(url, storage, uploads)] * 2)
+    assert sorted(first.pruned + second.pruned) == ["one", "two"]
+    assert first.failed == [] and second.failed == [], (first.failed, second.failed)
+    assert _pending(url) == []
+    assert [b for b in ("one", "two") if list(storage.keys(f"{b}/{b}"))] == []
+    assert not any(uploads.iterdir())
+    assert len(list(storage.keys("kept/kept"))) == 3
+
+
+class _PrunedAtFirstRead(LocalStorage):
+    """A store whose first read begins with a prune: a job that found an earlier identical job's
+    outputs then reads them just as a prune removes that job's batch."""
+
+    def __init__(self, root: Path, database_url: str) -> None:
+        super().__init__(root)
+        self.database_url = database_url
+        self.pruned: list[str] = []
+
+    def read(self, key: str, chunk_bytes: int = 1 << 20) -> Iterator[bytes]:
+        if not self.pruned:
+            self.pruned = _prune_expired(self.database_url, self, self.root / "uploads").pruned
+        return super().read(key, chunk_bytes)
+
+
+def test_a_job_reusing_the_outputs_of_a_batch_pruned_meanwhile_renders_them_again(
+    database_url: str, tmp_path: Path
+) -> None:
+    old = submit(database_url, manifest(tmp_path, DIALOGUE))["line"]
+    with serve_in_thread(EmulatorConfig()) as emulator:
+        rt, _ = runtime(database_url, emulator, tmp_path)
+        run_job(old, rt)
+        with session_scope(database_url) as session:
+            session.execute(update(Batch).values(finished_at=utcnow() - 40 * DAY))
+        new = submit(database_url, manifest(tmp_path, DIALOGUE))["line"]
+        rt.storage = store = _PrunedAtFirstRead(tmp_path / "renders", database_url)
+        run_job(new, rt)
+    assert len(store.pruned) == 1
+    job, artifacts = outputs_of(database_url, new)
+    assert (job.status, job.cached_from, job.error) == (JobStatus.SUCCEEDED, None, None)
+    assert artifacts and all(store.size(a.key) == a.bytes for a in artifacts)
+
+
+def test_a_job_reusing_outputs_while_their_batch_is_pruned_ends_with_its_own_stored(
+    migrated_postgres_url: str, tmp_path: Path
+) -> None:
+    url = migrated_postgres_url
+    old = submit(url, manifest(tmp_path, DIALOGUE))["line"]
+    with serve_in_thread(EmulatorConfig()) as emulator:
+        rt, _ = runtime(url, emulator, tmp_path)
+        run_job(old, rt)
+        with session_scope(url) as session:
+            session.execute(update(Batch).values(finished_at=utcnow() - 40 * DAY))
+        new = submit(url, manifest(tmp_path, DIALOGUE))["line"]
+        _, report = at_once(
+            [lambda: run_job(new, rt), lambda: _prune_expired(url, rt.storage, tmp_path / "up")]
+        )
+    assert len(report.pruned) == 1 and not report.failed
+    job, artifacts = outputs_of(url, new)
+    assert job.status is JobStatus.SUCCEEDED and job.error is None
+    assert artifacts and all(rt.storage.size(a.key) == a.bytes for a in artifacts)
