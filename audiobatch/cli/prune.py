@@ -21,17 +21,20 @@ from audiobatch.storage import open_storage
 
 AGE = re.compile(r"(?P<amount>\d+)(?P<unit>[dhm])")
 UNIT_S = {"d": 86400, "h": 3600, "m": 60}
+MAX_AGE_S = 36500 * UNIT_S["d"]  # 100 years: a cutoff far inside what a datetime can hold
 
 
 def parse_age(text: str) -> timedelta:
-    """``30d``, ``12h`` or ``90m`` as a duration; anything else (or zero) is refused."""
+    """``30d``, ``12h`` or ``90m`` as a duration; anything else (zero, over 100 years) is
+    refused."""
     found = AGE.fullmatch(text.strip())
-    if found is None or int(found["amount"]) == 0:
+    age_s = 0 if found is None else int(found["amount"]) * UNIT_S[found["unit"]]
+    if not 0 < age_s <= MAX_AGE_S:
         raise typer.BadParameter(
-            f"{text!r} is not an age: give a whole number of days, hours or minutes above zero, "
-            "such as 30d, 12h or 90m"
+            f"{text!r} is not an age: give a whole number of days, hours or minutes above zero "
+            "and up to 36500d (100 years), such as 30d, 12h or 90m"
         )
-    return timedelta(seconds=int(found["amount"]) * UNIT_S[found["unit"]])
+    return timedelta(seconds=age_s)
 
 
 def prune(

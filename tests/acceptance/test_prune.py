@@ -18,11 +18,15 @@ from tests.acceptance.cli import audiobatch, clean_environment
 REPO = Path(__file__).resolve().parents[2]
 
 
-@pytest.mark.parametrize("age", ["30", "0d", "-3d", "30x", "1.5d", "d"])
+@pytest.mark.parametrize(
+    "age", ["30", "0d", "0m", "-3d", "-5d", "30x", "1.5d", "d", "", "36501d", "999999999d",
+            "99999999999999999999d"],
+)  # fmt: skip
 def test_an_age_that_makes_no_sense_is_refused_with_exit_2(tmp_path: Path, age: str) -> None:
     result = audiobatch("prune", "--older-than", age, cwd=tmp_path, env=clean_environment())
     assert result.returncode == 2, result.stdout + result.stderr
     assert "is not an age" in result.stderr and "30d, 12h or 90m" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and not result.stdout
 
 
 def test_the_dry_run_lists_exactly_what_the_run_deletes(tmp_path: Path) -> None:
