@@ -16,6 +16,8 @@ from sqlalchemy import update
 
 from audiobatch.db.models import Batch, BatchStatus, utcnow
 from audiobatch.db.session import session_scope
+from audiobatch.storage import Storage, open_storage
+from audiobatch.storage.s3 import S3Storage
 from tests.acceptance.cli import audiobatch, clean_environment
 
 REPO = Path(__file__).resolve().parents[2]
@@ -54,10 +56,11 @@ def test_an_age_that_makes_no_sense_is_refused_with_exit_2(tmp_path: Path, age: 
 
 class Home:
     """A folder where ``audiobatch run`` rendered the demo twice (the second run reusing the
-    first's outputs), its SQLite state and its local store."""
+    first's outputs) into ``store`` (the folder ``renders`` by default), with its SQLite state."""
 
-    def __init__(self, tmp_path: Path) -> None:
-        self.cwd, self.env = tmp_path, clean_environment()
+    def __init__(self, tmp_path: Path, store: Storage | None = None, **env: str) -> None:
+        self.cwd, self.env = tmp_path, clean_environment(**env)
+        self.store = store or open_storage(f"file://{tmp_path / 'renders'}")
         shutil.copy(REPO / "manifests" / "demo.yaml", tmp_path / "demo.yaml")
         for _ in range(2):
             rendered = self.run("run", "demo.yaml")
@@ -83,8 +86,7 @@ class Home:
             session.execute(update(Batch).where(Batch.id == batch_id).values(**values))
 
     def files(self) -> set[str]:
-        renders = self.cwd / "renders"
-        return {p.relative_to(renders).as_posix() for p in renders.rglob("*") if p.is_file()}
+        return set(self.store.keys("demo"))
 
     def assert_intact(self, batch_id: str) -> None:
         """Status, jobs and verify of the batch answer as after its run."""
@@ -118,9 +120,23 @@ def test_the_dry_run_lists_exactly_what_the_run_deletes(tmp_path: Path) -> None:
     assert home.prune("--dry-run")["batches"] == []
 
 
+@pytest.fixture(params=["local", "s3"])
+def home(request: pytest.FixtureRequest, tmp_path: Path) -> Home:
+    """The demo rendered twice into a local folder, or into a bucket of moto's S3 server."""
+    if request.param == "local":
+        return Home(tmp_path)
+    server: str = request.getfixturevalue("s3_server")
+    bucket: str = request.getfixturevalue("s3_bucket")
+    return Home(
+        tmp_path, S3Storage(bucket, "renders", endpoint_url=server),
+        AUDIOBATCH_STORAGE_URL=f"s3://{bucket}/renders", AWS_ENDPOINT_URL=server,
+        AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing",
+        AWS_DEFAULT_REGION="us-east-1",
+    )  # fmt: skip
+
+
 @pytest.mark.parametrize("step", ["before any removal", "halfway through the removals"])
-def test_a_prune_killed_at_any_step_is_finished_by_the_next_one(tmp_path: Path, step: str) -> None:
-    home = Home(tmp_path)
+def test_a_prune_killed_at_any_step_is_finished_by_the_next_one(home: Home, step: str) -> None:
     home.set_batch(home.first, finished_at=utcnow() - 31 * DAY)
     [planned] = home.prune("--dry-run")["batches"]  # type: ignore[misc]
     assert isinstance(planned, dict)
@@ -129,7 +145,7 @@ def test_a_prune_killed_at_any_step_is_finished_by_the_next_one(tmp_path: Path, 
 
     killed = subprocess.run(
         [sys.executable, "-c", KILLED_PRUNE, str(kill_at)],
-        cwd=tmp_path, env=home.env, capture_output=True, text=True, timeout=180, check=False,
+        cwd=home.cwd, env=home.env, capture_output=True, text=True, timeout=180, check=False,
     )  # fmt: skip
     assert killed.returncode == -9, killed.stdout + killed.stderr
     assert len(objects & home.files()) == len(objects) - kill_at
