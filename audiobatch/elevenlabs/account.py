@@ -7,9 +7,10 @@ among fields audiobatch does not read.
 
 from __future__ import annotations
 
+import reprlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeGuard
 
 from audiobatch.elevenlabs.client import ElevenLabsClient
 from audiobatch.errors import ApiTransportError
@@ -40,17 +41,31 @@ def read_subscription(client: ElevenLabsClient) -> Subscription:
 
 
 def parse_subscription(body: dict[str, Any], request_id: str | None = None) -> Subscription:
-    """The fields audiobatch reads; an answer without them is an :class:`ApiTransportError`."""
+    """The fields audiobatch reads; an answer without them is an :class:`ApiTransportError`. A
+    reset time that is no time (absent, not a number, beyond the calendar) is an unknown one."""
     count, limit = body.get("character_count"), body.get("character_limit")
-    if not isinstance(count, int) or not isinstance(limit, int):
+    if not _count(count) or not _count(limit):
         raise ApiTransportError(
-            "the subscription answer has no whole character_count and character_limit",
+            "the subscription answer has no whole, non-negative character_count and "
+            f"character_limit (it sent {reprlib.repr(count)} and {reprlib.repr(limit)})",
             request_id=request_id,
         )
-    reset = body.get("next_character_count_reset_unix")
     return Subscription(
         tier=str(body.get("tier", "")),
         character_count=count,
         character_limit=limit,
-        next_reset_at=datetime.fromtimestamp(reset, UTC) if isinstance(reset, int) else None,
+        next_reset_at=_unix_time(body.get("next_character_count_reset_unix")),
     )
+
+
+def _count(value: object) -> TypeGuard[int]:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _unix_time(value: object) -> datetime | None:
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return None
+    try:
+        return datetime.fromtimestamp(value, UTC)
+    except (OverflowError, OSError, ValueError):  # NaN, infinite, or beyond year 9999
+        return None

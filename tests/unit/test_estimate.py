@@ -6,6 +6,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from audiobatch.config import Settings
@@ -106,3 +108,46 @@ def test_a_subscription_answer_without_its_counts_is_a_transport_error() -> None
         {"character_count": 5, "character_limit": 10, "next_character_count_reset_unix": 0}
     )
     assert (parsed.remaining, parsed.next_reset_at) == (5, datetime(1970, 1, 1, tzinfo=UTC))
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner),
+    max_leaves=6,
+)
+SUBSCRIPTION_FIELDS = ("tier", "character_count", "character_limit")
+
+
+@settings(deadline=None)  # the first examples pay for warming up
+@given(
+    st.fixed_dictionaries(
+        {},
+        optional={
+            name: JSON_VALUES | st.integers(min_value=-(10**30), max_value=10**30)
+            for name in (*SUBSCRIPTION_FIELDS, "next_character_count_reset_unix")
+        },
+    )
+)
+def test_any_subscription_answer_is_read_or_refused_as_a_transport_error(body: dict) -> None:
+    try:
+        parsed = parse_subscription(body)
+    except ApiTransportError:
+        return
+    assert 0 <= parsed.remaining <= parsed.character_limit
+    assert parsed.next_reset_at is None or parsed.next_reset_at.tzinfo is UTC
+
+
+@pytest.mark.parametrize(
+    "reset", [10**15, -(10**15), float("nan"), float("inf"), 1e300, "1900000000", True, None]
+)
+def test_a_reset_time_that_is_no_time_is_an_unknown_reset(reset: object) -> None:
+    body = {"character_count": 5, "character_limit": 10, "next_character_count_reset_unix": reset}
+    assert parse_subscription(body).next_reset_at is None
+
+
+@pytest.mark.parametrize(("count", "limit"), [(-5, 10), (5, -1), (True, 10), (5, 10.0)])
+def test_counts_that_are_not_whole_and_non_negative_are_a_transport_error(
+    count: object, limit: object
+) -> None:
+    with pytest.raises(ApiTransportError, match="non-negative"):
+        parse_subscription({"character_count": count, "character_limit": limit})
