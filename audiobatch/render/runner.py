@@ -433,17 +433,23 @@ UNKNOWN_ACCOUNT = "unknown_account"
 
 def _quota_reset(rt: Runtime, account: str, error: AccountError) -> batches.QuotaReset | None:
     """When the account's quota starts again, for the batches that continue then; None when the
-    refusal is not about the quota. An account that cannot be read is asked again an hour on
-    (the batch resumes then, and pauses again if the quota is still spent)."""
+    refusal is not about the quota. An account that cannot be read, or whose reset this host's
+    clock has already passed (the clocks disagree, or the answer is stale: continuing at once
+    would be refused again at every tick), is asked again an hour on (the batch resumes then,
+    and pauses again if the quota is still spent)."""
     if error.code != QUOTA_EXCEEDED:
         return None
+    now = rt.clock()
     try:
         at = read_subscription(rt.account(account).client).next_reset_at
     except AudiobatchError as exc:
         log.warning("the account's next quota reset could not be read: %s", exc)
         at = None
+    if at is not None and at <= now:
+        log.warning("the account's next quota reset, %s, has passed here", at.isoformat())
+        at = None
     if at is None:
-        at = rt.clock() + timedelta(seconds=UNREAD_RESET_RETRY_S)
+        at = now + timedelta(seconds=UNREAD_RESET_RETRY_S)
     return batches.QuotaReset(at, rt.continue_at_reset)
 
 

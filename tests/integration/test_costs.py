@@ -216,3 +216,28 @@ def test_a_quota_paused_batch_continues_at_the_accounts_reset_when_asked(
     else:
         assert batch.status is BatchStatus.PAUSED
         assert statuses == {JobStatus.PAUSED}
+
+
+def test_a_reset_the_hosts_clock_has_passed_is_asked_again_later_not_at_the_next_tick(
+    database_url: str, tmp_path: Path
+) -> None:
+    """The host's clock runs two hours ahead of the API's: the reset the API names is already
+    past here. Continuing then would send a request the quota refuses at every tick."""
+    batch_id, ids = submit(
+        database_url, manifest(tmp_path, lines(3)), Spending(continue_at_reset=True)
+    )
+    config = EmulatorConfig(quota_chars=NUMBERED_CHARS, quota_period_s=3600)
+    with serve_in_thread(config) as emulator:
+        rt, published = runtime(database_url, emulator, tmp_path)
+        ahead = rt.clock() + timedelta(hours=2)
+        rt.clock = lambda: ahead
+        run_job(ids["line0"], rt)
+        run_job(ids["line1"], rt)  # the quota is spent: the batch pauses
+        reset = read_subscription(rt.client).next_reset_at
+    assert reset is not None and reset < ahead
+    storage = open_storage(f"file://{tmp_path / 'renders'}")
+    tick(database_url, published.extend, storage, ahead, 300.0, 3)
+    with session_scope(database_url) as session:
+        batch = session.get_one(Batch, batch_id)
+        assert batch.status is BatchStatus.PAUSED
+        assert batch.resume_at is not None and batch.resume_at > ahead
