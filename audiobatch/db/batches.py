@@ -11,6 +11,7 @@ finishing a second never queue behind a batch row lock.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -111,7 +112,14 @@ as kept (:mod:`audiobatch.db.tallies`)."""
 def pause_over_budget(session: Session, batch_id: str | None = None) -> int:
     """Pause the active batches (``batch_id``, or any) that have spent their character budget;
     how many were paused. Jobs already sent to the API finish, so a batch may end a little over
-    its budget, by what was in flight when the budget was reached."""
+    its budget, by what was in flight when the budget was reached.
+
+    Asked for one batch (as a job's attempt is recorded), the question waits for any other
+    transaction asking it of that batch to end: two jobs recording their costs together would
+    otherwise each see only its own, neither pause the batch, and let the next jobs be sent.
+    """
+    if batch_id is not None:
+        _lock_budget(session, batch_id)
     over = select(Batch.id, Batch.name, Batch.character_budget, CHARACTERS_SPENT).where(
         Batch.character_budget.is_not(None),
         status_in(Batch.status, _ACTIVE_BATCH),
@@ -127,6 +135,15 @@ def pause_over_budget(session: Session, batch_id: str | None = None) -> int:
         )
         paused += _pause_batches(session, reason, Batch.id == over_id)
     return paused
+
+
+def _lock_budget(session: Session, batch_id: str) -> None:
+    """Hold the batch's budget lock until the transaction ends (PostgreSQL: an advisory lock,
+    which no other path waits for, so it joins no lock cycle with a cancel or a resume; SQLite
+    runs one writing transaction at a time already)."""
+    if session.get_bind().dialect.name == "postgresql":
+        key = int(hashlib.sha256(f"budget:{batch_id}".encode()).hexdigest()[:15], 16)
+        session.execute(select(func.pg_advisory_xact_lock(key)))
 
 
 _UNFINISHED_JOB = (
