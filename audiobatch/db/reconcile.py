@@ -77,8 +77,8 @@ def tick(
         expired = jobs.take_back_expired(session, now, max_lost_leases)
         promoted = len(jobs.promote_ready(session)) if backstop else 0
         orphans = jobs.fail_orphans(session, now) if backstop else 0
-        # workers check the budget as they record attempts; two finishing together may each
-        # miss the other's spend
+        # workers check the budget as they record attempts (one at a time per batch); this
+        # catches spend recorded without that check
         over_budget = pause_over_budget(session)
         reset = resume_at_reset(session, now)
         for batch_id in webhooks.batches_watching_failures(session):
