@@ -26,6 +26,9 @@ class HostileApi:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 self.rfile.read(int(self.headers.get("content-length", "0")))
+                self.do_GET()
+
+            def do_GET(self) -> None:
                 self.send_response(answer.status)
                 self.send_header("content-type", answer.content_type)
                 self.send_header("content-length", str(len(answer.body)))

@@ -14,6 +14,8 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+from audiobatch.account_check import check_account
+from audiobatch.config import Settings
 from audiobatch.db.models import Batch, BatchStatus, Job, JobStatus, utcnow
 from audiobatch.db.reconcile import tick
 from audiobatch.db.reports import batch_report, jobs_report
@@ -76,6 +78,38 @@ def test_reading_the_subscription_with_a_refused_key_raises_the_account_error() 
     config = EmulatorConfig(api_keys=frozenset({"good"}))
     with serve_in_thread(config) as emulator, pytest.raises(AccountError):
         read_subscription(ElevenLabsClient(emulator.url, "bad"))
+
+
+SUBSCRIPTION = {"tier": "creator", "character_count": 5, "character_limit": 10}
+
+
+@pytest.mark.parametrize(
+    ("answer", "reason"),
+    [
+        (Canned(b"<html>Gateway</html>", "text/html"), "Gateway"),
+        (Canned(b"{" + b" " * 50_000_000 + b"}", "application/json"), "larger than"),
+        (Canned(json.dumps({"tier": "x"}).encode(), "application/json"), "no whole"),
+        (Canned(json.dumps({**SUBSCRIPTION, "character_count": -5}).encode(), "application/json"), "no whole"),
+        (Canned(b'{"detail":{"status":"invalid_api_key","message":"Invalid API key"}}', "application/json", 401), "Invalid API key"),
+        (Canned(b'{"detail":{"status":"system_busy","message":"Busy"}}', "application/json", 429), "Busy"),
+        (Canned(b"oops", "text/plain", 500), "oops"),
+    ],
+)  # fmt: skip
+def test_a_subscription_answer_that_cannot_be_read_says_why_and_blocks_nothing(
+    answer: Canned, reason: str
+) -> None:
+    with HostileApi(answer) as api:
+        found = check_account(Settings(api_url=api.url, ELEVENLABS_API_KEY=KEY))
+    assert found.subscription is None
+    assert found.unchecked is not None and reason in found.unchecked
+
+
+@pytest.mark.parametrize("reset", [None, 0, 10**15, 1.9e9, "1900000000"])
+def test_a_subscription_answer_with_any_reset_time_is_read(reset: object) -> None:
+    body = {**SUBSCRIPTION, "next_character_count_reset_unix": reset}
+    with HostileApi(Canned(json.dumps(body).encode(), "application/json")) as api:
+        found = check_account(Settings(api_url=api.url, ELEVENLABS_API_KEY=KEY))
+    assert found.subscription is not None and found.subscription.remaining == 5
 
 
 def test_characters_and_music_minutes_per_job_and_batch_reach_status_jobs_and_results(
