@@ -21,7 +21,7 @@ from audiobatch.cli.context import (
     load_settings,
 )
 from audiobatch.config import Settings
-from audiobatch.db.submit import Spending
+from audiobatch.db.submit import Spending, budget_problem
 from audiobatch.errors import ConfigError
 from audiobatch.estimate import Estimate, Tally
 from audiobatch.manifest import Manifest
@@ -48,10 +48,10 @@ ContinueAtResetFlag = Annotated[
 
 
 def spending(budget: int | None, continue_at_reset: bool | None) -> Spending:
-    """What ``--budget`` and ``--continue-at-reset`` ask of a batch; a budget below one
-    character is a :class:`ConfigError`."""
-    if budget is not None and budget < 1:
-        raise ConfigError(f"--budget must be at least 1 character, not {budget}")
+    """What ``--budget`` and ``--continue-at-reset`` ask of a batch; a budget no batch can have
+    (below one character, beyond its column) is a :class:`ConfigError`."""
+    if budget is not None and (problem := budget_problem(budget)):
+        raise ConfigError(f"--budget must be {problem}")
     return Spending(budget, continue_at_reset)
 
 

@@ -19,6 +19,7 @@ from audiobatch.db.models import (
     JobStatus,
 )
 from audiobatch.db.tags import add_tags
+from audiobatch.errors import ConfigError
 from audiobatch.manifest import DialogueJob, JobSpec, Manifest
 from audiobatch.manifest.costs import music_ms
 from audiobatch.manifest.episodes import Part, manifest_episodes, part_job, part_key
@@ -53,6 +54,24 @@ class Spending:
 
     character_budget: int | None = None
     continue_at_reset: bool | None = None
+
+    def __post_init__(self) -> None:
+        budget = self.character_budget
+        if budget is not None and (problem := budget_problem(budget)):
+            raise ConfigError(f"a character budget must be {problem}")
+
+
+MAX_CHARACTER_BUDGET = 2**31 - 1
+"""The largest budget its column holds (PostgreSQL's ``integer``)."""
+
+
+def budget_problem(characters: int) -> str | None:
+    """Why ``characters`` cannot be a character budget (to follow "it must be"), or None."""
+    if characters < 1:
+        return f"at least 1 character, not {characters}"
+    if characters > MAX_CHARACTER_BUDGET:
+        return f"at most {MAX_CHARACTER_BUDGET} characters, not {characters}"
+    return None
 
 
 @dataclass(frozen=True)

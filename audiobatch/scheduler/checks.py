@@ -10,6 +10,7 @@ from typing import ParamSpec, TypeVar
 
 from audiobatch.db.models import CatchUpPolicy, OverlapPolicy
 from audiobatch.db.schedules import NewSchedule
+from audiobatch.db.submit import budget_problem
 from audiobatch.errors import ScheduleError, ScheduleFieldError
 from audiobatch.manifest.confinement import SourcePolicy
 from audiobatch.scheduler.cron import parse_zone, slots_of
@@ -46,10 +47,8 @@ def new_schedule(
     a local manifest from within ``confined_to`` when it is given)."""
     if not _NAME.fullmatch(name):
         raise ScheduleFieldError("name", f"schedule name {name!r} must match {NAME_PATTERN}")
-    if character_budget is not None and character_budget < 1:
-        raise ScheduleFieldError(
-            "character_budget", f"a character budget must be at least 1, not {character_budget}"
-        )
+    if character_budget is not None and (problem := budget_problem(character_budget)):
+        raise ScheduleFieldError("character_budget", f"a character budget must be {problem}")
     _in_field("timezone", parse_zone, timezone)
     slots = _in_field("cron", slots_of, cron, timezone)  # the zone parses: the cron is at fault
     source = _in_field(

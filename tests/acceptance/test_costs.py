@@ -97,8 +97,9 @@ def test_rates_and_budgets_that_make_no_sense_are_refused(
     said = " ".join(refused.stderr.split())  # as wrapped at 80 columns
     assert refused.returncode == 2
     assert "credit_rates" in said and problem in said
-    no_budget = audiobatch(
-        "submit", str(manifest), "--budget", "0", cwd=tmp_path, env=clean_environment()
-    )
-    assert no_budget.returncode == 2
-    assert "--budget must be at least 1 character" in no_budget.stderr
+    for budget, problem in [("0", "at least 1 character"), (str(2**64), "at most 2147483647")]:
+        no_budget = audiobatch(
+            "submit", str(manifest), "--budget", budget, cwd=tmp_path, env=clean_environment()
+        )
+        assert no_budget.returncode == 2
+        assert f"--budget must be {problem}" in no_budget.stderr

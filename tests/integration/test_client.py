@@ -11,14 +11,17 @@ from typing import Any
 import httpx
 import pytest
 from pydantic import SecretStr
+from sqlalchemy import select
 
 from audiobatch import BatchStatus, Client, Output
 from audiobatch.backend import Backend
 from audiobatch.config import Settings
 from audiobatch.db.migrate import upgrade
+from audiobatch.db.models import Batch
+from audiobatch.db.session import session_scope
 from audiobatch.elevenlabs.client import ElevenLabsClient
 from audiobatch.emulator import EmulatorConfig, RunningEmulator, serve_in_thread
-from audiobatch.errors import ManifestError, QuotaShortError, WaitTimeoutError
+from audiobatch.errors import ConfigError, ManifestError, QuotaShortError, WaitTimeoutError
 from audiobatch.limiter import LocalLimiter
 from audiobatch.render.runner import Runtime
 from audiobatch.retry import RetryPolicy
@@ -182,6 +185,17 @@ def test_a_failed_job_is_retried_and_then_renders(
     after = client.wait(batch.id, timeout_s=10, poll_s=0.05)
     assert (after.status, after.counts["succeeded"], after.counts["failed"]) == ("partial", 1, 1)
     assert [o.job_id for o in client.results(batch.id)] == ["reply"]
+
+
+@pytest.mark.parametrize("budget", [0, -5, 2**31])
+def test_a_budget_no_batch_can_have_is_refused_and_nothing_is_written(
+    database_url: str, tmp_path: Path, budget: int
+) -> None:
+    client = client_on(database_url, tmp_path)
+    with pytest.raises(ConfigError, match="a character budget must be at"):
+        client.submit(greetings(), character_budget=budget)
+    with session_scope(database_url) as session:
+        assert session.scalars(select(Batch)).all() == []
 
 
 def test_a_batch_paused_by_its_budget_is_returned_by_wait_with_its_reason_and_resumes(
