@@ -31,6 +31,11 @@ PRICED_BY_SOURCE = ("voice_change", "stems")
 """Kinds billed by the length of their source audio, unknown before it exists."""
 
 
+MAX_RATE = 1_000_000.0
+"""No plan bills more credits a character or a music minute: a larger rate is a mistake (and one
+near the largest float makes every estimate infinite)."""
+
+
 class CreditRates(BaseModel):
     """Credits billed per character of dialogue text and per minute of music.
 
@@ -40,8 +45,8 @@ class CreditRates(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    character: float = Field(default=1.0, ge=0, allow_inf_nan=False)
-    music_minute: float = Field(default=1000.0, ge=0, allow_inf_nan=False)
+    character: float = Field(default=1.0, ge=0, le=MAX_RATE, allow_inf_nan=False)
+    music_minute: float = Field(default=1000.0, ge=0, le=MAX_RATE, allow_inf_nan=False)
 
     def credits(self, characters: int, music_ms: int) -> int:
         """The credits of ``characters`` and ``music_ms``, rounded up."""

@@ -93,7 +93,14 @@ def test_a_batch_fits_only_what_the_account_has_left(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     "rates",
-    ['{"character": -1}', '{"music_minute": NaN}', '{"character": Infinity}', '{"chars": 1}'],
+    [
+        '{"character": -1}',
+        '{"music_minute": NaN}',
+        '{"character": Infinity}',
+        '{"character": 1e308}',
+        '{"music_minute": 2e6}',
+        '{"chars": 1}',
+    ],
 )
 def test_rates_that_make_no_sense_are_refused(rates: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AUDIOBATCH_CREDIT_RATES", rates)
