@@ -71,9 +71,10 @@ def preflight(
     manifests: list[Manifest], settings: Settings, console: Console, *, allow_over: bool
 ) -> None:
     """Before ``submit`` or ``run`` writes a batch: refuse one the account cannot pay for, unless
-    ``allow_over``; say so when the account could not be read."""
+    ``allow_over``; say so when an account with a key could not be read."""
+    keyed = settings.account_registry().keys
     for account, found in estimates_by_account(manifests, settings).items():
-        if found.account.subscription is None and settings.api_key is not None:
+        if found.account.subscription is None and account in keyed:
             console.print(f"note: {found.account.unchecked}; submitted unchecked", markup=False)
         if not allow_over:
             refuse_over(found, settings.zone, account)

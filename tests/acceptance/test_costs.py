@@ -84,6 +84,21 @@ def test_an_account_that_cannot_be_read_does_not_block_a_run(tmp_path: Path) -> 
     assert "account not checked: could not read the account" in found.stdout
 
 
+def test_submitting_for_another_account_that_cannot_be_read_says_so(tmp_path: Path) -> None:
+    accounts = tmp_path / "accounts"
+    accounts.write_text("studio: studio-key\n")
+    accounts.chmod(0o600)
+    env = clean_environment(
+        AUDIOBATCH_ACCOUNTS_FILE=str(accounts),
+        AUDIOBATCH_API_URL=f"http://127.0.0.1:{free_port()}",
+    )
+    manifest = write_manifest(tmp_path, 1)
+    submitted = audiobatch("submit", str(manifest), "--account", "studio", cwd=tmp_path, env=env)
+    assert submitted.returncode == 0, submitted.stderr
+    said = " ".join(submitted.stderr.split())
+    assert "note: could not read the account" in said and "submitted unchecked" in said
+
+
 @pytest.mark.parametrize(
     ("rates", "problem"),
     [('{"character": -2}', "greater than or equal to 0"), ("cheap", "expected JSON")],
