@@ -491,3 +491,13 @@ def test_usage_is_shown_as_last_summed_and_summed_again_once_old(stack: Stack) -
     while characters() != 250:
         assert time.monotonic() < deadline, "the usage was not summed again"
         time.sleep(0.05)
+
+
+def test_a_quota_paused_batch_shows_when_it_continues(stack: Stack) -> None:
+    [first, *_] = stack.client.get("/api/batches").json()["items"]
+    at = utcnow().replace(microsecond=0)
+    with session_scope(stack.url) as session:
+        batch = session.get_one(Batch, first["id"])
+        batch.status, batch.resume_at = BatchStatus.PAUSED, at
+    assert stack.client.get(f"/api/batches/{first['id']}").json()["continues_at"] == at.isoformat()
+    assert 'data-field="continues_at"' in stack.client.get(f"/batches/{first['id']}").text
