@@ -32,6 +32,8 @@ log = logging.getLogger(__name__)
 
 MEASURE_EVERY_S = 60.0
 """How often the offset is measured again: clocks drift by far less than a second in that time."""
+REMEASURE_AFTER_FAILURE_S = 5.0
+"""How long after a failed measure (the database out of reach) the next one is tried."""
 
 
 class DatabaseClock:
@@ -70,9 +72,10 @@ class DatabaseClock:
                 sent = self._local()
                 server = connection.execute(text("SELECT clock_timestamp()")).scalar_one()
                 received = self._local()
-        except SQLAlchemyError as exc:  # measured again at the next reading; the work that
-            # follows meets the same outage and says so
+        except SQLAlchemyError as exc:  # the work that follows meets the same outage and says
+            # so; readings meanwhile keep the last offset and do not each wait for a connection
             log.warning("database clock not read (offset kept at %s): %s", self._offset, exc)
+            self._measured_at = time.monotonic() - self._measure_every_s + REMEASURE_AFTER_FAILURE_S
             return
         self._offset = server - (sent + (received - sent) / 2)
         self._measured_at = time.monotonic()

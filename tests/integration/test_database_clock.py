@@ -7,6 +7,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 import pytest
+from sqlalchemy import event
 
 from audiobatch.db.clock import DatabaseClock, database_clock, database_now
 from audiobatch.db.models import utcnow
@@ -41,3 +42,14 @@ def test_a_process_has_one_clock_per_database(migrated_postgres_url: str) -> Non
     assert database_clock(migrated_postgres_url) is database_clock(migrated_postgres_url)
     with session_scope(migrated_postgres_url) as session:
         assert abs(database_now(session) - utcnow()) < timedelta(seconds=1)
+
+
+def test_a_database_out_of_reach_keeps_the_offset_and_is_not_asked_at_every_reading() -> None:
+    engine = get_engine("postgresql+psycopg://postgres@127.0.0.1:1/nothing")  # refused at once
+    attempts: list[object] = []
+    event.listen(engine, "do_connect", lambda *args: attempts.append(args))
+    clock = DatabaseClock(engine, local=off_by(SKEW))
+    assert clock() - utcnow() > SKEW - timedelta(seconds=1)  # this host's clock, as it was
+    clock()
+    assert clock.offset == timedelta(0)
+    assert len(attempts) == 1
