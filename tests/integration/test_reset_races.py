@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 
@@ -54,13 +55,24 @@ def state(url: str) -> tuple[BatchStatus, datetime | None, list[JobStatus]]:
         return batch.status, batch.resume_at, statuses
 
 
+class Paused(NamedTuple):
+    url: str
+    reset: datetime  # when the account's quota resets, and the batch is to continue
+    storage: LocalStorage
+
+
+@pytest.fixture
+def paused(migrated_postgres_url: str, tmp_path: Path) -> Paused:
+    """A batch paused by the quota, to continue at the reset, on PostgreSQL."""
+    _, reset = quota_paused(migrated_postgres_url)
+    return Paused(migrated_postgres_url, reset, LocalStorage(tmp_path / "renders"))
+
+
 @pytest.mark.parametrize("round_", ROUNDS)
 def test_two_reconcilers_ticking_at_the_reset_continue_the_batch_once(
-    migrated_postgres_url: str, tmp_path: Path, round_: int
+    paused: Paused, round_: int
 ) -> None:
-    url = migrated_postgres_url
-    _, reset = quota_paused(url)
-    storage = LocalStorage(tmp_path / "renders")
+    url, reset, storage = paused
     woken: list[int] = []
     resumed = at_once([lambda: tick_at(url, storage, reset, woken)] * 2)
     assert sorted(resumed) == [0, len(KEYS)]
@@ -70,11 +82,9 @@ def test_two_reconcilers_ticking_at_the_reset_continue_the_batch_once(
 
 @pytest.mark.parametrize("round_", ROUNDS)
 def test_a_batch_cancelled_as_it_reaches_its_reset_stays_cancelled(
-    migrated_postgres_url: str, tmp_path: Path, round_: int
+    paused: Paused, round_: int
 ) -> None:
-    url = migrated_postgres_url
-    _, reset = quota_paused(url)
-    storage = LocalStorage(tmp_path / "renders")
+    url, reset, storage = paused
     at_once(
         [
             lambda: tick_at(url, storage, reset, []),
@@ -87,11 +97,9 @@ def test_a_batch_cancelled_as_it_reaches_its_reset_stays_cancelled(
 
 @pytest.mark.parametrize("round_", ROUNDS)
 def test_an_operator_resuming_as_the_reset_comes_queues_each_job_once(
-    migrated_postgres_url: str, tmp_path: Path, round_: int
+    paused: Paused, round_: int
 ) -> None:
-    url = migrated_postgres_url
-    _, reset = quota_paused(url)
-    storage = LocalStorage(tmp_path / "renders")
+    url, reset, storage = paused
     by_tick, by_operator = at_once(
         [
             lambda: tick_at(url, storage, reset, []),

@@ -33,7 +33,7 @@ from audiobatch.db.reports import find_batch
 from audiobatch.db.session import session_scope
 from audiobatch.emulator import EmulatorConfig, serve_in_thread
 from audiobatch.errors import NotFoundError
-from audiobatch.render.runner import run_job
+from audiobatch.render.runner import Runtime, run_job
 from audiobatch.retention import PruneReport, finish_pending, plan_prune, prune
 from audiobatch.storage import Storage, open_storage
 from audiobatch.storage.local import LocalStorage
@@ -283,16 +283,22 @@ class _PrunedAtFirstRead(LocalStorage):
         return super().read(key, chunk_bytes)
 
 
+def same_request_after_its_batch_expired(database_url: str, tmp_path: Path, rt: Runtime) -> int:
+    """A job rendered by ``rt`` in a batch that ended 40 days ago, and the id of a job of a new
+    batch making the same request (which reuses its outputs)."""
+    old = submit(database_url, manifest(tmp_path, DIALOGUE))["line"]
+    run_job(old, rt)
+    with session_scope(database_url) as session:
+        session.execute(update(Batch).values(finished_at=utcnow() - 40 * DAY))
+    return submit(database_url, manifest(tmp_path, DIALOGUE))["line"]
+
+
 def test_a_job_reusing_the_outputs_of_a_batch_pruned_meanwhile_renders_them_again(
     database_url: str, tmp_path: Path
 ) -> None:
-    old = submit(database_url, manifest(tmp_path, DIALOGUE))["line"]
     with serve_in_thread(EmulatorConfig()) as emulator:
         rt, _ = runtime(database_url, emulator, tmp_path)
-        run_job(old, rt)
-        with session_scope(database_url) as session:
-            session.execute(update(Batch).values(finished_at=utcnow() - 40 * DAY))
-        new = submit(database_url, manifest(tmp_path, DIALOGUE))["line"]
+        new = same_request_after_its_batch_expired(database_url, tmp_path, rt)
         rt.storage = store = _PrunedAtFirstRead(tmp_path / "renders", database_url)
         run_job(new, rt)
     assert len(store.pruned) == 1
@@ -305,13 +311,9 @@ def test_a_job_reusing_outputs_while_their_batch_is_pruned_ends_with_its_own_sto
     migrated_postgres_url: str, tmp_path: Path
 ) -> None:
     url = migrated_postgres_url
-    old = submit(url, manifest(tmp_path, DIALOGUE))["line"]
     with serve_in_thread(EmulatorConfig()) as emulator:
         rt, _ = runtime(url, emulator, tmp_path)
-        run_job(old, rt)
-        with session_scope(url) as session:
-            session.execute(update(Batch).values(finished_at=utcnow() - 40 * DAY))
-        new = submit(url, manifest(tmp_path, DIALOGUE))["line"]
+        new = same_request_after_its_batch_expired(url, tmp_path, rt)
         _, report = at_once(
             [lambda: run_job(new, rt), lambda: _prune_expired(url, rt.storage, tmp_path / "up")]
         )
