@@ -63,7 +63,9 @@ def build_webhook_sender(settings: Settings) -> WebhookSender:
         timeout_s=settings.webhook_timeout_s,
         max_attempts=settings.webhook_max_attempts,
     )
-    return WebhookSender(config, build_client(config))
+    return WebhookSender(
+        config, build_client(config), clock=database_clock(settings.resolved_database_url)
+    )
 
 
 def build_housekeeper(settings: Settings) -> Callable[[], int]:
