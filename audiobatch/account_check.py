@@ -14,7 +14,8 @@ from audiobatch.estimate import AccountCheck, Estimate, estimate_manifests
 from audiobatch.manifest import Manifest
 from audiobatch.readable import local_time
 
-ACCOUNT_TIMEOUTS = Timeouts(connect_s=5.0, read_s=10.0)  # an estimate never waits long on it
+# an estimate never waits long on it
+ACCOUNT_TIMEOUTS = Timeouts(connect_s=5.0, read_s=10.0, json_answer_s=5.0)
 
 
 def check_account(settings: Settings, account: str = DEFAULT_ACCOUNT) -> AccountCheck:

@@ -34,7 +34,7 @@ re-raised with ``raise ... from exc``::
         ├── RetryableApiError       the same request may succeed later
         │   ├── ConcurrencyLimitError   429 too_many_concurrent_requests / concurrent_limit_exceeded
         │   ├── ApiBusyError            429 system_busy / rate_limit_exceeded, 5xx
-        │   ├── ApiTransportError       timeout, disconnect, truncated or malformed body
+        │   ├── ApiTransportError       timeout, disconnect, truncated, slow or malformed body
         │   │   └── UnexpectedAnswerError   a 200 whose body is not in the format asked
         │   └── TruncatedAudioError     valid audio far shorter than its text takes to speak
         └── FatalApiError           the same request will fail again: fail the job
@@ -248,7 +248,8 @@ class ApiBusyError(RetryableApiError):
 
 
 class ApiTransportError(RetryableApiError):
-    """No usable answer: connect or read timeout, disconnect, truncated or malformed body."""
+    """No usable answer: connect or read timeout, disconnect, truncated or malformed body, or a
+    body that arrives slower than its pace allows (:mod:`audiobatch.elevenlabs.pace`)."""
 
 
 class UnexpectedAnswerError(ApiTransportError):

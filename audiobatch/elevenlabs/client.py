@@ -5,7 +5,9 @@ back as an :class:`ApiAnswer` whose body is read lazily, so callers can stream i
 Every answer enters through :meth:`ApiAnswer.iter_bytes`, which checks the body's start against
 what the endpoint was asked for (:mod:`audiobatch.elevenlabs.sniff`) before handing on a byte: an
 error body served with a 200 is raised as the API error it is, a body of another format as an
-:class:`UnexpectedAnswerError`.
+:class:`UnexpectedAnswerError`. Every read from the socket is held to the endpoint's
+:class:`~audiobatch.elevenlabs.pace.Pace`: a body that trickles in is an :class:`ApiTransportError`,
+as one cut off is.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 import httpx
 
 from audiobatch.elevenlabs.errors import error_from_response
+from audiobatch.elevenlabs.pace import UNPACED, Pace
 from audiobatch.elevenlabs.sniff import HEAD_BYTES, Expected, is_error_body, mismatch
 from audiobatch.errors import AnswerTooLargeError, ApiTransportError, UnexpectedAnswerError
 
@@ -50,25 +53,45 @@ class Upload:
 
 @dataclass(frozen=True)
 class Timeouts:
-    """Per-call timeouts. ``read_s`` is the longest silence allowed between two chunks."""
+    """Per-call timeouts. ``read_s`` is the longest silence allowed between two chunks.
+
+    ``json_answer_s`` is the longest the body of a small JSON answer (the subscription, a
+    composition plan) may take from its first read to its last byte. Any other answer (audio, a
+    ZIP, timestamps) must, once ``audio_window_s`` has passed since its first byte, keep sending
+    at least ``min_audio_bytes_per_s`` averaged over the last ``audio_window_s``: a quarter of
+    the slowest format's bitrate (32 kbit/s), which the API streams at least in real time.
+    """
 
     connect_s: float = 5.0
     read_s: float = 120.0
     write_s: float = 60.0
     pool_s: float = 60.0
+    json_answer_s: float = 30.0
+    min_audio_bytes_per_s: float = 1000.0
+    audio_window_s: float = 30.0
 
     def for_httpx(self) -> httpx.Timeout:
         return httpx.Timeout(
             connect=self.connect_s, read=self.read_s, write=self.write_s, pool=self.pool_s
         )
 
+    def json_pace(self) -> Pace:
+        """The pace of a small JSON answer."""
+        return Pace(deadline_s=self.json_answer_s)
+
+    def audio_pace(self) -> Pace:
+        """The pace of every other answer."""
+        return Pace(floor_bytes_per_s=self.min_audio_bytes_per_s, window_s=self.audio_window_s)
+
 
 class ApiAnswer:
-    """A successful (2xx) answer whose body has not been read yet, and what it must be."""
+    """A successful (2xx) answer whose body has not been read yet, what it must be, and how
+    slowly it may arrive."""
 
-    def __init__(self, response: httpx.Response, expected: Expected) -> None:
+    def __init__(self, response: httpx.Response, expected: Expected, pace: Pace = UNPACED) -> None:
         self._response = response
         self.expected = expected
+        self.pace = pace
         headers = response.headers
         self.status = response.status_code
         self.request_id: str | None = headers.get("request-id")
@@ -86,7 +109,8 @@ class ApiAnswer:
         """The body, chunk by chunk, once its start is known to be what was asked.
 
         Raises the API's error for an error body, :class:`UnexpectedAnswerError` for a body that
-        is empty or of another format, :class:`ApiTransportError` for one cut short.
+        is empty or of another format, :class:`ApiTransportError` for one cut short or slower
+        than its pace.
         """
         chunks = self._raw_bytes(chunk_bytes)
         head = b""
@@ -130,16 +154,14 @@ class ApiAnswer:
             )
 
     def _raw_bytes(self, chunk_bytes: int) -> Iterator[bytes]:
-        """The body as it arrives; one cut short of its Content-Length is an ApiTransportError."""
+        """The body in chunks of ``chunk_bytes``; one cut short of its Content-Length, or
+        slower than its pace, is an ApiTransportError."""
         expected = _int_header(self._response.headers, "content-length")
         encoded = "content-encoding" in self._response.headers
         received = 0
-        try:
-            for chunk in self._response.iter_bytes(chunk_bytes):
-                received += len(chunk)
-                yield chunk
-        except httpx.HTTPError as exc:
-            raise _transport_error(exc, self.request_id) from exc
+        for chunk in _rechunked(_paced(self._response, self.pace, self.request_id), chunk_bytes):
+            received += len(chunk)
+            yield chunk
         if expected is not None and not encoded and received != expected:
             raise ApiTransportError(
                 f"body cut short: {received} of {expected} bytes arrived",
@@ -253,7 +275,9 @@ class ElevenLabsClient:
 
     def music_plan(self, body: Mapping[str, Any]) -> AnswerContext:
         """POST /v1/music/plan: a composition plan as JSON (free of charge, rate limited)."""
-        return self._post("/v1/music/plan", body, None, Expected("json"))
+        return self._post(
+            "/v1/music/plan", body, None, Expected("json"), pace=self._timeouts.json_pace()
+        )
 
     def stem_separation(
         self,
@@ -294,7 +318,7 @@ class ElevenLabsClient:
     def user_subscription(self) -> AnswerContext:
         """GET /v1/user/subscription: the account's quota, what it used and its next reset."""
         request = self._http.build_request("GET", "/v1/user/subscription")
-        return _send(self._http, request, Expected("json"))
+        return _send(self._http, request, Expected("json"), self._timeouts.json_pace())
 
     def _post(
         self,
@@ -306,7 +330,9 @@ class ElevenLabsClient:
         files: Mapping[str, Any] | None = None,
         data: Mapping[str, str] | None = None,
         read_timeout_s: float | None = None,
+        pace: Pace | None = None,
     ) -> AnswerContext:
+        """Send the request; its answer held to ``pace``, by default that of audio."""
         params = {"output_format": output_format} if output_format else {}
         timeouts = self._timeouts
         if read_timeout_s is not None:
@@ -320,25 +346,55 @@ class ElevenLabsClient:
             params=params,
             timeout=timeouts.for_httpx(),
         )
+        sent = _send(self._http, request, expected, pace or timeouts.audio_pace())
         if self._spool is None:
-            return _send(self._http, request, expected)
-        return self._spool.replay(expected) or self._spool.record(
-            _send(self._http, request, expected)
-        )
+            return sent
+        return self._spool.replay(expected) or self._spool.record(sent)
 
 
 @contextmanager
-def _send(http: httpx.Client, request: httpx.Request, expected: Expected) -> Iterator[ApiAnswer]:
+def _send(
+    http: httpx.Client, request: httpx.Request, expected: Expected, pace: Pace
+) -> Iterator[ApiAnswer]:
+    """The answer to ``request`` (sent on entering); an error status is raised as the API's
+    error, its body read at ``pace`` too."""
     try:
         response = http.send(request, stream=True)
     except httpx.HTTPError as exc:
         raise _transport_error(exc, None) from exc
     try:
         if response.status_code >= 400:
-            raise error_from_response(response, _error_body(response.iter_bytes()))
-        yield ApiAnswer(response, expected)
+            raise error_from_response(response, _error_body(_paced(response, pace, None)))
+        yield ApiAnswer(response, expected, pace)
     finally:
         response.close()
+
+
+def _paced(response: httpx.Response, pace: Pace, request_id: str | None) -> Iterator[bytes]:
+    """The body of ``response`` read by read as it arrives from the socket (a chunk size would
+    buffer a trickle out of sight), each read held to ``pace``; an ApiTransportError for a body
+    that falls behind, or whose connection fails."""
+    watch = pace.watch()
+    try:
+        for chunk in response.iter_bytes():
+            problem = watch.arrived(len(chunk))
+            if problem is not None:
+                raise ApiTransportError(problem, status=response.status_code, request_id=request_id)
+            yield chunk
+    except httpx.HTTPError as exc:
+        raise _transport_error(exc, request_id) from exc
+
+
+def _rechunked(chunks: Iterator[bytes], chunk_bytes: int) -> Iterator[bytes]:
+    """``chunks`` cut again into chunks of ``chunk_bytes``, the last one shorter."""
+    buffer = bytearray()
+    for chunk in chunks:
+        buffer += chunk
+        while len(buffer) >= chunk_bytes:
+            yield bytes(buffer[:chunk_bytes])
+            del buffer[:chunk_bytes]
+    if buffer:
+        yield bytes(buffer)
 
 
 def json_object(text: str, request_id: str | None) -> dict[str, Any]:

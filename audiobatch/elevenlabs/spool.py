@@ -48,7 +48,7 @@ class AnswerSpool:
         self.discard()
         self.folder.mkdir(parents=True)
         with call as answer:
-            recorded = _RecordedAnswer(answer.response, answer.expected, self)
+            recorded = _RecordedAnswer(answer, self)
             try:
                 yield recorded
             except StorageError:
@@ -87,8 +87,8 @@ def _last_touched_s(folder: Path) -> float:
 
 
 class _RecordedAnswer(ApiAnswer):
-    def __init__(self, response: httpx.Response, expected: Expected, spool: AnswerSpool) -> None:
-        super().__init__(response, expected)
+    def __init__(self, answer: ApiAnswer, spool: AnswerSpool) -> None:
+        super().__init__(answer.response, answer.expected, answer.pace)
         self._spool = spool
         # What is left to read of the body, and the spool file it goes to: kept here, not in the
         # generator, so that read_rest can carry on where a consumer stopped.
