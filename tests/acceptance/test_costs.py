@@ -1,6 +1,7 @@
 """Costs before and after, as an operator sees them: `estimate` on every example, the account
 read from the emulator's quota, `run` refusing a batch the account cannot pay for and pausing
-one at its `--budget`, and an account that cannot be read never blocking."""
+one at its `--budget`, and an account that cannot be read (nothing listening, an answer that
+trickles in) never blocking."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import pytest
 
 from tests.acceptance.cli import audiobatch, clean_environment, running_emulator
 from tests.acceptance.fleet import KEY, TEXT, write_manifest
+from tests.hostile_api import Canned, HostileApi
 from tests.services import free_port
 
 REPO = Path(__file__).resolve().parents[2]
@@ -82,6 +84,20 @@ def test_an_account_that_cannot_be_read_does_not_block_a_run(tmp_path: Path) -> 
     found = audiobatch("estimate", str(manifest), cwd=tmp_path, env=env)
     assert found.returncode == 0, found.stderr
     assert "account not checked: could not read the account" in found.stdout
+
+
+def test_estimate_with_a_subscription_answer_that_trickles_says_how_slow_it_was(
+    tmp_path: Path,
+) -> None:
+    subscription = {"tier": "creator", "character_count": 5, "character_limit": 10}
+    body = json.dumps(subscription).encode() + b" " * 400  # whole only after 200 s at this pace
+    with HostileApi(Canned(body, "application/json").trickled(1, 0.5)) as api:
+        env = clean_environment(ELEVENLABS_API_KEY=KEY, AUDIOBATCH_API_URL=api.url)
+        found = audiobatch("estimate", str(write_manifest(tmp_path, 1)), cwd=tmp_path, env=env)
+    assert found.returncode == 0, found.stderr
+    said = " ".join(found.stdout.split())
+    assert "account not checked: could not read the account: the API sent" in said
+    assert "a whole answer may take" in said
 
 
 def test_submitting_for_another_account_that_cannot_be_read_says_so(tmp_path: Path) -> None:

@@ -15,7 +15,7 @@ from audiobatch.backend import Backend
 from audiobatch.db.models import Artifact, Attempt, Job, JobStatus, utcnow
 from audiobatch.db.session import session_scope
 from audiobatch.db.submit import insert_batch
-from audiobatch.elevenlabs.client import ElevenLabsClient
+from audiobatch.elevenlabs.client import ElevenLabsClient, Timeouts
 from audiobatch.emulator import EmulatorConfig, RunningEmulator, serve_in_thread
 from audiobatch.limiter import LocalLimiter
 from audiobatch.manifest import load_manifests
@@ -47,12 +47,19 @@ def submit_one(url: str, tmp_path: Path, jobs: str) -> int:
         return session.scalars(select(Job.id).where(Job.batch_id == batch.id)).one()
 
 
-def render_once(tmp_path: Path, url: str, job_id: int, api: Api, policy: RetryPolicy) -> Job:
+def render_once(
+    tmp_path: Path,
+    url: str,
+    job_id: int,
+    api: Api,
+    policy: RetryPolicy,
+    timeouts: Timeouts = Timeouts(),
+) -> Job:
     """Run the job once against ``api``; the job after."""
     runtime = Runtime(
         database_url=url,
         storage=open_storage(f"file://{tmp_path / 'renders'}"),
-        client=ElevenLabsClient(api.url, "key"),
+        client=ElevenLabsClient(api.url, "key", timeouts=timeouts),
         limiter=LocalLimiter({"general": 2, "music": 2}),
         publish=lambda wakeups: None,
         worker="w",
@@ -64,6 +71,27 @@ def render_once(tmp_path: Path, url: str, job_id: int, api: Api, policy: RetryPo
         job = session.get_one(Job, job_id)
         session.expunge(job)
         return job
+
+
+def render_to_the_end(
+    tmp_path: Path, url: str, job_id: int, api: Api, attempts: int, timeouts: Timeouts = Timeouts()
+) -> Job:
+    """Run the job against ``api`` until it stops retrying (re-queued by hand, as the reconciler
+    would), with at most ``attempts``; the job after."""
+    for _ in range(attempts):
+        job = render_once(tmp_path, url, job_id, api, RetryPolicy(max_attempts=attempts), timeouts)
+        if job.status is not JobStatus.RETRYING:
+            break
+        with session_scope(url) as session:
+            session.get_one(Job, job_id).status = JobStatus.QUEUED
+    return job
+
+
+def attempt_errors(url: str, job_id: int) -> list[str | None]:
+    """The error of each of the job's attempts, first to last."""
+    with session_scope(url) as session:
+        query = select(Attempt.error_message).where(Attempt.job_id == job_id)
+        return list(session.scalars(query.order_by(Attempt.id)))
 
 
 def run_one(
@@ -323,15 +351,47 @@ def test_audio_cut_short_at_every_attempt_fails_the_job_with_that_reason(
 ) -> None:
     job_id = submit_one(url, tmp_path, dialogue("mp3_44100_128", "Long enough to be missed."))
     with emulator("short") as api:
-        for _ in range(3):
-            job = render_once(tmp_path, url, job_id, api, RetryPolicy(max_attempts=3))
-            if job.status is not JobStatus.RETRYING:
-                break
-            with session_scope(url) as session:  # the reconciler's re-queue, by hand
-                session.get_one(Job, job_id).status = JobStatus.QUEUED
+        job = render_to_the_end(tmp_path, url, job_id, api, attempts=3)
     assert job.status is JobStatus.FAILED
     assert job.error_code == "truncated_audio" and job.attempts == 3
     with session_scope(url) as session:
         attempts = session.scalars(select(Attempt).where(Attempt.job_id == job_id)).all()
         assert [a.error_code for a in attempts] == ["truncated_audio"] * 3
     assert stored_outputs(url, job_id) == []
+
+
+# a trickle is cut off within seconds; the defaults hold the same rules over longer spans
+QUICK = Timeouts(json_answer_s=1.0, min_audio_bytes_per_s=1000, audio_window_s=1.0)
+SLOW_MP3 = Canned(MP3 + bytes(8000), "audio/mpeg").trickled(20, 0.1)  # 200 bytes a second
+STEMS = stems_zip({"vocals.mp3": MP3})
+
+
+def test_a_job_whose_answers_trickle_fails_after_its_attempts_saying_how_slow(
+    url: str, tmp_path: Path
+) -> None:
+    job_id = submit_one(url, tmp_path, dialogue("mp3_44100_128"))
+    with HostileApi(SLOW_MP3) as api:
+        job = render_to_the_end(tmp_path, url, job_id, api, attempts=2, timeouts=QUICK)
+    assert job.status is JobStatus.FAILED and job.attempts == 2
+    assert "slower than 1000 bytes/s" in (job.error or "")
+    errors = attempt_errors(url, job_id)
+    assert len(errors) == 2 and all("slower than 1000 bytes/s" in (e or "") for e in errors)
+    assert stored_files(tmp_path) == []
+
+
+@pytest.mark.parametrize(
+    ("jobs", "slow", "honest", "reason"),
+    [
+        (JOBS["zip"], Canned(STEMS, "application/zip").trickled(1, 0.05), Canned(STEMS, "application/zip"), "1000 bytes/s"),
+        (PLAN, Canned(b'{"chunks": []}' + b" " * 100, "application/json").trickled(1, 0.1), Canned(b'{"chunks": []}', "application/json"), "the 1 s a whole answer may take"),
+    ],
+)  # fmt: skip
+def test_a_job_whose_first_answer_trickles_succeeds_when_the_next_is_honest(
+    url: str, tmp_path: Path, jobs: str, slow: Canned, honest: Canned, reason: str
+) -> None:
+    job_id = submit_one(url, tmp_path, jobs)
+    with HostileApi(slow, honest) as api:
+        job = render_to_the_end(tmp_path, url, job_id, api, attempts=3, timeouts=QUICK)
+    assert job.status is JobStatus.SUCCEEDED and job.attempts == 2
+    [first, _] = attempt_errors(url, job_id)
+    assert first is not None and "the API sent" in first and reason in first
