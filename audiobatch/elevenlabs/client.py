@@ -56,7 +56,7 @@ class Timeouts:
     """Per-call timeouts. ``read_s`` is the longest silence allowed between two chunks.
 
     ``json_answer_s`` is the longest the body of a small JSON answer (the subscription, a
-    composition plan) may take from its first read to its last byte. Any other answer (audio, a
+    composition plan) may take from its first byte to its last. Any other answer (audio, a
     ZIP, timestamps) must, once ``audio_window_s`` has passed since its first byte, keep sending
     at least ``min_audio_bytes_per_s`` averaged over the last ``audio_window_s``: a quarter of
     the slowest format's bitrate (32 kbit/s), which the API streams at least in real time.

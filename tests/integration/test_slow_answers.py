@@ -11,6 +11,7 @@ import pytest
 
 from audiobatch.elevenlabs.account import read_subscription
 from audiobatch.elevenlabs.client import ElevenLabsClient, Timeouts
+from audiobatch.emulator import EmulatorConfig, serve_in_thread
 from audiobatch.errors import ApiBusyError, ApiTransportError
 from tests.hostile_api import Canned, HostileApi
 
@@ -80,3 +81,15 @@ def test_an_answer_in_pieces_that_keeps_pace_is_read_whole() -> None:
     assert answered(Canned(MP3, "audio/mpeg").trickled(400, 0.1), read_audio) == MP3
     plan = answered(Canned(SUBSCRIPTION, "application/json").trickled(10, 0.01), read_plan)
     assert plan == json.loads(SUBSCRIPTION)
+
+
+def test_a_plan_whose_generation_outlasts_the_deadline_is_read_once_it_comes() -> None:
+    # the emulator sends its headers at once and the body when generated: the deadline starts
+    # at the first byte
+    with serve_in_thread(EmulatorConfig(latency_ms=2000)) as emulator:
+        client = ElevenLabsClient(emulator.url, "key", timeouts=QUICK)
+        try:
+            plan = read_plan(client)
+        finally:
+            client.close()
+    assert isinstance(plan, dict) and plan

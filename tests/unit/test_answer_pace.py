@@ -38,8 +38,16 @@ def test_a_json_answer_within_its_deadline_passes() -> None:
 def test_a_json_answer_past_its_deadline_says_what_arrived_and_when() -> None:
     clock = Clock()
     watch = Pace(deadline_s=5).watch(clock)
-    said = reads(watch, clock, 1, 0.5, 11)
-    assert said == ["the API sent 11 bytes in 5.5 s, slower than the 5 s a whole answer may take"]
+    said = reads(watch, clock, 1, 0.5, 12)
+    assert said == ["the API sent 12 bytes in 5.5 s, slower than the 5 s a whole answer may take"]
+
+
+def test_the_wait_for_a_json_answers_first_byte_is_not_its_deadlines() -> None:
+    clock = Clock()
+    watch = Pace(deadline_s=5).watch(clock)
+    assert watch.arrived(0) is None  # an empty read is no first byte
+    clock.now_s += 60  # the headers came at once, the body after its generation
+    assert reads(watch, clock, 100, 0.4, 12) == []
 
 
 def test_a_stream_at_the_slowest_formats_real_time_rate_is_never_stopped() -> None:
@@ -52,7 +60,7 @@ def test_a_stream_at_the_slowest_formats_real_time_rate_is_never_stopped() -> No
 def test_a_trickle_is_stopped_once_a_window_has_passed_since_its_first_byte() -> None:
     clock = Clock()
     watch = AUDIO.watch(clock)
-    clock.now_s += 500  # a long wait for the first byte is the read timeout's business
+    clock.now_s += 500  # the wait for the first byte is the read timeout's business
     assert reads(watch, clock, 1, 0.5, 60) == []  # the first window is its grace
     said = reads(watch, clock, 1, 0.5, 1)
     assert said == ["the API sent 60 bytes in 30.0 s, slower than 1000 bytes/s"]
