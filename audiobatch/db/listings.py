@@ -25,7 +25,14 @@ from audiobatch.db.models import (
     JobStatus,
     Schedule,
 )
-from audiobatch.db.reports import Episodes, batch_counts, batch_summary, job_view
+from audiobatch.db.reports import (
+    Episodes,
+    PauseReasons,
+    batch_counts,
+    batch_summary,
+    job_view,
+    pause_reasons,
+)
 from audiobatch.db.tags import tagged, tags_of
 from audiobatch.errors import NotFoundError
 
@@ -156,12 +163,13 @@ def job_rows(session: Session, jobs: Sequence[Job]) -> list[dict[str, Any]]:
     batch, error class and times."""
     episodes = Episodes.among(session, jobs)
     costs = costs_of_jobs(session, [job.id for job in jobs])
-    return [_job_row(job, episodes, costs.get(job.id, NO_COSTS)) for job in jobs]
+    pauses = pause_reasons(session, jobs)
+    return [_job_row(job, episodes, costs.get(job.id, NO_COSTS), pauses) for job in jobs]
 
 
-def _job_row(job: Job, episodes: Episodes, costs: Costs) -> dict[str, Any]:
+def _job_row(job: Job, episodes: Episodes, costs: Costs, pauses: PauseReasons) -> dict[str, Any]:
     return {
-        **job_view(job, episodes, costs),
+        **job_view(job, episodes, costs, pauses),
         "job_id": job.id,
         "batch_id": job.batch_id,
         "error_code": job.error_code,

@@ -11,7 +11,7 @@ from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from audiobatch.db.costs import NO_COSTS, Costs, batch_costs, job_costs
-from audiobatch.db.models import Artifact, Batch, Job, JobStatus
+from audiobatch.db.models import Artifact, Batch, BatchStatus, Job, JobStatus
 from audiobatch.db.tags import tagged, tags_of
 from audiobatch.db.tallies import batch_tallies
 from audiobatch.errors import NotFoundError
@@ -125,18 +125,22 @@ class Episodes:
         return cls(keys, parts)
 
 
-def job_view(job: Job, episodes: Episodes, costs: Costs = NO_COSTS) -> dict[str, Any]:
+def job_view(
+    job: Job, episodes: Episodes, costs: Costs = NO_COSTS, pauses: PauseReasons | None = None
+) -> dict[str, Any]:
     """A job in the ``--json`` shape; an episode counts its parts (``parts``: done and total)
     and their costs, a part names its episode (``part_of``); ``loudness`` is what its loudness
-    pass measured (its ``loudness.json``), None without one."""
+    pass measured (its ``loudness.json``), None without one. A job waiting in a paused batch
+    gives as its ``error`` why the batch paused (its last attempt's error is in its attempts)."""
     parts = episodes.parts.get(job.id)
+    paused_because = pauses.get(job.batch_id) if pauses and job.status is JobStatus.PAUSED else None
     return {
         "id": job.key,
         "kind": job.kind,
         "status": job.status.value,
         "attempts": job.attempts,
         "cached": job.cached_from is not None,  # outputs reused from an identical request
-        "error": job.error,
+        "error": paused_because or job.error,
         "outputs": [artifact_view(a) for a in job.artifacts],
         "part_of": episodes.keys.get(job.part_of) if job.part_of is not None else None,
         "parts": {"done": parts[0], "total": parts[1]} if parts else None,
@@ -150,10 +154,26 @@ def job_views(
 ) -> list[dict[str, Any]]:
     """The batch's jobs (those in ``status``) in the ``--json`` shape."""
     episodes, costs = Episodes.of(session, batch_id), job_costs(session, batch_id)
-    return [
-        job_view(job, episodes, costs.get(job.id, NO_COSTS))
-        for job in list_jobs(session, batch_id, status)
-    ]
+    jobs = list_jobs(session, batch_id, status)
+    pauses = pause_reasons(session, jobs)
+    return [job_view(job, episodes, costs.get(job.id, NO_COSTS), pauses) for job in jobs]
+
+
+PauseReasons = dict[str, str]
+"""Why each paused batch paused, by batch id."""
+
+
+def pause_reasons(session: Session, jobs: Sequence[Job]) -> PauseReasons:
+    """Why the paused batches of the paused ``jobs`` paused (one read, none when no job is)."""
+    paused = {job.batch_id for job in jobs if job.status is JobStatus.PAUSED}
+    if not paused:
+        return {}
+    rows = session.execute(
+        select(Batch.id, Batch.status_reason).where(
+            Batch.id.in_(paused), Batch.status == BatchStatus.PAUSED
+        )
+    )
+    return {batch_id: reason for batch_id, reason in rows if reason}
 
 
 def jobs_report(

@@ -11,8 +11,10 @@ import pytest
 from sqlalchemy import select, update
 
 from audiobatch.db import batches, jobs, operations, reconcile
+from audiobatch.db.listings import job_rows
 from audiobatch.db.migrate import upgrade
 from audiobatch.db.models import Batch, BatchStatus, Job, JobDependency, JobStatus, utcnow
+from audiobatch.db.reports import job_views
 from audiobatch.db.session import session_scope
 from audiobatch.storage import StoredObject
 from audiobatch.storage.local import LocalStorage
@@ -396,3 +398,23 @@ def test_the_lease_keeper_renews_every_held_lease_and_notes_those_taken_over(
         kept = session.get_one(Job, ids["kept"])
         assert kept.lease_expires_at is not None
         assert (kept.lease_expires_at - utcnow()).total_seconds() > 250
+
+
+def test_a_job_waiting_in_a_paused_batch_says_why_the_batch_paused(database_url: str) -> None:
+    ids = make_batch(database_url, ["busy", "fresh", "done"])
+    reason = "character budget reached: 120 of 100 characters spent"
+    with session_scope(database_url) as session:
+        session.execute(
+            update(Job).where(Job.id == ids["busy"])
+            .values(status=JobStatus.PAUSED, error="429 too_many_concurrent_requests")
+        )  # fmt: skip
+        session.execute(update(Job).where(Job.id == ids["fresh"]).values(status=JobStatus.PAUSED))
+        session.execute(
+            update(Job).where(Job.id == ids["done"]).values(status=JobStatus.FAILED, error="gone")
+        )
+        session.execute(update(Batch).values(status=BatchStatus.PAUSED, status_reason=reason))
+    with session_scope(database_url) as session:
+        listed = {view["id"]: view["error"] for view in job_views(session, "b1")}
+        rows = job_rows(session, list(session.scalars(select(Job).order_by(Job.id))))
+    assert listed == {"busy": reason, "fresh": reason, "done": "gone"}
+    assert [row["error"] for row in rows] == [reason, reason, "gone"]
