@@ -13,7 +13,8 @@ from audiobatch.cli.context import JsonFlag, broker_publisher, load_settings, re
 from audiobatch.cli.tables import PlainFlag
 from audiobatch.cli.workers import start_hint, warn_without_workers
 from audiobatch.db import schedules
-from audiobatch.db.models import CatchUpPolicy, FiringOutcome, OverlapPolicy, utcnow
+from audiobatch.db.clock import database_clock
+from audiobatch.db.models import CatchUpPolicy, FiringOutcome, OverlapPolicy
 from audiobatch.db.session import session_scope
 from audiobatch.errors import AudiobatchError
 from audiobatch.scheduler import editing
@@ -63,8 +64,9 @@ def add(
         name, cron=cron, manifest=manifest, timezone=timezone, store=store, overlap=overlap,
         catch_up=catch_up, character_budget=budget_chars,
     )  # fmt: skip
+    url = ready_database(settings)
     new = editing.add_schedule(
-        ready_database(settings), asked, utcnow(),
+        url, asked, database_clock(url)(),
         part_chars=settings.part_chars, sources=settings.source_policy(),
         accounts=settings.account_names(),
     )  # fmt: skip
@@ -102,7 +104,8 @@ def resume(name: Name) -> None:
 
 
 def _set_enabled(name: str, *, enabled: bool) -> None:
-    toggled = editing.set_enabled(ready_database(load_settings()), name, enabled, utcnow())
+    url = ready_database(load_settings())
+    toggled = editing.set_enabled(url, name, enabled, database_clock(url)())
     if enabled:
         when = views.local_time(toggled.next_slot_at.isoformat(), toggled.timezone)
         out.print(f"schedule {name} resumed; next run {when}", markup=False)
@@ -116,7 +119,7 @@ def run(name: Name, json_: JsonFlag = False) -> None:
     settings = load_settings()
     url = ready_database(settings)
     fired = fire_now(
-        url, broker_publisher(settings), name, utcnow(),
+        url, broker_publisher(settings), name, database_clock(url)(),
         part_chars=settings.part_chars,
         sources=settings.source_policy(),
         accounts=settings.account_names(),

@@ -30,9 +30,9 @@ from audiobatch.dashboard.filters import JobId
 from audiobatch.dashboard.schemas import ActionResult, ScheduleForm
 from audiobatch.dashboard.state import DashboardState, StateDep
 from audiobatch.dashboard.uploads import MAX_MANIFEST_BYTES, read_upload
+from audiobatch.db.clock import database_clock
 from audiobatch.db.idempotency import MAX_KEY_CHARS, Idempotency
 from audiobatch.db.listings import find_job
-from audiobatch.db.models import utcnow
 from audiobatch.db.reports import find_batch
 from audiobatch.db.session import session_scope
 from audiobatch.db.tags import add_tags, remove_tag
@@ -155,7 +155,7 @@ def untag_batch(
 def run_schedule(name: str, state: StateDep, next: Next = None) -> Response | ActionResult:
     """Fire the schedule now, outside its slots (its overlap policy applies)."""
     fired = fire_now(
-        state.database_url, state.publish, name, utcnow(),
+        state.database_url, state.publish, name, database_clock(state.database_url)(),
         part_chars=state.settings.part_chars,
         sources=state.settings.source_policy(),
         accounts=state.settings.account_names(),
@@ -180,7 +180,7 @@ def add_schedule(
     with the ``field`` at fault (a name already taken, 409)."""
     try:
         new = editing.add_schedule(
-            state.database_url, ScheduleRequest(**form.model_dump()), utcnow(),
+            state.database_url, ScheduleRequest(**form.model_dump()), database_clock(state.database_url)(),
             part_chars=state.settings.part_chars, sources=state.settings.source_policy(),
             confined_to=state.settings.source_policy(uploaded=True).roots_for(Path.cwd()),
             accounts=state.settings.account_names(),
@@ -198,7 +198,7 @@ def add_schedule(
 @router.post("/schedules/{name}/pause", response_model=ActionResult)
 def pause_schedule(name: str, state: StateDep, next: Next = None) -> Response | ActionResult:
     """Stop firing the schedule until it is resumed."""
-    editing.set_enabled(state.database_url, name, False, utcnow())
+    editing.set_enabled(state.database_url, name, False, database_clock(state.database_url)())
     result = ActionResult(action="pause", batch_id=None, jobs=0, message=f"schedule {name} paused")
     return _reply(result, next)
 
@@ -206,7 +206,9 @@ def pause_schedule(name: str, state: StateDep, next: Next = None) -> Response | 
 @router.post("/schedules/{name}/resume", response_model=ActionResult)
 def resume_schedule(name: str, state: StateDep, next: Next = None) -> Response | ActionResult:
     """Fire a paused schedule again, from its next slot on (missed slots are not run)."""
-    toggled = editing.set_enabled(state.database_url, name, True, utcnow())
+    toggled = editing.set_enabled(
+        state.database_url, name, True, database_clock(state.database_url)()
+    )
     message = f"schedule {name} resumed; next run {toggled.next_slot_at.isoformat()}"
     return _reply(ActionResult(action="resume", batch_id=None, jobs=0, message=message), next)
 
