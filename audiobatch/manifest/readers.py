@@ -81,6 +81,8 @@ Reader = Callable[[str, Path, str, str | None], "Document | list[Problem]"]
 
 def read_document(path: Path, batch: str | None) -> Document | list[Problem]:
     """Read one manifest file, choosing the format by its extension."""
+    if path.is_dir():
+        return [Problem(str(path), None, "", "a folder, not a manifest file: name a file in it")]
     if path.suffix.lower() not in READERS:
         return [_unknown_format(str(path))]
     try:

@@ -265,13 +265,20 @@ def test_a_missing_file_a_folder_and_an_unknown_extension_are_located_problems(
     tmp_path: Path,
 ) -> None:
     (tmp_path / "folder.yaml").mkdir()
+    (tmp_path / "manifests").mkdir()
     (tmp_path / "notes.txt").write_text("batch: b\n")
-    paths = [tmp_path / "absent.yaml", tmp_path / "folder.yaml", tmp_path / "notes.txt"]
+    paths = [
+        tmp_path / "absent.yaml",
+        tmp_path / "folder.yaml",
+        tmp_path / "manifests",  # a folder says so, not that '' is an unknown format
+        tmp_path / "notes.txt",
+    ]
     found = problems(paths)
     assert [(p.file, p.line) for p in found] == [(str(path), None) for path in paths]
     assert found[0].message == "cannot read the file: No such file or directory"
-    assert found[1].message.startswith("cannot read the file:")
-    assert found[2].message.startswith("unknown manifest format '.txt'")
+    folder = "a folder, not a manifest file: name a file in it"
+    assert [found[1].message, found[2].message] == [folder, folder]
+    assert found[3].message.startswith("unknown manifest format '.txt'")
 
 
 def test_a_file_that_is_not_utf8_is_a_located_problem(tmp_path: Path) -> None:
