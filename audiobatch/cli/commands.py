@@ -364,7 +364,7 @@ def accounts(json_: JsonFlag = False) -> None:
 @app.command()
 def download(
     batch: Annotated[str, typer.Argument(help="Batch id, id prefix or name.")],
-    dest: Annotated[Path, typer.Argument(help="Folder to copy the outputs into.")],
+    dest: Annotated[Path, typer.Argument(file_okay=False, help="Folder to copy the outputs into.")],
     final_only: Annotated[
         bool,
         typer.Option(

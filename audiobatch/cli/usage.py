@@ -51,7 +51,8 @@ def show_click_error(console: Console, exc: Exception) -> int:
         if help_text := error.format_message():
             console.print(help_text, highlight=False, markup=False, soft_wrap=True)
         return error.exit_code
-    message = " ".join(error.format_message().split())
+    # typer 0.29 checks a choice with pydantic, whose message keeps its "Value error, " prefix
+    message = " ".join(error.format_message().split()).replace(": Value error, ", ": ")
     context: Any = getattr(exc, "ctx", None)
     if context is not None:
         message += f" (see '{context.command_path} --help')"

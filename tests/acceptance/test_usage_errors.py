@@ -14,7 +14,8 @@ from tests.acceptance.cli import audiobatch, clean_environment
     ("args", "says"),
     [
         (["--bogus"], "No such option: --bogus (see 'audiobatch --help')"),
-        (["jobs", "some-batch", "--status", "nope"], "'nope' is not one of 'pending'"),
+        (["jobs", "some-batch", "--status", "nope"], "'--status': 'nope' is not one of 'pending'"),
+        (["workers", "--role", "boss"], "'--role': 'boss' is not one of 'worker', 'scheduler'"),
         (["jobs"], "Missing argument 'BATCH'. (see 'audiobatch jobs --help')"),
         (["nosuch"], "No such command 'nosuch'."),
         (["status", "a", "b"], "unexpected extra argument"),
@@ -45,3 +46,11 @@ def test_a_group_without_a_command_prints_its_help_and_exits_2(
 def test_version_prints_the_installed_version_and_exits_0(tmp_path: Path) -> None:
     result = audiobatch("--version", cwd=tmp_path, env=clean_environment())
     assert (result.returncode, result.stdout) == (0, f"audiobatch {version('audiobatch')}\n")
+
+
+def test_download_into_a_file_instead_of_a_folder_is_a_usage_error(tmp_path: Path) -> None:
+    (tmp_path / "out").write_text("mine")
+    result = audiobatch("download", "demo", "out", cwd=tmp_path, env=clean_environment())
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr.startswith("error: ") and "'out' is a file" in result.stderr
+    assert (tmp_path / "out").read_text() == "mine"
