@@ -13,7 +13,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from audiobatch.db.session import get_engine
 from audiobatch.errors import ConfigError
@@ -90,7 +90,9 @@ def ensure_schema(url: str, *, embedded: bool) -> None:
         with get_engine(url).connect() as connection:
             current = set(MigrationContext.configure(connection).get_current_heads())
     except SQLAlchemyError as exc:
-        raise ConfigError(f"cannot reach the database: {_without_password(url)}: {exc}") from exc
+        # the driver's words on one line, without SQLAlchemy's wrapping and link
+        said = " ".join(str(exc.orig if isinstance(exc, DBAPIError) else exc).split())
+        raise ConfigError(f"cannot reach the database: {_without_password(url)}: {said}") from exc
     if current != set(script.get_heads()):
         raise ConfigError(
             "the database schema is not up to date: run `audiobatch db upgrade` first"

@@ -31,6 +31,17 @@ def test_a_server_database_without_migrations_is_refused_with_the_fix(postgres_u
         ensure_schema(postgres_url, embedded=False)
 
 
+def test_a_server_database_out_of_reach_is_refused_in_one_line_without_its_password() -> None:
+    with pytest.raises(ConfigError) as refused:
+        ensure_schema("postgresql+psycopg://u:secret@127.0.0.1:9/x", embedded=False)
+    message = str(refused.value)
+    assert message.startswith(
+        "cannot reach the database: postgresql+psycopg://u:***@127.0.0.1:9/x:"
+    )
+    assert "Connection refused" in message
+    assert "\n" not in message and "secret" not in message and "sqlalche.me" not in message
+
+
 def test_the_embedded_database_is_migrated_on_the_fly(sqlite_url: str) -> None:
     ensure_schema(sqlite_url, embedded=True)
     assert "jobs" in inspect(get_engine(sqlite_url)).get_table_names()
