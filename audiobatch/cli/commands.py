@@ -306,7 +306,7 @@ def status(
             if json_:
                 views.print_json(summaries)
             else:
-                views.print_batches(out, summaries, settings.zone, plain=plain)
+                views.print_batches(out, summaries, settings.zone, plain=plain, tag=tag)
             return
         found = find_batch(session, batch)
         report = {**batch_report(session, found), "deliveries": deliveries_of(session, found.id)}

@@ -14,7 +14,7 @@ from rich.markup import escape
 from audiobatch import readable
 from audiobatch.backend import EMULATOR
 from audiobatch.cli.tables import Sheet, show
-from audiobatch.db.models import utcnow
+from audiobatch.db.models import TERMINAL_BATCH_STATUSES, utcnow
 from audiobatch.db.submit import SubmittedBatch
 from audiobatch.scheduler.cron import parse_zone
 
@@ -46,10 +46,10 @@ def _styled(status: str) -> str:
     return f"[{style}]{status}[/]" if style else status
 
 
-def _backend(backend: str | None) -> str:
-    """What rendered a batch, the built-in or a standalone emulator standing out."""
-    if backend is None:
-        return "none yet"
+def _backend(backend: str | None, status: str | None = None) -> str:
+    """What rendered a batch (of ``status``), the built-in or a standalone emulator standing out."""
+    if backend is None:  # an ended batch will have none
+        return "none" if status in TERMINAL_BATCH_STATUSES else "none yet"
     return "[bold yellow]emulator[/]" if backend == EMULATOR else escape(backend)
 
 
@@ -58,12 +58,22 @@ def _counts(counts: dict[str, int]) -> str:
 
 
 def print_batches(
-    console: Console, summaries: list[dict[str, Any]], zone: tzinfo, *, plain: bool = False
+    console: Console,
+    summaries: list[dict[str, Any]],
+    zone: tzinfo,
+    *,
+    plain: bool = False,
+    tag: str | None = None,
 ) -> None:
-    """The batches as a table; ``plain``: one record each, its status and cost in fields of their
-    own (characters and music minutes as numbers)."""
+    """The batches (those carrying ``tag``) as a table; ``plain``: one record each, its status
+    and cost in fields of their own (characters and music minutes as numbers)."""
     if not summaries and not plain:
-        console.print("no batches yet: `audiobatch submit MANIFEST` or `audiobatch run MANIFEST`")
+        if tag is not None:
+            console.print(f"no batch carries the tag {tag!r}", markup=False, highlight=False)
+        else:
+            console.print(
+                "no batches yet: `audiobatch submit MANIFEST` or `audiobatch run MANIFEST`"
+            )
         return
     if plain:
         sheet = Sheet(PLAIN_BATCH_FIELDS)
@@ -90,7 +100,7 @@ def print_batches(
             _styled(s["status"]),
             _counts(s["counts"]),
             cost(s),
-            _backend(s["backend"]),
+            _backend(s["backend"], s["status"]),
             local_time(s["created_at"], zone),
         )
     show(console, sheet)
@@ -115,7 +125,7 @@ def print_batch(
         console.print(f"  schedule: {report['schedule']}", markup=False, highlight=False)
     if report.get("tags"):
         console.print(f"  tags: {', '.join(report['tags'])}", markup=False, highlight=False)
-    console.print(f"  backend: {_backend(report['backend'])}", highlight=False)
+    console.print(f"  backend: {_backend(report['backend'], report['status'])}", highlight=False)
     budget = report.get("character_budget")
     spent = cost(report) + (f" of a {budget:,}-character budget" if budget else "")
     console.print(f"  cost: {spent}", markup=False, highlight=False)
