@@ -190,11 +190,12 @@ def submit(
     if not json_:
         for batch in batches:
             views.print_submitted(out, batch)
+    batch_ids = [b.id for b in batches]
     if not wait:
         if json_:
             views.print_json([asdict(b) for b in batches])
+        warn_without_workers(err, url, batch_ids, start_hint(settings))
         return SUCCESS
-    batch_ids = [b.id for b in batches]
     on_poll = [worker_watch(err, url, batch_ids, hint=start_hint(settings))]
     if settings.broker_url is None:  # embedded: no scheduler process runs the tick
         from audiobatch.deployment import build_reconciler

@@ -13,7 +13,14 @@ from typing import Any
 
 from audiobatch.db.workers import LIVE_WITHIN_S
 from audiobatch.render.families import QUEUES
-from tests.acceptance.cli import AUDIOBATCH, audiobatch, running_emulator, start, stop
+from tests.acceptance.cli import (
+    AUDIOBATCH,
+    audiobatch,
+    clean_environment,
+    running_emulator,
+    start,
+    stop,
+)
 from tests.acceptance.conftest import ProductionEnv
 from tests.acceptance.fleet import KEY, write_manifest
 
@@ -131,3 +138,14 @@ def test_submit_wait_without_a_live_worker_warns_at_once(
     warning = errors.read_text()
     assert "dialogue" in warning
     assert "audiobatch worker" in warning
+
+
+def test_submit_without_wait_warns_when_no_live_worker_would_render_the_batch(
+    tmp_path: Path,
+) -> None:
+    env = clean_environment(AUDIOBATCH_HOME=str(tmp_path / "home"))
+    submitted = audiobatch("submit", str(write_manifest(tmp_path, 1)), cwd=tmp_path, env=env)
+    assert submitted.returncode == 0, submitted.stderr
+    assert "submitted batch fleet" in submitted.stdout
+    assert "no live worker serves the queue(s) dialogue" in submitted.stderr
+    assert "`audiobatch worker` (or use `audiobatch run`" in submitted.stderr
