@@ -115,4 +115,4 @@ def _print(out: Console, plan: PrunePlan, report: PruneReport | None, zone: tzin
             highlight=False, soft_wrap=True,
         )  # fmt: skip
     count = len(plan.batches) if pruned is None else len(pruned)
-    out.print(f"{count} batch(es) {verb} (ended before {local_time(plan.cutoff, zone)})")
+    out.print(f"{verb} {count} batch(es) (ended before {local_time(plan.cutoff, zone)})")

@@ -108,6 +108,8 @@ def test_the_dry_run_lists_exactly_what_the_run_deletes(tmp_path: Path) -> None:
     before = home.files()
 
     dry = home.prune("--dry-run")
+    told = home.run("prune", "--older-than", "30d", "--dry-run").stdout.splitlines()
+    assert told[-1].startswith("would delete 1 batch(es) (ended before ")
     home.set_batch(home.second, status=BatchStatus.SUCCEEDED, finished_at=utcnow())
     done = home.prune()
     assert isinstance(dry["batches"], list) and isinstance(done["batches"], list)
