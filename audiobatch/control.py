@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from audiobatch.db import operations
 from audiobatch.db.clock import database_clock
+from audiobatch.db.models import TERMINAL_BATCH_STATUSES
 from audiobatch.db.reconcile import Publish, end_batch, publish_queued
 from audiobatch.db.reports import find_batch
 from audiobatch.db.session import session_scope
@@ -15,7 +16,8 @@ from audiobatch.storage import Storage
 
 @dataclass(frozen=True)
 class Outcome:
-    """What an action did to a batch: how many jobs it changed, and whether the batch ended."""
+    """What an action did to a batch: how many jobs it changed, and whether the batch has ended
+    (by this action or before it)."""
 
     batch_id: str
     batch_name: str
@@ -69,14 +71,15 @@ def retake_part(
 
 def cancel(database_url: str, storage: Storage, ref: str, *, abandon: bool = False) -> Outcome:
     """Cancel what has not run of batch ``ref`` (running jobs too with ``abandon``); the batch
-    ends now when nothing of it runs."""
+    ends now when nothing of it runs. A batch that had ended is left as it is."""
     now = database_clock(database_url)()
     with session_scope(database_url) as session:
         batch = find_batch(session, ref)
         batch_id, name = batch.id, batch.name
+        had_ended = batch.status in TERMINAL_BATCH_STATUSES
         count = operations.cancel(session, batch, now, abandon=abandon)
     ended = end_batch(database_url, storage, batch_id, database_clock(database_url)())
-    return Outcome(batch_id, name, count, ended)
+    return Outcome(batch_id, name, count, ended or had_ended)
 
 
 def resume(database_url: str, publish: Publish, ref: str) -> Outcome:

@@ -223,6 +223,8 @@ def test_cancel_ends_a_batch_nothing_has_run_of(sqlite_url: str, tmp_path: Path)
 
     assert (outcome.batch_id, outcome.jobs, outcome.ended) == (batch.id, 2, True)
     assert client.wait(batch.id, timeout_s=1).status == "cancelled"
+    again = client.cancel("greetings")  # an ended batch: nothing to cancel, and it has ended
+    assert (again.jobs, again.ended) == (0, True)
 
 
 def test_a_wait_that_times_out_says_no_worker_serves_the_batchs_queue(
