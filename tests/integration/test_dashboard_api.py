@@ -67,6 +67,9 @@ def test_unknown_ids_are_404_with_a_message(stack: Stack) -> None:
         assert answer.status_code == 404, path
         assert words in answer.text, path
     assert stack.client.get("/api/jobs/abc").status_code == 422
+    page = stack.client.get("/jobs/abc")  # its one problem is said once
+    assert page.status_code == 422
+    assert page.text.count("job_id: Input should be a valid integer") == 1
 
 
 def test_batch_detail_has_counts_progress_eta_characters_and_outputs(stack: Stack) -> None:
