@@ -11,7 +11,7 @@ from rich.console import Console
 from audiobatch.cli import views
 from audiobatch.cli.context import JsonFlag, broker_publisher, load_settings, ready_database
 from audiobatch.cli.tables import PlainFlag
-from audiobatch.cli.workers import start_hint, warn_without_workers
+from audiobatch.cli.workers import start_hint, warn_without_scheduler, warn_without_workers
 from audiobatch.db import schedules
 from audiobatch.db.clock import database_clock
 from audiobatch.db.models import CatchUpPolicy, FiringOutcome, OverlapPolicy
@@ -72,6 +72,7 @@ def add(
     )  # fmt: skip
     first = views.local_time(new.next_slot_at.isoformat(), new.timezone)
     out.print(f"schedule {name}: {new.cron} ({new.timezone}); first run {first}", markup=False)
+    warn_without_scheduler(Console(stderr=True), settings.resolved_database_url)
 
 
 @schedule_app.command("list")

@@ -25,10 +25,12 @@ from audiobatch.db.workers import (
     WORKER,
     ago,
     fleet_view,
+    scheduler_live,
     unserved_queues,
 )
 
 START_WORKER = "start one with `audiobatch worker`"
+START_SCHEDULER = "start one with `audiobatch scheduler` (and a worker: `audiobatch worker`)"
 STATES = {"live": "[green]live[/]", "stopped": "[dim]stopped[/]", "gone": "[red]gone[/]"}
 
 
@@ -139,6 +141,17 @@ def warn_without_workers(
             soft_wrap=True,
         )
     return bool(missing)
+
+
+def warn_without_scheduler(console: Console, database_url: str) -> None:
+    """Warn (on ``console``) when no live scheduler would fire the schedules."""
+    with session_scope(database_url) as session:
+        live = scheduler_live(session, database_now(session))
+    if not live:
+        console.print(
+            f"warning: no live scheduler, so no schedule fires: {START_SCHEDULER}",
+            markup=False, highlight=False, soft_wrap=True,
+        )  # fmt: skip
 
 
 def worker_watch(

@@ -109,6 +109,12 @@ def served_queues(session: Session, now: datetime) -> set[str]:
     return {queue for row in live for queue in row.queues}
 
 
+def scheduler_live(session: Session, now: datetime) -> bool:
+    """Whether some live scheduler process would fire the schedules."""
+    query = select(WorkerProcess.id).where(WorkerProcess.role == SCHEDULER, live_at(now))
+    return session.scalar(query.limit(1)) is not None
+
+
 def unserved_queues(session: Session, batch_ids: Sequence[str] | None, now: datetime) -> list[str]:
     """The queues that jobs not yet ended (of ``batch_ids``, or of any batch for None) wait on
     and no live worker serves."""

@@ -35,3 +35,19 @@ def test_schedule_add_refuses_what_would_fail_every_night(
     assert says in added.stderr
     listed = audiobatch("schedule", "list", "--json", cwd=tmp_path, env=env)
     assert json.loads(listed.stdout) == []
+
+
+def test_schedule_add_warns_when_no_live_scheduler_would_fire_it(tmp_path: Path) -> None:
+    (tmp_path / "good.yaml").write_text(
+        "batch: b\njobs: [{id: a, kind: music, prompt: x, music_length_ms: 3000}]\n"
+    )
+    added = audiobatch(
+        "schedule", "add", "nightly", "--cron", "@daily", "--manifest", "good.yaml",
+        cwd=tmp_path, env=clean_environment(),
+    )  # fmt: skip
+    assert added.returncode == 0, added.stdout + added.stderr
+    assert added.stdout.startswith("schedule nightly: @daily (UTC); first run ")
+    assert added.stderr == (
+        "warning: no live scheduler, so no schedule fires: start one with `audiobatch scheduler`"
+        " (and a worker: `audiobatch worker`)\n"
+    )

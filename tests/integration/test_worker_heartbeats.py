@@ -13,6 +13,7 @@ from audiobatch.db.submit import insert_batch
 from audiobatch.db.workers import (
     KEEP_S,
     LIVE_WITHIN_S,
+    SCHEDULER,
     WORKER,
     Announcement,
     heartbeat,
@@ -20,6 +21,7 @@ from audiobatch.db.workers import (
     list_workers,
     mark_stopped,
     prune,
+    scheduler_live,
     unserved_queues,
 )
 from audiobatch.manifest import load_manifests
@@ -86,6 +88,20 @@ def test_unserved_queues_are_those_of_unfinished_jobs_without_a_live_worker(
         assert unserved_queues(session, [batch.id], now) == ["music"]
         heartbeat(session, announcement("all", ["dialogue", "music", "stems", "voice"]), [], now)
         assert unserved_queues(session, [batch.id], now) == []
+
+
+def test_a_scheduler_is_live_only_while_a_scheduler_process_beats_not_a_worker(
+    database_url: str,
+) -> None:
+    now = utcnow()
+    with session_scope(database_url) as session:
+        heartbeat(session, announcement("w", ["control"]), [], now)
+        assert not scheduler_live(session, now)
+        beat = Announcement("host:2:s", "host", 2, SCHEDULER, [], 0, "0.1.0", now)
+        heartbeat(session, beat, [], now - timedelta(seconds=LIVE_WITHIN_S + 1))
+        assert not scheduler_live(session, now)
+        heartbeat(session, beat, [], now)
+        assert scheduler_live(session, now)
 
 
 def test_the_heartbeat_thread_survives_a_failure_and_marks_a_clean_stop(
