@@ -30,7 +30,7 @@ def check_account(settings: Settings, account: str = DEFAULT_ACCOUNT) -> Account
     try:
         return AccountCheck(read_subscription(client))
     except AudiobatchError as exc:
-        return AccountCheck(None, f"could not read the account: {exc}")
+        return AccountCheck(None, f"could not read the account at {settings.api_url}: {exc}")
     finally:
         client.close()
 
