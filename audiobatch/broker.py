@@ -16,10 +16,12 @@ from celery import Celery
 from celery.utils import uuid
 from kombu.connection import Connection
 from kombu.entity import Exchange, Queue
-from kombu.exceptions import ChannelError
+from kombu.exceptions import ChannelError, OperationalError
+from kombu.utils.url import maybe_sanitize_url
 
 from audiobatch.config import Settings
 from audiobatch.db.reconcile import Publish
+from audiobatch.errors import BrokerUnavailableError
 from audiobatch.filesystem_broker import POLL_S, PromptTransport
 from audiobatch.render.families import CONTROL_QUEUE, QUEUES
 
@@ -118,6 +120,16 @@ def publisher(app: Celery) -> Publish:
     retry, policy = conf.task_publish_retry, conf.task_publish_retry_policy
 
     def publish(wakeups: list[tuple[int, str]]) -> None:
+        try:
+            send(wakeups)
+        except OperationalError as exc:  # kombu's word for a broker out of reach
+            raise BrokerUnavailableError(
+                f"the broker at {maybe_sanitize_url(conf.broker_url)} cannot be reached ({exc}): "
+                "the jobs wait queued, and the reconciler tick (`audiobatch scheduler`) announces "
+                "them once it answers"
+            ) from exc
+
+    def send(wakeups: list[tuple[int, str]]) -> None:
         with app.producer_or_acquire() as producer:
             for queue in {queue for _, queue in wakeups}:
                 producer.maybe_declare(amqp.queues[queue], retry=retry, **policy)

@@ -24,6 +24,7 @@ re-raised with ``raise ... from exc``::
     │   ├── DatabaseUnavailableError    it cannot be reached or is busy: try again later
     │   └── DatabaseRejectedError       it refused the statement: trying again will not help
     ├── LimiterUnavailableError     the shared limiter's Redis cannot be reached: try again later
+    ├── BrokerUnavailableError      the broker cannot be reached: wake-ups were not sent
     ├── InternalError               an unexpected exception while a job ran: the job fails
     ├── StorageError                object storage failed
     │   ├── StorageUnavailableError the store could not be reached: try again later
@@ -179,6 +180,11 @@ class DatabaseRejectedError(DatabaseError):
 
 class LimiterUnavailableError(AudiobatchError):
     """The shared concurrency limiter's Redis cannot be reached; the job is retried later."""
+
+
+class BrokerUnavailableError(AudiobatchError):
+    """The broker cannot be reached, so wake-ups were not sent. Their jobs stay queued in SQL and
+    the reconciler tick announces them once the broker answers."""
 
 
 class InternalError(AudiobatchError):

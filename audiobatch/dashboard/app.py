@@ -31,6 +31,7 @@ from audiobatch.dashboard.state import DashboardState
 from audiobatch.errors import (
     AccountNameError,
     AudiobatchError,
+    BrokerUnavailableError,
     CrossSiteRequestError,
     DatabaseUnavailableError,
     IdempotencyKeyReusedError,
@@ -64,6 +65,7 @@ STATUS_OF: list[tuple[type[AudiobatchError], int]] = [
     (ScheduleError, 409),
     (DatabaseUnavailableError, 503),
     (LimiterUnavailableError, 503),
+    (BrokerUnavailableError, 503),
     (StorageUnavailableError, 503),
 ]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 import redis
 from sqlalchemy import update
 
@@ -14,7 +15,9 @@ from audiobatch.db.migrate import upgrade
 from audiobatch.db.models import BatchStatus, Job, JobStatus, utcnow
 from audiobatch.db.session import session_scope
 from audiobatch.deployment import build_reconciler
+from audiobatch.errors import BrokerUnavailableError
 from audiobatch.render.families import QUEUES
+from tests.services import free_port
 from tests.state import add_batch
 
 
@@ -30,6 +33,15 @@ def test_a_wakeup_lands_in_its_own_queue_only(redis_url: str) -> None:
     assert queue_depths(app)() == {"dialogue": 1, "music": 2, "stems": 0, "voice": 0}
     client.flushdb()  # the broker restarted empty
     assert set(queue_depths(app)().values()) == {0}
+
+
+def test_a_broker_out_of_reach_is_an_audiobatch_error_naming_it_without_its_password() -> None:
+    app = create_celery(Settings(broker_url=f"redis://:secret@127.0.0.1:{free_port()}/0"))
+    with pytest.raises(BrokerUnavailableError) as refused:
+        publisher(app)([(1, "dialogue")])
+    message = str(refused.value)
+    assert message.startswith("the broker at redis://:**@127.0.0.1:") and "secret" not in message
+    assert "the reconciler tick (`audiobatch scheduler`) announces them" in message
 
 
 def test_the_reconciler_keeps_one_wakeup_per_queued_job_in_the_broker(

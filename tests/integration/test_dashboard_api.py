@@ -16,6 +16,7 @@ from audiobatch.db.session import session_scope
 from audiobatch.storage.local import LocalStorage
 from tests.dashboard_seed import HOST, HOSTILE, live_worker
 from tests.dashboard_stack import API_KEY, SCRIPT, TOKEN, Stack, make_stack
+from tests.services import free_port
 
 
 @pytest.fixture
@@ -281,6 +282,17 @@ def test_retry_failed_queues_every_failed_job_of_the_batch(stack: Stack) -> None
     assert answer.json()["jobs"] == 2 and "queued again" in answer.json()["message"]
     assert stack.status_of(stack.seeded.broken, "bad") is JobStatus.QUEUED
     assert stack.status_of(stack.seeded.broken, "late") is JobStatus.QUEUED
+
+
+def test_a_retry_while_the_broker_is_out_of_reach_is_503_and_the_jobs_wait_queued(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    stack = make_stack(postgres_url, tmp_path, broker_url=f"redis://127.0.0.1:{free_port()}/0")
+    with stack.client:
+        answer = stack.client.post(f"/api/batches/{stack.seeded.broken}/retry", headers=SCRIPT)
+    assert answer.status_code == 503
+    assert "cannot be reached" in answer.json()["detail"]
+    assert stack.status_of(stack.seeded.broken, "bad") is JobStatus.QUEUED
 
 
 def test_one_failed_job_is_retried_alone(stack: Stack) -> None:
