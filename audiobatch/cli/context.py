@@ -99,6 +99,8 @@ def read_voices(values: list[str]) -> dict[str, str] | None:
 
 
 def _voices_file(path: Path) -> dict[str, str]:
+    if not path.exists():
+        raise ConfigError(f"--voices {str(path)!r}: no such file (or give alias=voice_id)")
     try:
         data = yaml.safe_load(path.read_text())
     except (OSError, yaml.YAMLError) as exc:
