@@ -321,8 +321,9 @@ def load_settings(**overrides: Any) -> Settings:
     try:
         settings = Settings()
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
+        problems = "; ".join(  # a validator's message without pydantic's "Value error, "
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg'].removeprefix('Value error, ')}"
+            for e in exc.errors()
         )
         raise ConfigError(f"invalid settings: {problems}") from exc
     except SettingsError as exc:  # a value that is not the JSON its setting takes

@@ -58,6 +58,17 @@ def test_a_malformed_variable_is_a_config_error_naming_it(monkeypatch: pytest.Mo
         load_settings()
 
 
+def test_a_variable_a_validator_refuses_is_told_in_its_own_words(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("AUDIOBATCH_WEBHOOK_URL", "bad")
+    with pytest.raises(ConfigError) as refused:
+        load_settings()
+    assert str(refused.value) == (
+        "invalid settings: webhook_url: webhook URL 'bad' must start with http:// or https://"
+    )
+
+
 def test_attempts_per_kind_are_read_as_json_and_checked(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AUDIOBATCH_MAX_ATTEMPTS_BY_KIND", '{"music": 2, "stems": 3}')
     assert load_settings().max_attempts_by_kind == {"music": 2, "stems": 3}
