@@ -238,6 +238,7 @@ def run(
         with_account(with_priority(m, priority), account, known)
         for m in read_manifests(manifests, voices, set_, settings)
     ]
+    open_storage(settings.storage_url)  # one the local worker cannot use is refused here
     url = ready_database(settings)
     console = err if json_ else out
     asked = spending(budget, continue_at_reset)

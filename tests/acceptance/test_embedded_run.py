@@ -76,3 +76,14 @@ def test_an_invalid_manifest_exits_2_with_located_errors_and_writes_nothing(work
     assert not (workdir / "renders").exists()
     status = audiobatch("status", "--json", cwd=workdir, env=clean_environment())
     assert json.loads(status.stdout) == []
+
+
+def test_a_storage_url_the_worker_cannot_use_exits_2_before_anything_starts(workdir: Path) -> None:
+    env = clean_environment(AUDIOBATCH_STORAGE_URL="ftp://host/renders")
+    result = audiobatch("run", "demo.yaml", cwd=workdir, env=env)
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr == (
+        "error: unsupported storage URL 'ftp://host/renders': use file://PATH or "
+        "s3://bucket/prefix\n"
+    )
+    assert not (workdir / ".audiobatch" / "worker.log").exists()
