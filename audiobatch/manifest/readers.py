@@ -172,6 +172,8 @@ def read_yaml(
         return [Problem(file, None, "", f"invalid YAML: {exc}")]
     finally:
         loader.dispose()
+    if node is None:  # nothing but blanks and comments
+        return [Problem(file, 1, "", "empty YAML: expected a mapping with batch and jobs")]
     return _document(file, base_dir, data, node, text)
 
 
@@ -189,6 +191,8 @@ def read_json(
     file: str, base_dir: Path, text: str, batch: str | None = None
 ) -> Document | list[Problem]:
     """A JSON manifest, parsed by ``json``; lines come from composing the same text as YAML."""
+    if not text.strip():
+        return [Problem(file, 1, "", "empty JSON: expected an object with batch and jobs")]
     data, problem = _decode_json(file, text)
     if problem is not None:
         return [problem]

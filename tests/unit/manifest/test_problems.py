@@ -288,6 +288,22 @@ def test_a_file_that_is_not_utf8_is_a_located_problem(tmp_path: Path) -> None:
     assert problem.message.startswith("not UTF-8 text")
 
 
+@pytest.mark.parametrize(
+    ("name", "text", "says"),
+    [
+        ("m.yaml", "", "empty YAML: expected a mapping with batch and jobs"),
+        ("m.yml", "\n# only a comment\n\n", "empty YAML: expected a mapping with batch and jobs"),
+        ("m.json", " \n", "empty JSON: expected an object with batch and jobs"),
+        ("m.csv", "", "empty CSV: expected a header row episode,voice,text"),
+    ],
+)
+def test_an_empty_file_is_said_to_be_empty_at_its_first_line(
+    tmp_path: Path, name: str, text: str, says: str
+) -> None:
+    [problem] = problems([write(tmp_path, name, text)])
+    assert (problem.line, problem.field, problem.message) == (1, "", says)
+
+
 def test_the_top_level_needs_a_batch_and_jobs_and_nothing_else(tmp_path: Path) -> None:
     path = write(tmp_path, "m.yaml", "name: b\nbatch: has space\njobs: []\n")
     found = problems([path])
