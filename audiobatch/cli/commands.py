@@ -391,17 +391,21 @@ def download(
             results = results_body(session, found)
         elif final_only:
             artifacts.append((dest / RESULTS, results_key(found.name, found.id)))
+    replaced = 0  # files of the same names already in DEST: said, since they are overwritten
     for target, key in artifacts:
         target.parent.mkdir(parents=True, exist_ok=True)
+        replaced += target.exists()
         with open(target, "wb") as handle:
             for chunk in storage.read(key):
                 handle.write(chunk)
     if results is not None:
         dest.mkdir(parents=True, exist_ok=True)
+        replaced += (dest / RESULTS).exists()
         (dest / RESULTS).write_bytes(results)
         out.print(f"{RESULTS} as of now: the batch has not ended", markup=False)
     copied = len(artifacts) + (results is not None)
-    out.print(f"copied {copied} files to {dest}", markup=False)
+    over = f", replacing {replaced} already there" if replaced else ""
+    out.print(f"copied {copied} files to {dest}{over}", markup=False, soft_wrap=True)
 
 
 BatchRef = Annotated[str, typer.Argument(help="Batch id, id prefix or name.")]

@@ -129,8 +129,11 @@ def test_download_final_only_keeps_stitched_outputs_and_results_but_no_parts(
         return {str(path.relative_to(dest)) for path in dest.rglob("*") if path.is_file()}
 
     everything, final = rendered.folder / "all", rendered.folder / "final"
-    shown(rendered, "download", NAME, str(everything))
+    copied = shown(rendered, "download", NAME, str(everything))
+    assert copied.endswith(f" files to {everything}\n")
     shown(rendered, "download", NAME, str(final), "--final-only")
+    again = shown(rendered, "download", NAME, str(final), "--final-only")  # overwrites: says so
+    assert re.search(rf"copied (\d+) files to {final}, replacing \1 already there\n$", again)
     assert any("/part-" in name for name in files(everything))
     assert not any("/part-" in name for name in files(final))
     assert {f"{EPISODE}/audio.pcm", f"{LONG}-1/audio.pcm", "results.json"} <= files(final)
