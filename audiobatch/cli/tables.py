@@ -1,9 +1,10 @@
 """The tables the CLI prints: drawn with rich, or with ``--plain`` as tab-separated lines.
 
 A key column (a batch id, a job key, a worker id, a schedule's name) is never cut: the other
-columns wrap to make room, between words where the console has room for each column's longest
-word (a status, a date), and where even folded words cannot fit the console (80 columns in a
-pipe) the table is drawn wider than the console rather than cut a key. ``--plain`` prints a header line and
+columns wrap to make room, between words (a status, a date stay whole) as far as the console
+has room for each column's longest word, else folding the longest words first; where even that
+cannot fit the console (80 columns in a pipe) the table is drawn wider than the console rather
+than cut a key. ``--plain`` prints a header line and
 one record a line, fields separated by tabs, with no colours and no box drawing: for ``cut`` and
 ``awk``.
 """
@@ -85,17 +86,20 @@ def show(console: Console, sheet: Sheet, *, plain: bool = False) -> None:
 
 def column_widths(full: list[int], words: list[int], keys: set[int], room: int) -> list[int]:
     """Each column's width, given its ``full`` width (its longest cell), its longest word, and the
-    ``room`` the console leaves: keys get their full width; the others at least their longest
-    word (wrapped between words) where there is room for that, else at least OTHER_MIN_WIDTH
-    (words folded); what room is left goes, in equal shares, to the columns not yet full. The sum
-    is over ``room`` only where the keys and the least widths alone are."""
+    ``room`` the console leaves: keys get their full width; the others their longest word (so
+    that they wrap between words) or, where the room is short of that, the column with the
+    longest words gives up what is missing, down to OTHER_MIN_WIDTH, then the next (only their
+    words are folded); what room is left goes, in equal shares, to the columns not yet full. The sum is
+    over ``room`` only where the keys and those least widths alone are."""
     others = [index for index in range(len(full)) if index not in keys]
     widths = list(full)
-    least = {index: min(full[index], words[index]) for index in others}
-    if sum(full[i] for i in keys) + sum(least.values()) > room:
-        least = {index: min(full[index], OTHER_MIN_WIDTH) for index in others}
-    for index, width in least.items():
-        widths[index] = width
+    for index in others:
+        widths[index] = min(full[index], words[index])
+    short = sum(widths) - room
+    for index in sorted(others, key=lambda i: -widths[i]):  # one folding column, not several
+        cut = max(0, min(short, widths[index] - OTHER_MIN_WIDTH))
+        widths[index] -= cut
+        short -= cut
     spare = room - sum(widths)
     growing = [index for index in others if widths[index] < full[index]]
     while spare > 0 and growing:

@@ -40,6 +40,15 @@ def test_with_room_to_spare_every_cell_is_on_one_line() -> None:
     assert len(drawn(batch_list(), 120)) == 5  # top, header, rule, the row, bottom
 
 
+def test_two_columns_short_fold_the_longest_word_and_keep_the_statuses_whole() -> None:
+    sheet = batch_list()
+    sheet.rows[0][3] = "116 succeeded, 12 failed"
+    sheet.rows[0][5] = "api.elevenlabs.io"
+    text = "\n".join(drawn(sheet, 80))
+    assert text.count("succeeded") == 2 and "failed" in text and "2026-12-05" in text, text
+    assert "api.elevenlabs.io" not in text  # the longest word is the one folded, alone
+
+
 def test_too_narrow_for_whole_words_folds_them_but_keeps_the_key_whole() -> None:
     lines = drawn(batch_list(), 40)
     assert "387c2145a9c2" in "\n".join(lines)
@@ -62,9 +71,11 @@ def test_widths_keep_keys_whole_stay_within_full_and_fill_the_room(
     assert all(width <= whole for width, whole in zip(widths, full, strict=True))
     others = [index for index in range(len(full)) if index not in keys]
     whole = sum(full[i] for i in keys) + sum(words[i] for i in others) <= room
-    least = sum(full[i] for i in keys) + sum(
-        words[i] if whole else min(full[i], OTHER_MIN_WIDTH) for i in others
-    )
+    least = sum(full[i] for i in keys) + sum(min(words[i], OTHER_MIN_WIDTH) for i in others)
     assert sum(widths) == (min(room, sum(full)) if least <= room else least)
     if whole:
         assert all(widths[index] >= words[index] for index in others)
+    else:  # the columns with the longest words fold, each kept one's words no longer
+        cut = [index for index in others if widths[index] < words[index]]
+        kept = [index for index in others if widths[index] >= words[index]]
+        assert all(words[k] <= words[c] for c in cut for k in kept)
