@@ -75,7 +75,8 @@ def preflight(
     keyed = settings.account_registry().keys
     for account, found in estimates_by_account(manifests, settings).items():
         if found.account.subscription is None and account in keyed:
-            console.print(f"note: {found.account.unchecked}; submitted unchecked", markup=False)
+            said = (found.account.unchecked or "").rstrip(". ")
+            console.print(f"note: {said}; submitted unchecked", markup=False)
         if not allow_over:
             refuse_over(found, settings.zone, account)
 

@@ -405,14 +405,15 @@ def _pause_for_account(
 ) -> None:
     """Park the account's work until an operator resumes it; this attempt does not count. An
     account this worker does not know (``ctx`` None: nothing was sent) pauses its batches too."""
+    said = str(error).rstrip(". ")  # the reason goes on after it
     if isinstance(error, AccountNameError):
-        reason = f"{error}; register its key, then run `audiobatch resume BATCH`"
+        reason = f"{said}; register its key, then resume the batch"
         code: str | None = UNKNOWN_ACCOUNT
         reset = None
     else:
         reason = (
             f"the API refused account {claim.account!r} ({error.code or error.status}): "
-            f"{error}; fix the key or its quota, then run `audiobatch resume BATCH`"
+            f"{said}; fix the key or its quota, then resume the batch"
         )
         code, reset = error.code, _quota_reset(rt, claim.account, error)
 

@@ -96,7 +96,7 @@ def test_estimate_with_a_subscription_answer_that_trickles_says_how_slow_it_was(
         found = audiobatch("estimate", str(write_manifest(tmp_path, 1)), cwd=tmp_path, env=env)
     assert found.returncode == 0, found.stderr
     said = " ".join(found.stdout.split())
-    assert "account not checked: could not read the account: the API sent" in said
+    assert f"account not checked: could not read the account at {api.url}: the API sent" in said
     assert "a whole answer may take" in said
 
 
