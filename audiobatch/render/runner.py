@@ -395,6 +395,9 @@ def _on_error(
     return False
 
 
+RESUME = "resume the batch (`audiobatch resume` with its id or name)"
+
+
 def _pause_for_account(
     rt: Runtime,
     claim: jobs.Claim,
@@ -407,13 +410,13 @@ def _pause_for_account(
     account this worker does not know (``ctx`` None: nothing was sent) pauses its batches too."""
     said = str(error).rstrip(". ")  # the reason goes on after it
     if isinstance(error, AccountNameError):
-        reason = f"{said}; register its key, then resume the batch"
+        reason = f"{said}; register its key, then {RESUME}"
         code: str | None = UNKNOWN_ACCOUNT
         reset = None
     else:
         reason = (
             f"the API refused account {claim.account!r} ({error.code or error.status}): "
-            f"{said}; fix the key or its quota, then resume the batch"
+            f"{said}; fix the key or its quota, then {RESUME}"
         )
         code, reset = error.code, _quota_reset(rt, claim.account, error)
 
