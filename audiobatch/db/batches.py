@@ -11,7 +11,6 @@ finishing a second never queue behind a batch row lock.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -30,7 +29,7 @@ from audiobatch.db.models import (
     status_in,
     utcnow,
 )
-from audiobatch.db.session import rows_affected
+from audiobatch.db.session import hold_locks, lock_key, rows_affected
 from audiobatch.manifest.notify import BATCH_ENDED, BATCH_PAUSED
 
 _ACTIVE_BATCH = (BatchStatus.QUEUED, BatchStatus.RUNNING)
@@ -141,9 +140,7 @@ def _lock_budget(session: Session, batch_id: str) -> None:
     """Hold the batch's budget lock until the transaction ends (PostgreSQL: an advisory lock,
     which no other path waits for, so it joins no lock cycle with a cancel or a resume; SQLite
     runs one writing transaction at a time already)."""
-    if session.get_bind().dialect.name == "postgresql":
-        key = int(hashlib.sha256(f"budget:{batch_id}".encode()).hexdigest()[:15], 16)
-        session.execute(select(func.pg_advisory_xact_lock(key)))
+    hold_locks(session, [lock_key(f"budget:{batch_id}")])
 
 
 _UNFINISHED_JOB = (

@@ -6,14 +6,13 @@ lock; SQLite serialises writing transactions already), and the key's primary key
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from audiobatch.db.models import SubmissionKey
+from audiobatch.db.session import hold_locks, lock_key
 from audiobatch.errors import IdempotencyKeyReusedError
 
 MAX_KEY_CHARS = 255
@@ -32,9 +31,7 @@ def earlier_batch(session: Session, idempotency: Idempotency) -> str | None:
     """The batch an earlier submission with this key made, or None; locks the key until the
     transaction ends. Raises :class:`IdempotencyKeyReusedError` when the key came with another
     request."""
-    if session.get_bind().dialect.name == "postgresql":
-        lock = int(hashlib.sha256(idempotency.key.encode()).hexdigest()[:15], 16)
-        session.execute(select(func.pg_advisory_xact_lock(lock)))
+    hold_locks(session, [lock_key(idempotency.key)])
     found = session.get(SubmissionKey, idempotency.key)
     if found is None:
         return None

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import sqlite3
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, CursorResult, Engine, Result, create_engine, event
+from sqlalchemy import Connection, CursorResult, Engine, Result, create_engine, event, func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import (
     DataError,
@@ -169,3 +170,18 @@ def rows_affected(result: Result[Any]) -> int:
     """How many rows an UPDATE or DELETE changed: how a conditional update tells who won."""
     assert isinstance(result, CursorResult)
     return int(result.rowcount)
+
+
+def lock_key(name: str) -> int:
+    """A name as a key of :func:`hold_locks` (60 bits of its sha256: it fits a bigint)."""
+    return int(hashlib.sha256(name.encode()).hexdigest()[:15], 16)
+
+
+def hold_locks(session: Session, keys: Iterable[int]) -> None:
+    """Hold locks on ``keys`` until the transaction ends: PostgreSQL's advisory locks, taken in
+    ascending order so that two transactions holding several cannot deadlock. SQLite's BEGIN
+    IMMEDIATE serialises writing transactions already: there, nothing to take."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    for key in sorted(set(keys)):
+        session.execute(select(func.pg_advisory_xact_lock(key)))

@@ -18,6 +18,7 @@ from audiobatch.db.models import (
     JobDependency,
     JobStatus,
 )
+from audiobatch.db.session import hold_locks
 from audiobatch.db.tags import add_tags
 from audiobatch.errors import ConfigError
 from audiobatch.manifest import DialogueJob, JobSpec, Manifest
@@ -40,10 +41,7 @@ def lock_manifests(session: Session, manifests: Sequence[Manifest]) -> None:
     batch and inserting one atomic: of two identical submissions at once, the second sees the
     first's batch. SQLite's BEGIN IMMEDIATE serialises writing transactions already; PostgreSQL
     takes an advisory lock per manifest, in one order so that two submissions cannot deadlock."""
-    if session.get_bind().dialect.name != "postgresql":
-        return
-    for key in sorted({int(m.sha256[:15], 16) for m in manifests}):  # 60 bits fit a bigint
-        session.execute(select(func.pg_advisory_xact_lock(key)))
+    hold_locks(session, (int(m.sha256[:15], 16) for m in manifests))  # 60 bits fit a bigint
 
 
 @dataclass(frozen=True)
