@@ -78,7 +78,7 @@ def cancel(database_url: str, storage: Storage, ref: str, *, abandon: bool = Fal
         batch_id, name = batch.id, batch.name
         had_ended = batch.status in TERMINAL_BATCH_STATUSES
         count = operations.cancel(session, batch, now, abandon=abandon)
-    ended = end_batch(database_url, storage, batch_id, database_clock(database_url)())
+    ended = end_batch(database_url, storage, batch_id, now)
     return Outcome(batch_id, name, count, ended or had_ended)
 
 

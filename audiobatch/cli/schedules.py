@@ -72,7 +72,7 @@ def add(
     )  # fmt: skip
     first = views.local_time(new.next_slot_at.isoformat(), new.timezone)
     out.print(f"schedule {name}: {new.cron} ({new.timezone}); first run {first}", markup=False)
-    warn_without_scheduler(Console(stderr=True), settings.resolved_database_url)
+    warn_without_scheduler(Console(stderr=True), url)
 
 
 @schedule_app.command("list")

@@ -4,9 +4,8 @@ A key column (a batch id, a job key, a worker id, a schedule's name) is never cu
 columns wrap to make room, between words (a status, a date stay whole) as far as the console
 has room for each column's longest word, else folding the longest words first; where even that
 cannot fit the console (80 columns in a pipe) the table is drawn wider than the console rather
-than cut a key. ``--plain`` prints a header line and
-one record a line, fields separated by tabs, with no colours and no box drawing: for ``cut`` and
-``awk``.
+than cut a key. ``--plain`` prints a header line and one record a line, fields separated by
+tabs, with no colours and no box drawing: for ``cut`` and ``awk``.
 """
 
 from __future__ import annotations
@@ -89,8 +88,8 @@ def column_widths(full: list[int], words: list[int], keys: set[int], room: int) 
     ``room`` the console leaves: keys get their full width; the others their longest word (so
     that they wrap between words) or, where the room is short of that, the column with the
     longest words gives up what is missing, down to OTHER_MIN_WIDTH, then the next (only their
-    words are folded); what room is left goes, in equal shares, to the columns not yet full. The sum is
-    over ``room`` only where the keys and those least widths alone are."""
+    words are folded); what room is left goes, in equal shares, to the columns not yet full.
+    The sum is over ``room`` only where the keys and those least widths alone are."""
     others = [index for index in range(len(full)) if index not in keys]
     widths = list(full)
     for index in others:

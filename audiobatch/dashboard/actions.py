@@ -180,7 +180,8 @@ def add_schedule(
     with the ``field`` at fault (a name already taken, 409)."""
     try:
         new = editing.add_schedule(
-            state.database_url, ScheduleRequest(**form.model_dump()), database_clock(state.database_url)(),
+            state.database_url, ScheduleRequest(**form.model_dump()),
+            database_clock(state.database_url)(),
             part_chars=state.settings.part_chars, sources=state.settings.source_policy(),
             confined_to=state.settings.source_policy(uploaded=True).roots_for(Path.cwd()),
             accounts=state.settings.account_names(),

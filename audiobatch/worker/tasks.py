@@ -75,7 +75,8 @@ def register_tasks(app: Celery, settings: Settings) -> Callable[[], frozenset[in
     def fire_schedules() -> None:
         url = settings.resolved_database_url
         fire_due(
-            url, publish, database_clock(url)(), part_chars=settings.part_chars, sources=settings.source_policy(),
+            url, publish, database_clock(url)(), part_chars=settings.part_chars,
+            sources=settings.source_policy(),
             accounts=settings.account_names(),
         )  # fmt: skip
 
